@@ -1,0 +1,114 @@
+/*
+ * A tracing session: level, keyword mask, filters, one backend and any
+ * number of sinks, driven by one libuv loop (the ETW control model). The
+ * session owns nothing global: the caller owns the loop.
+ */
+#ifndef SOCKTRACE_SESSION_H
+#define SOCKTRACE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "socktrace/backend.h"
+#include "socktrace/event.h"
+#include "socktrace/sink.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ST_FILTER_MAX 16
+
+/* Filters: kinds combine with AND, values of one kind with OR. An empty kind
+ * matches everything. */
+typedef struct st_filter {
+  uint32_t pids[ST_FILTER_MAX];
+  unsigned npids;
+  uint32_t tree_root; /* 0 = no process-tree filter */
+  uint16_t ports[ST_FILTER_MAX]; /* local or remote */
+  unsigned nports;
+  st_addr hosts[ST_FILTER_MAX]; /* local or remote IP */
+  unsigned nhosts;
+  uint32_t families; /* bit (1 << ST_FAMILY_*); 0 = any */
+  uint16_t protocols[ST_FILTER_MAX];
+  unsigned nprotocols;
+  struct {
+    uint8_t provider;
+    uint16_t id;
+  } events[ST_FILTER_MAX * 4];
+  unsigned nevents;
+} st_filter;
+
+/* Parsers for the CLI's filter options; each returns 0 or ST_EINVAL with a
+ * message in err. Values append to the filter. */
+int st_filter_add_pid(st_filter *f, const char *s, char *err, size_t errlen);
+int st_filter_add_port(st_filter *f, const char *s, char *err, size_t errlen);
+int st_filter_add_host(st_filter *f, const char *s, char *err, size_t errlen);
+int st_filter_add_family(st_filter *f, const char *s, char *err, size_t errlen);
+int st_filter_add_protocol(st_filter *f, const char *s, char *err, size_t errlen);
+/* Comma-separated event names or numeric ids. */
+int st_filter_add_events(st_filter *f, const char *s, char *err, size_t errlen);
+
+/* Tracks which pids belong to the process tree (filter->tree_root). */
+typedef struct st_pidset st_pidset;
+
+/* Pure matching (no level/keywords): used by the session and tests. tree
+ * may be NULL when the filter has no tree_root. A match on the tree adds
+ * the event's pid (when its ppid is in the tree) to tree. */
+bool st_filter_match(const st_filter *f, st_pidset *tree, const st_event *ev);
+
+st_pidset *st_pidset_new(void);
+void st_pidset_free(st_pidset *set);
+int st_pidset_add(st_pidset *set, uint32_t pid);
+bool st_pidset_has(const st_pidset *set, uint32_t pid);
+
+typedef struct st_session_config {
+  const char *name; /* session name (ETW session name on Windows) */
+  uint8_t level;    /* 2..5; 0 means 4 */
+  uint64_t keywords; /* 0 means all */
+  st_filter filter;
+  bool handle_signals; /* stop cleanly on SIGINT/SIGTERM */
+  uint32_t ring_pages; /* backend ring/buffer size hint; 0 = default */
+} st_session_config;
+
+typedef struct st_session st_session;
+
+int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **out);
+/* The session takes ownership of backends and sinks added to it. */
+void st_session_set_backend(st_session *s, st_backend *b);
+void st_session_add_sink(st_session *s, st_sink *sink);
+/* Opens and starts the backend, begins the sinks. On failure returns a
+ * negative code; st_session_error() says why in one line. */
+int st_session_start(st_session *s);
+/* Stops the backend, flushes and ends every sink, closes the session's
+ * handles so the loop can finish. Safe to call more than once. */
+void st_session_stop(st_session *s);
+void st_session_free(st_session *s);
+
+/* Loop thread only: one event from the backend. Applies level, keywords and
+ * filters, counts, and hands the event to every sink. */
+void st_session_emit(st_session *s, const st_event *ev);
+/* Any thread: queues a copy of the event and wakes the loop. */
+int st_session_push(st_session *s, const st_event *ev);
+/* Loop thread: the source lost count events between from_ns and to_ns;
+ * emits EventsLost (5900). */
+void st_session_report_lost(st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
+                            uint64_t to_ns);
+/* The backend's source is finished (status 0) or failed (negative; the
+ * backend's error says why). The session stops. */
+void st_session_backend_done(st_session *s, int status);
+
+const st_session_config *st_session_config_get(const st_session *s);
+uv_loop_t *st_session_loop(const st_session *s);
+void st_session_counters(const st_session *s, st_counters *out);
+/* Status the session ended with: 0, or the backend's / a sink's failure. */
+int st_session_status(const st_session *s);
+const char *st_session_error(const st_session *s);
+/* Trace info given to sinks; the backend may set os/backend at open. */
+st_trace_info *st_session_info(st_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

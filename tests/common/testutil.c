@@ -1,0 +1,114 @@
+/* Shared test helpers: fixture lookup, CI/root gating, collecting sink. */
+#include "common/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *st_test_fixtures_dir(void) {
+  static char buf[4096];
+  const char *env = getenv("SOCKTRACE_FIXTURES");
+  if (env && *env)
+    return env;
+  snprintf(buf, sizeof buf, "%s/../shared/fixtures", ST_SOURCE_DIR);
+  return buf;
+}
+
+const char *st_test_fixture(const char *rel) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", st_test_fixtures_dir(), rel ? rel : "");
+  return buf;
+}
+
+bool st_test_in_ci(void) {
+  const char *ci = getenv("CI");
+  return ci && strcmp(ci, "true") == 0;
+}
+
+bool st_test_fixtures_present(void) {
+  struct stat st;
+  return stat(st_test_fixtures_dir(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool st_test_is_root(void) {
+  return geteuid() == 0;
+}
+
+typedef struct collect_sink {
+  st_sink base;
+  st_collect *into;
+} collect_sink;
+
+static int collect_write(st_sink *s, const st_event *ev) {
+  st_collect *c = ((collect_sink *)s)->into;
+  if (c->count == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 64;
+    st_event *n = realloc(c->events, cap * sizeof *n);
+    if (!n)
+      return ST_ENOMEM;
+    c->events = n;
+    c->cap = cap;
+  }
+  c->events[c->count++] = *ev;
+  return 0;
+}
+
+static int collect_end(st_sink *s, const st_counters *counters) {
+  st_collect *c = ((collect_sink *)s)->into;
+  c->ended = 1;
+  c->counters = *counters;
+  return 0;
+}
+
+static void collect_close(st_sink *s) {
+  free(s);
+}
+
+static const st_sink_ops collect_ops = {
+    .name = "collect", .write = collect_write, .end = collect_end, .close = collect_close};
+
+int st_sink_collect_new(st_collect *into, st_sink **sink) {
+  collect_sink *s = calloc(1, sizeof *s);
+  if (!s)
+    return ST_ENOMEM;
+  s->base.ops = &collect_ops;
+  s->into = into;
+  *sink = &s->base;
+  return 0;
+}
+
+void st_collect_free(st_collect *c) {
+  free(c->events);
+  memset(c, 0, sizeof *c);
+}
+
+char *st_test_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  size_t r;
+  while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += r;
+    if (n == cap) {
+      char *nb = realloc(buf, cap * 2 + 1);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (buf) {
+    buf[n] = 0;
+    if (len)
+      *len = n;
+  }
+  return buf;
+}

@@ -1,0 +1,60 @@
+/*
+ * Helpers shared by the test suites: where the fixtures are, privilege and
+ * CI gating, and a sink that collects events in memory.
+ *
+ * Gating rule: a test that needs root or shared fixtures skips with a
+ * message on a developer's machine, and fails under CI=true, where it must
+ * run.
+ */
+#ifndef ST_TESTUTIL_H
+#define ST_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "socktrace/session.h"
+#include "socktrace/sink.h"
+
+/* $SOCKTRACE_FIXTURES, or ../shared/fixtures next to the source tree. */
+const char *st_test_fixtures_dir(void);
+/* Builds "<fixtures>/<rel>" into a static buffer; NULL-safe. */
+const char *st_test_fixture(const char *rel);
+bool st_test_in_ci(void);
+
+/* Skips (or fails under CI=true) when the fixture directory is absent. */
+#define ST_REQUIRE_FIXTURES()                                                                      \
+  do {                                                                                             \
+    if (!st_test_fixtures_present()) {                                                             \
+      if (st_test_in_ci())                                                                         \
+        cr_fatal("fixtures not found at %s under CI=true", st_test_fixtures_dir());                \
+      cr_skip_test("fixtures not found at %s (set SOCKTRACE_FIXTURES)", st_test_fixtures_dir());   \
+    }                                                                                              \
+  } while (0)
+
+/* Skips (or fails under CI=true) when not root. */
+#define ST_REQUIRE_ROOT()                                                                          \
+  do {                                                                                             \
+    if (!st_test_is_root()) {                                                                      \
+      if (st_test_in_ci())                                                                         \
+        cr_fatal("live test needs root and CI=true is set");                                       \
+      cr_skip_test("live test needs root; skipped");                                               \
+    }                                                                                              \
+  } while (0)
+
+bool st_test_fixtures_present(void);
+bool st_test_is_root(void);
+
+/* A sink that keeps every event it receives (grows as needed). */
+typedef struct st_collect {
+  st_event *events;
+  size_t count, cap;
+  int ended; /* end() was called */
+  st_counters counters;
+} st_collect;
+int st_sink_collect_new(st_collect *into, st_sink **sink);
+void st_collect_free(st_collect *c);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
+char *st_test_read_file(const char *path, size_t *len);
+
+#endif

@@ -24,9 +24,9 @@ extern "C" {
 
 /* Providers. */
 typedef enum st_provider {
-  ST_PROVIDER_AFD = 0, /* Microsoft-Windows-Winsock-AFD */
+  ST_PROVIDER_AFD = 0,     /* Microsoft-Windows-Winsock-AFD */
   ST_PROVIDER_CATALOG = 1, /* Microsoft-Windows-Winsock-WS2HELP */
-  ST_PROVIDER_EXT = 2, /* socktrace extensions */
+  ST_PROVIDER_EXT = 2,     /* socktrace extensions */
   ST_PROVIDER_COUNT
 } st_provider;
 
@@ -113,7 +113,7 @@ enum {
   ST_EV_TCP_RESET_SENT = 5002,
   ST_EV_KERNEL_DROP = 5003,
   ST_EV_ENDPOINT_SUMMARY = 5100,
-  ST_EV_DNS_MESSAGE = 5200, /* wire-derived DNS query/answer */
+  ST_EV_DNS_MESSAGE = 5200,  /* wire-derived DNS query/answer */
   ST_EV_DECODE_ERROR = 5800, /* a backend could not decode a record */
   ST_EV_EVENTS_LOST = 5900,
   /* Catalog (WS2HELP). */
@@ -150,7 +150,14 @@ typedef enum st_backend_kind {
 
 /* Portable socket family / type; protocol is the IANA number (6 tcp, 17 udp). */
 enum { ST_FAMILY_NONE = 0, ST_FAMILY_INET, ST_FAMILY_INET6, ST_FAMILY_UNIX, ST_FAMILY_OTHER };
-enum { ST_TYPE_NONE = 0, ST_TYPE_STREAM, ST_TYPE_DGRAM, ST_TYPE_RAW, ST_TYPE_SEQPACKET, ST_TYPE_OTHER };
+enum {
+  ST_TYPE_NONE = 0,
+  ST_TYPE_STREAM,
+  ST_TYPE_DGRAM,
+  ST_TYPE_RAW,
+  ST_TYPE_SEQPACKET,
+  ST_TYPE_OTHER
+};
 
 /* An endpoint address: IP + port, or a unix path (abstract names start with
  * '@'). family ST_FAMILY_NONE means "absent". For ST_FAMILY_OTHER,
@@ -245,7 +252,7 @@ typedef struct st_dns {
 
 typedef struct st_event {
   /* Common fields. */
-  uint64_t ts_ns; /* ns since the Unix epoch, UTC */
+  uint64_t ts_ns;   /* ns since the Unix epoch, UTC */
   uint8_t provider; /* st_provider */
   uint8_t level;
   uint8_t enter_exit;
@@ -285,27 +292,27 @@ typedef struct st_event {
 
 /* Names. All return static strings; unknown values give NULL (or "unknown"
  * where stated). */
-const char *st_event_name(uint8_t provider, uint16_t id); /* NULL if unknown */
+const char *st_event_name(uint8_t provider, uint16_t id);  /* NULL if unknown */
 int st_event_default_level(uint8_t provider, uint16_t id); /* -1 if unknown */
 /* Looks an event up by name (case-insensitive); returns 0 and fills
  * provider/id, or ST_ENOENT. */
 int st_event_lookup(const char *name, uint8_t *provider, uint16_t *id);
-const char *st_provider_name(uint8_t provider);           /* "afd", "catalog", "ext" */
-int st_provider_lookup(const char *name);                 /* -1 if unknown */
-const char *st_os_name(uint8_t os);                       /* "linux", ... */
-int st_os_lookup(const char *name);                       /* -1 if unknown */
-const char *st_backend_kind_name(uint8_t backend);        /* "ebpf", ... */
-int st_backend_kind_lookup(const char *name);             /* -1 if unknown */
-const char *st_family_name(uint8_t family);               /* "inet", "inet6", "unix" */
+const char *st_provider_name(uint8_t provider);    /* "afd", "catalog", "ext" */
+int st_provider_lookup(const char *name);          /* -1 if unknown */
+const char *st_os_name(uint8_t os);                /* "linux", ... */
+int st_os_lookup(const char *name);                /* -1 if unknown */
+const char *st_backend_kind_name(uint8_t backend); /* "ebpf", ... */
+int st_backend_kind_lookup(const char *name);      /* -1 if unknown */
+const char *st_family_name(uint8_t family);        /* "inet", "inet6", "unix" */
 int st_family_lookup(const char *name);
-const char *st_type_name(uint8_t type);                   /* "stream", "dgram", ... */
+const char *st_type_name(uint8_t type); /* "stream", "dgram", ... */
 int st_type_lookup(const char *name);
-const char *st_protocol_name(uint16_t protocol);          /* "tcp", "udp", NULL if unknown */
-int st_protocol_lookup(const char *name);                 /* number, or -1 */
-const char *st_enter_exit_name(uint8_t ee);               /* "enter", "exit", ... */
-const char *st_tcp_state_name(uint8_t state);             /* "ESTABLISHED", ... */
-const char *st_abort_reason_name(uint32_t reason);        /* "transport_reset", ... */
-const char *st_drop_reason_name(uint32_t reason);         /* datagram-drop reasons */
+const char *st_protocol_name(uint16_t protocol);   /* "tcp", "udp", NULL if unknown */
+int st_protocol_lookup(const char *name);          /* number, or -1 */
+const char *st_enter_exit_name(uint8_t ee);        /* "enter", "exit", ... */
+const char *st_tcp_state_name(uint8_t state);      /* "ESTABLISHED", ... */
+const char *st_abort_reason_name(uint32_t reason); /* "transport_reset", ... */
+const char *st_drop_reason_name(uint32_t reason);  /* datagram-drop reasons */
 const char *st_lost_where_name(uint8_t where);
 int st_lost_where_lookup(const char *name);
 

@@ -25,7 +25,7 @@ extern "C" {
 typedef struct st_filter {
   uint32_t pids[ST_FILTER_MAX];
   unsigned npids;
-  uint32_t tree_root; /* 0 = no process-tree filter */
+  uint32_t tree_root;            /* 0 = no process-tree filter */
   uint16_t ports[ST_FILTER_MAX]; /* local or remote */
   unsigned nports;
   st_addr hosts[ST_FILTER_MAX]; /* local or remote IP */
@@ -50,22 +50,21 @@ int st_filter_add_protocol(st_filter *f, const char *s, char *err, size_t errlen
 /* Comma-separated event names or numeric ids. */
 int st_filter_add_events(st_filter *f, const char *s, char *err, size_t errlen);
 
-/* Tracks which pids belong to the process tree (filter->tree_root). */
-typedef struct st_pidset st_pidset;
+/* What matching remembers between events: the pids of the process tree
+ * (filter->tree_root) and, per endpoint, the family, protocol and addresses
+ * seen so far, so that an AfdClose (which carries no address) still matches
+ * a --port filter its socket's connect matched. */
+typedef struct st_filter_state st_filter_state;
+st_filter_state *st_filter_state_new(void);
+void st_filter_state_free(st_filter_state *st);
 
-/* Pure matching (no level/keywords): used by the session and tests. tree
- * may be NULL when the filter has no tree_root. A match on the tree adds
- * the event's pid (when its ppid is in the tree) to tree. */
-bool st_filter_match(const st_filter *f, st_pidset *tree, const st_event *ev);
-
-st_pidset *st_pidset_new(void);
-void st_pidset_free(st_pidset *set);
-int st_pidset_add(st_pidset *set, uint32_t pid);
-bool st_pidset_has(const st_pidset *set, uint32_t pid);
+/* Pure matching (no level/keywords): used by the session and tests. state
+ * may be NULL (then nothing is remembered). */
+bool st_filter_match(const st_filter *f, st_filter_state *state, const st_event *ev);
 
 typedef struct st_session_config {
-  const char *name; /* session name (ETW session name on Windows) */
-  uint8_t level;    /* 2..5; 0 means 4 */
+  const char *name;  /* session name (ETW session name on Windows) */
+  uint8_t level;     /* 2..5; 0 means 4 */
   uint64_t keywords; /* 0 means all */
   st_filter filter;
   bool handle_signals; /* stop cleanly on SIGINT/SIGTERM */

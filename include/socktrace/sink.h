@@ -41,9 +41,9 @@ typedef struct st_sink_ops {
   const char *name;
   int (*begin)(st_sink *s, const st_trace_info *info); /* may be NULL */
   int (*write)(st_sink *s, const st_event *ev);
-  int (*flush)(st_sink *s);                             /* may be NULL */
-  int (*end)(st_sink *s, const st_counters *counters);  /* may be NULL */
-  void (*close)(st_sink *s);                            /* frees s */
+  int (*flush)(st_sink *s);                            /* may be NULL */
+  int (*end)(st_sink *s, const st_counters *counters); /* may be NULL */
+  void (*close)(st_sink *s);                           /* frees s */
 } st_sink_ops;
 
 struct st_sink {
@@ -53,7 +53,7 @@ struct st_sink {
 
 /* Built-in sinks. They write to out and never close it. */
 typedef struct st_text_options {
-  bool color;     /* ANSI colours (the CLI turns this on for a TTY) */
+  bool color;      /* ANSI colours (the CLI turns this on for a TTY) */
   bool local_time; /* print local time instead of UTC */
 } st_text_options;
 int st_sink_text_new(FILE *out, const st_text_options *opt, st_sink **sink);

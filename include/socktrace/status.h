@@ -66,10 +66,10 @@ const char *st_code_name(st_code code); /* "refused" */
 int st_code_lookup(const char *name);   /* -1 if unknown */
 
 /* Names of native codes; NULL when the table does not know the number. */
-const char *st_errno_name(int err);          /* 111 -> "ECONNREFUSED" */
-int st_errno_lookup(const char *name);       /* "ECONNREFUSED" -> 111, -1 */
-const char *st_winsock_name(int wsaerr);     /* 10061 -> "WSAECONNREFUSED" */
-const char *st_ntstatus_name(uint32_t nt);   /* 0xC0000236 -> "STATUS_CONNECTION_REFUSED" */
+const char *st_errno_name(int err);        /* 111 -> "ECONNREFUSED" */
+int st_errno_lookup(const char *name);     /* "ECONNREFUSED" -> 111, -1 */
+const char *st_winsock_name(int wsaerr);   /* 10061 -> "WSAECONNREFUSED" */
+const char *st_ntstatus_name(uint32_t nt); /* 0xC0000236 -> "STATUS_CONNECTION_REFUSED" */
 uint32_t st_ntstatus_lookup(const char *name, int *found);
 
 /* The canonical spellings of a portable code on each OS: the first errno

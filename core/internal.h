@@ -1,0 +1,49 @@
+/*
+ * Private helpers shared by core and its sinks. Never included by backends
+ * or public headers.
+ */
+#ifndef ST_CORE_INTERNAL_H
+#define ST_CORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "socktrace/sink.h"
+
+/* A growable text buffer that never fails mid-line: on allocation failure
+ * it keeps what it has and sets oom. */
+typedef struct st_buf {
+  char *data;
+  size_t len, cap;
+  int oom;
+} st_buf;
+
+void st_buf_reset(st_buf *b);
+void st_buf_free(st_buf *b);
+void st_buf_add(st_buf *b, const char *s, size_t n);
+void st_buf_puts(st_buf *b, const char *s);
+void st_buf_printf(st_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Appends s as a JSON string literal, quotes included. */
+void st_buf_json_string(st_buf *b, const char *s);
+
+/* "2026-11-25T19:21:13.123456789Z" (date=1) or "19:21:13.123456" (date=0),
+ * always UTC. */
+int st_format_utc(uint64_t ns, int date, char *buf, size_t len);
+/* The same in the host's local time zone, for the text sink's option. */
+int st_format_local(uint64_t ns, char *buf, size_t len);
+/* Parses the RFC 3339 form written by st_format_utc; 0 or -1. */
+int st_parse_utc(const char *s, uint64_t *ns);
+
+/* One event as JSON (the jsonl sink's form), appended to b. */
+struct st_event;
+void st_event_json_append(st_buf *b, const struct st_event *ev);
+/* One event as JSON (the jsonl sink's form) or as a text line (the text
+ * sink's form), appended to b. */
+void st_event_json_append(st_buf *b, const st_event *ev);
+void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *opt);
+
+#endif

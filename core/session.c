@@ -1,0 +1,362 @@
+/*
+ * The session: one backend, many sinks, one libuv loop. Everything here runs
+ * on the loop thread except st_session_push(), which only touches the
+ * mutex-guarded queue and wakes the loop.
+ *
+ * st_session_emit() is the per-event hot path: level, keywords, filters,
+ * counters, sinks. Keep it free of allocation and I/O of its own.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "socktrace/session.h"
+
+/* Events queued by other threads beyond this are counted as lost rather
+ * than letting a stalled loop eat memory. */
+#define PUSH_QUEUE_MAX (1u << 20)
+#define MAX_SINKS 16
+
+struct st_session {
+  uv_loop_t *loop;
+  st_session_config cfg;
+  st_backend *backend;
+  st_sink *sinks[MAX_SINKS];
+  unsigned nsinks;
+  st_filter_state *fstate;
+  bool filter_active;
+  st_counters counters;
+  st_trace_info info;
+
+  uv_poll_t poll;
+  uv_async_t async;
+  uv_signal_t sigint, sigterm;
+  bool poll_on, async_on, signals_on;
+  bool started, stopping, stopped, backend_open;
+
+  uv_mutex_t qlock;
+  st_event *queue;
+  size_t qlen, qcap;
+  uint64_t qlost, qlost_from, qlost_to;
+
+  int status;
+  char error[ST_ERROR_MAX];
+};
+
+void st_backend_set_error(st_backend *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b->error, sizeof b->error, fmt, ap);
+  va_end(ap);
+}
+
+static void set_error(st_session *s, int status, const char *fmt, ...) {
+  if (s->status)
+    return; /* keep the first failure: later ones are consequences */
+  s->status = status;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->error, sizeof s->error, fmt, ap);
+  va_end(ap);
+}
+
+static uint64_t now_ns(void) {
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv) != 0)
+    return 0;
+  return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
+}
+
+int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **out) {
+  st_session *s = calloc(1, sizeof *s);
+  if (!s)
+    return ST_ENOMEM;
+  s->loop = loop;
+  s->cfg = *cfg;
+  if (!s->cfg.level)
+    s->cfg.level = ST_LEVEL_INFO;
+  if (!s->cfg.keywords)
+    s->cfg.keywords = ST_KW_ALL;
+  if (!s->cfg.name)
+    s->cfg.name = "socktrace";
+  const st_filter *f = &s->cfg.filter;
+  s->filter_active = f->npids || f->tree_root || f->nports || f->nhosts || f->families ||
+                     f->nprotocols || f->nevents;
+  s->fstate = st_filter_state_new();
+  if (!s->fstate || uv_mutex_init(&s->qlock) != 0) {
+    st_filter_state_free(s->fstate);
+    free(s);
+    return ST_ENOMEM;
+  }
+  size_t hl = sizeof s->info.host;
+  if (uv_os_gethostname(s->info.host, &hl) != 0)
+    snprintf(s->info.host, sizeof s->info.host, "unknown");
+#ifdef _WIN32
+  s->info.os = ST_OS_WINDOWS;
+#elif defined(__APPLE__)
+  s->info.os = ST_OS_MACOS;
+#else
+  s->info.os = ST_OS_LINUX;
+#endif
+  s->info.level = s->cfg.level;
+  s->info.keywords = s->cfg.keywords;
+  *out = s;
+  return 0;
+}
+
+void st_session_set_backend(st_session *s, st_backend *b) {
+  s->backend = b;
+}
+
+void st_session_add_sink(st_session *s, st_sink *sink) {
+  if (s->nsinks < MAX_SINKS)
+    s->sinks[s->nsinks++] = sink;
+  else
+    sink->ops->close(sink);
+}
+
+const st_session_config *st_session_config_get(const st_session *s) {
+  return &s->cfg;
+}
+uv_loop_t *st_session_loop(const st_session *s) {
+  return s->loop;
+}
+void st_session_counters(const st_session *s, st_counters *out) {
+  *out = s->counters;
+}
+int st_session_status(const st_session *s) {
+  return s->status;
+}
+const char *st_session_error(const st_session *s) {
+  return s->error;
+}
+st_trace_info *st_session_info(st_session *s) {
+  return &s->info;
+}
+
+static void deliver(st_session *s, const st_event *ev) {
+  for (unsigned i = 0; i < s->nsinks; i++) {
+    st_sink *k = s->sinks[i];
+    int rc = k->ops->write(k, ev);
+    if (rc < 0) {
+      set_error(s, rc, "%s", k->error[0] ? k->error : st_strerror(rc));
+      st_session_stop(s);
+      return;
+    }
+  }
+}
+
+void st_session_emit(st_session *s, const st_event *ev) {
+  if (s->stopped)
+    return;
+  s->counters.seen++;
+  if (ev->id == ST_EV_EVENTS_LOST && ev->provider == ST_PROVIDER_EXT && (ev->has & ST_HAS_LOST))
+    s->counters.lost += ev->lost.count;
+  /* ETW's rule: an event passes the keyword mask when it has no keyword or
+   * shares a bit with the mask. */
+  if (ev->level > s->cfg.level || (ev->keywords && !(ev->keywords & s->cfg.keywords)) ||
+      (s->filter_active && !st_filter_match(&s->cfg.filter, s->fstate, ev))) {
+    s->counters.filtered++;
+    return;
+  }
+  s->counters.delivered++;
+  deliver(s, ev);
+}
+
+void st_session_report_lost(st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
+                            uint64_t to_ns) {
+  if (!count)
+    return;
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
+  ev.ts_ns = to_ns ? to_ns : now_ns();
+  ev.os = s->info.os;
+  ev.backend = s->info.backend;
+  ev.keywords = ST_KW_LOSS;
+  ev.has = ST_HAS_LOST;
+  ev.lost.count = count;
+  ev.lost.where = where;
+  ev.lost.from_ns = from_ns;
+  ev.lost.to_ns = to_ns;
+  st_session_emit(s, &ev);
+}
+
+int st_session_push(st_session *s, const st_event *ev) {
+  int rc = 0;
+  uv_mutex_lock(&s->qlock);
+  if (s->qlen == s->qcap) {
+    size_t cap = s->qcap ? s->qcap * 2 : 256;
+    st_event *n = cap <= PUSH_QUEUE_MAX ? realloc(s->queue, cap * sizeof *n) : NULL;
+    if (n) {
+      s->queue = n;
+      s->qcap = cap;
+    }
+  }
+  if (s->qlen < s->qcap) {
+    s->queue[s->qlen++] = *ev;
+  } else {
+    if (!s->qlost)
+      s->qlost_from = ev->ts_ns;
+    s->qlost++;
+    s->qlost_to = ev->ts_ns;
+    rc = ST_ENOMEM;
+  }
+  uv_mutex_unlock(&s->qlock);
+  if (s->async_on)
+    uv_async_send(&s->async);
+  return rc;
+}
+
+/* Takes the whole pushed queue under the lock, then emits without it. */
+static void drain_queue(st_session *s) {
+  for (;;) {
+    uv_mutex_lock(&s->qlock);
+    st_event *q = s->queue;
+    size_t n = s->qlen;
+    uint64_t lost = s->qlost, from = s->qlost_from, to = s->qlost_to;
+    s->queue = NULL;
+    s->qlen = s->qcap = 0;
+    s->qlost = 0;
+    uv_mutex_unlock(&s->qlock);
+    if (!n && !lost) {
+      free(q);
+      return;
+    }
+    for (size_t i = 0; i < n; i++)
+      st_session_emit(s, &q[i]);
+    free(q);
+    st_session_report_lost(s, lost, ST_LOST_QUEUE, from, to);
+  }
+}
+
+static void on_async(uv_async_t *h) {
+  drain_queue(h->data);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  st_session *s = h->data;
+  if (s->stopping)
+    return;
+  int rc = status < 0 ? status : s->backend->ops->poll(s->backend);
+  if (rc < 0) {
+    set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : uv_strerror(rc));
+    st_session_stop(s);
+  }
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  st_session_stop(h->data);
+}
+
+int st_session_start(st_session *s) {
+  if (!s->backend) {
+    set_error(s, ST_EINVAL, "no backend: nothing to trace");
+    return ST_EINVAL;
+  }
+  s->info.started_ns = now_ns();
+  const st_backend_ops *ops = s->backend->ops;
+  s->backend->session = s;
+  int rc = ops->open(s->backend, s);
+  if (rc < 0) {
+    set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : st_strerror(rc));
+    return rc;
+  }
+  s->backend_open = true;
+  for (unsigned i = 0; i < s->nsinks; i++) {
+    st_sink *k = s->sinks[i];
+    if (k->ops->begin && (rc = k->ops->begin(k, &s->info)) < 0) {
+      set_error(s, rc, "%s", k->error[0] ? k->error : st_strerror(rc));
+      return rc;
+    }
+  }
+  uv_async_init(s->loop, &s->async, on_async);
+  s->async.data = s;
+  s->async_on = true;
+  if (s->cfg.handle_signals) {
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->signals_on = true;
+  }
+  s->started = true;
+  rc = ops->start(s->backend);
+  if (rc < 0) {
+    set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : st_strerror(rc));
+    st_session_stop(s);
+    return rc;
+  }
+  int fd = ops->fd ? ops->fd(s->backend) : -1;
+  if (fd >= 0 && !s->stopping) {
+    rc = uv_poll_init(s->loop, &s->poll, fd);
+    if (rc == 0) {
+      s->poll.data = s;
+      s->poll_on = true;
+      rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    }
+    if (rc < 0) {
+      set_error(s, rc, "cannot watch the backend: %s", uv_strerror(rc));
+      st_session_stop(s);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+void st_session_backend_done(st_session *s, int status) {
+  if (status < 0)
+    set_error(s, status, "%s",
+              s->backend && s->backend->error[0] ? s->backend->error : st_strerror(status));
+  st_session_stop(s);
+}
+
+void st_session_stop(st_session *s) {
+  if (s->stopping)
+    return;
+  s->stopping = true;
+  if (s->poll_on)
+    uv_poll_stop(&s->poll);
+  /* The backend may emit its last events (ring drain, loss) while it stops. */
+  if (s->backend_open && s->backend->ops->stop)
+    s->backend->ops->stop(s->backend);
+  drain_queue(s);
+  s->stopped = true;
+  if (s->started) {
+    for (unsigned i = 0; i < s->nsinks; i++) {
+      st_sink *k = s->sinks[i];
+      int rc = 0;
+      if (k->ops->flush)
+        rc = k->ops->flush(k);
+      if (rc == 0 && k->ops->end)
+        rc = k->ops->end(k, &s->counters);
+      if (rc < 0)
+        set_error(s, rc, "%s", k->error[0] ? k->error : st_strerror(rc));
+    }
+  }
+  if (s->poll_on)
+    uv_close((uv_handle_t *)&s->poll, NULL);
+  if (s->async_on)
+    uv_close((uv_handle_t *)&s->async, NULL);
+  if (s->signals_on) {
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+  }
+}
+
+void st_session_free(st_session *s) {
+  if (!s)
+    return;
+  if (s->backend) {
+    if (s->backend_open && !s->stopping && s->backend->ops->stop)
+      s->backend->ops->stop(s->backend);
+    s->backend->ops->close(s->backend);
+  }
+  for (unsigned i = 0; i < s->nsinks; i++)
+    s->sinks[i]->ops->close(s->sinks[i]);
+  st_filter_state_free(s->fstate);
+  uv_mutex_destroy(&s->qlock);
+  free(s->queue);
+  free(s);
+}

@@ -1,0 +1,250 @@
+/*
+ * JSON Lines sink: one object per event with the field names of
+ * event-model.md §7 (documented in the README). Absent optional fields are
+ * omitted, never null. The first line is a header object saying where the
+ * trace came from. Other tools and the replay backend read this format:
+ * renaming a field breaks them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "socktrace/sink.h"
+
+static void json_addr(st_buf *b, const char *key, const st_addr *a) {
+  char ip[ST_PATH_MAX + 8];
+  st_buf_printf(b, ",\"%s\":{", key);
+  switch (a->family) {
+  case ST_FAMILY_INET:
+  case ST_FAMILY_INET6:
+    st_addr_format_ip(a, ip, sizeof ip);
+    st_buf_printf(b, "\"addr\":\"%s\",\"port\":%u}", ip, a->port);
+    break;
+  case ST_FAMILY_UNIX:
+    st_buf_puts(b, "\"path\":");
+    st_buf_json_string(b, a->path);
+    st_buf_puts(b, "}");
+    break;
+  default:
+    st_buf_printf(b, "\"family\":%u}", a->raw_family);
+  }
+}
+
+static const char *const domain_names[] = {NULL, "errno", "ntstatus", "winsock"};
+
+static void json_status(st_buf *b, const st_status *s) {
+  st_buf_printf(b, ",\"status\":\"%s\"", st_code_name((st_code)s->code));
+  if (s->domain != ST_DOMAIN_NONE && s->domain < 4) {
+    st_buf_printf(b, ",\"status_native\":%" PRIu32 ",\"status_domain\":\"%s\"", s->native,
+                  domain_names[s->domain]);
+  }
+  const char *native = st_status_native_name(s);
+  if (native && s->code != ST_OK)
+    st_buf_printf(b, ",\"status_native_name\":\"%s\"", native);
+  const char *win = st_status_windows_name(s);
+  if (win && s->code != ST_OK)
+    st_buf_printf(b, ",\"status_windows_name\":\"%s\"", win);
+}
+
+void st_event_json_append(st_buf *b, const st_event *ev) {
+  char ts[48];
+  st_format_utc(ev->ts_ns, 1, ts, sizeof ts);
+  const char *name = st_event_name(ev->provider, ev->id);
+  const char *provider = st_provider_name(ev->provider);
+  st_buf_printf(b, "{\"ts\":\"%s\",\"ts_ns\":%" PRIu64 ",\"provider\":\"%s\",\"id\":%u", ts,
+                ev->ts_ns, provider ? provider : "unknown", ev->id);
+  st_buf_puts(b, ",\"name\":");
+  st_buf_json_string(b, name ? name : "unknown");
+  st_buf_printf(b,
+                ",\"level\":%u,\"keywords\":\"0x%" PRIx64 "\",\"enter_exit\":%u,\"seq\":%" PRIu64
+                ",\"os\":\"%s\",\"backend\":\"%s\"",
+                ev->level, ev->keywords, ev->enter_exit, ev->seq, st_os_name(ev->os),
+                st_backend_kind_name(ev->backend));
+  if (ev->pid)
+    st_buf_printf(b, ",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32, ev->pid, ev->tid);
+  if (ev->comm[0]) {
+    char comm[ST_COMM_MAX + 1];
+    memcpy(comm, ev->comm, ST_COMM_MAX);
+    comm[ST_COMM_MAX] = 0;
+    st_buf_puts(b, ",\"comm\":");
+    st_buf_json_string(b, comm);
+  }
+  if (ev->has & ST_HAS_PPID)
+    st_buf_printf(b, ",\"ppid\":%" PRIu32, ev->ppid);
+  if (ev->endpoint)
+    st_buf_printf(b, ",\"endpoint\":\"0x%016" PRIx64 "\"", ev->endpoint);
+  if (ev->has & ST_HAS_FAMILY) {
+    const char *f = st_family_name(ev->family);
+    if (f)
+      st_buf_printf(b, ",\"family\":\"%s\"", f);
+  }
+  if (ev->has & ST_HAS_TYPE) {
+    const char *t = st_type_name(ev->type);
+    if (t)
+      st_buf_printf(b, ",\"type\":\"%s\"", t);
+  }
+  if (ev->has & ST_HAS_PROTOCOL) {
+    const char *p = st_protocol_name(ev->protocol);
+    if (p)
+      st_buf_printf(b, ",\"protocol\":\"%s\"", p);
+    else
+      st_buf_printf(b, ",\"protocol\":%u", ev->protocol);
+  }
+  if (ev->has & ST_HAS_LOCAL)
+    json_addr(b, "local", &ev->local);
+  if (ev->has & ST_HAS_REMOTE)
+    json_addr(b, "remote", &ev->remote);
+  if (ev->has & ST_HAS_BYTES)
+    st_buf_printf(b, ",\"bytes\":%" PRIu64, ev->bytes);
+  if (ev->has & ST_HAS_BUFFERS)
+    st_buf_printf(b, ",\"buffers\":%" PRIu32, ev->buffers);
+  if (ev->has & ST_HAS_BACKLOG)
+    st_buf_printf(b, ",\"backlog\":%" PRIu32, ev->backlog);
+  if (ev->has & ST_HAS_ACCEPT_EP)
+    st_buf_printf(b, ",\"accept_endpoint\":\"0x%016" PRIx64 "\"", ev->accept_endpoint);
+  if (ev->has & ST_HAS_REASON) {
+    st_buf_printf(b, ",\"reason\":%" PRIu32, ev->reason);
+    const char *rn = ev->id == ST_EV_ABORT                  ? st_abort_reason_name(ev->reason)
+                     : (ev->id == ST_EV_DATAGRAM_DROP_ADDR) ? st_drop_reason_name(ev->reason)
+                                                            : NULL;
+    if (rn)
+      st_buf_printf(b, ",\"reason_name\":\"%s\"", rn);
+  }
+  if (ev->has & ST_HAS_OPTION)
+    st_buf_printf(b, ",\"option\":%" PRIu32 ",\"value\":%" PRIu64, ev->option, ev->value);
+  if (ev->has & ST_HAS_STATE) {
+    const char *o = st_tcp_state_name(ev->old_state), *n = st_tcp_state_name(ev->new_state);
+    st_buf_printf(b, ",\"old_state\":\"%s\",\"new_state\":\"%s\"", o ? o : "?", n ? n : "?");
+  }
+  if (ev->has & ST_HAS_STATUS)
+    json_status(b, &ev->status);
+  if (ev->has & ST_HAS_SUMMARY) {
+    const st_summary *s = &ev->summary;
+    st_buf_printf(b,
+                  ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ",\"sends\":%" PRIu64
+                  ",\"receives\":%" PRIu64 ",\"duration_ns\":%" PRIu64 ",\"retransmits\":%" PRIu64
+                  ",\"first_error\":\"%s\",\"final_status\":\"%s\"",
+                  s->bytes_sent, s->bytes_received, s->sends, s->receives, s->duration_ns,
+                  s->retransmits, st_code_name((st_code)s->first_error.code),
+                  st_code_name((st_code)s->final_status.code));
+  }
+  if (ev->has & ST_HAS_LOST) {
+    const char *w = st_lost_where_name(ev->lost.where);
+    st_buf_printf(
+        b, ",\"count\":%" PRIu64 ",\"where\":\"%s\",\"from_ns\":%" PRIu64 ",\"to_ns\":%" PRIu64,
+        ev->lost.count, w ? w : "unknown", ev->lost.from_ns, ev->lost.to_ns);
+  }
+  if (ev->has & ST_HAS_DNS) {
+    const st_dns *d = &ev->dns;
+    st_buf_printf(b, ",\"dns_id\":%u,\"dns_qr\":%u,\"dns_qtype\":%u", d->id, d->qr, d->qtype);
+    if (d->qr)
+      st_buf_printf(b, ",\"dns_rcode\":%u,\"dns_answers\":%u", d->rcode, d->answers);
+    st_buf_puts(b, ",\"dns_qname\":");
+    st_buf_json_string(b, d->qname);
+  }
+  if (ev->has & ST_HAS_LEGACY_ID)
+    st_buf_printf(b, ",\"legacy_id\":%u", ev->legacy_id);
+  if (ev->has & ST_HAS_NETNS)
+    st_buf_printf(b, ",\"netns\":%" PRIu32, ev->netns);
+  if (ev->has & ST_HAS_CGROUP)
+    st_buf_printf(b, ",\"cgroup\":%" PRIu64, ev->cgroup);
+  if (ev->has & ST_HAS_DETAIL) {
+    st_buf_puts(b, ",\"detail\":");
+    st_buf_json_string(b, ev->detail);
+  }
+  if (ev->flags & ST_FLAG_PREEXISTING)
+    st_buf_puts(b, ",\"preexisting\":true");
+  if (ev->flags & ST_FLAG_MIDSTREAM)
+    st_buf_puts(b, ",\"midstream\":true");
+  if (ev->flags & ST_FLAG_PID_GUESSED)
+    st_buf_puts(b, ",\"pid_guessed\":true");
+  st_buf_puts(b, "}");
+}
+
+int st_event_to_json(const st_event *ev, char *buf, size_t len) {
+  st_buf b = {0};
+  st_event_json_append(&b, ev);
+  int n = (int)b.len;
+  if (len) {
+    size_t c = b.len < len - 1 ? b.len : len - 1;
+    if (b.data)
+      memcpy(buf, b.data, c);
+    buf[c] = 0;
+  }
+  st_buf_free(&b);
+  return n;
+}
+
+typedef struct jsonl_sink {
+  st_sink base;
+  FILE *out;
+  st_buf line;
+} jsonl_sink;
+
+static int write_line(jsonl_sink *j) {
+  st_buf_add(&j->line, "\n", 1);
+  if (j->line.oom)
+    return ST_ENOMEM;
+  if (fwrite(j->line.data, 1, j->line.len, j->out) != j->line.len) {
+    snprintf(j->base.error, sizeof j->base.error,
+             "cannot write JSON output: %s (check free space and permissions)", strerror(errno));
+    return ST_EIO;
+  }
+  return 0;
+}
+
+static int jsonl_begin(st_sink *s, const st_trace_info *info) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  char ts[48];
+  st_format_utc(info->started_ns, 1, ts, sizeof ts);
+  st_buf_reset(&j->line);
+  st_buf_puts(&j->line, "{\"socktrace\":\"" ST_VERSION "\",\"host\":");
+  st_buf_json_string(&j->line, info->host);
+  st_buf_printf(&j->line,
+                ",\"os\":\"%s\",\"backend\":\"%s\",\"level\":%u,\"keywords\":\"0x%" PRIx64
+                "\",\"started\":\"%s\"}",
+                st_os_name(info->os), st_backend_kind_name(info->backend), info->level,
+                info->keywords, ts);
+  return write_line(j);
+}
+
+static int jsonl_write(st_sink *s, const st_event *ev) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  st_buf_reset(&j->line);
+  st_event_json_append(&j->line, ev);
+  return write_line(j);
+}
+
+static int jsonl_flush(st_sink *s) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  if (fflush(j->out) != 0) {
+    snprintf(s->error, sizeof s->error, "cannot write JSON output: %s", strerror(errno));
+    return ST_EIO;
+  }
+  return 0;
+}
+
+static void jsonl_close(st_sink *s) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  st_buf_free(&j->line);
+  free(j);
+}
+
+static const st_sink_ops jsonl_ops = {.name = "jsonl",
+                                      .begin = jsonl_begin,
+                                      .write = jsonl_write,
+                                      .flush = jsonl_flush,
+                                      .close = jsonl_close};
+
+int st_sink_jsonl_new(FILE *out, st_sink **sink) {
+  jsonl_sink *j = calloc(1, sizeof *j);
+  if (!j)
+    return ST_ENOMEM;
+  j->base.ops = &jsonl_ops;
+  j->out = out;
+  *sink = &j->base;
+  return 0;
+}

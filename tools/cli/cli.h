@@ -1,0 +1,51 @@
+/*
+ * Private to the socktrace CLI: the parsed command line and the pieces the
+ * subcommands share. The CLI is the one place that speaks to the user.
+ */
+#ifndef ST_CLI_H
+#define ST_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "socktrace/session.h"
+
+typedef struct cli_options {
+  st_session_config cfg;
+  const char *output;  /* -o FILE, NULL = stdout */
+  const char *format;  /* text | jsonl */
+  const char *backend; /* --backend NAME, NULL = the OS default */
+  const char *iface;   /* -i IFACE (pcap) */
+  const char *capture_filter;
+  bool summary;
+  bool quiet;
+  int color; /* -1 auto, 0 never, 1 always */
+  bool local_time;
+  unsigned long ring_bytes;
+} cli_options;
+
+/* Prints "socktrace: <message>" on stderr (one line). */
+void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Backend registry (registry.c). Each returns 0 or a negative code after
+ * printing one clear line. */
+int cli_live_backend(const cli_options *o, st_backend **out);
+int cli_file_backend(const cli_options *o, const char *path, st_backend **out);
+
+/* Builds the session with the sinks the options ask for; runs it to the end
+ * on a fresh loop. before_run, if set, is called after the session started
+ * (run uses it to release the child). Returns the process exit code. */
+typedef int (*cli_hook)(st_session *s, uv_loop_t *loop, void *arg);
+int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg);
+
+/* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
+int cli_run_command(cli_options *o, char **argv);
+/* `demo`: runs this executable's hidden __demo-workload under `run`. */
+int cli_demo(cli_options *o);
+int cli_demo_workload(void);
+
+#endif

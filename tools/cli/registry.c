@@ -1,0 +1,88 @@
+/*
+ * The one place that knows every backend by name and picks one for a live
+ * trace or a file. Backends are compiled in when the build found what they
+ * need (ST_HAVE_*).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "replay/replay.h"
+#ifdef ST_HAVE_EBPF
+#include "ebpf/ebpf.h"
+#endif
+#ifdef ST_HAVE_PCAP
+#include "pcap/pcap_backend.h"
+#endif
+
+static const char *default_live_backend(void) {
+#ifdef ST_HAVE_EBPF
+  return "ebpf";
+#elif defined(ST_HAVE_PCAP)
+  return "pcap";
+#else
+  return NULL;
+#endif
+}
+
+/* Creates the named live backend; ST_ENOSYS when this build lacks it. */
+static int make_live_backend(const char *name, const cli_options *o, st_backend **out) {
+#ifdef ST_HAVE_EBPF
+  if (strcmp(name, "ebpf") == 0) {
+    st_ebpf_options eo = {.ring_bytes = (uint32_t)o->ring_bytes};
+    return st_backend_ebpf_new(&eo, out);
+  }
+#endif
+#ifdef ST_HAVE_PCAP
+  if (strcmp(name, "pcap") == 0) {
+    st_pcap_options po = {.iface = o->iface ? o->iface : "any", .bpf_filter = o->capture_filter};
+    return st_backend_pcap_new(&po, out);
+  }
+#endif
+  (void)name;
+  (void)o;
+  (void)out;
+  return ST_ENOSYS;
+}
+
+int cli_live_backend(const cli_options *o, st_backend **out) {
+  const char *name = o->backend ? o->backend : default_live_backend();
+  if (!name) {
+    cli_error("no live backend is available in this build (it needs libbpf, clang and bpftool "
+              "on Linux: run tools/setup.sh and rebuild); 'socktrace replay FILE' still works");
+    return ST_ENOSYS;
+  }
+  int rc = make_live_backend(name, o, out);
+  if (rc == ST_ENOSYS)
+    cli_error("backend '%s' is not available in this build (see 'socktrace --help')", name);
+  else if (rc < 0)
+    cli_error("cannot create the %s backend: %s", name, st_strerror(rc));
+  return rc;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int cli_file_backend(const cli_options *o, const char *path, st_backend **out) {
+  (void)o;
+#ifdef ST_HAVE_PCAP
+  if (strcmp(path, "-") != 0 && st_pcap_file_sniff(path)) {
+    st_pcap_options po = {.file = path};
+    return st_backend_pcap_new(&po, out);
+  }
+#endif
+  if (has_suffix(path, ".pcap") || has_suffix(path, ".pcapng")) {
+    cli_error("%s: packet captures need the pcap backend, which this build lacks "
+              "(install libpcap-dev and rebuild)",
+              path);
+    return ST_ENOSYS;
+  }
+  if (has_suffix(path, ".etl") || has_suffix(path, ".sktrace")) {
+    cli_error("%s: this build cannot read %s files yet; replay reads .jsonl traces", path,
+              strrchr(path, '.'));
+    return ST_ENOSYS;
+  }
+  return st_backend_replay_jsonl_new(path, out);
+}

@@ -1,0 +1,142 @@
+/*
+ * `socktrace run -- CMD`: trace one process tree. The child is forked first
+ * and held on a pipe until the session is tracing with the child's pid as
+ * the tree root, so not one of its sockets is missed; then it execs CMD.
+ * The tracer passes CMD's exit status through, so `run` can wrap a CI step.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Late stack events (a RST answered after the child's exit, TIME_WAIT
+ * transitions) get this long to arrive after the child is gone. */
+#define GRACE_MS 100
+
+typedef struct run_state {
+  pid_t child;
+  int release_fd; /* write end of the hold pipe */
+  int status;     /* waitpid status */
+  bool exited;
+  st_session *session;
+  uv_signal_t sigchld, sigint, sigterm;
+  uv_timer_t grace;
+} run_state;
+
+static void close_handles(run_state *r) {
+  uv_close((uv_handle_t *)&r->sigchld, NULL);
+  uv_close((uv_handle_t *)&r->sigint, NULL);
+  uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void on_grace(uv_timer_t *t) {
+  run_state *r = t->data;
+  uv_close((uv_handle_t *)&r->grace, NULL);
+  st_session_stop(r->session);
+}
+
+static void on_sigchld(uv_signal_t *h, int sig) {
+  run_state *r = h->data;
+  int st;
+  if (r->exited || waitpid(r->child, &st, WNOHANG) != r->child)
+    return;
+  r->exited = true;
+  r->status = st;
+  close_handles(r);
+  uv_timer_init(h->loop, &r->grace);
+  r->grace.data = r;
+  uv_timer_start(&r->grace, on_grace, GRACE_MS, 0);
+}
+
+/* Ctrl-C reaches the child through the terminal; a signal sent to the
+ * tracer alone is passed on. Either way the trace ends when the child does. */
+static void on_stop_signal(uv_signal_t *h, int sig) {
+  run_state *r = h->data;
+  if (!r->exited)
+    kill(r->child, sig);
+}
+
+static int release_child(st_session *s, uv_loop_t *loop, void *arg) {
+  run_state *r = arg;
+  r->session = s;
+  uv_signal_init(loop, &r->sigchld);
+  uv_signal_init(loop, &r->sigint);
+  uv_signal_init(loop, &r->sigterm);
+  r->sigchld.data = r->sigint.data = r->sigterm.data = r;
+  uv_signal_start(&r->sigchld, on_sigchld, SIGCHLD);
+  uv_signal_start(&r->sigint, on_stop_signal, SIGINT);
+  uv_signal_start(&r->sigterm, on_stop_signal, SIGTERM);
+  if (write(r->release_fd, "go", 2) != 2) {
+    cli_error("cannot start the command: %s", strerror(errno));
+    return 1;
+  }
+  close(r->release_fd);
+  r->release_fd = -1;
+  /* The child may have exited before the handler was installed. */
+  on_sigchld(&r->sigchld, SIGCHLD);
+  return 0;
+}
+
+int cli_run_command(cli_options *o, char **argv) {
+  int hold[2];
+  if (pipe(hold) != 0) {
+    cli_error("cannot create a pipe: %s", strerror(errno));
+    return 1;
+  }
+  fflush(NULL);
+  pid_t child = fork();
+  if (child < 0) {
+    cli_error("cannot fork: %s", strerror(errno));
+    return 1;
+  }
+  if (child == 0) {
+    close(hold[1]);
+    char go[2];
+    /* EOF without "go" means the tracer failed to start: do not run. */
+    if (read(hold[0], go, 2) != 2)
+      _exit(127);
+    close(hold[0]);
+    execvp(argv[0], argv);
+    fprintf(stderr, "socktrace: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(hold[0]);
+  run_state r = {.child = child, .release_fd = hold[1]};
+  o->cfg.filter.tree_root = (uint32_t)child;
+  st_backend *b;
+  int code;
+  if (cli_live_backend(o, &b) < 0) {
+    code = 1;
+  } else {
+    code = cli_run_session(o, b, release_child, &r);
+  }
+  bool released = r.release_fd < 0;
+  if (!released)
+    close(r.release_fd); /* the child sees EOF and exits 127 without running */
+  if (!r.exited && waitpid(child, &r.status, 0) == child)
+    r.exited = true;
+  if (!released || !r.exited)
+    return code ? code : 1;
+  if (WIFEXITED(r.status))
+    return WEXITSTATUS(r.status);
+  if (WIFSIGNALED(r.status))
+    return 128 + WTERMSIG(r.status);
+  return code;
+}
+
+int cli_demo(cli_options *o) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    cli_error("cannot find my own executable to run the demo workload");
+    return 1;
+  }
+  self[n] = 0;
+  char *demo_argv[] = {self, "__demo-workload", NULL};
+  return cli_run_command(o, demo_argv);
+}

@@ -21,6 +21,7 @@ typedef struct cli_options {
   bool quiet;
   int color; /* -1 auto, 0 never, 1 always */
   bool local_time;
+  bool level_given; /* -l was on the command line */
   unsigned long ring_bytes;
 } cli_options;
 

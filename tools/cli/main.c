@@ -74,8 +74,6 @@ void cli_error(const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-static bool level_given;
-
 enum {
   OPT_PORT = 256,
   OPT_HOST,
@@ -166,7 +164,7 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
         return -1;
       }
       o->cfg.level = (uint8_t)l;
-      level_given = true;
+      o->level_given = true;
       break;
     }
     case 'k':
@@ -377,7 +375,7 @@ int main(int argc, char **argv) {
 
   if (strcmp(cmd, "replay") == 0) {
     /* A recording shows everything it holds unless a level is asked for. */
-    if (!level_given)
+    if (!o.level_given)
       o.cfg.level = ST_LEVEL_VERBOSE;
     if (nrest != 1) {
       cli_error("replay takes one FILE (try 'socktrace --help')");

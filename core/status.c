@@ -186,6 +186,8 @@ static const native_row *find_value(uint8_t domain, uint32_t value) {
 }
 
 static const native_row *find_canonical(uint8_t domain, st_code code) {
+  if (code == ST_OTHER)
+    return NULL; /* "other" has no one spelling: its native code speaks */
   for (size_t i = 0; i < NROWS; i++)
     if (rows[i].domain == domain && rows[i].code == code && rows[i].name)
       return &rows[i];

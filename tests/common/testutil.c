@@ -17,7 +17,7 @@ const char *st_test_fixtures_dir(void) {
 }
 
 const char *st_test_fixture(const char *rel) {
-  static char buf[4096];
+  static char buf[8192];
   snprintf(buf, sizeof buf, "%s/%s", st_test_fixtures_dir(), rel ? rel : "");
   return buf;
 }

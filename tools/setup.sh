@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what socktrace needs to build and test on Debian/Ubuntu.
+# Safe to run again: it only calls apt-get when a package is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config          # the build
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev  # BPF objects and loader
+  libuv1-dev libpcap-dev libjansson-dev uthash-dev     # runtime libraries
+  libcriterion-dev iproute2                 # tests (iproute2: network namespaces)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get -o DPkg::Lock::Timeout=300 update -q
+$sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"

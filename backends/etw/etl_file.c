@@ -169,8 +169,8 @@ static void parse_logfile(etl_logfile *l, const uint8_t *d, size_t len, bool ptr
   l->pointer_size = le32(d + 44);
   l->events_lost = le32(d + 48);
   l->cpu_mhz = le32(d + 52);
-  size_t p = l->pointer_size == 4 || l->pointer_size == 8 ? l->pointer_size
-                                                          : (ptr64_record ? 8 : 4);
+  size_t p =
+      l->pointer_size == 4 || l->pointer_size == 8 ? l->pointer_size : (ptr64_record ? 8 : 4);
   /* Two name pointers, then TIME_ZONE_INFORMATION (176 bytes). */
   size_t boot = 56 + 2 * p + 176;
   if (len < boot + 32)
@@ -354,8 +354,7 @@ static bool load_buffer(etl_reader *r, cpu_stream *s, size_t i) {
   s->data = NULL;
   size_t stored = b->buffer_size;
   uint8_t *raw = malloc(stored);
-  if (!raw || seek_to(r->f, b->file_offset) != 0 ||
-      fread(raw, 1, stored, r->f) != stored) {
+  if (!raw || seek_to(r->f, b->file_offset) != 0 || fread(raw, 1, stored, r->f) != stored) {
     add_problem(r, b->file_offset, "cannot read buffer (%zu bytes)", stored);
     free(raw);
     return false;

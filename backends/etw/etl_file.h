@@ -46,7 +46,7 @@ typedef struct etl_logfile {
   uint32_t timer_resolution, max_file_size, log_file_mode, buffers_written, start_buffers;
   uint32_t pointer_size, events_lost, cpu_mhz, buffers_lost, clock_type;
   int64_t perf_freq;
-  int64_t qpc0; /* the header record's timestamp */
+  int64_t qpc0;                             /* the header record's timestamp */
   char logger_name[128], logfile_name[260]; /* UTF-8 */
 } etl_logfile;
 

@@ -89,13 +89,13 @@ void eb_begin(eb_file *f, bool ptr64, bool compressed, uint32_t events_lost,
   put32(d + boot + 24, 1);
   put32(d + boot + 28, buffers_lost);
   uint8_t *n = d + names;
-  for (const char *s = logger; ; s++, n += 2) {
+  for (const char *s = logger;; s++, n += 2) {
     put16(n, (uint16_t)*s);
     if (!*s)
       break;
   }
   n += 2;
-  for (const char *s = file; ; s++, n += 2) {
+  for (const char *s = file;; s++, n += 2) {
     put16(n, (uint16_t)*s);
     if (!*s)
       break;
@@ -149,15 +149,15 @@ bool eb_add_event(eb_buffer *b, bool ptr64, const uint8_t provider[16], uint16_t
 void eb_add_buffer(eb_file *f, eb_buffer *b, uint16_t flags) {
   uint16_t flag = (uint16_t)(0x20 | flags);
   if (!f->compressed) {
-    buffer_header(b->data, EB_BUFFER_SIZE, (uint32_t)b->pos, b->sequence, EB_QPC0,
-                  b->processor, flag, 0);
+    buffer_header(b->data, EB_BUFFER_SIZE, (uint32_t)b->pos, b->sequence, EB_QPC0, b->processor,
+                  flag, 0);
     append(f, b->data, EB_BUFFER_SIZE);
     return;
   }
   uint8_t out[EB_BUFFER_SIZE * 2];
   size_t clen = eb_xpress_compress(b->data + 72, b->pos - 72, out + 72, sizeof out - 72);
-  buffer_header(out, (uint32_t)(72 + clen), (uint32_t)b->pos, b->sequence, EB_QPC0,
-                b->processor, (uint16_t)(flag | 0x40), 0);
+  buffer_header(out, (uint32_t)(72 + clen), (uint32_t)b->pos, b->sequence, EB_QPC0, b->processor,
+                (uint16_t)(flag | 0x40), 0);
   append(f, out, 72 + clen);
 }
 

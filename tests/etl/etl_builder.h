@@ -31,8 +31,7 @@ typedef struct eb_buffer {
 } eb_buffer;
 
 /* Starts a file whose header buffer holds the logfile header. */
-void eb_begin(eb_file *f, bool ptr64, bool compressed, uint32_t events_lost,
-              uint32_t buffers_lost);
+void eb_begin(eb_file *f, bool ptr64, bool compressed, uint32_t events_lost, uint32_t buffers_lost);
 void eb_buffer_init(eb_buffer *b, uint16_t processor, uint64_t sequence);
 /* Appends an EVENT_HEADER record; qpc is the raw timestamp. ext_items > 0
  * adds that many extended items (8 bytes of data each). Returns false when

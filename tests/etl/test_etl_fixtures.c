@@ -149,8 +149,8 @@ static void check_file(const char *name) {
     last_ts_by_time = rec.time_ns;
   }
   (void)last_ts_by_time;
-  cr_expect(json_equal(counts, json_object_get(exp, "record_counts")), "%s record counts: %s",
-            name, json_dumps(counts, JSON_COMPACT));
+  cr_expect(json_equal(counts, json_object_get(exp, "record_counts")), "%s record counts: %s", name,
+            json_dumps(counts, JSON_COMPACT));
   cr_expect(json_equal(by_provider, json_object_get(exp, "events_by_provider_id")),
             "%s provider counts: %s", name, json_dumps(by_provider, JSON_COMPACT));
   cr_expect_eq(n_event, jint(exp, "event_header_records"));

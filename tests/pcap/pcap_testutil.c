@@ -1,6 +1,8 @@
 /* Helpers for the pcap suites: see pcap_testutil.h. */
 #include "pcap_testutil.h"
 
+#include <criterion/criterion.h>
+
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +62,8 @@ int pcap_test_run_tracker(const char *path, uint8_t level, evlist *out,
   return 0;
 }
 
-pcap_session_result pcap_test_run_session(const char *path, uint8_t level, st_collect *out) {
+pcap_session_result pcap_test_run_session(const char *path, const char *filter, uint8_t level,
+                                          st_collect *out) {
   pcap_session_result r;
   memset(&r, 0, sizeof r);
   uv_loop_t loop;
@@ -72,7 +75,7 @@ pcap_session_result pcap_test_run_session(const char *path, uint8_t level, st_co
   if ((r.status = st_session_new(&loop, &cfg, &s)) < 0)
     return r;
   st_backend *b = NULL;
-  st_pcap_options opt = {.file = path};
+  st_pcap_options opt = {.file = path, .bpf_filter = filter};
   if ((r.status = st_backend_pcap_new(&opt, &b)) < 0) {
     st_session_free(s);
     return r;
@@ -90,7 +93,7 @@ pcap_session_result pcap_test_run_session(const char *path, uint8_t level, st_co
   st_session_counters(s, &r.counters);
   st_session_free(s);
   uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  cr_expect_eq(uv_loop_close(&loop), 0, "every handle closed");
   return r;
 }
 

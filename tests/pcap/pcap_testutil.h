@@ -33,15 +33,17 @@ void evlist_collect(void *ctx, const st_event *ev);
 int pcap_test_run_tracker(const char *path, uint8_t level, evlist *out,
                           st_pcap_tracker_stats *stats);
 
-/* Replays a capture through st_session with the pcap backend and a
- * collecting sink. Returns the session's final status. */
+/* Replays a capture through st_session with the pcap backend (capture
+ * filter optional) and a collecting sink; checks that the loop ends with
+ * every handle closed. */
 typedef struct pcap_session_result {
   int status;
   char error[512];
   st_backend_stats stats;
   st_counters counters;
 } pcap_session_result;
-pcap_session_result pcap_test_run_session(const char *path, uint8_t level, st_collect *out);
+pcap_session_result pcap_test_run_session(const char *path, const char *filter, uint8_t level,
+                                          st_collect *out);
 
 /* "1.2.3.4:80" / "[::1]:80" for an event's local or remote address. */
 const char *pcap_test_addr(const st_addr *a, char *buf, size_t len);

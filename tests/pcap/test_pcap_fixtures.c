@@ -346,7 +346,7 @@ static void check_fixture(const char *name) {
 
   st_collect c;
   memset(&c, 0, sizeof c);
-  pcap_session_result r = pcap_test_run_session(path, ST_LEVEL_VERBOSE, &c);
+  pcap_session_result r = pcap_test_run_session(path, NULL, ST_LEVEL_VERBOSE, &c);
   cr_assert_eq(r.status, 0, "%s: %s", name, r.error);
   cr_expect(c.ended, "%s: the sink was ended", name);
   evlist l;

@@ -142,7 +142,7 @@ static void check_tcp(const char *name, const json_t *x, const st_event *ev, siz
   const json_t *streams = json_object_get(x, "tcp_streams");
   size_t i;
   const json_t *s;
-  int syns = 0, handshakes = 0, disconnects = 0;
+  size_t syns = 0, handshakes = 0, disconnects = 0;
   json_array_foreach(streams, i, s) {
     const char *a = jstr(s, "a_addr"), *b = jstr(s, "b_addr");
     int ap = jint(s, "a_port"), bp = jint(s, "b_port");
@@ -184,7 +184,7 @@ static void check_tcp(const char *name, const json_t *x, const st_event *ev, siz
     }
     bool opened = (syn && synack) || strcmp(oc, "no_syn_in_capture") == 0;
     if (opened)
-      disconnects += (jint(s, "fin_a") > 0) + (jint(s, "fin_b") > 0);
+      disconnects += (size_t)(jint(s, "fin_a") > 0) + (size_t)(jint(s, "fin_b") > 0);
     /* Payload: the summary counts each byte once; retransmitted bytes are
      * on the TcpRetransmit events. Together they are TShark's tcp.len sum. */
     const char *sides[2][2] = {{a, b}, {b, a}};
@@ -217,7 +217,7 @@ static void check_tcp(const char *name, const json_t *x, const st_event *ev, siz
                (size_t)outcome(x, "syn_unanswered"), "%s: unanswered SYNs", name);
   cr_expect_eq(pcap_test_count(ev, n, ST_EV_ABORT), (size_t)outcome(x, "established_then_reset"),
                "%s: resets after establishment", name);
-  cr_expect_eq(pcap_test_count(ev, n, ST_EV_DISCONNECT), (size_t)disconnects,
+  cr_expect_eq(pcap_test_count(ev, n, ST_EV_DISCONNECT), disconnects,
                "%s: FINs (one disconnect per direction)", name);
   cr_expect_eq(pcap_test_count(ev, n, ST_EV_CLEANUP),
                2 * (size_t)outcome(x, "established_then_fin_both"), "%s: FIN closes", name);

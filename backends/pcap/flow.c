@@ -6,6 +6,7 @@
  * each side that had a socket gets its EndpointSummary (5100).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "flow.h"
@@ -160,7 +161,7 @@ void flow_connect_done(st_pcap_tracker *t, flow *f, st_status st, const char *de
   ev.status = st;
   ev.has |= ST_HAS_STATUS;
   if (detail) {
-    strncpy(ev.detail, detail, sizeof ev.detail - 1);
+    snprintf(ev.detail, sizeof ev.detail, "%s", detail);
     ev.has |= ST_HAS_DETAIL;
   }
   if (st.code != ST_OK)

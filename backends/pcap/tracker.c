@@ -360,7 +360,7 @@ static void icmp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
   ev.level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
   ev.status = st;
   ev.bytes = 0;
-  strncpy(ev.detail, detail, sizeof ev.detail - 1);
+  snprintf(ev.detail, sizeof ev.detail, "%s", detail);
   ev.has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
   side_fail(&f->side[s], st);
   tracker_emit(t, &ev);

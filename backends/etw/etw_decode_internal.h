@@ -8,26 +8,28 @@
 #include "etw/etw_bytes.h"
 #include "etw/etw_decode.h"
 
+/* printf-checked helpers; mingw's C99 stdio (__USE_MINGW_ANSI_STDIO, set by
+ * the toolchain file) takes %zu, so check against gnu_printf there. */
+#if defined(__MINGW32__)
+#define ETW_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
+#define ETW_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ETW_PRINTF(f, a)
+#endif
+
 /* Fills the common fields from the record header. */
 void etw_common(const st_etw_record *rec, st_event *ev, uint8_t provider, uint16_t id);
 
 /* Turns ev into a DecodeError (5800) for this record, detail from fmt;
  * returns ST_EBADMSG. */
-int etw_fail(const st_etw_record *rec, st_event *ev, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+int etw_fail(const st_etw_record *rec, st_event *ev, const char *fmt, ...) ETW_PRINTF(3, 4);
 
 /* Ends a decode: a short or oversized payload becomes a DecodeError. */
 int etw_finish(const st_etw_record *rec, etw_cursor *c, st_event *ev, const char *what);
 
 /* printf into a fixed buffer, truncating: details are best-effort text. */
-void etw_format(char *buf, size_t len, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+void etw_format(char *buf, size_t len, const char *fmt, ...) ETW_PRINTF(3, 4);
 
 /* Windows' address family and socket type numbers to the schema's. */
 uint8_t etw_family(uint32_t af);

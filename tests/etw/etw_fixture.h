@@ -93,6 +93,18 @@ static inline void fx_utf16z(fx *f, const char *s) {
   fx_u16(f, 0);
 }
 
+/* A whole 1000 (AfdCreate) exit: TCP over IPv4 created for pid. */
+static inline void fx_create(fx *f, uint8_t ptr, uint64_t process, uint64_t endpoint,
+                             uint32_t pid) {
+  fx_init(f, ptr);
+  fx_base(f, 1, 1, process, endpoint);
+  fx_u32(f, 2);
+  fx_u32(f, 1);
+  fx_u32(f, 6);
+  fx_ptr(f, pid);
+  fx_u32(f, 0);
+}
+
 static inline st_etw_record fx_record(const uint8_t guid[16], uint16_t id, uint8_t ptr) {
   st_etw_record r;
   memset(&r, 0, sizeof r);

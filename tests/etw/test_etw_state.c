@@ -39,13 +39,7 @@ static st_event run(st_etw_state *st, st_etw_record r, const fx *f, uint32_t pid
 
 static fx create(uint64_t process, uint64_t endpoint, uint32_t pid) {
   fx f;
-  fx_init(&f, 8);
-  fx_base(&f, 1, 1, process, endpoint);
-  fx_u32(&f, 2);
-  fx_u32(&f, 1);
-  fx_u32(&f, 6);
-  fx_ptr(&f, pid);
-  fx_u32(&f, 0);
+  fx_create(&f, 8, process, endpoint, pid);
   return f;
 }
 

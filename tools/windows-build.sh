@@ -72,10 +72,11 @@ fetch() { # package -> prints the unpacked source directory
 cross_cmake() { # source build [cmake args...]
   local src=$1 out=$2
   shift 2
-  cmake -S "$src" -B "$out" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DST_WIN_PREFIX="$prefix" \
-    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-  cmake --build "$out" -j"$jobs" >/dev/null
-  cmake --install "$out" >/dev/null
+  # Third-party warnings are theirs: keep them in a log, show it on failure.
+  { cmake -S "$src" -B "$out" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DST_WIN_PREFIX="$prefix" \
+      -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_BUILD_TYPE=Release "$@" &&
+    cmake --build "$out" -j"$jobs" && cmake --install "$out"; } >"$out.log" 2>&1 ||
+    { cat "$out.log" >&2; echo "windows-build: building $(basename "$src") failed" >&2; exit 1; }
 }
 
 start=$(date +%s)

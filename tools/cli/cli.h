@@ -25,6 +25,8 @@ typedef struct cli_options {
   bool local_time;
   bool level_given; /* -l was on the command line */
   unsigned long ring_bytes;
+  unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
+  unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
 } cli_options;
 
 /* Print "socktrace: <message>" on stderr (one line): an error, or a note
@@ -56,5 +58,9 @@ int cli_run_command(cli_options *o, char **argv);
 /* `demo`: runs this executable's hidden __demo-workload under `run`. */
 int cli_demo(cli_options *o);
 int cli_demo_workload(void);
+
+/* `catalog`: what sits between applications and the network stack, like
+ * `netsh winsock show catalog` (catalog_win.c / catalog_unix.c). */
+int cli_catalog(cli_options *o);
 
 #endif

@@ -27,6 +27,8 @@ static const char usage[] =
     "  socktrace demo [OPTIONS]                   trace a built-in workload: a refused connect,\n"
     "                                             a loopback exchange, a UDP datagram, a reset\n"
     "  socktrace events                           list event names, ids and levels\n"
+    "  socktrace catalog                          list the layers between applications and\n"
+    "                                             the network stack (Winsock catalog on Windows)\n"
     "  socktrace --help | --version\n"
     "\n"
     "What to trace:\n"
@@ -53,10 +55,13 @@ static const char usage[] =
     "      --stats          at the end, print how many events were seen, shown, lost\n"
     "\n"
     "Live backends:\n"
-    "      --backend NAME   ebpf (Linux default) or pcap (packets, no process info)\n"
+    "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
+    "                       no process info)\n"
     "  -i, --interface IF   interface for --backend pcap (default: any)\n"
     "      --capture-filter EXPR  pcap capture filter for --backend pcap\n"
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
+    "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
+    "      --buffers N            most ETW buffers (default 512; at least 64 are kept)\n"
     "\n"
     "Examples:\n"
     "  sudo socktrace run -- curl -s http://localhost:8080/\n"
@@ -96,6 +101,8 @@ enum {
   OPT_CAPTURE_FILTER,
   OPT_RING_SIZE,
   OPT_STATS,
+  OPT_BUFFER_SIZE,
+  OPT_BUFFERS,
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +126,8 @@ static const struct option long_opts[] = {
     {"capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+    {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -263,6 +272,22 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       o->ring_bytes = v;
       break;
     }
+    case OPT_BUFFER_SIZE:
+    case OPT_BUFFERS: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 0);
+      unsigned long lo = c == OPT_BUFFER_SIZE ? 4 : 2, hi = c == OPT_BUFFER_SIZE ? 1024 : 4096;
+      if (*end || v < lo || v > hi) {
+        cli_error("bad --%s '%s' (a number from %lu to %lu)",
+                  c == OPT_BUFFER_SIZE ? "buffer-size" : "buffers", optarg, lo, hi);
+        return -1;
+      }
+      if (c == OPT_BUFFER_SIZE)
+        o->etw_buffer_kb = v;
+      else
+        o->etw_buffers = v;
+      break;
+    }
     case 'h':
       fputs(usage, stdout);
       exit(0);
@@ -388,6 +413,14 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "events") == 0) {
     list_events();
     return 0;
+  }
+  if (strcmp(cmd, "catalog") == 0) {
+    cli_options co = {.color = -1};
+    if (argc > 2) {
+      cli_error("catalog takes no operands");
+      return 2;
+    }
+    return cli_catalog(&co);
   }
   cli_options o = {.color = -1};
   o.cfg.name = "socktrace";

@@ -51,11 +51,11 @@ static void emit_problems(etl_backend *b) {
     ev.backend = ST_BACKEND_ETW;
     ev.ts_ns = b->last_ns;
     ev.has = ST_HAS_DETAIL;
-    snprintf(ev.detail, sizeof ev.detail, "offset %llu: %s", (unsigned long long)p.offset,
+    snprintf(ev.detail, sizeof ev.detail, "offset %llu: %.100s", (unsigned long long)p.offset,
              p.what);
     if (!b->stats.errors)
-      st_backend_set_error(&b->base, "%s: offset %llu: %s", b->path,
-                           (unsigned long long)p.offset, p.what);
+      st_backend_set_error(&b->base, "%s: offset %llu: %s", b->path, (unsigned long long)p.offset,
+                           p.what);
     b->stats.errors++;
     st_session_emit(b->base.session, &ev);
   }
@@ -224,8 +224,8 @@ bool st_etl_file_sniff(const char *path) {
   fclose(f);
   if (n < sizeof h)
     return false;
-  uint32_t size = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
-                  (uint32_t)h[3] << 24;
+  uint32_t size =
+      (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
   uint16_t type = (uint16_t)(h[0x36] | h[0x37] << 8);
   /* The header buffer: type 4, sequence 0, its first record a system
    * header (type 1 or 2). */
@@ -233,7 +233,12 @@ bool st_etl_file_sniff(const char *path) {
 }
 
 static int by_key(foreign *a, foreign *b) {
-  return memcmp(&a->key, &b->key, sizeof a->key);
+  int c = memcmp(a->key.guid, b->key.guid, 16);
+  if (c)
+    return c;
+  if (a->key.id != b->key.id)
+    return a->key.id < b->key.id ? -1 : 1;
+  return (int)a->key.version - (int)b->key.version;
 }
 
 void st_etl_backend_foreign(st_backend *base, st_etl_foreign_fn fn, void *arg) {

@@ -23,7 +23,8 @@ typedef struct cli_options {
   bool announce; /* say on stderr when live tracing has started */
   int color;     /* -1 auto, 0 never, 1 always */
   bool local_time;
-  bool level_given; /* -l was on the command line */
+  bool level_given;   /* -l was on the command line */
+  bool all_providers; /* --all-providers: list undecoded providers of an .etl */
   unsigned long ring_bytes;
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
@@ -46,6 +47,8 @@ void cli_note(const char *fmt, ...)
  * printing one clear line. */
 int cli_live_backend(const cli_options *o, st_backend **out);
 int cli_file_backend(const cli_options *o, const char *path, st_backend **out);
+/* What a backend has to say after the run (--all-providers for .etl). */
+void cli_backend_report(const cli_options *o, st_backend *b);
 
 /* Builds the session with the sinks the options ask for; runs it to the end
  * on a fresh loop. before_run, if set, is called after the session started

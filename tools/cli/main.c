@@ -23,7 +23,8 @@ static const char usage[] =
     "  socktrace trace [OPTIONS]                  trace every process on the system\n"
     "  socktrace run [OPTIONS] -- CMD [ARGS...]   trace CMD and its children only;\n"
     "                                             exits with CMD's exit code\n"
-    "  socktrace replay [OPTIONS] FILE            read a recorded trace (.jsonl, .pcap, .pcapng)\n"
+    "  socktrace replay [OPTIONS] FILE            read a recorded trace (.jsonl, .pcap, .pcapng,\n"
+    "                                             .etl from Windows)\n"
     "  socktrace demo [OPTIONS]                   trace a built-in workload: a refused connect,\n"
     "                                             a loopback exchange, a UDP datagram, a reset\n"
     "  socktrace events                           list event names, ids and levels\n"
@@ -53,6 +54,8 @@ static const char usage[] =
     "      --color WHEN     auto (default), always or never\n"
     "      --local-time     print local time instead of UTC in text output\n"
     "      --stats          at the end, print how many events were seen, shown, lost\n"
+    "      --all-providers  replay of .etl: also list the providers it holds that are not\n"
+    "                       Winsock's (by GUID, id, version, count)\n"
     "\n"
     "Live backends:\n"
     "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
@@ -101,6 +104,7 @@ enum {
   OPT_CAPTURE_FILTER,
   OPT_RING_SIZE,
   OPT_STATS,
+  OPT_ALL_PROVIDERS,
   OPT_BUFFER_SIZE,
   OPT_BUFFERS,
 };
@@ -126,6 +130,7 @@ static const struct option long_opts[] = {
     {"capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"help", no_argument, NULL, 'h'},
@@ -248,6 +253,9 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       break;
     case OPT_STATS:
       o->stats = true;
+      break;
+    case OPT_ALL_PROVIDERS:
+      o->all_providers = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;
@@ -374,8 +382,10 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
              (unsigned long long)c.seen, (unsigned long long)c.delivered,
              (unsigned long long)c.filtered, (unsigned long long)c.lost);
   if (c.lost && !o->summary)
-    cli_error("%llu events were lost (see the EventsLost records; raise --ring-size)",
+    cli_error(o->announce ? "%llu events were lost (see the EventsLost records; raise --ring-size)"
+                          : "the recording says %llu events were lost (see its EventsLost records)",
               (unsigned long long)c.lost);
+  cli_backend_report(o, b);
   st_session_free(s);
   uv_loop_close(&loop);
   if (out != stdout && fclose(out) != 0 && code == 0) {

@@ -17,6 +17,9 @@
 #ifdef ST_HAVE_ETW
 #include "etw/etw.h"
 #endif
+#ifdef ST_HAVE_ETL
+#include "etw/etl_backend.h"
+#endif
 
 static const char *default_live_backend(void) {
 #ifdef ST_HAVE_ETW
@@ -95,16 +98,44 @@ int cli_file_backend(const cli_options *o, const char *path, st_backend **out) {
     return st_backend_pcap_new(&po, out);
   }
 #endif
+#ifdef ST_HAVE_ETL
+  if (strcmp(path, "-") != 0 && st_etl_file_sniff(path))
+    return st_backend_etl_new(path, out);
+#endif
   if (has_suffix(path, ".pcap") || has_suffix(path, ".pcapng")) {
     cli_error("%s: packet captures need the pcap backend, which this build lacks "
               "(install libpcap-dev and rebuild)",
               path);
     return ST_ENOSYS;
   }
-  if (has_suffix(path, ".etl") || has_suffix(path, ".sktrace")) {
+  if (has_suffix(path, ".etl")) {
+    cli_error("%s: not a readable .etl file (no trace header buffer at its start)", path);
+    return ST_EBADMSG;
+  }
+  if (has_suffix(path, ".sktrace")) {
     cli_error("%s: this build cannot read %s files yet; replay reads .jsonl traces", path,
               strrchr(path, '.'));
     return ST_ENOSYS;
   }
   return st_backend_replay_jsonl_new(path, out);
+}
+
+#ifdef ST_HAVE_ETL
+static void print_foreign(const char *guid, uint16_t id, uint8_t version, uint64_t count,
+                          void *arg) {
+  FILE *out = arg;
+  fprintf(out, "  %s id=%u v=%u  %llu\n", guid, id, version, (unsigned long long)count);
+}
+#endif
+
+void cli_backend_report(const cli_options *o, st_backend *b) {
+#ifdef ST_HAVE_ETL
+  if (o->all_providers && strcmp(b->ops->name, "etl") == 0) {
+    printf("\nOther providers in the file (counted, not decoded):\n");
+    st_etl_backend_foreign(b, print_foreign, stdout);
+  }
+#else
+  (void)o;
+  (void)b;
+#endif
 }

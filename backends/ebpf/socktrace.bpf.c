@@ -965,12 +965,19 @@ static __always_inline void emit_local_abort(struct sock_info *si, struct sock *
 }
 
 static __always_inline bool close_aborts(struct sock *sk) {
+  struct tcp_sock *tp = (struct tcp_sock *)sk;
   int state = BPF_CORE_READ(sk, __sk_common.skc_state);
   unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+  __u32 unread;
 
   if (state == TCP_CLOSE || state == TCP_LISTEN)
     return false;
-  if (BPF_CORE_READ(sk, sk_receive_queue.qlen))
+  /* Unread data (not the peer's FIN, which also takes a sequence number)
+   * makes tcp_close() reset the connection. */
+  unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+  if (unread && (state == TCP_CLOSE_WAIT || state == TCP_CLOSING || state == TCP_LAST_ACK))
+    unread--;
+  if (unread)
     return true;
   return (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
          !BPF_CORE_READ(sk, sk_lingertime);

@@ -19,14 +19,22 @@ typedef struct cli_options {
   const char *capture_filter;
   bool summary;
   bool quiet;
-  int color; /* -1 auto, 0 never, 1 always */
+  bool stats;    /* --stats: counters on stderr at the end */
+  bool announce; /* say on stderr when live tracing has started */
+  int color;     /* -1 auto, 0 never, 1 always */
   bool local_time;
   bool level_given; /* -l was on the command line */
   unsigned long ring_bytes;
 } cli_options;
 
-/* Prints "socktrace: <message>" on stderr (one line). */
+/* Print "socktrace: <message>" on stderr (one line): an error, or a note
+ * such as "tracing ..." that tools (and the benchmark) wait for. */
 void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void cli_note(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif

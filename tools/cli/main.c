@@ -43,13 +43,14 @@ static const char usage[] =
     "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
     "\n"
     "Where it goes:\n"
-    "  -f, --format F       text (default) or jsonl (one JSON object per line)\n"
+    "  -f, --format F       text (default), jsonl (one JSON object per line) or null\n"
     "  -o, --output FILE    write events to FILE instead of standard output\n"
     "  -s, --summary        at the end, print per-process and per-remote tables: connects,\n"
     "                       failures by status, accepts, bytes, resets, lost events\n"
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
     "      --color WHEN     auto (default), always or never\n"
     "      --local-time     print local time instead of UTC in text output\n"
+    "      --stats          at the end, print how many events were seen, shown, lost\n"
     "\n"
     "Live backends:\n"
     "      --backend NAME   ebpf (Linux default) or pcap (packets, no process info)\n"
@@ -64,6 +65,16 @@ static const char usage[] =
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
     "had bad records (they are reported and skipped); 2 for a usage error.\n";
+
+void cli_note(const char *fmt, ...) {
+  va_list ap;
+  fputs("socktrace: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  fflush(stderr);
+}
 
 void cli_error(const char *fmt, ...) {
   va_list ap;
@@ -84,6 +95,7 @@ enum {
   OPT_BACKEND,
   OPT_CAPTURE_FILTER,
   OPT_RING_SIZE,
+  OPT_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -106,6 +118,7 @@ static const struct option long_opts[] = {
     {"interface", required_argument, NULL, 'i'},
     {"capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+    {"stats", no_argument, NULL, OPT_STATS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -194,8 +207,8 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       rc = st_filter_add_events(&o->cfg.filter, optarg, err, sizeof err);
       break;
     case 'f':
-      if (strcmp(optarg, "text") && strcmp(optarg, "jsonl")) {
-        cli_error("bad format '%s' (use text or jsonl)", optarg);
+      if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "null")) {
+        cli_error("bad format '%s' (use text, jsonl or null)", optarg);
         return -1;
       }
       o->format = optarg;
@@ -223,6 +236,9 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       break;
     case OPT_LOCAL_TIME:
       o->local_time = true;
+      break;
+    case OPT_STATS:
+      o->stats = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;
@@ -284,7 +300,9 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_session_set_backend(s, b);
   st_sink *sink = NULL;
   if (!o->quiet) {
-    if (o->format && strcmp(o->format, "jsonl") == 0) {
+    if (o->format && strcmp(o->format, "null") == 0) {
+      st_sink_null_new(&sink);
+    } else if (o->format && strcmp(o->format, "jsonl") == 0) {
       st_sink_jsonl_new(out, &sink);
     } else {
       st_text_options to = {.color = o->color == 1 ||
@@ -304,8 +322,12 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
     code = 1;
-  } else if (after_start) {
-    code = after_start(s, &loop, arg);
+  } else {
+    if (o->announce)
+      cli_note("tracing with the %s backend at level %u (Ctrl-C to stop)", b->ops->name,
+               o->cfg.level);
+    if (after_start)
+      code = after_start(s, &loop, arg);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   st_backend_stats stats = {0};
@@ -322,6 +344,10 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   }
   st_counters c;
   st_session_counters(s, &c);
+  if (o->stats)
+    cli_note("%llu events seen, %llu shown, %llu filtered out, %llu lost",
+             (unsigned long long)c.seen, (unsigned long long)c.delivered,
+             (unsigned long long)c.filtered, (unsigned long long)c.lost);
   if (c.lost && !o->summary)
     cli_error("%llu events were lost (see the EventsLost records; raise --ring-size)",
               (unsigned long long)c.lost);
@@ -395,6 +421,7 @@ int main(int argc, char **argv) {
     if (cli_live_backend(&o, &b) < 0)
       return 1;
     o.cfg.handle_signals = true;
+    o.announce = true;
     return cli_run_session(&o, b, NULL, NULL);
   }
   if (strcmp(cmd, "run") == 0) {

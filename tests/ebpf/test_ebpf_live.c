@@ -21,12 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* testutil.h's gates call cr_fatal, which this Criterion has only in its
- * new assertion API. */
-#ifndef cr_fatal
-#define cr_fatal(...) cr_assert_fail(__VA_ARGS__)
-#endif
-
 #include "ebpf/live.h"
 
 #define MAXEV 64

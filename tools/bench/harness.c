@@ -165,6 +165,10 @@ static void run_once(const config *c, int w, result *r) {
   snprintf(terr, sizeof terr, "%s/tracer.err", tmpdir);
   snprintf(evfile, sizeof evfile, "%s/events%s", tmpdir, c->out_ext ? c->out_ext : "");
   unlink(evfile);
+  /* The tracer truncates these only after fork: a stale ready marker from the
+   * previous run would let the workload start before the tracer is ready. */
+  unlink(tout);
+  unlink(terr);
 
   /* The workload, held before exec until the tracer is ready. */
   int hold[2];

@@ -26,7 +26,7 @@ bool st_test_in_ci(void);
   do {                                                                                             \
     if (!st_test_fixtures_present()) {                                                             \
       if (st_test_in_ci())                                                                         \
-        cr_fatal("fixtures not found at %s under CI=true", st_test_fixtures_dir());                \
+        cr_assert_fail("fixtures not found at %s under CI=true", st_test_fixtures_dir());                \
       cr_skip_test("fixtures not found at %s (set SOCKTRACE_FIXTURES)", st_test_fixtures_dir());   \
     }                                                                                              \
   } while (0)
@@ -36,7 +36,7 @@ bool st_test_in_ci(void);
   do {                                                                                             \
     if (!st_test_is_root()) {                                                                      \
       if (st_test_in_ci())                                                                         \
-        cr_fatal("live test needs root and CI=true is set");                                       \
+        cr_assert_fail("live test needs root and CI=true is set");                                       \
       cr_skip_test("live test needs root; skipped");                                               \
     }                                                                                              \
   } while (0)

@@ -167,6 +167,18 @@ static int chrome_write(st_sink *s, const st_event *ev) {
     pid = k->pid;
     tid = k->tid;
   }
+  if (ev->has & ST_HAS_ACCEPT_EP) {
+    /* The accepted socket's addresses are the accept's. */
+    st_event child = *ev;
+    child.endpoint = ev->accept_endpoint;
+    ch_socket *a = get_socket(c, &child);
+    if (!a)
+      return ST_ENOMEM;
+    if (!a->local[0] && (ev->has & ST_HAS_LOCAL))
+      st_addr_format(&ev->local, a->local, sizeof a->local);
+    if (!a->remote[0] && (ev->has & ST_HAS_REMOTE))
+      st_addr_format(&ev->remote, a->remote, sizeof a->remote);
+  }
   st_event owner = *ev;
   owner.pid = pid;
   if (pid == ev->pid && note_process(c, &owner) < 0)

@@ -94,9 +94,21 @@ static int timeline_write(st_sink *s, const st_event *ev) {
   if (t->line.oom || !(k->lines[k->n].text = strdup(t->line.data ? t->line.data : "")))
     return ST_ENOMEM;
   k->lines[k->n++].ts = ev->ts_ns;
-  if (ev->ts_ns < k->first_ts)
+  if (k->n == 1 || ev->ts_ns < k->first_ts)
     k->first_ts = ev->ts_ns;
   note_identity(k, ev);
+  if (ev->has & ST_HAS_ACCEPT_EP) {
+    /* The accepted socket's addresses are the accept's. */
+    st_event child = *ev;
+    child.endpoint = ev->accept_endpoint;
+    tl_socket *a = get_socket(t, &child);
+    if (!a)
+      return ST_ENOMEM;
+    if (!a->local[0] && (ev->has & ST_HAS_LOCAL))
+      st_addr_format(&ev->local, a->local, sizeof a->local);
+    if (!a->remote[0] && (ev->has & ST_HAS_REMOTE))
+      st_addr_format(&ev->remote, a->remote, sizeof a->remote);
+  }
   return 0;
 }
 
@@ -118,6 +130,8 @@ static int timeline_end(st_sink *s, const st_counters *c) {
     fprintf(out, "  (none)\n");
   tl_socket *k, *tmp;
   HASH_ITER(hh, t->sockets, k, tmp) {
+    if (!k->n)
+      continue; /* named by an accept, never seen itself */
     char when[32];
     st_format_utc(k->first_ts, 0, when, sizeof when);
     if (k->endpoint) {

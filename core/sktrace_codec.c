@@ -269,19 +269,24 @@ enum {
 #define REC_FIXED 13 /* length, mask, provider..backend, id */
 #define REC_MAX 512
 
-/* The bytes of a string field up to its last non-zero one. */
-static size_t trimmed(const char *s, size_t max) {
+/* The bytes of a string field up to its last non-zero one. Most of a
+ * field is zero padding: skip it a word at a time. */
+static size_t trimmed(const void *p, size_t max) {
+  const char *s = p;
+  while (max >= 8) {
+    uint64_t w;
+    memcpy(&w, s + max - 8, 8);
+    if (w)
+      break;
+    max -= 8;
+  }
   while (max && s[max - 1] == 0)
     max--;
   return max;
 }
 
 static bool all_zero(const void *p, size_t n) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++)
-    if (b[i])
-      return false;
-  return true;
+  return trimmed(p, n) == 0;
 }
 
 static bool addr_present(const st_addr *a) {
@@ -299,7 +304,8 @@ int st_sktrace_block_init(st_sktrace_block *b) {
   memset(b, 0, sizeof *b);
   b->slots = calloc(SLOTS, sizeof *b->slots);
   b->offs = calloc(ST_SKTRACE_BLOCK_STRINGS, sizeof *b->offs);
-  if (!b->slots || !b->offs) {
+  b->used = calloc(ST_SKTRACE_BLOCK_STRINGS, sizeof *b->used);
+  if (!b->slots || !b->offs || !b->used) {
     st_sktrace_block_free(b);
     return ST_ENOMEM;
   }
@@ -309,8 +315,10 @@ int st_sktrace_block_init(st_sktrace_block *b) {
 void st_sktrace_block_reset(st_sktrace_block *b) {
   st_buf_reset(&b->strings);
   st_buf_reset(&b->events);
-  if (b->nstrings)
-    memset(b->slots, 0, SLOTS * sizeof *b->slots);
+  /* Clear only the slots in use: a block holds far fewer strings than the
+   * table has slots. */
+  for (uint32_t i = 0; i < b->nstrings; i++)
+    b->slots[b->used[i]] = 0;
   b->nevents = b->nstrings = 0;
   b->base_ts = b->prev_ts = 0;
 }
@@ -320,6 +328,7 @@ void st_sktrace_block_free(st_sktrace_block *b) {
   st_buf_free(&b->events);
   free(b->slots);
   free(b->offs);
+  free(b->used);
   memset(b, 0, sizeof *b);
 }
 
@@ -350,6 +359,7 @@ static long intern(st_sktrace_block *b, const char *s, size_t max) {
   st_buf_add(&b->strings, (const char *)lb, 2);
   b->offs[b->nstrings] = (uint32_t)b->strings.len;
   st_buf_add(&b->strings, s, n);
+  b->used[b->nstrings] = i;
   b->slots[i] = ++b->nstrings;
   return b->slots[i];
 }

@@ -66,6 +66,7 @@ typedef struct st_sktrace_block {
   uint64_t base_ts, prev_ts;
   uint32_t *slots; /* open-addressing index of strings: ref, 0 = free */
   uint32_t *offs;  /* offset in strings of each string's bytes, by ref-1 */
+  uint32_t *used;  /* the slot of each string, by ref-1 */
 } st_sktrace_block;
 
 int st_sktrace_block_init(st_sktrace_block *b);

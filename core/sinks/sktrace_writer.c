@@ -4,14 +4,17 @@
  * blocks (sktrace_codec.c) and writes each one with a single write() when
  * it is big enough or old enough, rotating files by size like logman -max.
  *
- * It must never block the loop while tracing: a full ring drops the event
- * and counts it, and the loss becomes an EventsLost record in the file.
+ * It must never block the loop while tracing: the ring is single-producer
+ * single-consumer with atomic indices (no lock per event), a full ring
+ * drops the event and counts it, and the loss becomes an EventsLost record
+ * in the file. The lock only guards sleeping, flush requests and errors.
  * Only flush() and end(), called when the session stops, wait for the
  * writer. A failed write stops the recording, cuts the file back to its
  * last whole block, and is reported as one line.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,16 +38,21 @@ typedef struct sk_writer {
   char *session, *filters;
   st_sktrace_header hdr;
 
-  /* Shared between the loop and the writer: under lock. */
-  uv_mutex_t lock;
-  uv_cond_t work, done;
+  /* The ring: the loop writes slots and head, the writer reads them and
+   * moves tail. */
   st_event *ring;
   uint32_t cap; /* a power of two */
-  uint64_t head, tail;
-  bool waiting, stop, failed;
+  _Atomic uint64_t head, tail;
+  atomic_bool waiting;    /* the writer sleeps (or is about to) on work */
+  atomic_bool failed;     /* set once, with werr, under lock */
+  _Atomic uint64_t qlost; /* events the loop dropped: ring full */
+
+  /* Shared, under lock. */
+  uv_mutex_t lock;
+  uv_cond_t work, done;
+  bool stop;
   uint64_t flush_req, flush_done;
   st_sktrace_stats stats; /* the writer's, published after each batch */
-  uint64_t qlost;         /* events the loop dropped: ring full */
   char werr[sizeof((st_sink *)0)->error];
 
   /* Loop side only. */
@@ -83,11 +91,11 @@ static void fail(sk_writer *w, int err, const char *doing) {
     return;
   w->wfailed = true;
   uv_mutex_lock(&w->lock);
-  w->failed = true;
   snprintf(w->werr, sizeof w->werr,
            "cannot %s %s: %s; recording stopped, %llu events in %llu blocks kept and readable",
            doing, w->path, strerror(-err), (unsigned long long)w->wstats.events,
            (unsigned long long)w->wstats.blocks);
+  atomic_store(&w->failed, true);
   uv_mutex_unlock(&w->lock);
 }
 
@@ -213,39 +221,44 @@ static void add_event(sk_writer *w, const st_event *ev) {
 
 static void writer_main(void *arg) {
   sk_writer *w = arg;
-  uint64_t limit = (uint64_t)w->opt.flush_ms * 1000000u;
+  uint64_t limit = (uint64_t)w->opt.flush_ms * 1000000u, tail = 0;
   uv_mutex_lock(&w->lock);
   for (;;) {
-    while (w->head == w->tail && !w->stop && w->flush_req == w->flush_done) {
-      w->waiting = true;
-      if (!w->blk.nevents) {
-        uv_cond_wait(&w->work, &w->lock);
-      } else {
-        uint64_t age = uv_hrtime() - w->blk_born;
-        if (age >= limit || uv_cond_timedwait(&w->work, &w->lock, limit - age) == UV_ETIMEDOUT) {
-          w->waiting = false;
-          break;
-        }
-      }
-      w->waiting = false;
-    }
-    uint64_t tail = w->tail, n = w->head - w->tail, req = w->flush_req;
+    /* Read the flush request before head: every event pushed before the
+     * request is then in [tail, head). */
+    uint64_t req = w->flush_req;
     bool flush = req != w->flush_done, stop = w->stop;
+    uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
+    bool old = w->blk.nevents && uv_hrtime() - w->blk_born >= limit;
+    if (head == tail && !flush && !stop && !old) {
+      /* Sleep until the loop pushes (it signals when it sees waiting) or
+       * the partial block is due. Setting waiting, then looking at head
+       * again, closes the race with a push in between. */
+      atomic_store(&w->waiting, true);
+      if (atomic_load(&w->head) == tail) {
+        uint64_t wait = 1000000000u;
+        if (w->blk.nevents)
+          wait = limit - (uv_hrtime() - w->blk_born);
+        uv_cond_timedwait(&w->work, &w->lock, wait);
+      }
+      atomic_store(&w->waiting, false);
+      continue;
+    }
     uv_mutex_unlock(&w->lock);
 
-    for (uint64_t i = 0; i < n; i++)
-      add_event(w, &w->ring[(tail + i) & (w->cap - 1)]);
+    for (; tail != head; tail++)
+      add_event(w, &w->ring[tail & (w->cap - 1)]);
+    atomic_store_explicit(&w->tail, tail, memory_order_release);
     if (flush || stop || (w->blk.nevents && uv_hrtime() - w->blk_born >= limit))
       write_block(w);
 
     uv_mutex_lock(&w->lock);
-    w->tail += n;
     w->stats = w->wstats;
     if (flush) {
       w->flush_done = req;
       uv_cond_broadcast(&w->done);
     }
-    if (stop && w->head == w->tail)
+    if (stop && atomic_load(&w->head) == tail)
       break;
   }
   uv_mutex_unlock(&w->lock);
@@ -302,11 +315,20 @@ static int sk_begin(st_sink *s, const st_trace_info *info) {
   return 0;
 }
 
-static void push_locked(sk_writer *w, const st_event *ev) {
-  w->ring[w->head & (w->cap - 1)] = *ev;
-  w->head++;
-  if (w->waiting)
+/* Loop side: appends to the ring (the caller checked for space). */
+static void push(sk_writer *w, uint64_t *head, const st_event *ev) {
+  w->ring[*head & (w->cap - 1)] = *ev;
+  (*head)++;
+}
+
+/* Loop side: makes pushed events visible, and wakes a sleeping writer. */
+static void publish(sk_writer *w, uint64_t head) {
+  atomic_store(&w->head, head);
+  if (atomic_load(&w->waiting)) {
+    uv_mutex_lock(&w->lock);
     uv_cond_signal(&w->work);
+    uv_mutex_unlock(&w->lock);
+  }
 }
 
 static void lost_event(sk_writer *w, st_event *ev) {
@@ -329,31 +351,32 @@ static int failed_locked(sk_writer *w) {
 
 static int sk_write(st_sink *s, const st_event *ev) {
   sk_writer *w = (sk_writer *)s;
-  int rc = 0;
-  uv_mutex_lock(&w->lock);
-  if (w->failed) {
-    rc = failed_locked(w);
-  } else {
-    uint64_t space = w->cap - (w->head - w->tail);
-    if (w->lost_pending && space >= 2) {
-      st_event lost;
-      lost_event(w, &lost);
-      push_locked(w, &lost);
-      w->lost_pending = 0;
-      space--;
-    }
-    if (space && !w->lost_pending) {
-      push_locked(w, ev);
-    } else {
-      if (!w->lost_pending)
-        w->lost_from = ev->ts_ns;
-      w->lost_pending++;
-      w->lost_to = ev->ts_ns;
-      w->qlost++;
-    }
+  if (atomic_load_explicit(&w->failed, memory_order_acquire)) {
+    uv_mutex_lock(&w->lock);
+    int rc = failed_locked(w);
+    uv_mutex_unlock(&w->lock);
+    return rc;
   }
-  uv_mutex_unlock(&w->lock);
-  return rc;
+  uint64_t head = atomic_load_explicit(&w->head, memory_order_relaxed);
+  uint64_t space = w->cap - (head - atomic_load_explicit(&w->tail, memory_order_acquire));
+  if (w->lost_pending && space >= 2) {
+    st_event lost;
+    lost_event(w, &lost);
+    push(w, &head, &lost);
+    w->lost_pending = 0;
+    space--;
+  }
+  if (space && !w->lost_pending) {
+    push(w, &head, ev);
+    publish(w, head);
+  } else {
+    if (!w->lost_pending)
+      w->lost_from = ev->ts_ns;
+    w->lost_pending++;
+    w->lost_to = ev->ts_ns;
+    atomic_fetch_add_explicit(&w->qlost, 1, memory_order_relaxed);
+  }
+  return 0;
 }
 
 /* Waits until everything queued so far is on disk (or the writer failed). */
@@ -365,7 +388,7 @@ static int wait_written(sk_writer *w) {
   uv_cond_signal(&w->work);
   while (w->flush_done < req)
     uv_cond_wait(&w->done, &w->lock);
-  int rc = w->failed ? failed_locked(w) : 0;
+  int rc = atomic_load(&w->failed) ? failed_locked(w) : 0;
   uv_mutex_unlock(&w->lock);
   return rc;
 }
@@ -378,9 +401,9 @@ static int sk_flush(st_sink *s) {
     st_event lost;
     lost_event(w, &lost);
     w->lost_pending = 0;
-    uv_mutex_lock(&w->lock);
-    push_locked(w, &lost);
-    uv_mutex_unlock(&w->lock);
+    uint64_t head = atomic_load(&w->head);
+    push(w, &head, &lost);
+    publish(w, head);
     rc = wait_written(w);
   }
   return rc;
@@ -409,7 +432,7 @@ static int sk_end(st_sink *s, const st_counters *counters) {
     w->fd = -1;
   }
   uv_mutex_lock(&w->lock);
-  if (w->failed && rc == 0)
+  if (atomic_load(&w->failed) && rc == 0)
     rc = failed_locked(w);
   uv_mutex_unlock(&w->lock);
   return rc;
@@ -443,7 +466,7 @@ void st_sink_sktrace_stats(st_sink *sink, st_sktrace_stats *out) {
   sk_writer *w = (sk_writer *)sink;
   uv_mutex_lock(&w->lock);
   *out = w->stats;
-  out->lost += w->qlost;
+  out->lost += atomic_load(&w->qlost);
   uv_mutex_unlock(&w->lock);
 }
 

@@ -7,6 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
 "$root/tools/build.sh"
 ctest --test-dir "${BUILD_DIR:-$root/build}" --output-on-failure
+# The Windows side: cross-build with mingw-w64 and run its tests under wine.
+"$root/tools/windows-build.sh"
 # The .sktrace reader's fuzz campaign (60 s; ST_FUZZ_SECONDS=0 skips it).
 if [ "${ST_FUZZ_SECONDS:-60}" != 0 ]; then
   "$root/tools/fuzz.sh"

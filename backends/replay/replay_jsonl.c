@@ -301,6 +301,10 @@ int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen)
     ev->cgroup = v;
     ev->has |= ST_HAS_CGROUP;
   }
+  if ((s = str(o, "container"))) {
+    snprintf(ev->container, sizeof ev->container, "%s", s);
+    ev->has |= ST_HAS_CONTAINER;
+  }
   if ((s = str(o, "detail"))) {
     snprintf(ev->detail, sizeof ev->detail, "%s", s);
     ev->has |= ST_HAS_DETAIL;

@@ -151,6 +151,10 @@ void st_event_json_append(st_buf *b, const st_event *ev) {
     st_buf_printf(b, ",\"netns\":%" PRIu32, ev->netns);
   if (ev->has & ST_HAS_CGROUP)
     st_buf_printf(b, ",\"cgroup\":%" PRIu64, ev->cgroup);
+  if (ev->has & ST_HAS_CONTAINER) {
+    st_buf_puts(b, ",\"container\":");
+    st_buf_json_string(b, ev->container);
+  }
   if (ev->has & ST_HAS_DETAIL) {
     st_buf_puts(b, ",\"detail\":");
     st_buf_json_string(b, ev->detail);

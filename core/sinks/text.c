@@ -185,6 +185,8 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
   }
   if (ev->has & ST_HAS_LEGACY_ID)
     st_buf_printf(b, " legacy_id=%u", ev->legacy_id);
+  if (ev->has & ST_HAS_CONTAINER)
+    st_buf_printf(b, " container=%s", ev->container);
   if (ev->has & ST_HAS_DETAIL)
     st_buf_printf(b, " %s", ev->detail);
   if (ev->flags & ST_FLAG_PREEXISTING)

@@ -193,8 +193,8 @@ enum {
   ST_HAS_LEGACY_ID = 1u << 17,
   ST_HAS_PPID = 1u << 18,
   ST_HAS_DNS = 1u << 19,
-  ST_HAS_DETAIL = 1u << 20, /* free text: catalog entry, drop reason, error */
-  ST_HAS_CONTAINER = 1u << 21,
+  ST_HAS_DETAIL = 1u << 20,    /* free text: catalog entry, drop reason, error */
+  ST_HAS_CONTAINER = 1u << 21, /* container name or id */
 };
 
 /* Flags (st_event.flags). */
@@ -288,6 +288,7 @@ typedef struct st_event {
   st_lost lost;
   st_dns dns;
   char detail[ST_DETAIL_MAX];
+  char container[64];
 } st_event;
 
 /* Names. All return static strings; unknown values give NULL (or "unknown"

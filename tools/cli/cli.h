@@ -19,18 +19,28 @@ typedef struct cli_options {
   const char *capture_filter;
   bool summary;
   bool quiet;
-  int color; /* -1 auto, 0 never, 1 always */
+  bool stats;    /* --stats: counters on stderr at the end */
+  bool announce; /* say on stderr when live tracing has started */
+  int color;     /* -1 auto, 0 never, 1 always */
   bool local_time;
   bool level_given; /* -l was on the command line */
   unsigned long ring_bytes;
-  bool timeline;       /* --timeline: per-socket event lists at the end */
-  uint64_t max_size;   /* --max-size: rotate .sktrace files at this size */
-  unsigned max_files;  /* --max-files */
-  uint32_t block_size; /* --block-size of .sktrace blocks */
+  bool timeline;               /* --timeline: per-socket event lists at the end */
+  uint64_t max_size;           /* --max-size: rotate .sktrace files at this size */
+  unsigned max_files;          /* --max-files */
+  uint32_t block_size;         /* --block-size of .sktrace blocks */
+  unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
+  unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
 } cli_options;
 
-/* Prints "socktrace: <message>" on stderr (one line). */
+/* Print "socktrace: <message>" on stderr (one line): an error, or a note
+ * such as "tracing ..." that tools (and the benchmark) wait for. */
 void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void cli_note(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
@@ -61,5 +71,9 @@ int cli_run_command(cli_options *o, char **argv);
 /* `demo`: runs this executable's hidden __demo-workload under `run`. */
 int cli_demo(cli_options *o);
 int cli_demo_workload(void);
+
+/* `catalog`: what sits between applications and the network stack, like
+ * `netsh winsock show catalog` (catalog_win.c / catalog_unix.c). */
+int cli_catalog(cli_options *o);
 
 #endif

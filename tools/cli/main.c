@@ -30,6 +30,8 @@ static const char usage[] =
     "  socktrace demo [OPTIONS]                   trace a built-in workload: a refused connect,\n"
     "                                             a loopback exchange, a UDP datagram, a reset\n"
     "  socktrace events                           list event names, ids and levels\n"
+    "  socktrace catalog                          list the layers between applications and\n"
+    "                                             the network stack (Winsock catalog on Windows)\n"
     "  socktrace --help | --version\n"
     "\n"
     "What to trace:\n"
@@ -46,9 +48,10 @@ static const char usage[] =
     "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
     "\n"
     "Where it goes:\n"
-    "  -f, --format F       text (default), jsonl (one JSON object per line), csv,\n"
-    "                       summary (tables and longest-lived connections; report's default)\n"
-    "                       or chrome (trace-event JSON for ui.perfetto.dev / chrome://tracing)\n"
+    "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
+    "                       (discard; with --stats to count), summary (tables and longest-\n"
+    "                       lived connections; report's default) or chrome (trace-event\n"
+    "                       JSON for ui.perfetto.dev / chrome://tracing)\n"
     "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
     "                       .sktrace records the compact binary trace (read it with replay or\n"
     "                       report); it is written by a background thread and never slows\n"
@@ -63,12 +66,16 @@ static const char usage[] =
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
     "      --color WHEN     auto (default), always or never\n"
     "      --local-time     print local time instead of UTC in text output\n"
+    "      --stats          at the end, print how many events were seen, shown, lost\n"
     "\n"
     "Live backends:\n"
-    "      --backend NAME   ebpf (Linux default) or pcap (packets, no process info)\n"
+    "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
+    "                       no process info)\n"
     "  -i, --interface IF   interface for --backend pcap (default: any)\n"
     "      --capture-filter EXPR  pcap capture filter for --backend pcap\n"
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
+    "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
+    "      --buffers N            most ETW buffers (default 512; at least 64 are kept)\n"
     "\n"
     "Examples:\n"
     "  sudo socktrace run -- curl -s http://localhost:8080/\n"
@@ -79,6 +86,16 @@ static const char usage[] =
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
     "had bad records (they are reported and skipped); 2 for a usage error.\n";
+
+void cli_note(const char *fmt, ...) {
+  va_list ap;
+  fputs("socktrace: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  fflush(stderr);
+}
 
 void cli_error(const char *fmt, ...) {
   va_list ap;
@@ -103,6 +120,9 @@ enum {
   OPT_MAX_SIZE,
   OPT_MAX_FILES,
   OPT_BLOCK_SIZE,
+  OPT_STATS,
+  OPT_BUFFER_SIZE,
+  OPT_BUFFERS,
 };
 
 static const struct option long_opts[] = {
@@ -129,6 +149,9 @@ static const struct option long_opts[] = {
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"max-files", required_argument, NULL, OPT_MAX_FILES},
     {"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+    {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -239,8 +262,8 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
-          strcmp(optarg, "summary") && strcmp(optarg, "chrome")) {
-        cli_error("bad format '%s' (use text, jsonl, csv, summary or chrome)", optarg);
+          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "null")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome or null)", optarg);
         return -1;
       }
       o->format = optarg;
@@ -268,6 +291,9 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       break;
     case OPT_LOCAL_TIME:
       o->local_time = true;
+      break;
+    case OPT_STATS:
+      o->stats = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;
@@ -318,6 +344,22 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       o->block_size = (uint32_t)v;
       break;
     }
+    case OPT_BUFFER_SIZE:
+    case OPT_BUFFERS: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 0);
+      unsigned long lo = c == OPT_BUFFER_SIZE ? 4 : 2, hi = c == OPT_BUFFER_SIZE ? 1024 : 4096;
+      if (*end || v < lo || v > hi) {
+        cli_error("bad --%s '%s' (a number from %lu to %lu)",
+                  c == OPT_BUFFER_SIZE ? "buffer-size" : "buffers", optarg, lo, hi);
+        return -1;
+      }
+      if (c == OPT_BUFFER_SIZE)
+        o->etw_buffer_kb = v;
+      else
+        o->etw_buffers = v;
+      break;
+    }
     case 'h':
       fputs(usage, stdout);
       exit(0);
@@ -360,8 +402,12 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
     code = 1;
-  } else if (after_start) {
-    code = after_start(s, &loop, arg);
+  } else {
+    if (o->announce)
+      cli_note("tracing with the %s backend at level %u (Ctrl-C to stop)", b->ops->name,
+               o->cfg.level);
+    if (after_start)
+      code = after_start(s, &loop, arg);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   st_backend_stats stats = {0};
@@ -378,6 +424,10 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   }
   st_counters c;
   st_session_counters(s, &c);
+  if (o->stats)
+    cli_note("%llu events seen, %llu shown, %llu filtered out, %llu lost",
+             (unsigned long long)c.seen, (unsigned long long)c.delivered,
+             (unsigned long long)c.filtered, (unsigned long long)c.lost);
   if (c.lost && !o->summary)
     cli_error("%llu events were lost (see the EventsLost records; raise --ring-size)",
               (unsigned long long)c.lost);
@@ -420,6 +470,14 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "events") == 0) {
     list_events();
     return 0;
+  }
+  if (strcmp(cmd, "catalog") == 0) {
+    cli_options co = {.color = -1};
+    if (argc > 2) {
+      cli_error("catalog takes no operands");
+      return 2;
+    }
+    return cli_catalog(&co);
   }
   cli_options o = {.color = -1};
   o.cfg.name = "socktrace";
@@ -465,6 +523,7 @@ int main(int argc, char **argv) {
     if (cli_live_backend(&o, &b) < 0)
       return 1;
     o.cfg.handle_signals = true;
+    o.announce = true;
     return cli_run_session(&o, b, NULL, NULL);
   }
   if (strcmp(cmd, "run") == 0) {

@@ -63,7 +63,9 @@ void cli_describe_filter(const st_filter *f, char *buf, size_t len) {
 static st_sink *event_sink(const cli_options *o, FILE *out) {
   st_sink *sink = NULL;
   const char *f = o->format ? o->format : "text";
-  if (strcmp(f, "jsonl") == 0) {
+  if (strcmp(f, "null") == 0) {
+    st_sink_null_new(&sink);
+  } else if (strcmp(f, "jsonl") == 0) {
     st_sink_jsonl_new(out, &sink);
   } else if (strcmp(f, "csv") == 0) {
     st_sink_csv_new(out, &sink);

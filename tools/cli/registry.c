@@ -14,9 +14,14 @@
 #ifdef ST_HAVE_PCAP
 #include "pcap/pcap_backend.h"
 #endif
+#ifdef ST_HAVE_ETW
+#include "etw/etw.h"
+#endif
 
 static const char *default_live_backend(void) {
-#ifdef ST_HAVE_EBPF
+#ifdef ST_HAVE_ETW
+  return "etw";
+#elif defined(ST_HAVE_EBPF)
   return "ebpf";
 #elif defined(ST_HAVE_PCAP)
   return "pcap";
@@ -25,8 +30,25 @@ static const char *default_live_backend(void) {
 #endif
 }
 
+#ifdef ST_HAVE_ETW
+static void print_notice(const char *message, void *arg) {
+  (void)arg;
+  cli_error("note: %s", message);
+}
+#endif
+
 /* Creates the named live backend; ST_ENOSYS when this build lacks it. */
 static int make_live_backend(const char *name, const cli_options *o, st_backend **out) {
+#ifdef ST_HAVE_ETW
+  if (strcmp(name, "etw") == 0) {
+    st_etw_options eo = {.buffer_kb = (uint32_t)o->etw_buffer_kb,
+                         .max_buffers = (uint32_t)o->etw_buffers,
+                         .notice = print_notice};
+    if (o->etw_buffers && o->etw_buffers < ST_ETW_DEFAULT_MIN_BUFFERS)
+      eo.min_buffers = (uint32_t)o->etw_buffers;
+    return st_backend_etw_new(&eo, out);
+  }
+#endif
 #ifdef ST_HAVE_EBPF
   if (strcmp(name, "ebpf") == 0) {
     st_ebpf_options eo = {.ring_bytes = (uint32_t)o->ring_bytes};

@@ -1,0 +1,46 @@
+/*
+ * Private to the ETW decoder's files: the helpers every provider's decoder
+ * shares. Not for the consumer or the state.
+ */
+#ifndef ST_ETW_DECODE_INTERNAL_H
+#define ST_ETW_DECODE_INTERNAL_H
+
+#include "etw/etw_bytes.h"
+#include "etw/etw_decode.h"
+
+/* printf-checked helpers; mingw's C99 stdio (__USE_MINGW_ANSI_STDIO, set by
+ * the toolchain file) takes %zu, so check against gnu_printf there. */
+#if defined(__MINGW32__)
+#define ETW_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
+#define ETW_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ETW_PRINTF(f, a)
+#endif
+
+/* Fills the common fields from the record header. */
+void etw_common(const st_etw_record *rec, st_event *ev, uint8_t provider, uint16_t id);
+
+/* Turns ev into a DecodeError (5800) for this record, detail from fmt;
+ * returns ST_EBADMSG. */
+int etw_fail(const st_etw_record *rec, st_event *ev, const char *fmt, ...) ETW_PRINTF(3, 4);
+
+/* Ends a decode: a short or oversized payload becomes a DecodeError. */
+int etw_finish(const st_etw_record *rec, etw_cursor *c, st_event *ev, const char *what);
+
+/* printf into a fixed buffer, truncating: details are best-effort text. */
+void etw_format(char *buf, size_t len, const char *fmt, ...) ETW_PRINTF(3, 4);
+
+/* Windows' address family and socket type numbers to the schema's. */
+uint8_t etw_family(uint32_t af);
+uint8_t etw_socket_type(uint32_t type);
+
+void etw_set_status(st_event *ev, uint32_t ntstatus);
+
+int etw_decode_afd(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
+                   st_etw_info *info);
+int etw_decode_afd_legacy(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
+                          st_etw_info *info);
+int etw_decode_ws2help(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev);
+
+#endif

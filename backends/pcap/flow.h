@@ -1,0 +1,99 @@
+/*
+ * The tracker's private state: the flow table (uthash, keyed by the
+ * unordered 4-tuple), its LRU list for expiry and the memory bound, and the
+ * helpers that build events for one side of a flow. Shared by flow.c (the
+ * table and flow endings) and tracker.c (the per-protocol logic).
+ */
+#ifndef ST_PCAP_FLOW_H
+#define ST_PCAP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "decode.h"
+#include "frag.h"
+#include "tracker.h"
+
+/* TCP flow states, from the wire's point of view. */
+enum {
+  FLOW_SYN_SENT = 1, /* SYN seen, no answer yet */
+  FLOW_SYN_RCVD,     /* SYN-ACK seen, waiting for the initiator's ACK */
+  FLOW_OPEN,         /* established (or picked up mid-stream); UDP flows */
+  FLOW_CLOSED,       /* refused, reset, failed, or FIN both ways: lingering */
+};
+
+/* Why a flow leaves the table. */
+typedef enum flow_end_reason {
+  FLOW_END_TIMEOUT,
+  FLOW_END_FINISH,  /* end of capture */
+  FLOW_END_EVICTED, /* table full */
+  FLOW_END_REUSED,  /* a new SYN on the same 4-tuple */
+} flow_end_reason;
+
+typedef struct flow_key {
+  uint8_t family, proto;
+  uint16_t port[2];
+  uint8_t addr[2][16];
+} flow_key;
+
+typedef struct flow_side {
+  uint8_t addr[16];
+  uint16_t port;
+  uint64_t endpoint;
+  bool exists; /* a socket is known to be there (it sent, or accepted) */
+  /* TCP sequence tracking */
+  bool seq_valid;
+  uint32_t isn, nextseq;
+  bool fin_reported;
+  /* counters for the summary */
+  uint64_t bytes, msgs, retrans;
+  bool failed;
+  st_status first_error, final_status;
+} flow_side;
+
+typedef struct flow {
+  flow_key key;
+  UT_hash_handle hh;
+  struct flow *lru_prev, *lru_next;
+  flow_side side[2]; /* 0: initiator (or best guess), 1: passive side */
+  uint8_t family, proto, state;
+  uint32_t flags; /* ST_FLAG_MIDSTREAM */
+  uint64_t first_ts, last_ts;
+} flow;
+
+struct st_pcap_tracker {
+  st_pcap_tracker_config cfg;
+  st_pcap_emit_fn emit;
+  void *ctx;
+  flow *table; /* uthash head */
+  flow *lru_head, *lru_tail;
+  pcap_reasm *reasm;
+  uint64_t next_serial;
+  uint64_t now;          /* timestamp of the frame being processed */
+  uint64_t last_emit_ts; /* events never go back in time */
+  uint64_t next_sweep;
+  st_pcap_tracker_stats stats;
+};
+
+/* Table. flow_lookup sets *side to the side that sent pkt. */
+flow *flow_lookup(st_pcap_tracker *t, uint8_t family, uint8_t proto, const uint8_t *src,
+                  uint16_t sport, const uint8_t *dst, uint16_t dport, int *side);
+/* New flow; the initiator is pkt's source when src_is_initiator. NULL when
+ * out of memory. */
+flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator, uint32_t flags);
+void flow_touch(st_pcap_tracker *t, flow *f);
+void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why);
+
+/* Events. flow_event fills the common and per-flow fields for side s;
+ * tracker_emit applies the tracker's level and stamps the time. */
+void flow_event(const st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
+                uint8_t enter_exit, uint64_t keywords, st_event *ev);
+void tracker_emit(st_pcap_tracker *t, st_event *ev);
+bool tracker_wants(const st_pcap_tracker *t, uint8_t level);
+/* Records an error status on a side (first error kept for the summary). */
+void side_fail(flow_side *side, st_status st);
+/* Emits the connect completion (1017) for the initiator. */
+void flow_connect_done(st_pcap_tracker *t, flow *f, st_status st, const char *detail);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * The pcap backend's libpcap and libuv side: opens a capture file or an
+ * interface, applies the capture filter, and feeds every frame to the flow
+ * tracker, whose events go straight to st_session_emit().
+ *
+ * A file is read in chunks from a uv_idle_t so that a long replay never
+ * blocks the loop; a live capture is non-blocking and its selectable fd is
+ * polled by the session. Library code: it never prints; errors go to
+ * b->error in one line saying what to do.
+ */
+#include "pcap_backend.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "socktrace/session.h"
+#include "tracker.h"
+
+#define OFFLINE_CHUNK 512 /* frames per loop turn when reading a file */
+#define LIVE_SNAPLEN 262144
+#define SWEEP_MS 1000
+
+typedef struct pcap_backend {
+  st_backend base;
+  char *file, *iface, *filter;
+  st_pcap_tracker_config tcfg;
+  st_pcap_tracker *tracker;
+  pcap_t *pcap;
+  int linktype;
+  bool nano;
+  uv_idle_t *idle;   /* offline reader */
+  uv_timer_t *timer; /* live: flow expiry in wall time */
+  bool finished;
+} pcap_backend;
+
+static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes) {
+  pcap_backend *b = (pcap_backend *)user;
+  uint64_t frac = (uint64_t)h->ts.tv_usec * (b->nano ? 1u : 1000u);
+  uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + frac;
+  st_pcap_tracker_packet(b->tracker, b->linktype, ts, bytes, h->caplen, h->len);
+}
+
+static void on_event(void *ctx, const st_event *ev) {
+  pcap_backend *b = ctx;
+  st_session_emit(b->base.session, ev);
+}
+
+static void handle_free(uv_handle_t *h) {
+  free(h);
+}
+
+/* End of the source: every flow still open gets its outcome and summary. */
+static void finish(pcap_backend *b) {
+  if (b->finished)
+    return;
+  b->finished = true;
+  st_pcap_tracker_finish(b->tracker);
+}
+
+static int open_file(pcap_backend *b) {
+  char err[PCAP_ERRBUF_SIZE] = "";
+  FILE *f = fopen(b->file, "rb");
+  if (!f) {
+    int e = errno;
+    st_backend_set_error(&b->base, "cannot read capture file %s: %s", b->file, strerror(e));
+    return e == ENOENT ? ST_ENOENT : e == EACCES ? ST_EPERM : ST_EIO;
+  }
+  fclose(f);
+  b->pcap = pcap_open_offline_with_tstamp_precision(b->file, PCAP_TSTAMP_PRECISION_NANO, err);
+  if (!b->pcap) {
+    st_backend_set_error(&b->base, "cannot read capture file %s: %s (is it a pcap or pcapng file?)",
+                         b->file, err);
+    return ST_EBADMSG;
+  }
+  return 0;
+}
+
+static int open_live(pcap_backend *b) {
+  char err[PCAP_ERRBUF_SIZE] = "";
+  b->pcap = pcap_create(b->iface, err);
+  if (!b->pcap) {
+    st_backend_set_error(&b->base, "cannot capture on %s: %s", b->iface, err);
+    return ST_EIO;
+  }
+  pcap_set_snaplen(b->pcap, LIVE_SNAPLEN);
+  pcap_set_promisc(b->pcap, 0);
+  pcap_set_timeout(b->pcap, 100);
+  pcap_set_immediate_mode(b->pcap, 1);
+  pcap_set_tstamp_precision(b->pcap, PCAP_TSTAMP_PRECISION_NANO);
+  int rc = pcap_activate(b->pcap);
+  if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED) {
+    st_backend_set_error(&b->base,
+                         "cannot capture on %s: permission denied (run as root or grant "
+                         "CAP_NET_RAW and CAP_NET_ADMIN, e.g. setcap "
+                         "cap_net_raw,cap_net_admin+eip socktrace)",
+                         b->iface);
+    return ST_EPERM;
+  }
+  if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+    st_backend_set_error(&b->base, "cannot capture on %s: no such interface (see `ip link`)",
+                         b->iface);
+    return ST_ENOENT;
+  }
+  if (rc < 0) {
+    st_backend_set_error(&b->base, "cannot capture on %s: %s", b->iface, pcap_geterr(b->pcap));
+    return ST_EIO;
+  }
+  if (pcap_setnonblock(b->pcap, 1, err) < 0) {
+    st_backend_set_error(&b->base, "cannot capture on %s: %s", b->iface, err);
+    return ST_EIO;
+  }
+  return 0;
+}
+
+static int apply_filter(pcap_backend *b) {
+  if (!b->filter || !*b->filter)
+    return 0;
+  struct bpf_program prog;
+  if (pcap_compile(b->pcap, &prog, b->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+    st_backend_set_error(&b->base, "bad capture filter '%s': %s (see pcap-filter(7))", b->filter,
+                         pcap_geterr(b->pcap));
+    return ST_EINVAL;
+  }
+  int rc = pcap_setfilter(b->pcap, &prog);
+  pcap_freecode(&prog);
+  if (rc < 0) {
+    st_backend_set_error(&b->base, "cannot apply capture filter '%s': %s", b->filter,
+                         pcap_geterr(b->pcap));
+    return ST_EINVAL;
+  }
+  return 0;
+}
+
+static int backend_open(st_backend *base, st_session *s) {
+  pcap_backend *b = (pcap_backend *)base;
+  b->base.session = s;
+  const st_session_config *cfg = st_session_config_get(s);
+  b->tcfg.level = cfg && cfg->level ? cfg->level : ST_LEVEL_INFO;
+  st_trace_info *info = st_session_info(s);
+  if (info) {
+    info->os = ST_OS_WIRE;
+    info->backend = ST_BACKEND_PCAP;
+  }
+  b->tracker = st_pcap_tracker_new(&b->tcfg, on_event, b);
+  if (!b->tracker) {
+    st_backend_set_error(base, "pcap backend: out of memory");
+    return ST_ENOMEM;
+  }
+  int rc = b->file ? open_file(b) : open_live(b);
+  if (rc == 0)
+    rc = apply_filter(b);
+  if (rc < 0)
+    return rc;
+  b->linktype = pcap_datalink(b->pcap);
+  b->nano = pcap_get_tstamp_precision(b->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+  return 0;
+}
+
+static void on_idle(uv_idle_t *h) {
+  pcap_backend *b = h->data;
+  int n = pcap_dispatch(b->pcap, OFFLINE_CHUNK, on_frame, (u_char *)b);
+  if (n > 0)
+    return;
+  /* End of file or a damaged file: what was read is kept either way. */
+  uv_idle_stop(h);
+  finish(b);
+  if (n == 0) {
+    st_session_backend_done(b->base.session, 0);
+    return;
+  }
+  st_pcap_tracker_stats st;
+  st_pcap_tracker_get_stats(b->tracker, &st);
+  st_backend_set_error(&b->base, "capture file %s is damaged after %llu frames: %s", b->file,
+                       (unsigned long long)st.packets, pcap_geterr(b->pcap));
+  st_session_backend_done(b->base.session, ST_EBADMSG);
+}
+
+static void on_sweep(uv_timer_t *h) {
+  pcap_backend *b = h->data;
+  struct timespec now;
+  if (timespec_get(&now, TIME_UTC) == TIME_UTC)
+    st_pcap_tracker_expire(b->tracker,
+                           (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
+}
+
+static int backend_start(st_backend *base) {
+  pcap_backend *b = (pcap_backend *)base;
+  uv_loop_t *loop = st_session_loop(b->base.session);
+  if (b->file) {
+    b->idle = malloc(sizeof *b->idle);
+    if (!b->idle)
+      return ST_ENOMEM;
+    uv_idle_init(loop, b->idle);
+    b->idle->data = b;
+    uv_idle_start(b->idle, on_idle);
+    return 0;
+  }
+  b->timer = malloc(sizeof *b->timer);
+  if (!b->timer)
+    return ST_ENOMEM;
+  uv_timer_init(loop, b->timer);
+  b->timer->data = b;
+  uv_timer_start(b->timer, on_sweep, SWEEP_MS, SWEEP_MS);
+  return 0;
+}
+
+static int backend_poll(st_backend *base) {
+  pcap_backend *b = (pcap_backend *)base;
+  if (pcap_dispatch(b->pcap, -1, on_frame, (u_char *)b) < 0) {
+    st_backend_set_error(base, "capture on %s failed: %s", b->iface, pcap_geterr(b->pcap));
+    return ST_EIO;
+  }
+  return 0;
+}
+
+static int backend_stop(st_backend *base) {
+  pcap_backend *b = (pcap_backend *)base;
+  if (b->idle) {
+    uv_close((uv_handle_t *)b->idle, handle_free);
+    b->idle = NULL;
+  }
+  if (b->timer) {
+    uv_close((uv_handle_t *)b->timer, handle_free);
+    b->timer = NULL;
+  }
+  if (b->pcap && b->tracker && !b->finished) {
+    if (!b->file)
+      pcap_dispatch(b->pcap, -1, on_frame, (u_char *)b); /* what the ring still holds */
+    finish(b);
+  }
+  return 0;
+}
+
+static void backend_stats(st_backend *base, st_backend_stats *out) {
+  pcap_backend *b = (pcap_backend *)base;
+  memset(out, 0, sizeof *out);
+  if (!b->tracker)
+    return;
+  st_pcap_tracker_stats st;
+  st_pcap_tracker_get_stats(b->tracker, &st);
+  out->events = st.events;
+  out->errors = st.truncated + st.malformed;
+  struct pcap_stat ps;
+  if (!b->file && b->pcap && pcap_stats(b->pcap, &ps) == 0)
+    out->lost = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+}
+
+static int backend_fd(st_backend *base) {
+  pcap_backend *b = (pcap_backend *)base;
+  return b->file || !b->pcap ? -1 : pcap_get_selectable_fd(b->pcap);
+}
+
+static void backend_close(st_backend *base) {
+  pcap_backend *b = (pcap_backend *)base;
+  if (b->idle)
+    uv_close((uv_handle_t *)b->idle, handle_free);
+  if (b->timer)
+    uv_close((uv_handle_t *)b->timer, handle_free);
+  if (b->pcap)
+    pcap_close(b->pcap);
+  st_pcap_tracker_free(b->tracker);
+  free(b->file);
+  free(b->iface);
+  free(b->filter);
+  free(b);
+}
+
+static const st_backend_ops pcap_ops = {
+    .name = "pcap",
+    .open = backend_open,
+    .start = backend_start,
+    .stop = backend_stop,
+    .close = backend_close,
+    .stats = backend_stats,
+    .fd = backend_fd,
+    .poll = backend_poll,
+};
+
+static char *dup_or_null(const char *s, bool *failed) {
+  if (!s)
+    return NULL;
+  char *d = strdup(s);
+  if (!d)
+    *failed = true;
+  return d;
+}
+
+int st_backend_pcap_new(const st_pcap_options *opt, st_backend **out) {
+  if (!opt || (!opt->file && !opt->iface))
+    return ST_EINVAL;
+  pcap_backend *b = calloc(1, sizeof *b);
+  if (!b)
+    return ST_ENOMEM;
+  b->base.ops = &pcap_ops;
+  bool failed = false;
+  b->file = dup_or_null(opt->file, &failed);
+  b->iface = opt->file ? NULL : dup_or_null(opt->iface, &failed);
+  b->filter = dup_or_null(opt->bpf_filter, &failed);
+  b->tcfg.max_flows = opt->max_flows;
+  b->tcfg.syn_timeout_ns = opt->syn_timeout_ns;
+  if (failed) {
+    backend_close(&b->base);
+    return ST_ENOMEM;
+  }
+  *out = &b->base;
+  return 0;
+}
+
+bool st_pcap_file_sniff(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  uint8_t m[4];
+  size_t n = fread(m, 1, sizeof m, f);
+  fclose(f);
+  if (n != sizeof m)
+    return false;
+  uint32_t be = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
+  uint32_t le = ((uint32_t)m[3] << 24) | ((uint32_t)m[2] << 16) | ((uint32_t)m[1] << 8) | m[0];
+  static const uint32_t magics[] = {
+      0xa1b2c3d4, /* pcap, microseconds */
+      0xa1b23c4d, /* pcap, nanoseconds */
+      0xa1b2cd34, /* Kuznetsov's modified pcap */
+      0x0a0d0d0a, /* pcapng section header block (same both ways) */
+  };
+  for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+    if (be == magics[i] || le == magics[i])
+      return true;
+  return false;
+}

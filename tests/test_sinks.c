@@ -1,0 +1,127 @@
+/* Sink formatting details the fixtures do not reach: JSON escaping, every
+ * optional field's JSON form and its replay back, colour on request. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "replay/replay.h"
+#include "socktrace/sink.h"
+
+static st_event full_event(void) {
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR);
+  ev.ts_ns = 1795634473123456789ull;
+  ev.enter_exit = 1;
+  ev.seq = 42;
+  ev.os = ST_OS_LINUX;
+  ev.backend = ST_BACKEND_EBPF;
+  ev.pid = 1234;
+  ev.tid = 1235;
+  memcpy(ev.comm, "we\"ird\\na\tme", 12);
+  ev.endpoint = 0x1a2;
+  ev.keywords = 0x6;
+  ev.has = ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL | ST_HAS_LOCAL | ST_HAS_REMOTE |
+           ST_HAS_STATUS | ST_HAS_PPID | ST_HAS_NETNS | ST_HAS_CGROUP | ST_HAS_CONTAINER |
+           ST_HAS_DETAIL | ST_HAS_BYTES | ST_HAS_BUFFERS | ST_HAS_BACKLOG | ST_HAS_REASON |
+           ST_HAS_OPTION | ST_HAS_STATE | ST_HAS_ACCEPT_EP | ST_HAS_LEGACY_ID;
+  ev.family = ST_FAMILY_INET6;
+  ev.type = ST_TYPE_STREAM;
+  ev.protocol = 6;
+  st_addr_parse_ip("2001:db8::1", &ev.local);
+  ev.local.port = 40000;
+  ev.remote.family = ST_FAMILY_UNIX;
+  strcpy(ev.remote.path, "/run/x\x01.sock");
+  ev.status = st_status_from_errno(111);
+  ev.ppid = 1;
+  ev.netns = 4026531840u;
+  ev.cgroup = 77;
+  strcpy(ev.container, "ci-runner");
+  strcpy(ev.detail, "line\nbreak");
+  ev.bytes = 5;
+  ev.buffers = 1;
+  ev.backlog = 3;
+  ev.reason = 4;
+  ev.option = 2;
+  ev.value = 1;
+  ev.old_state = ST_TCP_SYN_SENT;
+  ev.new_state = ST_TCP_CLOSE;
+  ev.accept_endpoint = 0x99;
+  ev.legacy_id = 7;
+  ev.flags = ST_FLAG_PREEXISTING;
+  return ev;
+}
+
+Test(sinks, json_escapes_and_fields) {
+  st_event ev = full_event();
+  char buf[4096];
+  int n = st_event_to_json(&ev, buf, sizeof buf);
+  cr_assert_lt(n, (int)sizeof buf);
+  cr_expect_not_null(strstr(buf, "\"comm\":\"we\\\"ird\\\\na\\tme\""), "%s", buf);
+  cr_expect_not_null(strstr(buf, "\"remote\":{\"path\":\"/run/x\\u0001.sock\"}"), "%s", buf);
+  cr_expect_not_null(strstr(buf, "\"local\":{\"addr\":\"2001:db8::1\",\"port\":40000}"));
+  cr_expect_not_null(strstr(buf, "\"ts\":\"2026-11-25T19:21:13.123456789Z\""), "%s", buf);
+  cr_expect_not_null(strstr(buf, "\"endpoint\":\"0x00000000000001a2\""));
+  cr_expect_not_null(strstr(buf, "\"status\":\"refused\",\"status_native\":111,"
+                                 "\"status_domain\":\"errno\",\"status_native_name\":"
+                                 "\"ECONNREFUSED\",\"status_windows_name\":\"WSAECONNREFUSED\""));
+  cr_expect_not_null(strstr(buf, "\"detail\":\"line\\nbreak\""));
+  cr_expect_not_null(strstr(buf, "\"preexisting\":true"));
+  cr_expect_null(strstr(buf, "null"));
+}
+
+Test(sinks, json_round_trips_every_field) {
+  st_event ev = full_event(), back;
+  char buf[4096], again[4096], err[200];
+  st_event_to_json(&ev, buf, sizeof buf);
+  cr_assert_eq(st_event_from_json(buf, &back, err, sizeof err), 0, "%s", err);
+  st_event_to_json(&back, again, sizeof again);
+  cr_expect_str_eq(again, buf);
+  cr_expect_eq(back.ts_ns, ev.ts_ns);
+  cr_expect_eq(back.has, ev.has);
+  cr_expect_eq(back.flags, ev.flags);
+  cr_expect_str_eq(back.comm, "we\"ird\\na\tme");
+
+  st_event lost;
+  st_event_init(&lost, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
+  lost.has = ST_HAS_LOST;
+  lost.lost = (st_lost){.count = 9, .where = ST_LOST_KERNEL_RING, .from_ns = 1, .to_ns = 2};
+  st_event_to_json(&lost, buf, sizeof buf);
+  cr_expect_not_null(
+      strstr(buf, "\"count\":9,\"where\":\"kernel_ring\",\"from_ns\":1,\"to_ns\":2"));
+  cr_assert_eq(st_event_from_json(buf, &back, err, sizeof err), 0);
+  cr_expect_eq(back.lost.count, 9);
+  cr_expect_eq(back.lost.where, ST_LOST_KERNEL_RING);
+
+  st_event dns;
+  st_event_init(&dns, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE);
+  dns.has = ST_HAS_DNS;
+  dns.dns = (st_dns){.id = 0x1234, .qr = 1, .rcode = 3, .qtype = 1, .answers = 0};
+  strcpy(dns.dns.qname, "nx.example");
+  st_event_to_json(&dns, buf, sizeof buf);
+  cr_assert_eq(st_event_from_json(buf, &back, err, sizeof err), 0);
+  st_event_to_json(&back, again, sizeof again);
+  cr_expect_str_eq(again, buf);
+}
+
+Test(sinks, text_colour_only_when_asked) {
+  st_event ev = full_event();
+  char plain[2048], colour[2048];
+  st_text_options on = {.color = true};
+  st_event_to_text(&ev, NULL, plain, sizeof plain);
+  st_event_to_text(&ev, &on, colour, sizeof colour);
+  cr_expect_null(strchr(plain, '\x1b'));
+  cr_expect_not_null(strstr(colour, "\x1b[31mAfdConnectWithAddress"), "failures are red");
+  cr_expect_not_null(strstr(plain, "status=refused (ECONNREFUSED / WSAECONNREFUSED)"));
+  cr_expect_not_null(strstr(plain, "[2001:db8::1]:40000 -> /run/x"));
+  cr_expect_not_null(strstr(plain, "(pre-existing)"));
+}
+
+Test(sinks, wire_events_say_so) {
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR);
+  ev.os = ST_OS_WIRE;
+  char buf[512];
+  st_event_to_text(&ev, NULL, buf, sizeof buf);
+  cr_expect_not_null(strstr(buf, " (wire) AfdConnectWithAddress"), "%s", buf);
+  st_event_to_json(&ev, buf, sizeof buf);
+  cr_expect_null(strstr(buf, "\"pid\""), "no invented pid: %s", buf);
+}

@@ -94,6 +94,15 @@ Test(sktrace, every_event_type_and_field_round_trips_byte_exact) {
   free(evs);
 }
 
+Test(sktrace, crc32_is_the_ieee_crc) {
+  cr_expect_eq(st_sktrace_crc32("123456789", 9), 0xCBF43926u, "the standard check value");
+  cr_expect_eq(st_sktrace_crc32("", 0), 0);
+  char buf[1000];
+  for (int i = 0; i < 1000; i++)
+    buf[i] = (char)(i * 7);
+  cr_expect_eq(st_sktrace_crc32(buf, sizeof buf), 0x114AD5FFu, "zlib.crc32 of the same bytes");
+}
+
 Test(sktrace, string_table_overflow_starts_a_new_block) {
   /* More distinct strings than one block's table holds. */
   size_t n = ST_SKTRACE_BLOCK_STRINGS + 500;

@@ -25,6 +25,17 @@
 #include "sktrace_format.h"
 #include "socktrace/sink.h"
 
+#ifdef _WIN32
+#include <io.h>
+#define fsync _commit
+#endif
+#ifndef O_BINARY
+#define O_BINARY 0 /* POSIX has no text mode */
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
 #define DEFAULT_BLOCK (64u << 10)
 #define MIN_BLOCK 4096u
 #define DEFAULT_FLUSH_MS 1000u
@@ -111,7 +122,7 @@ static void rotated_name(const sk_writer *w, unsigned k, char *buf, size_t len) 
 }
 
 static int open_file(sk_writer *w) {
-  w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0644);
   if (w->fd < 0)
     return -errno;
   st_buf_reset(&w->out);

@@ -101,10 +101,26 @@ int cli_file_backend(const cli_options *o, const char *path, st_backend **out) {
               path);
     return ST_ENOSYS;
   }
-  if (has_suffix(path, ".etl") || has_suffix(path, ".sktrace")) {
-    cli_error("%s: this build cannot read %s files yet; replay reads .jsonl traces", path,
-              strrchr(path, '.'));
+  if (has_suffix(path, ".etl")) {
+    cli_error("%s: this build cannot read .etl files yet; replay reads .sktrace and .jsonl "
+              "traces",
+              path);
     return ST_ENOSYS;
   }
-  return st_backend_replay_jsonl_new(path, out);
+  /* The magic decides, not the name; standard input is peeked at (the
+   * .sktrace magic's first byte can never start a JSON line). */
+  bool binary;
+  if (strcmp(path, "-") == 0) {
+    int c = getc(stdin);
+    binary = c == 0x89;
+    if (c != EOF)
+      ungetc(c, stdin);
+  } else {
+    binary = st_replay_is_sktrace(path) || has_suffix(path, ".sktrace");
+  }
+  int rc =
+      binary ? st_backend_replay_sktrace_new(path, out) : st_backend_replay_jsonl_new(path, out);
+  if (rc < 0)
+    cli_error("cannot read %s: %s", path, st_strerror(rc));
+  return rc;
 }

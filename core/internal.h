@@ -45,5 +45,29 @@ void st_event_json_append(st_buf *b, const struct st_event *ev);
  * sink's form), appended to b. */
 void st_event_json_append(st_buf *b, const st_event *ev);
 void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *opt);
+/* The text line without its time and process: from the event name on. */
+void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_options *opt);
+
+/* True when an event's remote address is its socket's own peer: not the
+ * client a listener accepted or was told about, nor the per-call address of
+ * a datagram send or receive. */
+static inline int st_event_remote_is_peer(const struct st_event *ev) {
+  switch (ev->id) {
+  case ST_EV_ACCEPT:
+  case ST_EV_ACCEPT_ADDR:
+  case ST_EV_SUPER_ACCEPT:
+  case ST_EV_SUPER_ACCEPT_ADDR:
+  case ST_EV_CONNECT_INDICATION:
+  case ST_EV_CONNECT_INDICATION_ADDR:
+  case ST_EV_SENDTO_ADDR:
+  case ST_EV_RECEIVEFROM_ADDR:
+  case ST_EV_SENDMSG_ADDR:
+  case ST_EV_RECEIVEMSG_ADDR:
+  case ST_EV_DATAGRAM_DROP_ADDR:
+    return 0;
+  default:
+    return (ev->has & ST_HAS_REMOTE) != 0;
+  }
+}
 
 #endif

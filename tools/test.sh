@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test.
-# Live eBPF tests need root; under CI=true they must run, never skip.
+# Live eBPF tests need root; under CI=true they must run, never skip. Then
+# the fuzz campaign (tools/fuzz.sh: a clang build in build-fuzz/, 60 s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
@@ -8,3 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ctest --test-dir "${BUILD_DIR:-$root/build}" --output-on-failure
 # The Windows side: cross-build with mingw-w64 and run its tests under wine.
 "$root/tools/windows-build.sh"
+# The .sktrace reader's fuzz campaign (60 s; ST_FUZZ_SECONDS=0 skips it).
+if [ "${ST_FUZZ_SECONDS:-60}" != 0 ]; then
+  "$root/tools/fuzz.sh"
+fi

@@ -13,7 +13,10 @@
  * - bytes come from completed send/receive calls, topped up by the socket's
  *   EndpointSummary when that says more (level 4 has no per-call events);
  * - resets: AfdAbort with reason transport_reset (received) and
- *   TcpResetSent (sent).
+ *   TcpResetSent (sent);
+ * - with the longest option: a connection is an endpoint with a known peer
+ *   (connected or accepted); its lifetime runs from its first to its last
+ *   event, or its EndpointSummary duration when that is longer.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -43,6 +46,8 @@ typedef struct ep_state {
   char remote[ST_PATH_MAX + 40];
   int connecting; /* an outcome is awaited */
   uint64_t call_sent, call_received;
+  uint64_t first_ts, last_ts, duration_ns;
+  char local[ST_PATH_MAX + 40], peer[ST_PATH_MAX + 40];
   UT_hash_handle hh;
 } ep_state;
 
@@ -51,6 +56,7 @@ typedef struct summary_sink {
   FILE *out;
   row *procs, *remotes;
   ep_state *eps;
+  st_summary_options opt;
 } summary_sink;
 
 static row *get_row(row **table, const char *key, uint32_t pid) {
@@ -88,6 +94,10 @@ static ep_state *get_ep(summary_sink *s, const st_event *ev) {
     e->endpoint = key;
     HASH_ADD(hh, s->eps, endpoint, sizeof e->endpoint, e);
   }
+  if (!e->first_ts || ev->ts_ns < e->first_ts)
+    e->first_ts = ev->ts_ns;
+  if (ev->ts_ns > e->last_ts)
+    e->last_ts = ev->ts_ns;
   if (!e->proc[0] || (ev->pid && !e->pid)) {
     proc_key(ev, e->proc, sizeof e->proc);
     e->pid = ev->pid;
@@ -146,6 +156,10 @@ static int summary_write(st_sink *sk, const st_event *ev) {
   char remote[sizeof e->remote] = "";
   if (ev->has & ST_HAS_REMOTE)
     st_addr_format(&ev->remote, remote, sizeof remote);
+  if ((ev->has & ST_HAS_LOCAL) && ev->local.family)
+    st_addr_format(&ev->local, e->local, sizeof e->local);
+  if (!e->peer[0] && st_event_remote_is_peer(ev))
+    memcpy(e->peer, remote, sizeof remote);
   bool ok_status = !(ev->has & ST_HAS_STATUS) || ev->status.code == ST_OK;
 
   if (ev->provider == ST_PROVIDER_AFD) {
@@ -188,8 +202,13 @@ static int summary_write(st_sink *sk, const st_event *ev) {
         st_event child = *ev;
         child.endpoint = ev->accept_endpoint;
         ep_state *c = get_ep(s, &child);
-        if (c)
+        if (c) {
           memcpy(c->remote, remote, sizeof remote);
+          if (ev->has & ST_HAS_REMOTE)
+            st_addr_format(&ev->remote, c->peer, sizeof c->peer);
+          if (ev->has & ST_HAS_LOCAL)
+            st_addr_format(&ev->local, c->local, sizeof c->local);
+        }
       } else {
         memcpy(e->remote, remote, sizeof remote);
       }
@@ -220,6 +239,8 @@ static int summary_write(st_sink *sk, const st_event *ev) {
       add(rows_for(s, e, e->remote[0] ? e->remote : remote), offsetof(row, resets_out), 1);
     } else if (ev->id == ST_EV_ENDPOINT_SUMMARY && (ev->has & ST_HAS_SUMMARY)) {
       rows2 r = rows_for(s, e, e->remote[0] ? e->remote : remote);
+      if (ev->summary.duration_ns > e->duration_ns)
+        e->duration_ns = ev->summary.duration_ns;
       if (ev->summary.bytes_sent > e->call_sent) {
         add(r, offsetof(row, bytes_sent), ev->summary.bytes_sent - e->call_sent);
         e->call_sent = ev->summary.bytes_sent;
@@ -276,6 +297,43 @@ static void print_table(FILE *out, const char *title, const char *col, row *tabl
   }
 }
 
+static uint64_t lifetime(const ep_state *e) {
+  uint64_t span = e->last_ts - e->first_ts;
+  return e->duration_ns > span ? e->duration_ns : span;
+}
+
+static int by_lifetime(ep_state *a, ep_state *b) {
+  uint64_t la = lifetime(a), lb = lifetime(b);
+  if (la != lb)
+    return la > lb ? -1 : 1;
+  return a->endpoint < b->endpoint ? -1 : a->endpoint > b->endpoint;
+}
+
+static void print_longest(summary_sink *s) {
+  FILE *out = s->out;
+  unsigned max = s->opt.longest_max ? s->opt.longest_max : 10, n = 0;
+  fprintf(out, "\nLongest-lived connections\n");
+  HASH_SRT(hh, s->eps, by_lifetime);
+  ep_state *e, *tmp;
+  HASH_ITER(hh, s->eps, e, tmp) {
+    if (!e->peer[0])
+      continue;
+    if (!n)
+      fprintf(out, "  %-24s %-18s %-48s %12s %12s %12s\n", "PROCESS", "ENDPOINT", "LOCAL -> REMOTE",
+              "LIFETIME", "SENT", "RECEIVED");
+    if (n++ == max)
+      break;
+    char conn[2 * sizeof e->peer + 8], ep[24];
+    snprintf(conn, sizeof conn, "%s -> %s", e->local[0] ? e->local : "?", e->peer);
+    snprintf(ep, sizeof ep, "0x%" PRIx64, e->endpoint);
+    uint64_t ns = lifetime(e);
+    fprintf(out, "  %-24s %-18s %-48s %8" PRIu64 ".%03" PRIu64 "ms %12" PRIu64 " %12" PRIu64 "\n",
+            e->proc, ep, conn, ns / 1000000, ns / 1000 % 1000, e->call_sent, e->call_received);
+  }
+  if (!n)
+    fprintf(out, "  (none)\n");
+}
+
 static int summary_end(st_sink *sk, const st_counters *c) {
   summary_sink *s = (summary_sink *)sk;
   HASH_SORT(s->procs, by_pid);
@@ -287,6 +345,8 @@ static int summary_end(st_sink *sk, const st_counters *c) {
           c->seen, c->delivered, c->filtered, c->lost);
   print_table(out, "By process", "PROCESS", s->procs);
   print_table(out, "By remote endpoint", "REMOTE", s->remotes);
+  if (s->opt.longest)
+    print_longest(s);
   if (c->lost)
     fprintf(out, "\nLOST EVENTS: %" PRIu64 " (see EventsLost records; raise the buffer size)\n",
             c->lost);
@@ -321,12 +381,18 @@ static void summary_close(st_sink *sk) {
 static const st_sink_ops summary_ops = {
     .name = "summary", .write = summary_write, .end = summary_end, .close = summary_close};
 
-int st_sink_summary_new(FILE *out, st_sink **sink) {
+int st_sink_summary_new_opts(FILE *out, const st_summary_options *opt, st_sink **sink) {
   summary_sink *s = calloc(1, sizeof *s);
   if (!s)
     return ST_ENOMEM;
   s->base.ops = &summary_ops;
   s->out = out;
+  if (opt)
+    s->opt = *opt;
   *sink = &s->base;
   return 0;
+}
+
+int st_sink_summary_new(FILE *out, st_sink **sink) {
+  return st_sink_summary_new_opts(out, NULL, sink);
 }

@@ -82,13 +82,20 @@ void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *
     st_buf_printf(b, "%s[%" PRIu32 "/%" PRIu32 "]", comm[0] ? comm : "?", ev->pid, ev->tid);
   }
 
+  st_buf_puts(b, " ");
+  st_event_text_body_append(b, ev, opt);
+}
+
+void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_options *opt) {
+  char tmp[ST_PATH_MAX + 64];
+  bool color = opt && opt->color;
   const char *name = st_event_name(ev->provider, ev->id);
   const char *col = color ? event_color(ev) : NULL;
   if (name)
-    st_buf_printf(b, " %s%s%s", col ? col : "", name, col ? C_RESET : "");
+    st_buf_printf(b, "%s%s%s", col ? col : "", name, col ? C_RESET : "");
   else
-    st_buf_printf(b, " %s:%u",
-                  st_provider_name(ev->provider) ? st_provider_name(ev->provider) : "?", ev->id);
+    st_buf_printf(b, "%s:%u", st_provider_name(ev->provider) ? st_provider_name(ev->provider) : "?",
+                  ev->id);
   if (ev->provider == ST_PROVIDER_AFD) {
     const char *ee = st_enter_exit_name(ev->enter_exit);
     st_buf_printf(b, " %s", ee ? ee : "?");

@@ -60,6 +60,49 @@ int st_sink_text_new(FILE *out, const st_text_options *opt, st_sink **sink);
 int st_sink_jsonl_new(FILE *out, st_sink **sink);
 /* Prints its tables when the session ends. */
 int st_sink_summary_new(FILE *out, st_sink **sink);
+typedef struct st_summary_options {
+  bool longest;         /* add the longest-lived connections table */
+  unsigned longest_max; /* its rows; 0 = 10 */
+} st_summary_options;
+int st_sink_summary_new_opts(FILE *out, const st_summary_options *opt, st_sink **sink);
+/* Per socket, its events in order with times relative to its first event;
+ * printed when the session ends (it keeps every event's line until then). */
+int st_sink_timeline_new(FILE *out, st_sink **sink);
+/* One CSV row per event (RFC 4180), with a header row. */
+int st_sink_csv_new(FILE *out, st_sink **sink);
+/* Chrome / Perfetto trace-event JSON: a track group per process, a track per
+ * socket with its lifetime as a slice and its events as instants. */
+int st_sink_chrome_new(FILE *out, st_sink **sink);
+/* The .sktrace binary trace writer (docs/sktrace-format.md): the loop only
+ * copies events into a bounded queue; a writer thread encodes them into
+ * CRC-checked blocks and writes a block when it reaches block_bytes or is
+ * flush_ms old. When the queue is full the event is counted, never waited
+ * for, and an EventsLost (5900, where "sink") record follows in the file. A
+ * write error (disk full) stops the recording: the next write() or end()
+ * returns ST_EIO with one line in sink->error, and every block written
+ * before stays readable. */
+typedef struct st_sktrace_options {
+  const char *path;      /* the file; when rotating, the newest one */
+  uint64_t max_size;     /* rotate before a file grows past this; 0 = never */
+  unsigned max_files;    /* files kept when rotating, this one included; 0 = 8 */
+  uint32_t block_bytes;  /* target block size; 0 = 64 KiB (less for small max_size) */
+  uint32_t flush_ms;     /* longest an event waits in a partial block; 0 = 1000 */
+  uint32_t queue_events; /* queue between the loop and the writer; 0 = 16384 */
+  const char *session;   /* session name for the header; may be NULL */
+  const char *filters;   /* the session's filters in words, for the header */
+} st_sktrace_options;
+int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink);
+
+typedef struct st_sktrace_stats {
+  uint64_t events; /* events written to disk */
+  uint64_t lost;   /* events dropped: queue full, or after a write error */
+  uint64_t blocks; /* blocks written */
+  uint64_t bytes;  /* bytes written, headers included */
+  uint32_t files;  /* files opened (1 + rotations) */
+} st_sktrace_stats;
+/* Counters of an sktrace sink (any thread; exact after end()). */
+void st_sink_sktrace_stats(st_sink *sink, st_sktrace_stats *out);
+
 /* Discards everything (benchmarks). */
 int st_sink_null_new(st_sink **sink);
 

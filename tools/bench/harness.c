@@ -24,6 +24,8 @@
 
 #define MAX_REPS 15
 #define READY_TIMEOUT_MS 20000
+#define WORKLOAD_TIMEOUT_MS 120000
+#define STOP_TIMEOUT_MS 15000
 
 enum kind { UNTRACED, SOCKTRACE, STRACE, BPFTRACE, TCPDUMP };
 
@@ -143,6 +145,24 @@ static bool wait_ready(pid_t tracer, const char *f1, const char *f2, const char 
   return false;
 }
 
+/* Waits for pid up to ms; SIGKILLs it after that. True when it exited by
+ * itself. */
+static bool wait_bounded(pid_t pid, int *status, struct rusage *ru, int ms) {
+  for (int waited = 0;; waited += 10) {
+    pid_t got = wait4(pid, status, WNOHANG, ru);
+    if (got == pid)
+      return true;
+    if (got < 0)
+      die("wait4");
+    if (waited >= ms) {
+      kill(pid, SIGKILL);
+      wait4(pid, status, 0, ru);
+      return false;
+    }
+    sleep_ms(10);
+  }
+}
+
 static const char bpftrace_prog[] =
     "tracepoint:syscalls:sys_enter_socket,tracepoint:syscalls:sys_exit_socket,"
     "tracepoint:syscalls:sys_enter_connect,tracepoint:syscalls:sys_exit_connect,"
@@ -165,6 +185,10 @@ static void run_once(const config *c, int w, result *r) {
   snprintf(terr, sizeof terr, "%s/tracer.err", tmpdir);
   snprintf(evfile, sizeof evfile, "%s/events%s", tmpdir, c->out_ext ? c->out_ext : "");
   unlink(evfile);
+  /* The tracer truncates these only after fork: a stale ready marker from the
+   * previous run would let the workload start before the tracer is ready. */
+  unlink(tout);
+  unlink(terr);
 
   /* The workload, held before exec until the tracer is ready. */
   int hold[2];
@@ -233,7 +257,7 @@ static void run_once(const config *c, int w, result *r) {
     argv[n++] = "-e";
     argv[n++] = (char *)bpftrace_prog;
     argv[n++] = pidbuf;
-    marker = "Attaching";
+    marker = "Attaching"; /* printed before attaching: see the grace below */
     break;
   case TCPDUMP:
     argv[n++] = "tcpdump";
@@ -261,18 +285,33 @@ static void run_once(const config *c, int w, result *r) {
       return;
     }
   }
+  /* bpftrace says "Attaching" before it attaches, and its output to a file
+   * is block-buffered, so no later line can be waited for: give it time. */
+  if (c->kind == BPFTRACE)
+    sleep_ms(1000);
   if (write(hold[1], "g", 1) != 1)
     die("release");
   close(hold[1]);
   int st;
-  waitpid(wp, &st, 0);
   struct rusage ru = {0};
+  bool workload_ok = wait_bounded(wp, &st, &ru, WORKLOAD_TIMEOUT_MS);
+  memset(&ru, 0, sizeof ru);
   if (tp) {
     sleep_ms(c->kind == SOCKTRACE ? 50 : 200); /* let the tracer drain */
     kill(tp, SIGINT);
     int tst;
-    if (wait4(tp, &tst, 0, &ru) < 0)
-      die("wait4");
+    if (!wait_bounded(tp, &tst, &ru, STOP_TIMEOUT_MS)) {
+      snprintf(r->why, sizeof r->why, "%s did not stop within %d s of SIGINT", argv[0],
+               STOP_TIMEOUT_MS / 1000);
+      r->failed = true;
+      return;
+    }
+  }
+  if (!workload_ok) {
+    snprintf(r->why, sizeof r->why, "workload did not finish within %d s under %s",
+             WORKLOAD_TIMEOUT_MS / 1000, c->name);
+    r->failed = true;
+    return;
   }
   char *out = slurp(wout);
   double wall = -1;

@@ -13,7 +13,7 @@
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
-  const char *format;  /* text | jsonl */
+  const char *format;  /* text | jsonl | csv | summary | chrome */
   const char *backend; /* --backend NAME, NULL = the OS default */
   const char *iface;   /* -i IFACE (pcap) */
   const char *capture_filter;
@@ -26,6 +26,10 @@ typedef struct cli_options {
   bool level_given;   /* -l was on the command line */
   bool all_providers; /* --all-providers: list undecoded providers of an .etl */
   unsigned long ring_bytes;
+  bool timeline;               /* --timeline: per-socket event lists at the end */
+  uint64_t max_size;           /* --max-size: rotate .sktrace files at this size */
+  unsigned max_files;          /* --max-files */
+  uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
 } cli_options;
@@ -55,6 +59,15 @@ void cli_backend_report(const cli_options *o, st_backend *b);
  * (run uses it to release the child). Returns the process exit code. */
 typedef int (*cli_hook)(st_session *s, uv_loop_t *loop, void *arg);
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg);
+
+/* Sinks (output.c). cli_add_sinks adds what the options ask for; a
+ * .sktrace output's sink is returned in *sktrace (else NULL). */
+bool cli_is_sktrace_path(const char *path);
+int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
+/* Says (one line) how many events the .sktrace writer dropped, if any. */
+void cli_report_writer(st_sink *sktrace, const char *path);
+/* The filters in words ("port=80 family=inet"), for the trace header. */
+void cli_describe_filter(const st_filter *f, char *buf, size_t len);
 
 /* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
 int cli_run_command(cli_options *o, char **argv);

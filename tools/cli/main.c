@@ -23,8 +23,10 @@ static const char usage[] =
     "  socktrace trace [OPTIONS]                  trace every process on the system\n"
     "  socktrace run [OPTIONS] -- CMD [ARGS...]   trace CMD and its children only;\n"
     "                                             exits with CMD's exit code\n"
-    "  socktrace replay [OPTIONS] FILE            read a recorded trace (.jsonl, .pcap, .pcapng,\n"
-    "                                             .etl from Windows)\n"
+    "  socktrace replay [OPTIONS] FILE            read a recorded trace (.sktrace, .jsonl, .pcap,\n"
+    "                                             .pcapng, or .etl from Windows)\n"
+    "  socktrace report [OPTIONS] FILE            turn a trace into a report, like tracerpt:\n"
+    "                                             the summary by default (-f for others)\n"
     "  socktrace demo [OPTIONS]                   trace a built-in workload: a refused connect,\n"
     "                                             a loopback exchange, a UDP datagram, a reset\n"
     "  socktrace events                           list event names, ids and levels\n"
@@ -46,10 +48,21 @@ static const char usage[] =
     "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
     "\n"
     "Where it goes:\n"
-    "  -f, --format F       text (default), jsonl (one JSON object per line) or null\n"
-    "  -o, --output FILE    write events to FILE instead of standard output\n"
+    "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
+    "                       (discard; with --stats to count), summary (tables and longest-\n"
+    "                       lived connections; report's default) or chrome (trace-event\n"
+    "                       JSON for ui.perfetto.dev / chrome://tracing)\n"
+    "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
+    "                       .sktrace records the compact binary trace (read it with replay or\n"
+    "                       report); it is written by a background thread and never slows\n"
+    "                       tracing: events it cannot keep up with are counted as lost\n"
+    "      --max-size BYTES rotate .sktrace files at about this size (e.g. 100M), keeping\n"
+    "      --max-files N    the newest N files (default 8): FILE, then FILE's .1, .2, ...\n"
+    "      --block-size BYTES  .sktrace block size (default 64K)\n"
     "  -s, --summary        at the end, print per-process and per-remote tables: connects,\n"
     "                       failures by status, accepts, bytes, resets, lost events\n"
+    "      --timeline       at the end, list each socket's events in order with times\n"
+    "                       relative to its first event\n"
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
     "      --color WHEN     auto (default), always or never\n"
     "      --local-time     print local time instead of UTC in text output\n"
@@ -70,6 +83,8 @@ static const char usage[] =
     "  sudo socktrace run -- curl -s http://localhost:8080/\n"
     "  sudo socktrace trace --port 5432 -f jsonl -o pg.jsonl\n"
     "  socktrace replay pg.jsonl --summary -q\n"
+    "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
+    "  socktrace report web.sktrace -f chrome -o web.json\n"
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
     "had bad records (they are reported and skipped); 2 for a usage error.\n";
@@ -103,6 +118,10 @@ enum {
   OPT_BACKEND,
   OPT_CAPTURE_FILTER,
   OPT_RING_SIZE,
+  OPT_TIMELINE,
+  OPT_MAX_SIZE,
+  OPT_MAX_FILES,
+  OPT_BLOCK_SIZE,
   OPT_STATS,
   OPT_ALL_PROVIDERS,
   OPT_BUFFER_SIZE,
@@ -129,6 +148,10 @@ static const struct option long_opts[] = {
     {"interface", required_argument, NULL, 'i'},
     {"capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER},
     {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+    {"timeline", no_argument, NULL, OPT_TIMELINE},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"max-files", required_argument, NULL, OPT_MAX_FILES},
+    {"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
     {"stats", no_argument, NULL, OPT_STATS},
     {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
@@ -170,6 +193,27 @@ static int parse_keywords(const char *s, uint64_t *out) {
     return -1;
   *out = mask;
   return 0;
+}
+
+/* "4096", "64K", "100M", "2G" -> bytes; false when malformed or out of
+ * [min, max]. */
+static bool parse_size(const char *s, unsigned long long min, unsigned long long max,
+                       unsigned long long *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || end == s)
+    return false;
+  if (*end == 'k' || *end == 'K')
+    v <<= 10, end++;
+  else if (*end == 'm' || *end == 'M')
+    v <<= 20, end++;
+  else if (*end == 'g' || *end == 'G')
+    v <<= 30, end++;
+  if (*end || v < min || v > max)
+    return false;
+  *out = v;
+  return true;
 }
 
 /* Parses options after the subcommand; returns the index of the first
@@ -221,8 +265,9 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       rc = st_filter_add_events(&o->cfg.filter, optarg, err, sizeof err);
       break;
     case 'f':
-      if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "null")) {
-        cli_error("bad format '%s' (use text, jsonl or null)", optarg);
+      if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
+          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "null")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome or null)", optarg);
         return -1;
       }
       o->format = optarg;
@@ -267,17 +312,43 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       o->capture_filter = optarg;
       break;
     case OPT_RING_SIZE: {
-      char *end;
-      unsigned long v = strtoul(optarg, &end, 0);
-      if (*end == 'k' || *end == 'K')
-        v <<= 10, end++;
-      else if (*end == 'm' || *end == 'M')
-        v <<= 20, end++;
-      if (*end || v < 4096 || v > (1ul << 30)) {
+      unsigned long long v;
+      if (!parse_size(optarg, 4096, 1ull << 30, &v)) {
         cli_error("bad --ring-size '%s' (bytes, e.g. 4M; between 4K and 1G)", optarg);
         return -1;
       }
-      o->ring_bytes = v;
+      o->ring_bytes = (unsigned long)v;
+      break;
+    }
+    case OPT_TIMELINE:
+      o->timeline = true;
+      break;
+    case OPT_MAX_SIZE: {
+      unsigned long long v;
+      if (!parse_size(optarg, 16 << 10, 1ull << 50, &v)) {
+        cli_error("bad --max-size '%s' (bytes, e.g. 100M; at least 16K)", optarg);
+        return -1;
+      }
+      o->max_size = v;
+      break;
+    }
+    case OPT_MAX_FILES: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (*end || v < 1 || v > 1000) {
+        cli_error("bad --max-files '%s' (a number from 1 to 1000)", optarg);
+        return -1;
+      }
+      o->max_files = (unsigned)v;
+      break;
+    }
+    case OPT_BLOCK_SIZE: {
+      unsigned long long v;
+      if (!parse_size(optarg, 4096, 8u << 20, &v)) {
+        cli_error("bad --block-size '%s' (bytes, e.g. 64K; between 4K and 8M)", optarg);
+        return -1;
+      }
+      o->block_size = (uint32_t)v;
       break;
     }
     case OPT_BUFFER_SIZE:
@@ -315,7 +386,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   uv_loop_t loop;
   uv_loop_init(&loop);
   FILE *out = stdout;
-  if (o->output && strcmp(o->output, "-") != 0) {
+  if (o->output && strcmp(o->output, "-") != 0 && !cli_is_sktrace_path(o->output)) {
     out = fopen(o->output, "w");
     if (!out) {
       cli_error("cannot open %s for writing: %s", o->output, strerror(errno));
@@ -331,28 +402,11 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     return 1;
   }
   st_session_set_backend(s, b);
-  st_sink *sink = NULL;
-  if (!o->quiet) {
-    if (o->format && strcmp(o->format, "null") == 0) {
-      st_sink_null_new(&sink);
-    } else if (o->format && strcmp(o->format, "jsonl") == 0) {
-      st_sink_jsonl_new(out, &sink);
-    } else {
-      st_text_options to = {.color = o->color == 1 ||
-                                     (o->color == -1 && out == stdout && isatty(fileno(stdout))),
-                            .local_time = o->local_time};
-      st_sink_text_new(out, &to, &sink);
-    }
-    if (sink)
-      st_session_add_sink(s, sink);
-  }
-  if (o->summary) {
-    FILE *sum_out = out == stdout || !o->quiet ? stdout : out;
-    if (st_sink_summary_new(sum_out, &sink) == 0)
-      st_session_add_sink(s, sink);
-  }
+  st_sink *sktrace = NULL;
   int code = 0;
-  if (st_session_start(s) < 0) {
+  if (cli_add_sinks(o, s, out, &sktrace) < 0) {
+    code = 1;
+  } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
     code = 1;
   } else {
@@ -386,6 +440,8 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
                           : "the recording says %llu events were lost (see its EventsLost records)",
               (unsigned long long)c.lost);
   cli_backend_report(o, b);
+  if (sktrace)
+    cli_report_writer(sktrace, o->output);
   st_session_free(s);
   uv_loop_close(&loop);
   if (out != stdout && fclose(out) != 0 && code == 0) {
@@ -442,13 +498,25 @@ int main(int argc, char **argv) {
   int nrest = argc - 1 - first;
   o.cfg.ring_pages = (uint32_t)(o.ring_bytes / 4096);
 
-  if (strcmp(cmd, "replay") == 0) {
+  if (o.timeline && o.format && strcmp(o.format, "summary") != 0 && strcmp(o.format, "text") != 0) {
+    cli_error("--timeline goes with the text or summary output, not -f %s", o.format);
+    return 2;
+  }
+  if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "report") == 0) {
     /* A recording shows everything it holds unless a level is asked for. */
     if (!o.level_given)
       o.cfg.level = ST_LEVEL_VERBOSE;
     if (nrest != 1) {
-      cli_error("replay takes one FILE (try 'socktrace --help')");
+      cli_error("%s takes one FILE (try 'socktrace --help')", cmd);
       return 2;
+    }
+    /* report, like tracerpt, gives the summary unless told otherwise; with
+     * --timeline alone, just the timeline. */
+    if (strcmp(cmd, "report") == 0 && !o.format) {
+      if (o.timeline)
+        o.quiet = true;
+      else
+        o.format = "summary";
     }
     st_backend *b;
     if (cli_file_backend(&o, rest[0], &b) < 0)

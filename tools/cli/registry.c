@@ -112,12 +112,22 @@ int cli_file_backend(const cli_options *o, const char *path, st_backend **out) {
     cli_error("%s: not a readable .etl file (no trace header buffer at its start)", path);
     return ST_EBADMSG;
   }
-  if (has_suffix(path, ".sktrace")) {
-    cli_error("%s: this build cannot read %s files yet; replay reads .jsonl traces", path,
-              strrchr(path, '.'));
-    return ST_ENOSYS;
+  /* The magic decides, not the name; standard input is peeked at (the
+   * .sktrace magic's first byte can never start a JSON line). */
+  bool binary;
+  if (strcmp(path, "-") == 0) {
+    int c = getc(stdin);
+    binary = c == 0x89;
+    if (c != EOF)
+      ungetc(c, stdin);
+  } else {
+    binary = st_replay_is_sktrace(path) || has_suffix(path, ".sktrace");
   }
-  return st_backend_replay_jsonl_new(path, out);
+  int rc =
+      binary ? st_backend_replay_sktrace_new(path, out) : st_backend_replay_jsonl_new(path, out);
+  if (rc < 0)
+    cli_error("cannot read %s: %s", path, st_strerror(rc));
+  return rc;
 }
 
 #ifdef ST_HAVE_ETL

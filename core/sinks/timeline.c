@@ -1,0 +1,196 @@
+/*
+ * Timeline sink (`socktrace report --timeline`): per socket, every event in
+ * order with its time relative to the socket's first event, so one
+ * connection's story reads top to bottom:
+ *
+ *   ep=0x101 curl[4242] tcp 127.0.0.1:40000 -> 127.0.0.1:9, from 19:21:13.101030
+ *     +0.000000s  AfdCreate exit ep=0x101 tcp status=ok
+ *     +0.000015s  AfdConnectWithAddress enter ep=0x101 remote 127.0.0.1:9
+ *
+ * Sockets are listed by their first event. It is a report view: it keeps
+ * one line per event until the session ends.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "internal.h"
+#include "socktrace/sink.h"
+
+typedef struct tl_line {
+  uint64_t ts;
+  char *text;
+} tl_line;
+
+typedef struct tl_socket {
+  uint64_t endpoint;
+  uint64_t first_ts, order;
+  char who[ST_COMM_MAX + 16];
+  char proto[16];
+  char local[ST_PATH_MAX + 40], remote[ST_PATH_MAX + 40];
+  tl_line *lines;
+  size_t n, cap;
+  UT_hash_handle hh;
+} tl_socket;
+
+typedef struct timeline_sink {
+  st_sink base;
+  FILE *out;
+  tl_socket *sockets;
+  uint64_t next_order;
+  st_buf line;
+} timeline_sink;
+
+static tl_socket *get_socket(timeline_sink *t, const st_event *ev) {
+  tl_socket *k = NULL;
+  HASH_FIND(hh, t->sockets, &ev->endpoint, sizeof ev->endpoint, k);
+  if (k)
+    return k;
+  k = calloc(1, sizeof *k);
+  if (!k)
+    return NULL;
+  k->endpoint = ev->endpoint;
+  k->first_ts = ev->ts_ns;
+  k->order = t->next_order++;
+  HASH_ADD(hh, t->sockets, endpoint, sizeof k->endpoint, k);
+  return k;
+}
+
+static void note_identity(tl_socket *k, const st_event *ev) {
+  if (!k->who[0] && (ev->pid || ev->comm[0])) {
+    char comm[ST_COMM_MAX + 1];
+    memcpy(comm, ev->comm, ST_COMM_MAX);
+    comm[ST_COMM_MAX] = 0;
+    snprintf(k->who, sizeof k->who, "%s[%" PRIu32 "]", comm[0] ? comm : "?", ev->pid);
+  }
+  if (!k->proto[0] && (ev->has & ST_HAS_PROTOCOL)) {
+    const char *p = st_protocol_name(ev->protocol);
+    snprintf(k->proto, sizeof k->proto, "%s", p ? p : "proto");
+  }
+  if (!k->local[0] && (ev->has & ST_HAS_LOCAL))
+    st_addr_format(&ev->local, k->local, sizeof k->local);
+  if (!k->remote[0] && st_event_remote_is_peer(ev))
+    st_addr_format(&ev->remote, k->remote, sizeof k->remote);
+}
+
+static int timeline_write(st_sink *s, const st_event *ev) {
+  timeline_sink *t = (timeline_sink *)s;
+  tl_socket *k = get_socket(t, ev);
+  if (!k)
+    return ST_ENOMEM;
+  if (k->n == k->cap) {
+    size_t cap = k->cap ? k->cap * 2 : 16;
+    tl_line *n = realloc(k->lines, cap * sizeof *n);
+    if (!n)
+      return ST_ENOMEM;
+    k->lines = n;
+    k->cap = cap;
+  }
+  st_buf_reset(&t->line);
+  st_event_text_body_append(&t->line, ev, NULL);
+  if (t->line.oom || !(k->lines[k->n].text = strdup(t->line.data ? t->line.data : "")))
+    return ST_ENOMEM;
+  k->lines[k->n++].ts = ev->ts_ns;
+  if (k->n == 1 || ev->ts_ns < k->first_ts)
+    k->first_ts = ev->ts_ns;
+  note_identity(k, ev);
+  if (ev->has & ST_HAS_ACCEPT_EP) {
+    /* The accepted socket's addresses are the accept's. */
+    st_event child = *ev;
+    child.endpoint = ev->accept_endpoint;
+    tl_socket *a = get_socket(t, &child);
+    if (!a)
+      return ST_ENOMEM;
+    if (!a->local[0] && (ev->has & ST_HAS_LOCAL))
+      st_addr_format(&ev->local, a->local, sizeof a->local);
+    if (!a->remote[0] && (ev->has & ST_HAS_REMOTE))
+      st_addr_format(&ev->remote, a->remote, sizeof a->remote);
+  }
+  return 0;
+}
+
+static int by_first(tl_socket *a, tl_socket *b) {
+  /* The socket-less events (endpoint 0) go last. */
+  if ((a->endpoint == 0) != (b->endpoint == 0))
+    return a->endpoint == 0 ? 1 : -1;
+  if (a->first_ts != b->first_ts)
+    return a->first_ts < b->first_ts ? -1 : 1;
+  return a->order < b->order ? -1 : 1;
+}
+
+static int timeline_end(st_sink *s, const st_counters *c) {
+  timeline_sink *t = (timeline_sink *)s;
+  FILE *out = t->out;
+  HASH_SORT(t->sockets, by_first);
+  fprintf(out, "\nTimeline (per socket; times relative to its first event)\n");
+  if (!t->sockets)
+    fprintf(out, "  (none)\n");
+  tl_socket *k, *tmp;
+  HASH_ITER(hh, t->sockets, k, tmp) {
+    if (!k->n)
+      continue; /* named by an accept, never seen itself */
+    char when[32];
+    st_format_utc(k->first_ts, 0, when, sizeof when);
+    if (k->endpoint) {
+      fprintf(out, "\n  ep=0x%" PRIx64 " %s", k->endpoint, k->who[0] ? k->who : "-");
+      if (k->proto[0])
+        fprintf(out, " %s", k->proto);
+      if (k->local[0])
+        fprintf(out, " %s", k->local);
+      if (k->remote[0])
+        fprintf(out, " %s %s", k->local[0] ? "->" : "peer", k->remote);
+      fprintf(out, ", from %s\n", when);
+    } else {
+      fprintf(out, "\n  (not tied to a socket), from %s\n", when);
+    }
+    /* Insertion sort: stable (equal times keep their order of arrival) and
+     * linear on the usual, already ordered input. */
+    for (size_t i = 1; i < k->n; i++) {
+      tl_line x = k->lines[i];
+      size_t j = i;
+      for (; j > 0 && k->lines[j - 1].ts > x.ts; j--)
+        k->lines[j] = k->lines[j - 1];
+      k->lines[j] = x;
+    }
+    for (size_t i = 0; i < k->n; i++) {
+      uint64_t rel = k->lines[i].ts - k->first_ts;
+      fprintf(out, "    +%" PRIu64 ".%06" PRIu64 "s  %s\n", rel / 1000000000u,
+              rel / 1000u % 1000000u, k->lines[i].text);
+    }
+  }
+  if (fflush(out) != 0) {
+    snprintf(s->error, sizeof s->error, "cannot write the timeline: %s", strerror(errno));
+    return ST_EIO;
+  }
+  return 0;
+}
+
+static void timeline_close(st_sink *s) {
+  timeline_sink *t = (timeline_sink *)s;
+  tl_socket *k, *tmp;
+  HASH_ITER(hh, t->sockets, k, tmp) {
+    HASH_DEL(t->sockets, k);
+    for (size_t i = 0; i < k->n; i++)
+      free(k->lines[i].text);
+    free(k->lines);
+    free(k);
+  }
+  st_buf_free(&t->line);
+  free(t);
+}
+
+static const st_sink_ops timeline_ops = {
+    .name = "timeline", .write = timeline_write, .end = timeline_end, .close = timeline_close};
+
+int st_sink_timeline_new(FILE *out, st_sink **sink) {
+  timeline_sink *t = calloc(1, sizeof *t);
+  if (!t)
+    return ST_ENOMEM;
+  t->base.ops = &timeline_ops;
+  t->out = out;
+  *sink = &t->base;
+  return 0;
+}

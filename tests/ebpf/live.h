@@ -1,0 +1,47 @@
+/*
+ * A live eBPF session for tests and the benchmark: a libuv loop, the ebpf
+ * backend and a collecting sink, scoped to this process unless the caller
+ * sets other filters. Records are read when the session stops, so a test's
+ * workload runs undisturbed and the event order is the kernel's.
+ */
+#ifndef ST_TEST_EBPF_LIVE_H
+#define ST_TEST_EBPF_LIVE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/testutil.h"
+#include "socktrace/session.h"
+
+typedef struct live {
+  uv_loop_t loop;
+  st_session *s;
+  st_collect c;
+  int status;
+} live;
+
+/* Starts a session with cfg (level, filters; pids defaults to this process
+ * when cfg has no pid or tree filter). ring_bytes 0 = the default. Returns
+ * the start status; st_session_error(l->s) says why on failure. */
+int live_start(live *l, const st_session_config *cfg, uint32_t ring_bytes);
+/* Stops, drains the ring and closes the loop; events are in l->c. */
+void live_stop(live *l);
+void live_free(live *l);
+
+/* The events of one endpoint, in order (at most max); returns the count. */
+size_t live_endpoint_events(const live *l, uint64_t endpoint, const st_event **out, size_t max);
+/* The first event with this id (and enter_exit, unless -1) after index from. */
+const st_event *live_find(const live *l, uint16_t id, int enter_exit, size_t from);
+size_t live_count(const live *l, uint16_t id);
+/* The endpoint the trace gave the socket bound/connected at this local port. */
+uint64_t live_endpoint_of_port(const live *l, uint16_t port);
+
+/* Loopback helpers: a listening TCP socket on 127.0.0.1 or ::1, port out. */
+int tcp_listener(int family, uint16_t *port);
+int tcp_connect_to(int family, uint16_t port, int flags);
+uint16_t local_port(int fd);
+void fill_loopback(int family, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif

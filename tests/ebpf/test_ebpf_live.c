@@ -1,0 +1,604 @@
+/*
+ * Live tests of the eBPF backend: real sockets on loopback (and in a network
+ * namespace the test makes), traced through a real session, asserting the
+ * exact event sequence and fields. Every session is scoped to the test's
+ * own process (or process tree), so other activity on the machine cannot
+ * change what a test sees.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ebpf/live.h"
+
+#define MAXEV 64
+
+static live L;
+
+static void start_level(int level) {
+  st_session_config cfg = {.level = (uint8_t)level};
+  cr_assert_eq(live_start(&L, &cfg, 0), 0, "session start: %s", st_session_error(L.s));
+}
+
+static void fini(void) {
+  live_free(&L);
+}
+
+/* Asserts that the endpoint's events are exactly ids[] with enter_exit ee[]. */
+static void expect_sequence(uint64_t ep, const uint16_t *ids, const uint8_t *ee, size_t n,
+                            const char *what) {
+  const st_event *evs[MAXEV];
+  size_t got = live_endpoint_events(&L, ep, evs, MAXEV);
+  char seq[512] = "";
+  for (size_t i = 0; i < got; i++)
+    snprintf(seq + strlen(seq), sizeof seq - strlen(seq), " %u/%u", evs[i]->id, evs[i]->enter_exit);
+  cr_assert_eq(got, n, "%s: %zu events, want %zu:%s", what, got, n, seq);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_eq(evs[i]->id, ids[i], "%s event %zu:%s", what, i, seq);
+    cr_assert_eq(evs[i]->enter_exit, ee[i], "%s event %zu enter_exit:%s", what, i, seq);
+  }
+}
+
+static void expect_owner(const st_event *e) {
+  cr_assert_eq(e->pid, (uint32_t)getpid(), "event %u pid %u", e->id, e->pid);
+  cr_assert_neq(e->tid, 0u);
+  cr_assert_neq(e->comm[0], '\0');
+  cr_assert(e->has & ST_HAS_PPID);
+  cr_assert_eq(e->ppid, (uint32_t)getppid());
+}
+
+static void expect_status(const st_event *e, st_code code, uint32_t native) {
+  cr_assert(e->has & ST_HAS_STATUS, "event %u has a status", e->id);
+  cr_assert_eq(e->status.code, code, "event %u status %s, want %s", e->id,
+               st_code_name(e->status.code), st_code_name(code));
+  cr_assert_eq(e->status.domain, ST_DOMAIN_ERRNO);
+  cr_assert_eq(e->status.native, native, "event %u native %u", e->id, e->status.native);
+}
+
+static void expect_loopback(const st_addr *a, int family, uint16_t port) {
+  cr_assert_eq(a->family, family == AF_INET6 ? ST_FAMILY_INET6 : ST_FAMILY_INET);
+  cr_assert_eq(a->port, port);
+  if (family == AF_INET6)
+    cr_assert_eq(memcmp(a->addr, &in6addr_loopback, 16), 0);
+  else
+    cr_assert_eq(memcmp(a->addr, "\x7f\0\0\1", 4), 0);
+}
+
+/* connect + accept + send + recv + close at level 4, then the summaries. */
+static void tcp_exchange(int family) {
+  uint16_t lport;
+  char buf[16];
+
+  start_level(4);
+  int lfd = tcp_listener(family, &lport);
+  int cfd = tcp_connect_to(family, lport, 0);
+  cr_assert(lfd >= 0 && cfd >= 0);
+  uint16_t cport = local_port(cfd);
+  int sfd = accept(lfd, NULL, NULL);
+  cr_assert(sfd >= 0);
+  cr_assert_eq(send(cfd, "hello", 5, 0), 5);
+  cr_assert_eq(recv(sfd, buf, sizeof buf, 0), 5);
+  cr_assert_eq(send(sfd, "world!", 6, 0), 6);
+  cr_assert_eq(recv(cfd, buf, sizeof buf, 0), 6);
+  close(cfd);
+  close(sfd);
+  close(lfd);
+  live_stop(&L);
+
+  uint64_t lep = live_endpoint_of_port(&L, lport);
+  const st_event *acc = live_find(&L, ST_EV_ACCEPT_ADDR, ST_EE_EXIT, 0);
+  cr_assert(lep && acc);
+  uint64_t sep = acc->accept_endpoint;
+  const st_event *conn = live_find(&L, ST_EV_CONNECT_ADDR, ST_EE_ENTER, 0);
+  cr_assert(conn);
+  uint64_t cep = conn->endpoint;
+  cr_assert(lep != sep && sep != cep && cep != lep, "three distinct endpoints");
+
+  static const uint16_t lids[] = {ST_EV_CREATE,          ST_EV_BIND_ADDR, ST_EV_LISTEN,
+                                  ST_EV_ACCEPT_ADDR,     ST_EV_CLEANUP,   ST_EV_CLOSE,
+                                  ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t lee[] = {1, 1, 1, 1, 1, 1, 2};
+  expect_sequence(lep, lids, lee, 7, "listener");
+  static const uint16_t cids[] = {ST_EV_CREATE,  ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR,
+                                  ST_EV_CLEANUP, ST_EV_CLOSE,        ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t cee[] = {1, 0, 1, 1, 1, 2};
+  expect_sequence(cep, cids, cee, 6, "client");
+  static const uint16_t sids[] = {ST_EV_CREATE, ST_EV_DISCONNECT, ST_EV_CLEANUP, ST_EV_CLOSE,
+                                  ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t see[] = {1, 3, 1, 1, 2};
+  expect_sequence(sep, sids, see, 5, "accepted");
+
+  const st_event *evs[MAXEV];
+  live_endpoint_events(&L, cep, evs, MAXEV);
+  for (int i = 0; i < 6; i++) {
+    expect_owner(evs[i]);
+    cr_assert_eq(evs[i]->family, family == AF_INET6 ? ST_FAMILY_INET6 : ST_FAMILY_INET);
+    cr_assert_eq(evs[i]->type, ST_TYPE_STREAM);
+    cr_assert_eq(evs[i]->protocol, 6);
+    cr_assert_eq(evs[i]->level, 4);
+    cr_assert_eq(evs[i]->keywords, ST_KW_STREAM | (i == 5 ? ST_KW_SUMMARY : ST_KW_WINSOCK));
+    cr_assert_eq(evs[i]->flags & ST_FLAG_PREEXISTING, 0);
+  }
+  expect_status(evs[0], ST_OK, 0);
+  expect_loopback(&evs[1]->remote, family, lport);
+  expect_loopback(&evs[2]->remote, family, lport);
+  expect_loopback(&evs[2]->local, family, cport);
+  expect_status(evs[2], ST_OK, 0);
+  const st_summary *sum = &evs[5]->summary;
+  cr_assert(evs[5]->has & ST_HAS_SUMMARY);
+  cr_assert_eq(sum->bytes_sent, 5);
+  cr_assert_eq(sum->bytes_received, 6);
+  cr_assert_eq(sum->sends, 1);
+  cr_assert_eq(sum->receives, 1);
+  cr_assert_eq(sum->first_error.code, ST_OK);
+  cr_assert_gt(sum->duration_ns, 0);
+
+  cr_assert_eq(acc->endpoint, lep);
+  expect_loopback(&acc->remote, family, cport);
+  expect_status(acc, ST_OK, 0);
+  const st_event *disc = live_find(&L, ST_EV_DISCONNECT, -1, 0);
+  expect_owner(disc); /* raised by the stack, attributed to the owner */
+  cr_assert_eq(disc->keywords, ST_KW_STREAM | ST_KW_TRANSPORT);
+  const st_event *ssum = NULL;
+  live_endpoint_events(&L, sep, evs, MAXEV);
+  ssum = evs[4];
+  cr_assert_eq(ssum->summary.bytes_sent, 6);
+  cr_assert_eq(ssum->summary.bytes_received, 5);
+  cr_assert_eq(evs[0]->flags & ST_FLAG_PREEXISTING, 0);
+  expect_loopback(&evs[0]->local, family, lport);
+}
+
+Test(ebpf_live, tcp_exchange_ipv4, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  tcp_exchange(AF_INET);
+}
+
+Test(ebpf_live, tcp_exchange_ipv6, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  tcp_exchange(AF_INET6);
+}
+
+/* A port with a bound socket that does not listen answers SYN with RST. */
+static int closed_port(uint16_t *port) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  fill_loopback(AF_INET, 0, &ss, &len);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+  *port = local_port(fd);
+  return fd;
+}
+
+Test(ebpf_live, connect_refused_blocking, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  uint16_t port;
+  start_level(4);
+  int hold = closed_port(&port);
+  int fd = tcp_connect_to(AF_INET, port, 0);
+  cr_assert_eq(errno, ECONNREFUSED);
+  close(fd);
+  close(hold);
+  live_stop(&L);
+
+  const st_event *enter = NULL;
+  for (size_t i = 0; i < L.c.count && !enter; i++)
+    if (L.c.events[i].id == ST_EV_CONNECT_ADDR && L.c.events[i].remote.port == port)
+      enter = &L.c.events[i];
+  cr_assert(enter);
+  static const uint16_t ids[] = {ST_EV_CREATE,  ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR,
+                                 ST_EV_CLEANUP, ST_EV_CLOSE,        ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t ee[] = {1, 0, 1, 1, 1, 2};
+  expect_sequence(enter->endpoint, ids, ee, 6, "refused client");
+  const st_event *evs[MAXEV];
+  live_endpoint_events(&L, enter->endpoint, evs, MAXEV);
+  expect_status(evs[2], ST_REFUSED, 111);
+  cr_assert_eq(evs[5]->summary.first_error.code, ST_REFUSED);
+  cr_assert_eq(evs[5]->summary.final_status.code, ST_REFUSED);
+}
+
+Test(ebpf_live, connect_refused_nonblocking, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  uint16_t port;
+  start_level(4);
+  int hold = closed_port(&port);
+  int fd = tcp_connect_to(AF_INET, port, SOCK_NONBLOCK);
+  cr_assert_eq(errno, EINPROGRESS);
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  cr_assert_eq(poll(&p, 1, 5000), 1);
+  int err = 0;
+  socklen_t elen = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+  cr_assert_eq(err, ECONNREFUSED);
+  close(fd);
+  close(hold);
+  live_stop(&L);
+
+  const st_event *enter = live_find(&L, ST_EV_CONNECT_ADDR, ST_EE_ENTER, 0);
+  cr_assert(enter);
+  static const uint16_t ids[] = {ST_EV_CREATE,          ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR,
+                                 ST_EV_CONNECT,         ST_EV_CLEANUP,      ST_EV_CLOSE,
+                                 ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t ee[] = {1, 0, 1, 3, 1, 1, 2};
+  expect_sequence(enter->endpoint, ids, ee, 7, "non-blocking refused client");
+  const st_event *evs[MAXEV];
+  live_endpoint_events(&L, enter->endpoint, evs, MAXEV);
+  expect_status(evs[2], ST_PENDING, 115);
+  expect_status(evs[3], ST_REFUSED, 111);
+  cr_assert_eq(evs[3]->keywords, ST_KW_STREAM | ST_KW_TRANSPORT);
+  expect_owner(evs[3]);
+}
+
+/* A namespace of the test's own with only lo, and TEST-NET-1 routed onto
+ * lo: a SYN to 192.0.2.2 loops back to a namespace that neither owns that
+ * address nor forwards, so it is dropped and never answered. Nothing leaves
+ * the namespace. */
+static char netns[64];
+
+static void netns_fini(void) {
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "ip netns del %s 2>/dev/null", netns);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove netns %s\n", netns);
+  fini();
+}
+
+Test(ebpf_live, connect_timeout_in_netns, .fini = netns_fini, .timeout = 30) {
+  ST_REQUIRE_ROOT();
+  char cmd[512];
+  snprintf(netns, sizeof netns, "st-ebpf-%d", getpid());
+  snprintf(cmd, sizeof cmd,
+           "ip netns add %1$s && ip -n %1$s link set lo up && "
+           "ip -n %1$s route add 192.0.2.0/24 dev lo",
+           netns);
+  cr_assert_eq(system(cmd), 0, "cannot make network namespace %s", netns);
+
+  char path[128];
+  snprintf(path, sizeof path, "/run/netns/%s", netns);
+  int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+  int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  cr_assert(nsfd >= 0 && home >= 0);
+  start_level(4);
+  cr_assert_eq(setns(nsfd, CLONE_NEWNET), 0);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  cr_assert_eq(setns(home, CLONE_NEWNET), 0);
+  int syncnt = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof syncnt);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
+  inet_pton(AF_INET, "192.0.2.2", &to.sin_addr);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof to), -1);
+  cr_assert_eq(errno, EINPROGRESS);
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  cr_assert_eq(poll(&p, 1, 20000), 1);
+  int err = 0;
+  socklen_t elen = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+  cr_assert_eq(err, ETIMEDOUT);
+  close(fd);
+  close(nsfd);
+  close(home);
+  live_stop(&L);
+
+  const st_event *enter = live_find(&L, ST_EV_CONNECT_ADDR, ST_EE_ENTER, 0);
+  cr_assert(enter);
+  cr_assert_eq(enter->remote.port, 9);
+  cr_assert_eq(memcmp(enter->remote.addr, "\xc0\x00\x02\x02", 4), 0);
+  /* Create, connect enter/exit, one TcpRetransmit per SYN retransmission
+   * (the kernel's count, however many TCP_SYNCNT allows), then the
+   * completion and the end of the socket. */
+  const st_event *evs[MAXEV];
+  size_t n = live_endpoint_events(&L, enter->endpoint, evs, MAXEV);
+  cr_assert_geq(n, 8);
+  size_t retrans = n - 7;
+  static const uint16_t head[] = {ST_EV_CREATE, ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR};
+  static const uint16_t tail[] = {ST_EV_CONNECT, ST_EV_CLEANUP, ST_EV_CLOSE,
+                                  ST_EV_ENDPOINT_SUMMARY};
+  for (size_t i = 0; i < 3; i++)
+    cr_assert_eq(evs[i]->id, head[i], "event %zu", i);
+  for (size_t i = 0; i < retrans; i++) {
+    cr_assert_eq(evs[3 + i]->id, ST_EV_TCP_RETRANSMIT, "event %zu", 3 + i);
+    cr_assert_eq(evs[3 + i]->enter_exit, ST_EE_TRANSPORT);
+    expect_owner(evs[3 + i]); /* the SYN retransmit runs from a timer */
+    cr_assert_eq(evs[3 + i]->remote.port, 9);
+  }
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_eq(evs[3 + retrans + i]->id, tail[i], "event %zu", 3 + retrans + i);
+  expect_status(evs[2], ST_PENDING, 115);
+  const st_event *done = evs[3 + retrans];
+  cr_assert_eq(done->enter_exit, ST_EE_TRANSPORT);
+  expect_status(done, ST_TIMED_OUT, 110);
+  expect_owner(done);
+  cr_assert_eq(evs[n - 1]->summary.retransmits, retrans);
+  cr_assert_eq(evs[n - 1]->summary.final_status.code, ST_TIMED_OUT);
+}
+
+Test(ebpf_live, peer_reset_with_linger_zero, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  uint16_t lport;
+  char buf[8];
+  start_level(4);
+  int lfd = tcp_listener(AF_INET, &lport);
+  int cfd = tcp_connect_to(AF_INET, lport, 0);
+  int sfd = accept(lfd, NULL, NULL);
+  cr_assert(sfd >= 0);
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  cr_assert_eq(setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(cfd);
+  cr_assert_eq(recv(sfd, buf, sizeof buf, 0), -1);
+  cr_assert_eq(errno, ECONNRESET);
+  close(sfd);
+  close(lfd);
+  live_stop(&L);
+
+  const st_event *acc = live_find(&L, ST_EV_ACCEPT_ADDR, -1, 0);
+  const st_event *conn = live_find(&L, ST_EV_CONNECT_ADDR, ST_EE_ENTER, 0);
+  cr_assert(acc && conn);
+  static const uint16_t cids[] = {ST_EV_CREATE, ST_EV_CONNECT_ADDR,    ST_EV_CONNECT_ADDR,
+                                  ST_EV_ABORT,  ST_EV_TCP_RESET_SENT,  ST_EV_CLEANUP,
+                                  ST_EV_CLOSE,  ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t cee[] = {1, 0, 1, 0, 3, 1, 1, 2};
+  expect_sequence(conn->endpoint, cids, cee, 8, "aborting client");
+  static const uint16_t sids[] = {ST_EV_CREATE,  ST_EV_ABORT, ST_EV_RECEIVE,
+                                  ST_EV_CLEANUP, ST_EV_CLOSE, ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t see[] = {1, 3, 1, 1, 1, 2};
+  expect_sequence(acc->accept_endpoint, sids, see, 6, "reset server");
+
+  const st_event *evs[MAXEV];
+  live_endpoint_events(&L, conn->endpoint, evs, MAXEV);
+  cr_assert_eq(evs[3]->reason, ST_ABORT_LOCAL);
+  cr_assert_eq(evs[3]->level, 2);
+  expect_status(evs[3], ST_ABORTED, 103);
+  cr_assert_eq(evs[4]->local.port, evs[2]->local.port);
+  cr_assert_eq(evs[4]->remote.port, lport);
+  cr_assert_eq(evs[7]->summary.final_status.code, ST_ABORTED);
+  live_endpoint_events(&L, acc->accept_endpoint, evs, MAXEV);
+  cr_assert_eq(evs[1]->reason, ST_ABORT_TRANSPORT_RESET);
+  cr_assert_eq(evs[1]->keywords, ST_KW_STREAM | ST_KW_TRANSPORT);
+  expect_status(evs[1], ST_RESET, 104);
+  expect_owner(evs[1]);
+  expect_status(evs[2], ST_RESET, 104);
+  cr_assert_eq(evs[2]->level, 4, "a failed receive is level 4");
+  cr_assert_eq(evs[5]->summary.first_error.code, ST_RESET);
+}
+
+Test(ebpf_live, udp_sendto_recvfrom_verbose, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  struct sockaddr_storage ss, from;
+  socklen_t len, flen = sizeof from;
+  char buf[16];
+  start_level(5);
+  int rfd = socket(AF_INET, SOCK_DGRAM, 0);
+  int sfd = socket(AF_INET, SOCK_DGRAM, 0);
+  fill_loopback(AF_INET, 0, &ss, &len);
+  cr_assert_eq(bind(rfd, (struct sockaddr *)&ss, len), 0);
+  cr_assert_eq(bind(sfd, (struct sockaddr *)&ss, len), 0);
+  uint16_t rport = local_port(rfd), sport = local_port(sfd);
+  fill_loopback(AF_INET, rport, &ss, &len);
+  cr_assert_eq(sendto(sfd, "ping", 4, 0, (struct sockaddr *)&ss, len), 4);
+  cr_assert_eq(recvfrom(rfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen), 4);
+  close(sfd);
+  close(rfd);
+  live_stop(&L);
+
+  uint64_t rep = live_endpoint_of_port(&L, rport), sep = live_endpoint_of_port(&L, sport);
+  static const uint16_t sids[] = {ST_EV_CREATE,  ST_EV_BIND_ADDR, ST_EV_SENDTO_ADDR,
+                                  ST_EV_CLEANUP, ST_EV_CLOSE,     ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t see[] = {1, 1, 1, 1, 1, 2};
+  expect_sequence(sep, sids, see, 6, "sender");
+  static const uint16_t rids[] = {ST_EV_CREATE,           ST_EV_BIND_ADDR, ST_EV_DATA_INDICATION,
+                                  ST_EV_RECEIVEFROM_ADDR, ST_EV_CLEANUP,   ST_EV_CLOSE,
+                                  ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t ree[] = {1, 1, 3, 1, 1, 1, 2};
+  expect_sequence(rep, rids, ree, 7, "receiver");
+
+  const st_event *send = live_find(&L, ST_EV_SENDTO_ADDR, -1, 0);
+  cr_assert_eq(send->level, 5);
+  cr_assert_eq(send->keywords, ST_KW_DATAGRAM | ST_KW_WINSOCK);
+  cr_assert_eq(send->bytes, 4);
+  cr_assert_eq(send->protocol, 17);
+  expect_loopback(&send->remote, AF_INET, rport);
+  expect_status(send, ST_OK, 0);
+  expect_owner(send);
+  const st_event *recv = live_find(&L, ST_EV_RECEIVEFROM_ADDR, -1, 0);
+  cr_assert_eq(recv->bytes, 4);
+  expect_loopback(&recv->remote, AF_INET, sport);
+  expect_loopback(&recv->local, AF_INET, rport);
+  expect_owner(recv);
+  const st_event *evs[MAXEV];
+  live_endpoint_events(&L, rep, evs, MAXEV);
+  cr_assert_eq(evs[6]->summary.bytes_received, 4);
+  cr_assert_eq(evs[6]->summary.receives, 1);
+}
+
+Test(ebpf_live, bind_port_in_use, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  uint16_t port;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  start_level(4);
+  int a = tcp_listener(AF_INET, &port);
+  int b = socket(AF_INET, SOCK_STREAM, 0);
+  fill_loopback(AF_INET, port, &ss, &len);
+  cr_assert_eq(bind(b, (struct sockaddr *)&ss, len), -1);
+  cr_assert_eq(errno, EADDRINUSE);
+  close(b);
+  close(a);
+  live_stop(&L);
+
+  size_t binds = 0;
+  const st_event *failed = NULL;
+  for (size_t i = 0; i < L.c.count; i++) {
+    const st_event *e = &L.c.events[i];
+    if (e->id != ST_EV_BIND_ADDR)
+      continue;
+    binds++;
+    if (e->status.code != ST_OK)
+      failed = e;
+  }
+  cr_assert_eq(binds, 2);
+  cr_assert(failed);
+  expect_status(failed, ST_ADDR_IN_USE, 98);
+  expect_loopback(&failed->local, AF_INET, port);
+  cr_assert_eq(failed->level, 4);
+  expect_owner(failed);
+}
+
+Test(ebpf_live, unix_stream_paths, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "/tmp/st-ebpf-%d.sock", getpid());
+  unlink(sa.sun_path);
+  start_level(4);
+  int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  cr_assert_eq(listen(lfd, 4), 0);
+  int cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_eq(connect(cfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  int sfd = accept(lfd, NULL, NULL);
+  cr_assert(sfd >= 0);
+  close(sfd);
+  close(cfd);
+  close(lfd);
+  unlink(sa.sun_path);
+  live_stop(&L);
+
+  const st_event *bind = live_find(&L, ST_EV_BIND_ADDR, -1, 0);
+  const st_event *conn = live_find(&L, ST_EV_CONNECT_ADDR, ST_EE_EXIT, 0);
+  const st_event *acc = live_find(&L, ST_EV_ACCEPT_ADDR, -1, 0);
+  cr_assert(bind && conn && acc);
+  cr_assert_eq(bind->family, ST_FAMILY_UNIX);
+  cr_assert_eq(bind->local.family, ST_FAMILY_UNIX);
+  cr_assert_str_eq(bind->local.path, sa.sun_path);
+  cr_assert_str_eq(conn->remote.path, sa.sun_path);
+  expect_status(conn, ST_OK, 0);
+  cr_assert_str_eq(acc->local.path, sa.sun_path);
+  cr_assert_neq(acc->accept_endpoint, 0);
+  static const uint16_t ids[] = {ST_EV_CREATE, ST_EV_CLEANUP, ST_EV_CLOSE, ST_EV_ENDPOINT_SUMMARY};
+  static const uint8_t ee[] = {1, 1, 1, 2};
+  expect_sequence(acc->accept_endpoint, ids, ee, 4, "accepted unix socket");
+  const st_event *evs[MAXEV];
+  live_endpoint_events(&L, acc->accept_endpoint, evs, MAXEV);
+  cr_assert_str_eq(evs[0]->local.path, sa.sun_path);
+}
+
+/* A process that waits on a pipe, then makes n UDP sockets; with fork_child
+ * it first forks a child that does the same. */
+static pid_t sockets_process(int gate, int n, bool fork_child) {
+  pid_t pid = fork();
+  if (pid != 0)
+    return pid;
+  char c;
+  if (gate >= 0 && read(gate, &c, 1) != 1)
+    _exit(2);
+  pid_t kid = fork_child ? sockets_process(-1, n, false) : 0;
+  for (int i = 0; i < n; i++)
+    close(socket(AF_INET, SOCK_DGRAM, 0));
+  if (kid > 0)
+    waitpid(kid, NULL, 0);
+  _exit(0);
+}
+
+Test(ebpf_live, process_tree_filter, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  int gate[2];
+  cr_assert_eq(pipe(gate), 0);
+  pid_t root = sockets_process(gate[0], 3, true);
+  pid_t other = sockets_process(gate[0], 3, false);
+  st_session_config cfg = {.level = 4};
+  cfg.filter.tree_root = (uint32_t)root;
+  cr_assert_eq(live_start(&L, &cfg, 0), 0, "%s", st_session_error(L.s));
+  cr_assert_eq(write(gate[1], "xx", 2), 2);
+  for (int i = 0; i < 3; i++)
+    close(socket(AF_INET, SOCK_DGRAM, 0)); /* this process is not in the tree */
+  int st;
+  waitpid(root, &st, 0);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  waitpid(other, &st, 0);
+  live_stop(&L);
+
+  size_t from_root = 0, from_kid = 0;
+  pid_t kid = 0;
+  for (size_t i = 0; i < L.c.count; i++) {
+    const st_event *e = &L.c.events[i];
+    if (e->id != ST_EV_CREATE)
+      continue;
+    if (e->pid == (uint32_t)root) {
+      from_root++;
+    } else {
+      cr_assert_eq(e->ppid, (uint32_t)root, "socket from pid %u outside the tree", e->pid);
+      kid = e->pid;
+      from_kid++;
+    }
+  }
+  cr_assert_eq(from_root, 3);
+  cr_assert_eq(from_kid, 3, "the forked child is followed");
+  cr_assert_neq(kid, 0);
+  cr_assert_eq(live_count(&L, ST_EV_CREATE), 6);
+  cr_assert_eq(live_count(&L, ST_EV_CLOSE), 6);
+}
+
+Test(ebpf_live, tiny_ring_reports_exact_loss, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  enum { N = 1000 };
+  int fd = socket(AF_INET, SOCK_STREAM, 0); /* never connected: every send fails */
+  st_session_config cfg = {.level = 4};
+  cr_assert_eq(live_start(&L, &cfg, 4096), 0, "%s", st_session_error(L.s));
+  /* The loop does not run during the burst: the ring fills and stays full. */
+  for (int i = 0; i < N; i++)
+    cr_assert_eq(send(fd, "x", 1, MSG_NOSIGNAL), -1);
+  live_stop(&L);
+  close(fd);
+
+  size_t sends = 0;
+  for (size_t i = 0; i < L.c.count; i++) {
+    const st_event *e = &L.c.events[i];
+    if (e->id == ST_EV_SEND) {
+      sends++;
+      cr_assert_eq(e->status.code, ST_SHUTDOWN);
+      cr_assert(e->flags & ST_FLAG_PREEXISTING);
+    }
+  }
+  const st_event *lost = live_find(&L, ST_EV_EVENTS_LOST, -1, 0);
+  cr_assert(lost, "an EventsLost event");
+  cr_assert_eq(live_count(&L, ST_EV_EVENTS_LOST), 1);
+  cr_assert_gt(lost->lost.count, 0);
+  cr_assert_eq(lost->lost.where, ST_LOST_KERNEL_RING);
+  cr_assert_eq(sends + lost->lost.count, N, "%zu delivered + %llu lost", sends,
+               (unsigned long long)lost->lost.count);
+  cr_assert_leq(lost->lost.from_ns, lost->lost.to_ns);
+  cr_assert(L.c.ended);
+  cr_assert_eq(L.c.counters.lost, lost->lost.count);
+}
+
+Test(ebpf_live, unprivileged_start_fails_with_one_line) {
+  ST_REQUIRE_ROOT();
+  pid_t pid = fork();
+  if (pid == 0) {
+    live l;
+    st_session_config cfg = {.level = 4};
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(3);
+    int rc = live_start(&l, &cfg, 0);
+    const char *msg = st_session_error(l.s);
+    bool ok =
+        rc < 0 && strstr(msg, "run as root or grant CAP_BPF and CAP_PERFMON") && !strchr(msg, '\n');
+    if (!ok)
+      fprintf(stderr, "rc=%d error: %s\n", rc, msg);
+    _exit(ok ? 0 : 1);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unprivileged start must fail with the "
+                                                   "privilege message");
+}

@@ -1,0 +1,128 @@
+/*
+ * Where a session's events go: the sinks the options ask for (-f, -o,
+ * --summary, --timeline, a .sktrace file), and the filters described in
+ * words for the .sktrace header. Knows every sink by name; never prints
+ * except through cli_error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+bool cli_is_sktrace_path(const char *path) {
+  size_t n = path ? strlen(path) : 0, m = strlen(".sktrace");
+  return n > m && strcmp(path + n - m, ".sktrace") == 0;
+}
+
+static void add(char *buf, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void add(char *buf, size_t len, const char *fmt, ...) {
+  size_t used = strlen(buf);
+  if (used >= len - 1)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + used, len - used, fmt, ap);
+  va_end(ap);
+}
+
+void cli_describe_filter(const st_filter *f, char *buf, size_t len) {
+  buf[0] = 0;
+  for (unsigned i = 0; i < f->npids; i++)
+    add(buf, len, "%s%" PRIu32, i ? "," : " pid=", f->pids[i]);
+  if (f->tree_root)
+    add(buf, len, " tree=%" PRIu32, f->tree_root);
+  for (unsigned i = 0; i < f->nports; i++)
+    add(buf, len, "%s%u", i ? "," : " port=", f->ports[i]);
+  for (unsigned i = 0; i < f->nhosts; i++) {
+    char ip[64];
+    st_addr_format_ip(&f->hosts[i], ip, sizeof ip);
+    add(buf, len, "%s%s", i ? "," : " host=", ip);
+  }
+  for (int fam = 1, n = 0; fam <= ST_FAMILY_UNIX; fam++)
+    if (f->families & (1u << fam))
+      add(buf, len, "%s%s", n++ ? "," : " family=", st_family_name((uint8_t)fam));
+  for (unsigned i = 0; i < f->nprotocols; i++)
+    add(buf, len, "%s%u", i ? "," : " protocol=", f->protocols[i]);
+  for (unsigned i = 0; i < f->nevents; i++)
+    add(buf, len, "%s%u", i ? "," : " events=", f->events[i].id);
+  if (!buf[0])
+    snprintf(buf, len, "none");
+  else
+    memmove(buf, buf + 1, strlen(buf)); /* the leading space */
+}
+
+static st_sink *event_sink(const cli_options *o, FILE *out) {
+  st_sink *sink = NULL;
+  const char *f = o->format ? o->format : "text";
+  if (strcmp(f, "null") == 0) {
+    st_sink_null_new(&sink);
+  } else if (strcmp(f, "jsonl") == 0) {
+    st_sink_jsonl_new(out, &sink);
+  } else if (strcmp(f, "csv") == 0) {
+    st_sink_csv_new(out, &sink);
+  } else if (strcmp(f, "chrome") == 0) {
+    st_sink_chrome_new(out, &sink);
+  } else if (strcmp(f, "summary") == 0) {
+    st_summary_options so = {.longest = true};
+    st_sink_summary_new_opts(out, &so, &sink);
+  } else {
+    st_text_options to = {.color = o->color == 1 ||
+                                   (o->color == -1 && out == stdout && isatty(fileno(stdout))),
+                          .local_time = o->local_time};
+    st_sink_text_new(out, &to, &sink);
+  }
+  return sink;
+}
+
+int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace) {
+  *sktrace = NULL;
+  if (cli_is_sktrace_path(o->output)) {
+    char filters[512];
+    cli_describe_filter(&o->cfg.filter, filters, sizeof filters);
+    st_sktrace_options so = {.path = o->output,
+                             .max_size = o->max_size,
+                             .max_files = o->max_files,
+                             .block_bytes = o->block_size,
+                             .session = o->cfg.name,
+                             .filters = filters};
+    int rc = st_sink_sktrace_new(&so, sktrace);
+    if (rc < 0) {
+      cli_error("cannot record to %s: %s", o->output, st_strerror(rc));
+      return rc;
+    }
+    st_session_add_sink(s, *sktrace);
+  } else if (!o->quiet) {
+    st_sink *sink = event_sink(o, out);
+    if (!sink) {
+      cli_error("out of memory");
+      return ST_ENOMEM;
+    }
+    st_session_add_sink(s, sink);
+  }
+  /* The extra views go to the terminal unless the events do. */
+  FILE *view = out == stdout || !o->quiet ? stdout : out;
+  st_sink *sink = NULL;
+  if (o->summary && st_sink_summary_new(view, &sink) == 0)
+    st_session_add_sink(s, sink);
+  if (o->timeline && st_sink_timeline_new(view, &sink) == 0)
+    st_session_add_sink(s, sink);
+  return 0;
+}
+
+void cli_report_writer(st_sink *sktrace, const char *path) {
+  st_sktrace_stats st;
+  st_sink_sktrace_stats(sktrace, &st);
+  if (st.lost)
+    cli_error("%" PRIu64 " events were dropped by the %s writer (disk too slow; an EventsLost "
+              "record in the file says when)",
+              st.lost, path);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The fuzz campaign of the test command: builds the libFuzzer targets with
+# clang into ${FUZZ_BUILD_DIR:-build-fuzz}, records a seed corpus of real
+# traces from tests/fixtures/demo.jsonl through the .sktrace writer, and
+# fuzzes the reader for ${ST_FUZZ_SECONDS:-60} seconds. A finding (crash,
+# leak, sanitizer report, timeout) fails with the reproducer's path.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
+seconds="${ST_FUZZ_SECONDS:-60}"
+CC=clang cmake -S "$root" -B "$build" -DST_FUZZ=ON -DST_TESTS=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target fuzz_sktrace_reader socktrace-cli >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+corpus="$work/corpus"
+mkdir -p "$corpus"
+demo="$root/tests/fixtures/demo.jsonl"
+cli="$build/socktrace"
+for i in 1 2 3 4 5 6 7 8; do cat "$demo"; done >"$work/demo8.jsonl"
+# Seeds: one block; many small blocks; level 4 only; a filtered recording;
+# a cut-off recording.
+ASAN_OPTIONS=detect_leaks=1 "$cli" replay "$demo" -o "$corpus/demo.sktrace"
+"$cli" replay "$work/demo8.jsonl" --block-size 4K -o "$corpus/demo-blocks.sktrace"
+"$cli" replay "$demo" -l 4 -o "$corpus/demo-level4.sktrace"
+"$cli" replay "$demo" --port 8080 -o "$corpus/demo-port.sktrace"
+head -c 3000 "$corpus/demo-blocks.sktrace" >"$corpus/demo-cut.sktrace"
+printf 'kw1="SKBL"\nkw2="\\x89SKTRACE"\nkw3="\\x01\\x00\\x00\\x00"\n' >"$work/dict"
+
+echo "fuzz: reading .sktrace for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
+cd "$work"
+if ! "$build/fuzz_sktrace_reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -dict="$work/dict" -artifact_prefix="$root/" -print_final_stats=1 "$corpus" \
+  >"$work/log" 2>&1; then
+  tail -40 "$work/log" >&2
+  echo "fuzz: FINDING - reproducer saved next to the sources (crash-*/leak-*/timeout-*)" >&2
+  exit 1
+fi
+grep -E "stat::number_of_executed_units|cov:" "$work/log" | tail -2
+echo "fuzz: no finding in ${seconds}s"

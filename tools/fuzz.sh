@@ -10,7 +10,8 @@ build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${ST_FUZZ_SECONDS:-60}"
 CC=clang cmake -S "$root" -B "$build" -DST_FUZZ=ON -DST_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target fuzz_sktrace_reader socktrace-cli >/dev/null
+cmake --build "$build" -j"${FUZZ_JOBS:-2}" \
+  --target fuzz_sktrace_reader fuzz_etl_reader fuzz_pcap_decode socktrace-cli >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -39,3 +40,27 @@ if ! "$build/fuzz_sktrace_reader" -max_total_time="$seconds" -timeout=10 -rss_li
 fi
 grep -E "stat::number_of_executed_units|cov:" "$work/log" | tail -2
 echo "fuzz: no finding in ${seconds}s"
+
+# The other file readers, shorter, seeded with the shared fixtures (real
+# .etl files from Windows, real captures), copied to a writable corpus.
+other="${ST_FUZZ_OTHER_SECONDS:-15}"
+fixtures="${SOCKTRACE_FIXTURES:-$root/../shared/fixtures}"
+for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*"; do
+  IFS=: read -r target dir pattern <<<"$pair"
+  seeds="$work/seeds-$dir"
+  mkdir -p "$seeds"
+  if [ -d "$fixtures/$dir" ]; then
+    find "$fixtures/$dir" -maxdepth 1 -name "$pattern" -exec cp {} "$seeds/" \;
+  elif [ "${CI:-}" = "true" ]; then
+    echo "fuzz: fixtures not found at $fixtures/$dir under CI=true" >&2
+    exit 1
+  fi
+  echo "fuzz: $target for ${other}s ($(ls "$seeds" | wc -l) seeds)"
+  if ! "$build/$target" -max_total_time="$other" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
+    -artifact_prefix="$root/" "$seeds" >"$work/log-$dir" 2>&1; then
+    tail -40 "$work/log-$dir" >&2
+    echo "fuzz: FINDING in $target - reproducer saved next to the sources" >&2
+    exit 1
+  fi
+done
+echo "fuzz: no finding in the file readers"

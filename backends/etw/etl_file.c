@@ -198,11 +198,19 @@ static uint64_t record_time(const etl_reader *r, int64_t ts) {
   if (l->clock_type == 2) /* system time: timestamps are FILETIMEs */
     return etl_filetime_to_ns(ts);
   int64_t freq = l->clock_type == 3 ? (int64_t)l->cpu_mhz * 1000000 : l->perf_freq;
-  if (freq <= 0)
+  /* A damaged header can hold any numbers: past these bounds the exact
+   * integer conversion would overflow, and the time means nothing anyway. */
+  if (freq <= 0 || freq > 1000000000000ll)
     return start;
-  int64_t delta = ts - l->qpc0;
+  int64_t delta = (int64_t)((uint64_t)ts - (uint64_t)l->qpc0);
   int64_t whole = delta / freq, rest = delta % freq;
-  return (uint64_t)((int64_t)start + whole * 1000000000ll + rest * 1000000000ll / freq);
+  if (whole > 9000000000ll || whole < -9000000000ll)
+    return start;
+  /* rest * 10^9 / freq without overflow: rest < freq <= 10^12, so split
+   * 10^9 into 10^6 * 10^3. */
+  int64_t micro = rest * 1000000ll;
+  int64_t ns = whole * 1000000000ll + micro / freq * 1000 + micro % freq * 1000 / freq;
+  return start + (uint64_t)ns; /* unsigned: wraps instead of overflowing */
 }
 
 /* Parses the record at data[pos..end). Returns its size (aligned), 0 at a
@@ -523,16 +531,22 @@ static void read_logfile(etl_reader *r) {
 }
 
 int etl_reader_open(const char *path, etl_reader **out, char *err, size_t errlen) {
-  etl_reader *r = calloc(1, sizeof *r);
-  if (!r)
-    return ST_ENOMEM;
-  r->refill = -1;
-  r->f = fopen(path, "rb");
-  if (!r->f) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
     snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-    free(r);
     return ST_ENOENT;
   }
+  return etl_reader_open_stream(f, path, out, err, errlen);
+}
+
+int etl_reader_open_stream(FILE *f, const char *path, etl_reader **out, char *err, size_t errlen) {
+  etl_reader *r = calloc(1, sizeof *r);
+  if (!r) {
+    fclose(f);
+    return ST_ENOMEM;
+  }
+  r->refill = -1;
+  r->f = f;
 #ifdef _WIN32
   _fseeki64(r->f, 0, SEEK_END);
   long long size = _ftelli64(r->f);

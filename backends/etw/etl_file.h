@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ETL_BUFFER_HEADER 72
 
@@ -109,6 +110,9 @@ typedef struct etl_reader etl_reader;
 /* Opens path and reads the buffer index and logfile header. On failure
  * returns a negative code with one line in err. */
 int etl_reader_open(const char *path, etl_reader **out, char *err, size_t errlen);
+/* The same on an open, seekable stream, which the reader then owns (and
+ * closes, also on failure); name is used in messages. */
+int etl_reader_open_stream(FILE *f, const char *name, etl_reader **out, char *err, size_t errlen);
 void etl_reader_close(etl_reader *r);
 
 const etl_logfile *etl_reader_logfile(const etl_reader *r);

@@ -21,6 +21,7 @@
 struct st_session {
   uv_loop_t *loop;
   st_session_config cfg;
+  st_filter filter; /* cfg.filter less what the backend applies itself */
   st_backend *backend;
   st_sink *sinks[MAX_SINKS];
   unsigned nsinks;
@@ -68,6 +69,20 @@ static uint64_t now_ns(void) {
   return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
+static void update_filter_active(st_session *s) {
+  const st_filter *f = &s->filter;
+  s->filter_active = f->npids || f->tree_root || f->nports || f->nhosts || f->families ||
+                     f->nprotocols || f->nevents;
+}
+
+void st_session_backend_filters(st_session *s, unsigned kinds) {
+  if (kinds & ST_FILTERED_PID)
+    s->filter.npids = 0;
+  if (kinds & ST_FILTERED_TREE)
+    s->filter.tree_root = 0;
+  update_filter_active(s);
+}
+
 int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **out) {
   st_session *s = calloc(1, sizeof *s);
   if (!s)
@@ -80,9 +95,8 @@ int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **o
     s->cfg.keywords = ST_KW_ALL;
   if (!s->cfg.name)
     s->cfg.name = "socktrace";
-  const st_filter *f = &s->cfg.filter;
-  s->filter_active = f->npids || f->tree_root || f->nports || f->nhosts || f->families ||
-                     f->nprotocols || f->nevents;
+  s->filter = s->cfg.filter;
+  update_filter_active(s);
   s->fstate = st_filter_state_new();
   if (!s->fstate || uv_mutex_init(&s->qlock) != 0) {
     st_filter_state_free(s->fstate);
@@ -156,7 +170,7 @@ void st_session_emit(st_session *s, const st_event *ev) {
   /* ETW's rule: an event passes the keyword mask when it has no keyword or
    * shares a bit with the mask. */
   if (ev->level > s->cfg.level || (ev->keywords && !(ev->keywords & s->cfg.keywords)) ||
-      (s->filter_active && !st_filter_match(&s->cfg.filter, s->fstate, ev))) {
+      (s->filter_active && !st_filter_match(&s->filter, s->fstate, ev))) {
     s->counters.filtered++;
     return;
   }

@@ -176,6 +176,9 @@ static int ebpf_open(st_backend *base, st_session *s) {
   base->session = s;
   st_session_info(s)->os = ST_OS_LINUX;
   st_session_info(s)->backend = ST_BACKEND_EBPF;
+  /* The kernel side filters pids and follows the process tree through
+   * fork and exit, which events alone cannot. */
+  st_session_backend_filters(s, ST_FILTERED_PID | ST_FILTERED_TREE);
   libbpf_set_print(silent_print);
   b->ncpus = libbpf_num_possible_cpus();
   if (b->ncpus <= 0) {

@@ -104,6 +104,13 @@ void st_session_counters(const st_session *s, st_counters *out);
 /* Status the session ended with: 0, or the backend's / a sink's failure. */
 int st_session_status(const st_session *s);
 const char *st_session_error(const st_session *s);
+/* A backend that applies some filter kinds itself (in the kernel) says so
+ * at open; the session then does not apply them again. The process tree in
+ * particular cannot be re-checked from events alone: a grandchild whose
+ * parent made no socket has a ppid the session never saw. */
+enum { ST_FILTERED_PID = 1u << 0, ST_FILTERED_TREE = 1u << 1 };
+void st_session_backend_filters(st_session *s, unsigned kinds);
+
 /* Trace info given to sinks; the backend may set os/backend at open. */
 st_trace_info *st_session_info(st_session *s);
 

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,6 +115,8 @@ static int reset(void) {
 }
 
 int cli_demo_workload(void) {
+  /* Name the process for what it is in the trace, not "socktrace". */
+  prctl(PR_SET_NAME, "demo-workload", 0, 0, 0);
   int failed = 0;
   failed |= refused_connect() != 0;
   failed |= tcp_exchange() != 0;

@@ -38,6 +38,18 @@ static int grow(st_buf *b, size_t need) {
   return 0;
 }
 
+int st_buf_take(st_buf *b, char *buf, size_t len) {
+  int n = (int)b->len;
+  if (len) {
+    size_t c = b->len < len - 1 ? b->len : len - 1;
+    if (b->data)
+      memcpy(buf, b->data, c);
+    buf[c] = 0;
+  }
+  st_buf_free(b);
+  return n;
+}
+
 void st_buf_add(st_buf *b, const char *s, size_t n) {
   if (grow(b, n))
     return;

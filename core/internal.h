@@ -27,6 +27,9 @@ void st_buf_printf(st_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Copies b into buf (NUL-terminated, cut to len), frees b, and returns the
+ * length b had, like snprintf. */
+int st_buf_take(st_buf *b, char *buf, size_t len);
 /* Appends s as a JSON string literal, quotes included. */
 void st_buf_json_string(st_buf *b, const char *s);
 

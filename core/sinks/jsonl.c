@@ -171,15 +171,7 @@ void st_event_json_append(st_buf *b, const st_event *ev) {
 int st_event_to_json(const st_event *ev, char *buf, size_t len) {
   st_buf b = {0};
   st_event_json_append(&b, ev);
-  int n = (int)b.len;
-  if (len) {
-    size_t c = b.len < len - 1 ? b.len : len - 1;
-    if (b.data)
-      memcpy(buf, b.data, c);
-    buf[c] = 0;
-  }
-  st_buf_free(&b);
-  return n;
+  return st_buf_take(&b, buf, len);
 }
 
 typedef struct jsonl_sink {

@@ -198,15 +198,7 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
 int st_event_to_text(const st_event *ev, const st_text_options *opt, char *buf, size_t len) {
   st_buf b = {0};
   st_event_text_append(&b, ev, opt);
-  int n = (int)b.len;
-  if (len) {
-    size_t c = b.len < len - 1 ? b.len : len - 1;
-    if (b.data)
-      memcpy(buf, b.data, c);
-    buf[c] = 0;
-  }
-  st_buf_free(&b);
-  return n;
+  return st_buf_take(&b, buf, len);
 }
 
 typedef struct text_sink {

@@ -105,8 +105,13 @@ say "cross-building socktrace"
 PKG_CONFIG_LIBDIR="$pc" PKG_CONFIG_PATH="" \
   cmake -S "$root" -B "$build/socktrace" -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
   -DST_WIN_PREFIX="$prefix" -DUTHASH_INCLUDE_DIR="$prefix/include" >/dev/null
-cmake --build "$build/socktrace" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^$' || true
-[ -f "$build/socktrace/socktrace.exe" ] || { echo "windows-build: socktrace.exe was not built" >&2; exit 1; }
+# A failed build must fail here, not leave an older socktrace.exe to test.
+rm -f "$build/socktrace/socktrace.exe"
+if ! cmake --build "$build/socktrace" -j"$jobs" >"$build/socktrace.log" 2>&1; then
+  grep -vE '^\[ *[0-9]+%\]|^Consolidate|^$' "$build/socktrace.log" >&2
+  echo "windows-build: cross-building socktrace failed" >&2
+  exit 1
+fi
 
 # 5. Under wine, with a prefix of our own (first run creates it).
 export WINEPREFIX="$deps/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
@@ -132,4 +137,20 @@ cat_out=$(timeout 60 wine "$build/socktrace/socktrace.exe" catalog 2>&1) ||
 entries=$(echo "$cat_out" | grep -c '^Winsock Catalog Provider Entry' || true)
 [ "$entries" -gt 0 ] || { echo "windows-build: the catalog listed no protocol entry" >&2; exit 1; }
 echo "  | $entries protocol entries, $(echo "$cat_out" | grep -c '^Winsock Name Space' || true) name-space providers"
+fixtures="${SOCKTRACE_FIXTURES:-$root/../shared/fixtures}"
+if [ -f "$fixtures/etl/AMSITrace.etl" ]; then
+  say "smoke run: socktrace.exe replay of a real .etl file"
+  etl_out=$(timeout 60 wine "$build/socktrace/socktrace.exe" replay "$fixtures/etl/AMSITrace.etl" \
+    --all-providers -f jsonl 2>&1) || true
+  if ! echo "$etl_out" | grep -q '"count":3,"where":"etw_buffers"' ||
+    ! echo "$etl_out" | grep -q '{8E805EB3-6A8F-4A1E-90FA-A831D94E54A1} id=0 v=0  19'; then
+    echo "$etl_out" >&2
+    echo "windows-build: socktrace.exe did not read AMSITrace.etl as on Linux" >&2
+    exit 1
+  fi
+  echo "  | EventsLost 3 and 19 records of the AMSI provider, as on Linux"
+elif [ "${CI:-}" = "true" ]; then
+  echo "windows-build: fixtures not found at $fixtures under CI=true" >&2
+  exit 1
+fi
 say "done in $(($(date +%s) - start)) s"

@@ -363,7 +363,7 @@ static bool load_buffer(etl_reader *r, cpu_stream *s, size_t i) {
   size_t stored = b->buffer_size;
   uint8_t *raw = malloc(stored);
   if (!raw || seek_to(r->f, b->file_offset) != 0 || fread(raw, 1, stored, r->f) != stored) {
-    add_problem(r, b->file_offset, "cannot read buffer (%zu bytes)", stored);
+    add_problem(r, b->file_offset, "cannot read buffer (%llu bytes)", (unsigned long long)stored);
     free(raw);
     return false;
   }
@@ -375,8 +375,8 @@ static bool load_buffer(etl_reader *r, cpu_stream *s, size_t i) {
                    : -1;
     if (got != (long)want) {
       add_problem(r, b->file_offset,
-                  "compressed buffer does not decompress to its size (%ld of %zu bytes); skipped",
-                  got < 0 ? 0 : got, want);
+                  "compressed buffer does not decompress to its size (%lld of %llu bytes); skipped",
+                  got < 0 ? 0ll : (long long)got, (unsigned long long)want);
       free(out);
       free(raw);
       return false;
@@ -417,8 +417,8 @@ static void stream_advance(etl_reader *r, cpu_stream *s) {
     if (n <= 0) {
       const etl_buffer *b = &r->buffers[s->cur_buf];
       uint64_t at = (b->flag & ETL_BUF_COMPRESSED) ? b->file_offset : b->file_offset + s->pos;
-      add_problem(r, at, "corrupt record: %s; the rest of this buffer (%zu bytes) is skipped",
-                  what ? what : "empty record", s->end - s->pos);
+      add_problem(r, at, "corrupt record: %s; the rest of this buffer (%llu bytes) is skipped",
+                  what ? what : "empty record", (unsigned long long)(s->end - s->pos));
       s->loaded = false;
       continue;
     }

@@ -105,6 +105,12 @@ static long long count_lines(const char *path) {
   return n;
 }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -177,8 +183,8 @@ static const char bpftrace_prog[] =
     "tracepoint:tcp:tcp_send_reset,tracepoint:tcp:tcp_receive_reset,"
     "tracepoint:tcp:tcp_retransmit_skb { printf(\"%s\\n\", probe); }\n";
 
-/* Runs one workload once under config c. */
-static void run_once(const config *c, int w, result *r) {
+/* Runs workload `only` (with size arguments) once under config c. */
+static void run_once(const config *c, const char *only, const char *size_args, result *r) {
   char wout[128], tout[128], terr[128], evfile[160];
   snprintf(wout, sizeof wout, "%s/workload.out", tmpdir);
   snprintf(tout, sizeof tout, "%s/tracer.out", tmpdir);
@@ -204,10 +210,10 @@ static void run_once(const config *c, int w, result *r) {
       _exit(126);
     int o = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(o, 1);
-    char *argv[16] = {workload_bin, "--only", (char *)workloads[w]};
+    char *argv[16] = {workload_bin, "--only", (char *)only};
     int n = 3;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", sizes[w]);
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", size_args);
     for (char *t = strtok(buf, " "); t && n < 14; t = strtok(NULL, " "))
       argv[n++] = t;
     argv[n] = NULL;
@@ -404,6 +410,80 @@ static long long median_ll(const long long *v, int n) {
   return (long long)median(d, n);
 }
 
+/* The highest rate of events socktrace takes with no loss, into the null
+ * sink and into a .sktrace file: failing sends (one event each) paced at
+ * rising rates until EventsLost appears or the generator cannot keep up.
+ * Then how fast `report` reads the largest file recorded. */
+static void throughput(FILE *js) {
+  static const long rates[] = {100000, 250000, 500000, 750000, 1000000, 1500000, 2000000, 3000000};
+  const config *sinks[] = {&configs[1], &configs[2]}; /* l4 null, l4 .sktrace */
+  char file[128];
+  snprintf(file, sizeof file, "%s/events.sktrace", tmpdir);
+  printf("\nTHROUGHPUT (failing sends, one event each, level 4)\n");
+  printf("%-20s %12s %12s %10s %8s\n", "SINK", "TARGET/s", "ACHIEVED/s", "EVENTS", "LOST");
+  if (js)
+    fprintf(js, ",\"throughput\":[");
+  bool first = true;
+  for (int k = 0; k < 2; k++) {
+    long best = 0;
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+      long n = rates[i] * 2 > 4000000 ? 4000000 : rates[i] * 2;
+      char args[96];
+      snprintf(args, sizeof args, "--flood %ld --rate %ld", n, rates[i]);
+      result r = {0};
+      run_once(sinks[k], "flood", args, &r);
+      if (r.failed || !r.n) {
+        printf("%-20s %12ld FAILED: %s\n", sinks[k]->name, rates[i], r.why);
+        break;
+      }
+      double achieved = (double)n / r.wall[0];
+      printf("%-20s %12ld %12.0f %10lld %8lld\n", sinks[k]->name, rates[i], achieved, r.events[0],
+             r.lost[0]);
+      if (js) {
+        fprintf(js,
+                "%s{\"sink\":\"%s\",\"target_per_s\":%ld,\"achieved_per_s\":%.0f,"
+                "\"events\":%lld,\"lost\":%lld}",
+                first ? "" : ",", sinks[k]->name, rates[i], achieved, r.events[0], r.lost[0]);
+        first = false;
+      }
+      if (r.lost[0] != 0)
+        break;
+      best = (long)achieved;
+      if (achieved < 0.9 * (double)rates[i])
+        break; /* the generator, not the tracer, is the limit now */
+    }
+    printf("%-20s highest rate with zero loss: %ld events/s\n", sinks[k]->name, best);
+  }
+  if (js)
+    fprintf(js, "]");
+
+  /* `report` reading the largest recording made above. */
+  struct stat st;
+  if (stat(file, &st) != 0) {
+    printf("report: no recording to read\n");
+    return;
+  }
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s report %s -f summary --stats -o /dev/null 2>%s/report.err",
+           socktrace_bin, file, tmpdir);
+  double t0 = now_s();
+  int rc = system(cmd);
+  double secs = now_s() - t0;
+  char errpath[128];
+  snprintf(errpath, sizeof errpath, "%s/report.err", tmpdir);
+  char *err = slurp(errpath);
+  unsigned long long seen = 0;
+  char *p = err ? strstr(err, "socktrace: ") : NULL;
+  if (p)
+    sscanf(p, "socktrace: %llu events seen", &seen);
+  free(err);
+  printf("report -f summary: %llu events in %.3f s = %.0f events/s (%lld bytes, exit %d)\n", seen,
+         secs, (double)seen / secs, (long long)st.st_size, rc);
+  if (js)
+    fprintf(js, ",\"report\":{\"events\":%llu,\"seconds\":%.4f,\"events_per_s\":%.0f}", seen, secs,
+            (double)seen / secs);
+}
+
 static void find_self_dir(char *dir, size_t len) {
   ssize_t n = readlink("/proc/self/exe", dir, len - 1);
   if (n <= 0)
@@ -416,19 +496,22 @@ static void find_self_dir(char *dir, size_t len) {
 
 int main(int argc, char **argv) {
   int reps = 5;
-  bool tiny = false;
+  bool tiny = false, tput = false;
   const char *json_path = NULL, *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--tiny"))
       tiny = true;
+    else if (!strcmp(argv[i], "--throughput"))
+      tput = true;
     else if (!strcmp(argv[i], "--json") && i + 1 < argc)
       json_path = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
     else {
-      fprintf(stderr, "usage: st-bench [--reps N] [--tiny] [--only WORKLOAD] [--json FILE]\n");
+      fprintf(stderr, "usage: st-bench [--reps N] [--tiny] [--only WORKLOAD] [--throughput]\n"
+                      "                [--json FILE]\n");
       return 2;
     }
   }
@@ -464,7 +547,7 @@ int main(int argc, char **argv) {
     for (int rep = 0; rep < reps; rep++)
       for (size_t c = 0; c < NCONFIGS; c++)
         if (configs[c].available && !results[w][c].failed)
-          run_once(&configs[c], w, &results[w][c]);
+          run_once(&configs[c], workloads[w], sizes[w], &results[w][c]);
   }
 
   FILE *js = json_path ? fopen(json_path, "w") : NULL;
@@ -509,8 +592,12 @@ int main(int argc, char **argv) {
       }
     }
   }
+  if (js)
+    fprintf(js, "]");
+  if (tput)
+    throughput(js);
   if (js) {
-    fprintf(js, "]}\n");
+    fprintf(js, "}\n");
     fclose(js);
   }
   char cmd[128];

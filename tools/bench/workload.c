@@ -7,6 +7,8 @@
  *   rr       K persistent TCP connections doing M 64-byte round trips each
  *   udp      N UDP request/response datagram pairs
  *   refused  N connects to a closed port
+ *   flood    N failing sends (one level-4 event each), paced at --rate per
+ *            second when given: the harness's throughput probe
  * Only loopback addresses are used. Sizes are options; defaults finish in
  * seconds on 2 cores.
  */
@@ -230,6 +232,27 @@ static double run_refused(long n) {
   return now() - t0;
 }
 
+/* --- flood ------------------------------------------------------------ */
+static double run_flood(long n, long rate) {
+  /* A TCP socket that never connected: every send fails at once with
+   * EPIPE, and each failure is one event at level 4. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    die("socket");
+  char b = 0;
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    if (rate > 0)
+      while (now() - t0 < (double)i / (double)rate)
+        ;
+    if (send(fd, &b, 1, MSG_NOSIGNAL) >= 0)
+      die("expected a failing send");
+  }
+  double t = now() - t0;
+  close(fd);
+  return t;
+}
+
 static void report(const char *name, long ops, double secs, int json) {
   if (json)
     printf("{\"workload\":\"%s\",\"ops\":%ld,\"wall_s\":%.6f,\"ops_per_s\":%.1f}\n", name, ops,
@@ -250,7 +273,7 @@ static long arg_long(const char *s) {
 }
 
 int main(int argc, char **argv) {
-  long churn = 10000, rr_k = 4, rr_m = 25000, udp = 50000, refused = 10000;
+  long churn = 10000, rr_k = 4, rr_m = 25000, udp = 50000, refused = 10000, flood = 0, rate = 0;
   const char *only = NULL;
   int json = 0;
   for (int i = 1; i < argc; i++) {
@@ -263,13 +286,18 @@ int main(int argc, char **argv) {
       udp = arg_long(argv[++i]);
     else if (!strcmp(argv[i], "--refused") && i + 1 < argc)
       refused = arg_long(argv[++i]);
+    else if (!strcmp(argv[i], "--flood") && i + 1 < argc)
+      flood = arg_long(argv[++i]);
+    else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
+      rate = arg_long(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
     else if (!strcmp(argv[i], "--json"))
       json = 1;
     else {
       fprintf(stderr, "usage: st-bench-workload [--churn N] [--rr K M] [--udp N] [--refused N]\n"
-                      "                         [--only churn|rr|udp|refused] [--json]\n");
+                      "                         [--flood N [--rate PER_S]]\n"
+                      "                         [--only churn|rr|udp|refused|flood] [--json]\n");
       return 2;
     }
   }
@@ -281,5 +309,7 @@ int main(int argc, char **argv) {
     report("udp", udp, run_udp(udp), json);
   if (!only || !strcmp(only, "refused"))
     report("refused", refused, run_refused(refused), json);
+  if (flood && (!only || !strcmp(only, "flood")))
+    report("flood", flood, run_flood(flood, rate), json);
   return 0;
 }

@@ -27,6 +27,7 @@
 #include "socktrace/session.h"
 
 #define DEFAULT_RING_BYTES (4u << 20)
+#define DRAIN_MS 20
 #define MAX_RING_BYTES (1u << 30)
 #define TRACEFS "/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
@@ -43,6 +44,8 @@ typedef struct ebpf_backend {
   uint64_t events, lost, bad;
   uint64_t lost_since_ns; /* start of the window the next loss report covers */
   bool attached;
+  uv_timer_t drain;
+  bool drain_on;
 } ebpf_backend;
 
 static uint64_t clock_ns(clockid_t id) {
@@ -194,7 +197,9 @@ static int ebpf_open(st_backend *base, st_session *s) {
   }
   set_filters(b->skel, cfg);
   drop_unused_programs(b->skel, cfg);
-  err = bpf_map__set_max_entries(b->skel->maps.events, ring_size(b, cfg));
+  uint32_t ring = ring_size(b, cfg);
+  b->skel->rodata->wakeup_bytes = ring / 4;
+  err = bpf_map__set_max_entries(b->skel->maps.events, ring);
   if (!err)
     err = socktrace_bpf__load(b->skel);
   if (err) {
@@ -232,6 +237,8 @@ static int ebpf_open(st_backend *base, st_session *s) {
   return 0;
 }
 
+static void on_drain(uv_timer_t *t);
+
 static int ebpf_start(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
   int err = socktrace_bpf__attach(b->skel);
@@ -242,6 +249,10 @@ static int ebpf_start(st_backend *base) {
   b->attached = true;
   b->boot_to_real = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
   b->lost_since_ns = clock_ns(CLOCK_REALTIME);
+  uv_timer_init(st_session_loop(base->session), &b->drain);
+  b->drain.data = b;
+  b->drain_on = true;
+  uv_timer_start(&b->drain, on_drain, DRAIN_MS, DRAIN_MS);
   return 0;
 }
 
@@ -256,10 +267,24 @@ static int ebpf_poll(st_backend *base) {
   return 0;
 }
 
+/* The kernel wakes the reader only when a quarter of the ring is waiting:
+ * this timer brings the rest out within DRAIN_MS. */
+static void on_drain(uv_timer_t *t) {
+  ebpf_backend *b = t->data;
+  int err = ebpf_poll(&b->base);
+  if (err < 0)
+    st_session_backend_done(b->base.session, err);
+}
+
 /* Detaches first, so the last records and the final loss count are
  * complete when they are read. */
 static int ebpf_stop(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
+  if (b->drain_on) {
+    uv_timer_stop(&b->drain);
+    uv_close((uv_handle_t *)&b->drain, NULL);
+    b->drain_on = false;
+  }
   if (!b->attached)
     return 0;
   socktrace_bpf__detach(b->skel);

@@ -93,6 +93,10 @@ const volatile bool tree_on = false;
 const volatile __u16 filter_ports[ST_BPF_FILTER_MAX] = {};
 const volatile __u32 n_ports = 0;
 const volatile __u32 family_mask = 0; /* bits 1 << AF_*; 0 = any */
+/* Wake the reader only once this much is waiting (0: on every record). A
+ * wakeup per record costs an IPI and a context switch, more than the
+ * record itself; user space also drains the ring on a short timer. */
+const volatile __u64 wakeup_bytes = 0;
 
 /* Endpoint numbers of this trace; 0 means "no socket". */
 __u64 next_endpoint = 0;
@@ -256,14 +260,24 @@ static __always_inline bool sk_ports_ok(struct sock *sk) {
 
 /* ---- sockets and owners ----------------------------------------------- */
 
-static __always_inline void owner_current(struct owner *o) {
-  __u64 id = bpf_get_current_pid_tgid();
+static __always_inline void owner_fill(struct owner *o, __u64 id) {
   struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
   o->tgid = id >> 32;
   o->tid = (__u32)id;
   o->ppid = BPF_CORE_READ(t, real_parent, tgid);
   bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* Refreshes a socket's owner to the current thread. The same thread as
+ * last time has nothing new to say: this runs on every send and receive,
+ * so it skips the parent read and the comm copy then. */
+static __always_inline void owner_current(struct owner *o) {
+  __u64 id = bpf_get_current_pid_tgid();
+
+  if (o->tgid == id >> 32 && o->tid == (__u32)id)
+    return;
+  owner_fill(o, id);
 }
 
 static __always_inline struct file *fd_to_file(int fd) {
@@ -329,7 +343,7 @@ static __always_inline struct sock_info *sock_get(struct sock *sk, bool fresh) {
   n.endpoint = __sync_fetch_and_add(&next_endpoint, 1) + 1;
   n.created_ns = bpf_ktime_get_boot_ns();
   n.flags = fresh ? 0 : SI_PREEXISTING;
-  owner_current(&n.owner);
+  owner_fill(&n.owner, bpf_get_current_pid_tgid());
   bpf_map_update_elem(&socks, &key, &n, BPF_ANY);
   return bpf_map_lookup_elem(&socks, &key);
 }
@@ -350,6 +364,15 @@ static __always_inline void count_lost(void) {
   __u64 *c = bpf_map_lookup_elem(&lost, &zero);
   if (c)
     *c += 1;
+}
+
+static __always_inline void rec_submit(void *r) {
+  __u64 flags = 0;
+
+  if (wakeup_bytes)
+    flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                         : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(r, flags);
 }
 
 static __always_inline struct st_bpf_rec *rec_new(__u16 id, __u8 level, __u8 ee, __u64 kw) {
@@ -525,7 +548,7 @@ static __always_inline void emit_summary(struct sock_info *si) {
   r->u.summary.retransmits = si->retransmits;
   r->u.summary.first_err = si->first_err;
   r->u.summary.final_err = si->final_err;
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
 }
 
 /* One socket event from a syscall, attributed to the calling thread. */
@@ -584,7 +607,7 @@ static __always_inline struct st_bpf_rec *sys_event(struct sock_info *si, struct
 
 static __always_inline void submit_status(struct st_bpf_rec *r, long err) {
   rec_status(r, err);
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
 }
 
 /* The exit half of a syscall on a socket fd: the call this thread started
@@ -656,7 +679,7 @@ int exit_socket(struct trace_event_raw_sys_exit *ctx) {
     rec_sock(r, si);
   } else {
     struct owner o;
-    owner_current(&o);
+    owner_fill(&o, bpf_get_current_pid_tgid());
     rec_owner(r, &o);
     r->family = c.arg;
     r->type = c.arg2;
@@ -809,7 +832,7 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx) {
   if (!r)
     return 0;
   rec_call_remote(r, &c);
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
   return 0;
 }
 
@@ -899,7 +922,7 @@ static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *c
         if (nsi->family == AF_UNIX)
           rec_unix_path(r, nsk, ST_BPF_PATH_LOCAL);
         rec_status(r, 0);
-        bpf_ringbuf_submit(r, 0);
+        rec_submit(r);
       }
     }
   }
@@ -1371,7 +1394,7 @@ static __always_inline void child_established(struct trace_event_raw_inet_sock_s
   REC_TP_ADDRS(r, ctx);
   r->backlog = BPF_CORE_READ((struct sock *)*lsk, sk_ack_backlog);
   r->has |= ST_BPF_HAS_BACKLOG;
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -1400,7 +1423,7 @@ int set_state(struct trace_event_raw_inet_sock_set_state *ctx) {
       r->old_state = old;
       r->new_state = new;
       r->has |= ST_BPF_HAS_STATE;
-      bpf_ringbuf_submit(r, 0);
+      rec_submit(r);
     }
   }
   if (new == TCP_CLOSE_WAIT && want(ST_BPF_LEVEL_INFO, kw)) {
@@ -1408,7 +1431,7 @@ int set_state(struct trace_event_raw_inet_sock_set_state *ctx) {
     if (r) {
       REC_TP_ADDRS(r, ctx);
       rec_status(r, 0);
-      bpf_ringbuf_submit(r, 0);
+      rec_submit(r);
     }
   }
 track:
@@ -1488,7 +1511,7 @@ int send_reset(struct trace_event_raw_tcp_send_reset *ctx) {
     rec_sock(r, si);
   } else {
     struct owner o;
-    owner_current(&o);
+    owner_fill(&o, bpf_get_current_pid_tgid());
     rec_owner(r, &o);
     r->flags |= ST_BPF_FLAG_PID_GUESSED;
   }
@@ -1498,7 +1521,7 @@ int send_reset(struct trace_event_raw_tcp_send_reset *ctx) {
     r->has |= ST_BPF_HAS_LOCAL | ST_BPF_HAS_REMOTE;
   r->old_state = r->new_state = ctx->state;
   r->has |= ST_BPF_HAS_STATE;
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
   return 0;
 }
 
@@ -1519,7 +1542,7 @@ int retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx) {
   REC_TP_ADDRS(r, ctx);
   r->old_state = r->new_state = ctx->state;
   r->has |= ST_BPF_HAS_STATE;
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
   return 0;
 }
 
@@ -1542,7 +1565,7 @@ int destroy_sock(struct trace_event_raw_tcp_event_sk *ctx) {
     r = stack_rec(si, EV_CLOSE, ST_BPF_LEVEL_INFO, EE_AFD, kw);
     if (r) {
       rec_status(r, si->final_err);
-      bpf_ringbuf_submit(r, 0);
+      rec_submit(r);
     }
     emit_summary(si);
   }
@@ -1580,7 +1603,7 @@ int data_ready(struct trace_event_raw_sk_data_ready *ctx) {
     r->bytes = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
     r->has |= ST_BPF_HAS_BYTES;
   }
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
   return 0;
 }
 
@@ -1649,7 +1672,7 @@ int kfree_skb(struct trace_event_raw_kfree_skb *ctx) {
     if (r->remote.family)
       r->has |= ST_BPF_HAS_REMOTE;
   }
-  bpf_ringbuf_submit(r, 0);
+  rec_submit(r);
   return 0;
 }
 

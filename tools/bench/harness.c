@@ -210,8 +210,9 @@ static void run_once(const config *c, const char *only, const char *size_args, r
       _exit(126);
     int o = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(o, 1);
-    char *argv[16] = {workload_bin, "--only", (char *)only};
-    int n = 3;
+    /* The workload on the first CPU, the tracer free to use the others. */
+    char *argv[16] = {workload_bin, "--only", (char *)only, "--cpu", "1"};
+    int n = 5;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", size_args);
     for (char *t = strtok(buf, " "); t && n < 14; t = strtok(NULL, " "))

@@ -12,11 +12,13 @@
  * Only loopback addresses are used. Sizes are options; defaults finish in
  * seconds on 2 cores.
  */
+#define _GNU_SOURCE /* sched_setaffinity */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,9 +296,17 @@ int main(int argc, char **argv) {
       only = argv[++i];
     else if (!strcmp(argv[i], "--json"))
       json = 1;
-    else {
+    else if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
+      /* Every thread on one CPU: ping-pong becomes a direct switch instead
+       * of a cross-CPU wakeup, whose latency on a VM varies run to run. */
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET((int)arg_long(argv[++i]) - 1, &set);
+      if (sched_setaffinity(0, sizeof set, &set) != 0)
+        die("sched_setaffinity");
+    } else {
       fprintf(stderr, "usage: st-bench-workload [--churn N] [--rr K M] [--udp N] [--refused N]\n"
-                      "                         [--flood N [--rate PER_S]]\n"
+                      "                         [--flood N [--rate PER_S]] [--cpu N (1-based)]\n"
                       "                         [--only churn|rr|udp|refused|flood] [--json]\n");
       return 2;
     }

@@ -125,3 +125,54 @@ Test(sinks, wire_events_say_so) {
   st_event_to_json(&ev, buf, sizeof buf);
   cr_expect_null(strstr(buf, "\"pid\""), "no invented pid: %s", buf);
 }
+
+/* A long trace: the summary forgets closed sockets after a while (memory
+ * stays bounded) but still ranks the longest-lived ones it forgot. */
+static void sock_event(st_sink *s, uint16_t id, uint64_t ep, uint64_t ts) {
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_AFD, id);
+  ev.ts_ns = ts;
+  ev.endpoint = ep;
+  ev.pid = 7;
+  memcpy(ev.comm, "client", 7);
+  if (id == ST_EV_CONNECT_ADDR) {
+    ev.enter_exit = ST_EE_EXIT;
+    ev.has = ST_HAS_LOCAL | ST_HAS_REMOTE | ST_HAS_STATUS;
+    st_addr_parse_ip("10.0.0.1", &ev.local);
+    ev.local.port = (uint16_t)(1024 + ep % 60000);
+    st_addr_parse_ip("10.0.0.2", &ev.remote);
+    ev.remote.port = 443;
+    ev.status = st_status_from_errno(0);
+  }
+  cr_assert_eq(s->ops->write(s, &ev), 0);
+}
+
+Test(sinks, summary_forgets_closed_sockets_but_keeps_the_longest) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&out, &len);
+  st_summary_options opt = {.longest = true, .longest_max = 3};
+  st_sink *s;
+  cr_assert_eq(st_sink_summary_new_opts(mem, &opt, &s), 0);
+  for (uint64_t ep = 1; ep <= 10000; ep++) {
+    uint64_t start = ep * 1000000, life = 1000;
+    if (ep == 17)
+      life = 5000000000ull;
+    else if (ep == 4242)
+      life = 7000000000ull;
+    else if (ep == 9999)
+      life = 6000000000ull;
+    sock_event(s, ST_EV_CONNECT_ADDR, ep, start);
+    sock_event(s, ST_EV_CLOSE, ep, start + life);
+  }
+  st_counters c = {.seen = 20000, .delivered = 20000};
+  cr_assert_eq(s->ops->end(s, &c), 0);
+  s->ops->close(s);
+  fclose(mem);
+  char *a = strstr(out, "0x1092 "), *b = strstr(out, "0x270f "), *d = strstr(out, "0x11 ");
+  cr_assert(a && b && d, "the three longest, two of them long forgotten:\n%s", out);
+  cr_expect(a < b && b < d, "ordered by lifetime:\n%s", out);
+  cr_expect_not_null(strstr(out, "7000.000ms"));
+  cr_expect_not_null(strstr(out, "client[7]                           10000  10000"), "%s", out);
+  free(out);
+}

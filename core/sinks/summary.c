@@ -51,12 +51,23 @@ typedef struct ep_state {
   UT_hash_handle hh;
 } ep_state;
 
+/* Closed sockets are forgotten once CLOSED_KEEP more have closed (late
+ * events such as an EndpointSummary after AfdClose still find them), so
+ * memory stays bounded on a long trace; the longest-lived of those
+ * forgotten are kept, as copies, for the longest-lived table. */
+#define CLOSED_KEEP 4096
+#define LONGEST_KEEP 64
+
 typedef struct summary_sink {
   st_sink base;
   FILE *out;
   row *procs, *remotes;
   ep_state *eps;
   st_summary_options opt;
+  uint64_t closed[CLOSED_KEEP];
+  size_t closed_head, closed_n;
+  ep_state longest[LONGEST_KEEP];
+  size_t nlongest;
 } summary_sink;
 
 static row *get_row(row **table, const char *key, uint32_t pid) {
@@ -146,6 +157,52 @@ static bool is_receive(uint16_t id) {
          id == ST_EV_RECEIVEMSG || id == ST_EV_RECEIVEMSG_ADDR;
 }
 
+static uint64_t lifetime(const ep_state *e) {
+  uint64_t span = e->last_ts - e->first_ts;
+  return e->duration_ns > span ? e->duration_ns : span;
+}
+
+static unsigned longest_max(const summary_sink *s) {
+  unsigned max = s->opt.longest_max ? s->opt.longest_max : 10;
+  return max < LONGEST_KEEP ? max : LONGEST_KEEP;
+}
+
+/* Keeps a copy of e if it is among the longest-lived forgotten sockets. */
+static void offer_longest(summary_sink *s, const ep_state *e) {
+  if (!e->peer[0])
+    return;
+  size_t at = s->nlongest;
+  if (s->nlongest == longest_max(s)) {
+    at = 0;
+    for (size_t i = 1; i < s->nlongest; i++)
+      if (lifetime(&s->longest[i]) < lifetime(&s->longest[at]))
+        at = i;
+    if (lifetime(e) <= lifetime(&s->longest[at]))
+      return;
+  } else {
+    s->nlongest++;
+  }
+  s->longest[at] = *e;
+  memset(&s->longest[at].hh, 0, sizeof s->longest[at].hh);
+}
+
+static void closed(summary_sink *s, uint64_t endpoint) {
+  if (s->closed_n == CLOSED_KEEP) { /* forget the oldest closed socket */
+    uint64_t key = s->closed[s->closed_head];
+    ep_state *old = NULL;
+    HASH_FIND(hh, s->eps, &key, sizeof key, old);
+    if (old) {
+      offer_longest(s, old);
+      HASH_DEL(s->eps, old);
+      free(old);
+    }
+    s->closed_head = (s->closed_head + 1) % CLOSED_KEEP;
+    s->closed_n--;
+  }
+  s->closed[(s->closed_head + s->closed_n) % CLOSED_KEEP] = endpoint;
+  s->closed_n++;
+}
+
 static int summary_write(st_sink *sk, const st_event *ev) {
   summary_sink *s = (summary_sink *)sk;
   if (ev->provider == ST_PROVIDER_CATALOG || !ev->endpoint)
@@ -216,6 +273,9 @@ static int summary_write(st_sink *sk, const st_event *ev) {
     case ST_EV_ABORT:
       if ((ev->has & ST_HAS_REASON) && ev->reason == ST_ABORT_TRANSPORT_RESET)
         add(rows_for(s, e, e->remote), offsetof(row, resets_in), 1);
+      return 0;
+    case ST_EV_CLOSE:
+      closed(s, ev->endpoint);
       return 0;
     default:
       break;
@@ -297,39 +357,44 @@ static void print_table(FILE *out, const char *title, const char *col, row *tabl
   }
 }
 
-static uint64_t lifetime(const ep_state *e) {
-  uint64_t span = e->last_ts - e->first_ts;
-  return e->duration_ns > span ? e->duration_ns : span;
-}
-
-static int by_lifetime(ep_state *a, ep_state *b) {
-  uint64_t la = lifetime(a), lb = lifetime(b);
-  if (la != lb)
-    return la > lb ? -1 : 1;
-  return a->endpoint < b->endpoint ? -1 : a->endpoint > b->endpoint;
+static int cmp_lifetime(const void *a, const void *b) {
+  const ep_state *x = *(const ep_state *const *)a, *y = *(const ep_state *const *)b;
+  uint64_t lx = lifetime(x), ly = lifetime(y);
+  if (lx != ly)
+    return lx > ly ? -1 : 1;
+  return x->endpoint < y->endpoint ? -1 : x->endpoint > y->endpoint;
 }
 
 static void print_longest(summary_sink *s) {
   FILE *out = s->out;
-  unsigned max = s->opt.longest_max ? s->opt.longest_max : 10, n = 0;
+  unsigned max = longest_max(s), n = 0;
   fprintf(out, "\nLongest-lived connections\n");
-  HASH_SRT(hh, s->eps, by_lifetime);
+  /* Candidates: the sockets still remembered and the forgotten longest. */
+  size_t cap = HASH_COUNT(s->eps) + s->nlongest, nc = 0;
+  const ep_state **c = malloc((cap ? cap : 1) * sizeof *c);
+  if (!c)
+    return;
   ep_state *e, *tmp;
   HASH_ITER(hh, s->eps, e, tmp) {
-    if (!e->peer[0])
-      continue;
+    if (e->peer[0])
+      c[nc++] = e;
+  }
+  for (size_t i = 0; i < s->nlongest; i++)
+    c[nc++] = &s->longest[i];
+  qsort(c, nc, sizeof *c, cmp_lifetime);
+  for (size_t i = 0; i < nc && n < max; i++, n++) {
+    const ep_state *x = c[i];
     if (!n)
       fprintf(out, "  %-24s %-18s %-48s %12s %12s %12s\n", "PROCESS", "ENDPOINT", "LOCAL -> REMOTE",
               "LIFETIME", "SENT", "RECEIVED");
-    if (n++ == max)
-      break;
-    char conn[2 * sizeof e->peer + 8], ep[24];
-    snprintf(conn, sizeof conn, "%s -> %s", e->local[0] ? e->local : "?", e->peer);
-    snprintf(ep, sizeof ep, "0x%" PRIx64, e->endpoint);
-    uint64_t ns = lifetime(e);
+    char conn[2 * sizeof x->peer + 8], ep[24];
+    snprintf(conn, sizeof conn, "%s -> %s", x->local[0] ? x->local : "?", x->peer);
+    snprintf(ep, sizeof ep, "0x%" PRIx64, x->endpoint);
+    uint64_t ns = lifetime(x);
     fprintf(out, "  %-24s %-18s %-48s %8" PRIu64 ".%03" PRIu64 "ms %12" PRIu64 " %12" PRIu64 "\n",
-            e->proc, ep, conn, ns / 1000000, ns / 1000 % 1000, e->call_sent, e->call_received);
+            x->proc, ep, conn, ns / 1000000, ns / 1000 % 1000, x->call_sent, x->call_received);
   }
+  free(c);
   if (!n)
     fprintf(out, "  (none)\n");
 }

@@ -9,54 +9,27 @@
 
 #include "common/testutil.h"
 
-#define CLI ST_BINARY_DIR "/socktrace"
 #define DEMO ST_SOURCE_DIR "/tests/fixtures/demo.jsonl"
 
-typedef struct cli_result {
-  int code;
-  char *out, *err;
-} cli_result;
-
-static cli_result cli(const char *args) {
-  char cmd[2048];
-  char out[] = "/tmp/st-cli-out-XXXXXX", err[] = "/tmp/st-cli-err-XXXXXX";
-  close(mkstemp(out));
-  close(mkstemp(err));
-  snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", CLI, args, out, err);
-  int st = system(cmd);
-  cli_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, st_test_read_file(out, NULL),
-                  st_test_read_file(err, NULL)};
-  unlink(out);
-  unlink(err);
-  return r;
-}
-
-static int lines(const char *s) {
-  int n = 0;
-  for (; *s; s++)
-    n += *s == '\n';
-  return n;
-}
-
 Test(cli, help_and_version) {
-  cli_result r = cli("--help");
+  st_cli_result r = st_test_cli("--help");
   cr_expect_eq(r.code, 0);
   cr_expect_not_null(strstr(r.out, "socktrace run [OPTIONS] -- CMD"));
   cr_expect_not_null(strstr(r.out, "--summary"));
-  r = cli("--version");
+  r = st_test_cli("--version");
   cr_expect_eq(r.code, 0);
   cr_expect_str_eq(r.out, "socktrace " ST_VERSION "\n");
-  r = cli("");
+  r = st_test_cli("");
   cr_expect_eq(r.code, 2, "no command is a usage error");
 }
 
 Test(cli, replay_text_and_jsonl) {
-  cli_result r = cli("replay " DEMO " -f text");
+  st_cli_result r = st_test_cli("replay " DEMO " -f text");
   cr_expect_eq(r.code, 0, "%s", r.err);
   char *want = st_test_read_file(ST_SOURCE_DIR "/tests/fixtures/demo.txt", NULL);
   cr_expect_str_eq(r.out, want);
   free(want);
-  r = cli("replay " DEMO " -f jsonl");
+  r = st_test_cli("replay " DEMO " -f jsonl");
   cr_expect_eq(r.code, 0);
   want = st_test_read_file(ST_SOURCE_DIR "/tests/fixtures/demo.out.jsonl", NULL);
   cr_expect_str_eq(strchr(r.out, '\n') + 1, want);
@@ -64,7 +37,7 @@ Test(cli, replay_text_and_jsonl) {
 }
 
 Test(cli, replay_summary) {
-  cli_result r = cli("replay " DEMO " --summary -q");
+  st_cli_result r = st_test_cli("replay " DEMO " --summary -q");
   cr_expect_eq(r.code, 0);
   char *want = st_test_read_file(ST_SOURCE_DIR "/tests/fixtures/demo.summary.txt", NULL);
   cr_expect_str_eq(r.out, want);
@@ -76,11 +49,11 @@ Test(cli, output_file) {
   close(mkstemp(path));
   char args[256];
   snprintf(args, sizeof args, "replay " DEMO " -f jsonl -o %s", path);
-  cli_result r = cli(args);
+  st_cli_result r = st_test_cli(args);
   cr_expect_eq(r.code, 0);
   cr_expect_str_eq(r.out, "");
   char *got = st_test_read_file(path, NULL);
-  cr_expect_eq(lines(got), 48);
+  cr_expect_eq(st_test_lines(got), 48);
   free(got);
   unlink(path);
 }
@@ -95,45 +68,49 @@ Test(cli, malformed_input_one_line_nonzero_rest_processed) {
   fclose(f);
   char args[256];
   snprintf(args, sizeof args, "replay %s", path);
-  cli_result r = cli(args);
+  st_cli_result r = st_test_cli(args);
   unlink(path);
   cr_expect_eq(r.code, 1);
-  cr_expect_eq(lines(r.err), 1, "one line: %s", r.err);
+  cr_expect_eq(st_test_lines(r.err), 1, "one line: %s", r.err);
   cr_expect_not_null(strstr(r.err, "line 2"), "%s", r.err);
   cr_expect_not_null(strstr(r.out, "AfdCreate"));
   cr_expect_not_null(strstr(r.out, "AfdClose"));
 }
 
 Test(cli, usage_errors_are_one_line_exit_2) {
-  const char *bad[] = {"replay " DEMO " --port 99999", "replay " DEMO " -l 9",
-                       "replay " DEMO " -e AfdNope",   "replay " DEMO " -f xml",
-                       "replay " DEMO " --host nohost", "replay",
-                       "frobnicate",                    "replay " DEMO " -k bogus"};
+  const char *bad[] = {"replay " DEMO " --port 99999",
+                       "replay " DEMO " -l 9",
+                       "replay " DEMO " -e AfdNope",
+                       "replay " DEMO " -f xml",
+                       "replay " DEMO " --host nohost",
+                       "replay",
+                       "frobnicate",
+                       "replay " DEMO " -k bogus"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    cli_result r = cli(bad[i]);
+    st_cli_result r = st_test_cli(bad[i]);
     cr_expect_eq(r.code, 2, "%s -> %d", bad[i], r.code);
-    cr_expect_eq(lines(r.err), 1, "%s: %s", bad[i], r.err);
+    cr_expect_eq(st_test_lines(r.err), 1, "%s: %s", bad[i], r.err);
     cr_expect(strncmp(r.err, "socktrace: ", 11) == 0, "%s", r.err);
   }
 }
 
 Test(cli, missing_file_one_line_exit_1) {
-  cli_result r = cli("replay /nonexistent.jsonl");
+  st_cli_result r = st_test_cli("replay /nonexistent.jsonl");
   cr_expect_eq(r.code, 1);
   cr_expect_str_eq(r.err, "socktrace: cannot open /nonexistent.jsonl: No such file or directory\n");
 }
 
 Test(cli, events_list) {
-  cli_result r = cli("events");
+  st_cli_result r = st_test_cli("events");
   cr_expect_eq(r.code, 0);
   cr_expect_not_null(strstr(r.out, "afd       1018   4     AfdConnectWithAddress"));
   cr_expect_not_null(strstr(r.out, "ext       5900   2     EventsLost"));
 }
 
 Test(cli, filters_on_the_command_line) {
-  cli_result r = cli("replay " DEMO " --port 9 -f text");
+  st_cli_result r = st_test_cli("replay " DEMO " --port 9 -f text");
   cr_expect_eq(r.code, 0);
-  cr_expect_eq(lines(r.out), 4, "%s", r.out);
-  r = cli("replay " DEMO " -e AfdAbort,TcpResetSent");
-  cr_expect_eq(lines(r.out), 3, "%s", r.out);
+  cr_expect_eq(st_test_lines(r.out), 4, "%s", r.out);
+  r = st_test_cli("replay " DEMO " -e AfdAbort,TcpResetSent");
+  cr_expect_eq(st_test_lines(r.out), 3, "%s", r.out);
 }

@@ -100,8 +100,7 @@ Test(filter, family_and_protocol) {
 
 Test(filter, events_by_name_and_id) {
   st_filter f = {0};
-  cr_assert_eq(st_filter_add_events(&f, "AfdConnectWithAddress,1032,TcpResetSent", err,
-                                    sizeof err),
+  cr_assert_eq(st_filter_add_events(&f, "AfdConnectWithAddress,1032,TcpResetSent", err, sizeof err),
                0);
   cr_expect_eq(f.nevents, 3);
   st_event a = tcp_event(ST_EV_CONNECT_ADDR, 1, 1, "1.2.3.4", 80);

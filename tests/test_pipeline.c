@@ -186,8 +186,8 @@ Test(pipeline, malformed_line_is_reported_and_the_rest_read) {
   cr_expect_eq(r.status, 0, "bad lines do not stop the replay");
   cr_expect_eq(r.stats.events, 2);
   cr_expect_eq(r.stats.errors, 2);
-  cr_expect(strstr(r.error, ":3: ") == NULL && strstr(r.error, "line 3: not JSON") != NULL,
-            "%s", r.error);
+  cr_expect(strstr(r.error, ":3: ") == NULL && strstr(r.error, "line 3: not JSON") != NULL, "%s",
+            r.error);
   cr_expect_not_null(strstr(r.out, "DecodeError line 3: not JSON"));
   cr_expect_not_null(strstr(r.out, "DecodeError line 4: bad \"remote\" address"));
   cr_expect_not_null(strstr(r.out, "a[7/0] AfdClose"));

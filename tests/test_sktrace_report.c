@@ -170,63 +170,37 @@ Test(sktrace_report, chrome_matches_fixture_and_is_a_valid_trace) {
 
 /* ---- the CLI ---- */
 
-typedef struct cli_result {
-  int code;
-  char *out, *err;
-} cli_result;
-
-static cli_result cli(const char *args) {
-  char cmd[2048];
-  char out[] = "/tmp/st-sktr-out-XXXXXX", err[] = "/tmp/st-sktr-err-XXXXXX";
-  close(mkstemp(out));
-  close(mkstemp(err));
-  snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", CLI, args, out, err);
-  int st = system(cmd);
-  cli_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, st_test_read_file(out, NULL),
-                  st_test_read_file(err, NULL)};
-  unlink(out);
-  unlink(err);
-  return r;
-}
-
-static int lines(const char *s) {
-  int n = 0;
-  for (; *s; s++)
-    n += *s == '\n';
-  return n;
-}
-
 Test(sktrace_report, cli_records_replays_and_reports) {
   char args[1024], rec[300];
   snprintf(rec, sizeof rec, "%s/cli.sktrace", dir);
   snprintf(args, sizeof args, "replay " SKT_DEMO " -o %s", rec);
-  cli_result r = cli(args);
+  st_cli_result r = st_test_cli(args);
   cr_assert_eq(r.code, 0, "%s", r.err);
   cr_expect_str_eq(r.out, "");
 
   snprintf(args, sizeof args, "replay %s -f text", rec);
-  r = cli(args);
+  r = st_test_cli(args);
   cr_expect_eq(r.code, 0, "%s", r.err);
   char *want = st_test_read_file(FIX "demo.txt", NULL);
   cr_expect_str_eq(r.out, want);
   free(want);
 
   snprintf(args, sizeof args, "report %s", rec);
-  r = cli(args);
+  r = st_test_cli(args);
   cr_expect_eq(r.code, 0, "%s", r.err);
   want = st_test_read_file(FIX "demo.report.txt", NULL);
   cr_expect_str_eq(r.out, want, "report's default is the summary");
   free(want);
 
   snprintf(args, sizeof args, "report %s --port 9 -f csv", rec);
-  r = cli(args);
+  r = st_test_cli(args);
   cr_expect_eq(r.code, 0, "%s", r.err);
-  cr_expect_eq(lines(r.out), 5, "header + the 4 events of the refused connect: %s", r.out);
+  cr_expect_eq(st_test_lines(r.out), 5, "header + the 4 events of the refused connect: %s", r.out);
 
   char json[300];
   snprintf(json, sizeof json, "%s/out.json", dir);
   snprintf(args, sizeof args, "report %s -f chrome -o %s", rec, json);
-  r = cli(args);
+  r = st_test_cli(args);
   cr_expect_eq(r.code, 0, "%s", r.err);
   json_error_t err;
   json_t *root = json_load_file(json, 0, &err);
@@ -234,7 +208,7 @@ Test(sktrace_report, cli_records_replays_and_reports) {
   json_decref(root);
 
   snprintf(args, sizeof args, "report %s --timeline", rec);
-  r = cli(args);
+  r = st_test_cli(args);
   cr_expect_eq(r.code, 0, "%s", r.err);
   want = st_test_read_file(FIX "demo.timeline.txt", NULL);
   cr_expect_str_eq(r.out, want);
@@ -263,9 +237,9 @@ Test(sktrace_report, cli_damaged_trace_one_line_exit_1_rest_read) {
   cr_assert_eq(truncate(rec, offs[nb - 1] + 77), 0);
 
   snprintf(args, sizeof args, "report %s -f jsonl", rec);
-  cli_result r = cli(args);
+  st_cli_result r = st_test_cli(args);
   cr_expect_eq(r.code, 1);
-  cr_expect_eq(lines(r.err), 1, "one line: %s", r.err);
+  cr_expect_eq(st_test_lines(r.err), 1, "one line: %s", r.err);
   char want[600];
   snprintf(want, sizeof want,
            "socktrace: 2 bad records skipped; first: %s: corrupt block at offset %ld", rec,
@@ -274,7 +248,7 @@ Test(sktrace_report, cli_damaged_trace_one_line_exit_1_rest_read) {
   /* Both problems are DecodeError events in the output, in place. */
   cr_expect_not_null(strstr(r.out, "\"name\":\"DecodeError\""));
   cr_expect_not_null(strstr(r.out, "trace truncated: 77 bytes"), "%s", r.out);
-  cr_expect_gt(lines(r.out), 2000, "the rest is read");
+  cr_expect_gt(st_test_lines(r.out), 2000, "the rest is read");
 }
 
 Test(sktrace_report, cli_options_and_usage_errors) {
@@ -285,15 +259,15 @@ Test(sktrace_report, cli_options_and_usage_errors) {
                        "report " SKT_DEMO " --max-files 0",
                        "report " SKT_DEMO " -f jsonl --timeline"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    cli_result r = cli(bad[i]);
+    st_cli_result r = st_test_cli(bad[i]);
     cr_expect_eq(r.code, 2, "%s -> %d", bad[i], r.code);
-    cr_expect_eq(lines(r.err), 1, "%s: %s", bad[i], r.err);
+    cr_expect_eq(st_test_lines(r.err), 1, "%s: %s", bad[i], r.err);
   }
-  cli_result r = cli("replay " SKT_DEMO " -o /nonexistent-dir/x.sktrace");
+  st_cli_result r = st_test_cli("replay " SKT_DEMO " -o /nonexistent-dir/x.sktrace");
   cr_expect_eq(r.code, 1);
   cr_expect_str_eq(
       r.err, "socktrace: cannot create /nonexistent-dir/x.sktrace: No such file or directory\n");
-  r = cli("--help");
+  r = st_test_cli("--help");
   cr_expect_not_null(strstr(r.out, "socktrace report [OPTIONS] FILE"));
   cr_expect_not_null(strstr(r.out, "--max-size"));
 }

@@ -371,7 +371,7 @@ static __always_inline void rec_submit(void *r) {
 
   if (wakeup_bytes)
     flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                         : BPF_RB_NO_WAKEUP;
+                                                                          : BPF_RB_NO_WAKEUP;
   bpf_ringbuf_submit(r, flags);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *st_test_fixtures_dir(void) {
@@ -111,4 +112,31 @@ char *st_test_read_file(const char *path, size_t *len) {
       *len = n;
   }
   return buf;
+}
+
+st_cli_result st_test_cli(const char *args) {
+  char cmd[8192];
+  char out[] = "/tmp/st-cli-out-XXXXXX", err[] = "/tmp/st-cli-err-XXXXXX";
+  close(mkstemp(out));
+  close(mkstemp(err));
+  snprintf(cmd, sizeof cmd, "%s/socktrace %s >%s 2>%s </dev/null", ST_BINARY_DIR, args, out, err);
+  int st = system(cmd);
+  st_cli_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, st_test_read_file(out, NULL),
+                     st_test_read_file(err, NULL)};
+  unlink(out);
+  unlink(err);
+  return r;
+}
+
+void st_cli_result_free(st_cli_result *r) {
+  free(r->out);
+  free(r->err);
+  r->out = r->err = NULL;
+}
+
+int st_test_lines(const char *s) {
+  int n = 0;
+  for (; s && *s; s++)
+    n += *s == '\n';
+  return n;
 }

@@ -26,7 +26,7 @@ bool st_test_in_ci(void);
   do {                                                                                             \
     if (!st_test_fixtures_present()) {                                                             \
       if (st_test_in_ci())                                                                         \
-        cr_assert_fail("fixtures not found at %s under CI=true", st_test_fixtures_dir());                \
+        cr_assert_fail("fixtures not found at %s under CI=true", st_test_fixtures_dir());          \
       cr_skip_test("fixtures not found at %s (set SOCKTRACE_FIXTURES)", st_test_fixtures_dir());   \
     }                                                                                              \
   } while (0)
@@ -36,7 +36,7 @@ bool st_test_in_ci(void);
   do {                                                                                             \
     if (!st_test_is_root()) {                                                                      \
       if (st_test_in_ci())                                                                         \
-        cr_assert_fail("live test needs root and CI=true is set");                                       \
+        cr_assert_fail("live test needs root and CI=true is set");                                 \
       cr_skip_test("live test needs root; skipped");                                               \
     }                                                                                              \
   } while (0)
@@ -53,6 +53,18 @@ typedef struct st_collect {
 } st_collect;
 int st_sink_collect_new(st_collect *into, st_sink **sink);
 void st_collect_free(st_collect *c);
+
+/* Runs the built socktrace CLI with args (a shell word list), stdin from
+ * /dev/null; returns its exit code (-1 if it did not exit) and what it
+ * printed (malloc'd; the caller frees). */
+typedef struct st_cli_result {
+  int code;
+  char *out, *err;
+} st_cli_result;
+st_cli_result st_test_cli(const char *args);
+void st_cli_result_free(st_cli_result *r);
+/* Number of newlines in s. */
+int st_test_lines(const char *s);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *st_test_read_file(const char *path, size_t *len);

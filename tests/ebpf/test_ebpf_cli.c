@@ -15,16 +15,10 @@
 #define CLI ST_BINARY_DIR "/socktrace"
 
 static int run_cli(const char *args, char **out, char **err) {
-  char cmd[2048], o[] = "/tmp/st-ecli-o-XXXXXX", e[] = "/tmp/st-ecli-e-XXXXXX";
-  close(mkstemp(o));
-  close(mkstemp(e));
-  snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", CLI, args, o, e);
-  int st = system(cmd);
-  *out = st_test_read_file(o, NULL);
-  *err = st_test_read_file(e, NULL);
-  unlink(o);
-  unlink(e);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  st_cli_result r = st_test_cli(args);
+  *out = r.out;
+  *err = r.err;
+  return r.code;
 }
 
 static int count(const char *hay, const char *needle) {

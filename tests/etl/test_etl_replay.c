@@ -147,25 +147,15 @@ Test(etl_replay, afd_records_64bit_compressed) {
 }
 
 /* The CLI on real and damaged .etl files. */
-static int run_cli(const char *args, char **out, char **err) {
-  char cmd[2048], o[] = "/tmp/st-etl-o-XXXXXX", e[] = "/tmp/st-etl-e-XXXXXX";
-  close(mkstemp(o));
-  close(mkstemp(e));
-  snprintf(cmd, sizeof cmd, "%s/socktrace %s >%s 2>%s </dev/null", ST_BINARY_DIR, args, o, e);
-  int st = system(cmd);
-  *out = st_test_read_file(o, NULL);
-  *err = st_test_read_file(e, NULL);
-  unlink(o);
-  unlink(e);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 Test(etl_cli, real_file_loss_and_other_providers) {
   ST_REQUIRE_FIXTURES();
-  char args[1024], *out, *err;
+  char args[1024];
   snprintf(args, sizeof args, "replay %s --all-providers -f jsonl",
            st_test_fixture("etl/AMSITrace.etl"));
-  cr_expect_eq(run_cli(args, &out, &err), 0, "%s", err);
+  st_cli_result r = st_test_cli(args);
+  char *out = r.out, *err = r.err;
+  cr_expect_eq(r.code, 0, "%s", err);
   cr_expect_not_null(strstr(out, "\"name\":\"EventsLost\""), "%s", out);
   cr_expect_not_null(strstr(out, "\"count\":3,\"where\":\"etw_buffers\""), "%s", out);
   cr_expect_not_null(strstr(out, "{8E805EB3-6A8F-4A1E-90FA-A831D94E54A1} id=0 v=0  19"), "%s", out);
@@ -179,9 +169,11 @@ Test(etl_cli, truncated_file_reads_what_is_whole) {
   close(mkstemp(path));
   build(path, true, false);
   cr_assert_eq(truncate(path, 2 * EB_BUFFER_SIZE + 100), 0);
-  char args[256], *out, *err;
+  char args[256];
   snprintf(args, sizeof args, "replay %s", path);
-  int code = run_cli(args, &out, &err);
+  st_cli_result r = st_test_cli(args);
+  char *out = r.out, *err = r.err;
+  int code = r.code;
   unlink(path);
   cr_expect_eq(code, 1, "damaged input exits 1");
   cr_expect_not_null(strstr(err, "offset 8192: truncated buffer"), "%s", err);

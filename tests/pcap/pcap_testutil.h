@@ -10,11 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* common/testutil.h's gating macros call cr_fatal, which this Criterion
- * (2.4) lacks; cr_assert_fail is the same thing (fail and stop the test). */
-#ifndef cr_fatal
-#define cr_fatal(...) cr_assert_fail(__VA_ARGS__)
-#endif
 #include "common/testutil.h"
 #include "tracker.h"
 

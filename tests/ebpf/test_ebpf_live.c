@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -601,4 +602,61 @@ Test(ebpf_live, unprivileged_start_fails_with_one_line) {
   waitpid(pid, &st, 0);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unprivileged start must fail with the "
                                                    "privilege message");
+}
+
+/* Level 5's extra events on one TCP connection: AfdOption for setsockopt
+ * and FIONBIO, AfdConnectIndication on the listener, TcpStateChange. */
+Test(ebpf_live, options_indications_and_states_verbose, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  start_level(5);
+  uint16_t port;
+  int l = tcp_listener(AF_INET, &port);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  int rcvbuf = 65536, one = 1;
+  cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  fill_loopback(AF_INET, port, &ss, &len);
+  cr_assert_eq(connect(c, (struct sockaddr *)&ss, len), 0);
+  uint16_t cport = local_port(c);
+  int s = accept(l, NULL, NULL);
+  cr_assert_geq(s, 0);
+  cr_assert_eq(ioctl(c, FIONBIO, &one), 0);
+  close(c);
+  close(s);
+  close(l);
+  live_stop(&L);
+
+  uint64_t cep = live_endpoint_of_port(&L, cport), lep = live_endpoint_of_port(&L, port);
+  cr_assert_eq(live_count(&L, ST_EV_OPTION), 2);
+  const st_event *o1 = live_find(&L, ST_EV_OPTION, -1, 0);
+  cr_expect_eq(o1->endpoint, cep);
+  cr_expect_eq(o1->level, 5);
+  cr_expect(o1->has & ST_HAS_OPTION);
+  cr_expect_eq(o1->option, 6, "SO_RCVBUF is AFD option 6");
+  cr_expect_eq(o1->value, 65536);
+  expect_status(o1, ST_OK, 0);
+  expect_owner(o1);
+  const st_event *o2 = live_find(&L, ST_EV_OPTION, -1, (size_t)(o1 - L.c.events) + 1);
+  cr_expect_eq(o2->option, 2, "FIONBIO is AFD option 2");
+  cr_expect_eq(o2->value, 1);
+
+  const st_event *ind = live_find(&L, ST_EV_CONNECT_INDICATION_ADDR, -1, 0);
+  cr_assert_not_null(ind);
+  cr_expect_eq(ind->endpoint, lep, "raised on the listener");
+  cr_expect_eq(ind->enter_exit, ST_EE_TRANSPORT);
+  expect_loopback(&ind->remote, AF_INET, cport);
+  expect_owner(ind);
+
+  bool established = false;
+  for (size_t i = 0; i < L.c.count; i++) {
+    const st_event *e = &L.c.events[i];
+    if (e->id == ST_EV_TCP_STATE_CHANGE && e->endpoint == cep && e->old_state == ST_TCP_SYN_SENT &&
+        e->new_state == ST_TCP_ESTABLISHED) {
+      established = true;
+      cr_expect(e->has & ST_HAS_STATE);
+      expect_owner(e);
+    }
+  }
+  cr_expect(established, "client SYN_SENT -> ESTABLISHED");
 }

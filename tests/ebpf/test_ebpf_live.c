@@ -660,3 +660,40 @@ Test(ebpf_live, options_indications_and_states_verbose, .fini = fini) {
   }
   cr_expect(established, "client SYN_SENT -> ESTABLISHED");
 }
+
+/* A UDP receiver that never reads, with the smallest receive buffer: the
+ * kernel drops datagrams, and each drop is an AfdDatagramDropWithAddress
+ * on the receiver with the sender's address and the kernel's reason. */
+Test(ebpf_live, udp_receive_buffer_drops_verbose, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  start_level(5);
+  int rfd = socket(AF_INET, SOCK_DGRAM, 0), sfd = socket(AF_INET, SOCK_DGRAM, 0);
+  int small = 1;
+  cr_assert_eq(setsockopt(rfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  fill_loopback(AF_INET, 0, &ss, &len);
+  cr_assert_eq(bind(rfd, (struct sockaddr *)&ss, len), 0);
+  uint16_t rport = local_port(rfd);
+  fill_loopback(AF_INET, rport, &ss, &len);
+  char buf[1000] = {0};
+  for (int i = 0; i < 50; i++)
+    cr_assert_eq(sendto(sfd, buf, sizeof buf, 0, (struct sockaddr *)&ss, len), (ssize_t)sizeof buf);
+  uint16_t sport = local_port(sfd);
+  close(sfd);
+  close(rfd);
+  live_stop(&L);
+
+  uint64_t rep = live_endpoint_of_port(&L, rport);
+  size_t drops = live_count(&L, ST_EV_DATAGRAM_DROP_ADDR);
+  cr_assert_gt(drops, 0, "a 1-byte receive buffer drops datagrams");
+  cr_expect_leq(drops, 50);
+  const st_event *d = live_find(&L, ST_EV_DATAGRAM_DROP_ADDR, -1, 0);
+  cr_expect_eq(d->endpoint, rep);
+  cr_expect_eq(d->bytes, sizeof buf);
+  expect_loopback(&d->remote, AF_INET, sport);
+  cr_expect(d->has & ST_HAS_REASON);
+  cr_expect_eq(d->reason, 2, "AFD drop reason 2: no buffer space");
+  cr_expect(d->has & ST_HAS_DETAIL, "the kernel's drop reason by name");
+  cr_expect_not_null(strstr(d->detail, "SOCKET_RCVBUFF"), "%s", d->detail);
+}

@@ -187,6 +187,21 @@ const char *st_type_name(uint8_t t) {
 int st_type_lookup(const char *s) {
   return index_of(type_names, COUNT(type_names), s);
 }
+uint8_t st_type_from_socket_type(uint32_t type) {
+  switch (type) {
+  case 1:
+    return ST_TYPE_STREAM;
+  case 2:
+    return ST_TYPE_DGRAM;
+  case 3:
+    return ST_TYPE_RAW;
+  case 5:
+    return ST_TYPE_SEQPACKET;
+  default:
+    return ST_TYPE_OTHER;
+  }
+}
+
 const char *st_enter_exit_name(uint8_t ee) {
   return name_at(ee_names, COUNT(ee_names), ee);
 }

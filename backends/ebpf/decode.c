@@ -77,21 +77,6 @@ static uint8_t family_of(uint16_t af) {
   }
 }
 
-static uint8_t type_of(uint16_t type) {
-  switch (type) {
-  case 1:
-    return ST_TYPE_STREAM;
-  case 2:
-    return ST_TYPE_DGRAM;
-  case 3:
-    return ST_TYPE_RAW;
-  case 5:
-    return ST_TYPE_SEQPACKET;
-  default:
-    return ST_TYPE_OTHER;
-  }
-}
-
 static void ip_addr(const struct st_bpf_addr *a, st_addr *out) {
   memset(out, 0, sizeof *out);
   out->family = family_of(a->family);
@@ -148,7 +133,7 @@ void ebpf_decode(const struct st_bpf_rec *r, int64_t boot_to_real, const ebpf_dr
   if (r->has & ST_HAS_FAMILY)
     ev->family = family_of(r->family);
   if (r->has & ST_HAS_TYPE)
-    ev->type = type_of(r->type);
+    ev->type = st_type_from_socket_type(r->type);
   if (r->has & ST_HAS_PROTOCOL)
     ev->protocol = r->protocol;
   if (r->has & ST_HAS_LOCAL) {

@@ -318,21 +318,6 @@ uint8_t etw_family(uint32_t af) {
   }
 }
 
-uint8_t etw_socket_type(uint32_t type) {
-  switch (type) {
-  case 1:
-    return ST_TYPE_STREAM;
-  case 2:
-    return ST_TYPE_DGRAM;
-  case 3:
-    return ST_TYPE_RAW;
-  case 5:
-    return ST_TYPE_SEQPACKET;
-  default:
-    return ST_TYPE_OTHER;
-  }
-}
-
 static void set_bytes(st_event *ev, uint32_t n) {
   ev->bytes = n;
   ev->has |= ST_HAS_BYTES;
@@ -348,7 +333,7 @@ static int decode_shape(const st_etw_record *rec, afd_shape shape, etw_cursor *c
     info->has_process_id = !c->short_read;
     etw_set_status(ev, etw_u32(c));
     ev->family = etw_family(af);
-    ev->type = etw_socket_type(type);
+    ev->type = st_type_from_socket_type(type);
     ev->protocol = (uint16_t)proto;
     ev->has |= ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL;
     if (ev->family == ST_FAMILY_OTHER) {

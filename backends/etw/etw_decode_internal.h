@@ -31,9 +31,9 @@ int etw_finish(const st_etw_record *rec, etw_cursor *c, st_event *ev, const char
 /* printf into a fixed buffer, truncating: details are best-effort text. */
 void etw_format(char *buf, size_t len, const char *fmt, ...) ETW_PRINTF(3, 4);
 
-/* Windows' address family and socket type numbers to the schema's. */
+/* Windows' address family numbers to the schema's (socket types are
+ * st_type_from_socket_type: the same numbers everywhere). */
 uint8_t etw_family(uint32_t af);
-uint8_t etw_socket_type(uint32_t type);
 
 void etw_set_status(st_event *ev, uint32_t ntstatus);
 

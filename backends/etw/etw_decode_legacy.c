@@ -148,7 +148,7 @@ int etw_decode_afd_legacy(const st_etw_record *rec, const uint8_t *data, size_t 
       ev->has |= ST_HAS_FAMILY;
       break;
     case F_TYPE:
-      ev->type = etw_socket_type(etw_u32(&c));
+      ev->type = st_type_from_socket_type(etw_u32(&c));
       ev->has |= ST_HAS_TYPE;
       break;
     case F_PROTOCOL:

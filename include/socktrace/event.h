@@ -308,6 +308,9 @@ const char *st_family_name(uint8_t family);        /* "inet", "inet6", "unix" */
 int st_family_lookup(const char *name);
 const char *st_type_name(uint8_t type); /* "stream", "dgram", ... */
 int st_type_lookup(const char *name);
+/* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3, SOCK_SEQPACKET 5: the same
+ * numbers on Linux and Windows. */
+uint8_t st_type_from_socket_type(uint32_t type);
 const char *st_protocol_name(uint16_t protocol);   /* "tcp", "udp", NULL if unknown */
 int st_protocol_lookup(const char *name);          /* number, or -1 */
 const char *st_enter_exit_name(uint8_t ee);        /* "enter", "exit", ... */

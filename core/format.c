@@ -195,3 +195,10 @@ int st_parse_utc(const char *s, uint64_t *ns) {
   *ns = ((uint64_t)days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000ull + f;
   return 0;
 }
+
+void st_accepted_addresses(const st_event *ev, char *local, char *remote, size_t len) {
+  if (!local[0] && (ev->has & ST_HAS_LOCAL))
+    st_addr_format(&ev->local, local, len);
+  if (!remote[0] && (ev->has & ST_HAS_REMOTE))
+    st_addr_format(&ev->remote, remote, len);
+}

@@ -54,6 +54,10 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
 /* True when an event's remote address is its socket's own peer: not the
  * client a listener accepted or was told about, nor the per-call address of
  * a datagram send or receive. */
+/* An accept's addresses are its accepted socket's: fills local/remote
+ * (when still empty) from ev. Used by the per-socket views. */
+void st_accepted_addresses(const struct st_event *ev, char *local, char *remote, size_t len);
+
 static inline int st_event_remote_is_peer(const struct st_event *ev) {
   switch (ev->id) {
   case ST_EV_ACCEPT:

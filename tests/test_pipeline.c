@@ -271,6 +271,21 @@ static void nop_close(st_backend *b) {
 static const st_backend_ops nop_ops = {
     .name = "nop", .open = nop_open, .start = nop_start, .close = nop_close};
 
+/* A session on a fresh loop with the do-nothing backend and a collecting
+ * sink: the tests drive it by hand. */
+static st_session *nop_session(uv_loop_t *loop, st_collect *col) {
+  uv_loop_init(loop);
+  st_session *s;
+  cr_assert_eq(st_session_new(loop, &verbose, &s), 0);
+  st_backend *b = calloc(1, sizeof *b);
+  b->ops = &nop_ops;
+  st_session_set_backend(s, b);
+  st_sink *c;
+  st_sink_collect_new(col, &c);
+  st_session_add_sink(s, c);
+  return s;
+}
+
 static void on_timer(uv_timer_t *t) {
   uv_close((uv_handle_t *)t, NULL);
   st_session_stop(t->data);
@@ -278,16 +293,8 @@ static void on_timer(uv_timer_t *t) {
 
 Test(pipeline, push_from_threads) {
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  st_session *s;
-  st_session_new(&loop, &verbose, &s);
-  st_backend *b = calloc(1, sizeof *b);
-  b->ops = &nop_ops;
-  st_session_set_backend(s, b);
   st_collect col = {0};
-  st_sink *c;
-  st_sink_collect_new(&col, &c);
-  st_session_add_sink(s, c);
+  st_session *s = nop_session(&loop, &col);
   cr_assert_eq(st_session_start(s), 0);
   pusher p = {s, 10000};
   uv_thread_t th;
@@ -308,16 +315,8 @@ Test(pipeline, push_from_threads) {
 
 Test(pipeline, report_lost_counts) {
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  st_session *s;
-  st_session_new(&loop, &verbose, &s);
-  st_backend *b = calloc(1, sizeof *b);
-  b->ops = &nop_ops;
-  st_session_set_backend(s, b);
   st_collect col = {0};
-  st_sink *c;
-  st_sink_collect_new(&col, &c);
-  st_session_add_sink(s, c);
+  st_session *s = nop_session(&loop, &col);
   st_session_start(s);
   st_session_report_lost(s, 17, ST_LOST_KERNEL_RING, 100, 200);
   st_session_report_lost(s, 0, ST_LOST_KERNEL_RING, 100, 200); /* nothing to say */

@@ -174,10 +174,7 @@ static int chrome_write(st_sink *s, const st_event *ev) {
     ch_socket *a = get_socket(c, &child);
     if (!a)
       return ST_ENOMEM;
-    if (!a->local[0] && (ev->has & ST_HAS_LOCAL))
-      st_addr_format(&ev->local, a->local, sizeof a->local);
-    if (!a->remote[0] && (ev->has & ST_HAS_REMOTE))
-      st_addr_format(&ev->remote, a->remote, sizeof a->remote);
+    st_accepted_addresses(ev, a->local, a->remote, sizeof a->local);
   }
   st_event owner = *ev;
   owner.pid = pid;

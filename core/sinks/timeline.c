@@ -104,10 +104,7 @@ static int timeline_write(st_sink *s, const st_event *ev) {
     tl_socket *a = get_socket(t, &child);
     if (!a)
       return ST_ENOMEM;
-    if (!a->local[0] && (ev->has & ST_HAS_LOCAL))
-      st_addr_format(&ev->local, a->local, sizeof a->local);
-    if (!a->remote[0] && (ev->has & ST_HAS_REMOTE))
-      st_addr_format(&ev->remote, a->remote, sizeof a->remote);
+    st_accepted_addresses(ev, a->local, a->remote, sizeof a->local);
   }
   return 0;
 }

@@ -76,6 +76,8 @@ static const char usage[] =
     "  -i, --interface IF   interface for --backend pcap (default: any)\n"
     "      --capture-filter EXPR  pcap capture filter for --backend pcap\n"
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
+    "      --debug                show libbpf's and the kernel verifier's messages (ebpf;\n"
+    "                             also SOCKTRACE_DEBUG=1)\n"
     "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
     "      --buffers N            most ETW buffers (default 512; at least 64 are kept)\n"
     "\n"
@@ -126,6 +128,7 @@ enum {
   OPT_ALL_PROVIDERS,
   OPT_BUFFER_SIZE,
   OPT_BUFFERS,
+  OPT_DEBUG,
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +159,7 @@ static const struct option long_opts[] = {
     {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
+    {"debug", no_argument, NULL, OPT_DEBUG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -301,6 +305,9 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       break;
     case OPT_ALL_PROVIDERS:
       o->all_providers = true;
+      break;
+    case OPT_DEBUG:
+      o->debug = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;
@@ -451,14 +458,22 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   return code;
 }
 
+/* Every event of the schema, and whether this machine's live backend
+ * reports it (HERE). */
 static void list_events(void) {
-  printf("%-9s %-6s %-5s %s\n", "PROVIDER", "ID", "LEVEL", "NAME");
+  char here[160];
+  cli_event_here(ST_PROVIDER_AFD, ST_EV_CREATE, here, sizeof here);
+  bool show = here[0] != '\0';
+  printf("%-9s %-6s %-5s %-38s%s\n", "PROVIDER", "ID", "LEVEL", "NAME", show ? "HERE" : "");
   for (int p = 0; p < ST_PROVIDER_COUNT; p++) {
     for (int id = 0; id < 6000; id++) {
       const char *n = st_event_name((uint8_t)p, (uint16_t)id);
-      if (n)
-        printf("%-9s %-6d %-5d %s\n", st_provider_name((uint8_t)p), id,
-               st_event_default_level((uint8_t)p, (uint16_t)id), n);
+      if (!n)
+        continue;
+      if (show)
+        cli_event_here((uint8_t)p, (uint16_t)id, here, sizeof here);
+      printf("%-9s %-6d %-5d %-38s%s\n", st_provider_name((uint8_t)p), id,
+             st_event_default_level((uint8_t)p, (uint16_t)id), n, show ? here : "");
     }
   }
 }

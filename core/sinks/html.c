@@ -161,7 +161,7 @@ static h_socket *get_socket(html_sink *h, const st_event *ev, int *rc) {
   k->endpoint = ev->endpoint;
   k->order = h->next_order++;
   k->first_ts = k->last_ts = ev->ts_ns;
-  h->nsockets++;
+  h->nsockets += ev->endpoint != 0;
   HASH_ADD(hh, h->sockets, endpoint, sizeof k->endpoint, k);
   return k;
 }

@@ -5,8 +5,8 @@
  * per-socket view. Plain JavaScript, no libraries, nothing loaded.
  *
  * Every value from the trace reaches the page through textContent or the
- * canvas, never through innerHTML or attributes that parse markup: a
- * process may be named "<img src=x onerror=alert(1)>".
+ * canvas, never as markup (no HTML parsing of trace data anywhere): a
+ * process may well be named like an HTML tag with an onerror handler.
  */
 (function () {
   'use strict';
@@ -788,6 +788,8 @@
     select: function (ep) {
       if (byEp[ep]) selectSocket(byEp[ep], null, true);
       return !!byEp[ep];
-    }
+    },
+    /* From navigation to a drawn page, in ms. */
+    renderMs: performance.now()
   };
 })();

@@ -5,12 +5,12 @@
  *
  * Memory and the page stay bounded on any trace: at most max_sockets
  * sockets are drawn one row each (when 1.5 times as many are held, the
- * least notable go: failures and resets first stay, then the longest-lived,
- * then the earliest); the others are folded into one row per process that
- * says how many are hidden. Per socket it keeps HTML_HEAD + HTML_MID +
- * HTML_TAIL events (html_model.h), and the page embeds at most max_events
- * of those with their fields. The summary tables come from the summary
- * sink's model, so they count exactly as `-f summary` does.
+ * least notable go: the longest-lived tenth stays, then failures, resets,
+ * aborts and drops taking turns, then the longest-lived); the others are
+ * folded into one row per process that says how many are hidden. Per socket it keeps HTML_HEAD +
+ * HTML_MID + HTML_TAIL events (html_model.h), and the page embeds at most max_events of those with
+ * their fields. The summary tables come from the summary sink's model, so they count exactly as `-f
+ * summary` does.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -81,16 +81,52 @@ static void free_socket(h_socket *k) {
   free(k);
 }
 
-/* Which sockets stay when there are too many: notable first, then the
- * longest-lived, then the earliest. */
-static int by_interest(const void *a, const void *b) {
+static uint64_t life(const h_socket *k) {
+  return k->last_ts - k->first_ts;
+}
+
+/* Within one kind of outcome: the longest-lived, then the earliest. */
+static int by_kind_then_life(const void *a, const void *b) {
   const h_socket *x = *(h_socket *const *)a, *y = *(h_socket *const *)b;
   if (x->worst != y->worst)
     return x->worst > y->worst ? -1 : 1;
-  uint64_t lx = x->last_ts - x->first_ts, ly = y->last_ts - y->first_ts;
-  if (lx != ly)
-    return lx > ly ? -1 : 1;
+  if (life(x) != life(y))
+    return life(x) > life(y) ? -1 : 1;
   return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int by_life(const void *a, const void *b) {
+  const h_socket *x = *(h_socket *const *)a, *y = *(h_socket *const *)b;
+  if (life(x) != life(y))
+    return life(x) > life(y) ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* rank: 0 for the longest-lived tenth of the kept ones; then notable
+ * sockets taking turns by kind (the first failure, the first reset, ...,
+ * the second failure, ...), so no kind crowds out the others; then the
+ * rest by lifetime. */
+static int by_rank(const void *a, const void *b) {
+  const h_socket *x = *(h_socket *const *)a, *y = *(h_socket *const *)b;
+  if (x->rank != y->rank)
+    return x->rank < y->rank ? -1 : 1;
+  if (x->worst != y->worst)
+    return x->worst > y->worst ? -1 : 1;
+  return by_life(a, b);
+}
+
+static void rank_sockets(h_socket **all, size_t m, size_t keep) {
+  qsort(all, m, sizeof *all, by_life);
+  for (size_t i = 0; i < m; i++)
+    all[i]->rank = i < keep / 10 ? 0 : UINT64_MAX;
+  qsort(all, m, sizeof *all, by_kind_then_life);
+  uint64_t in_kind = 0;
+  for (size_t i = 0; i < m; i++) {
+    in_kind = i && all[i]->worst == all[i - 1]->worst ? in_kind + 1 : 0;
+    if (all[i]->rank)
+      all[i]->rank = all[i]->worst == H_OK ? (uint64_t)m + 1 + in_kind : 1 + in_kind;
+  }
+  qsort(all, m, sizeof *all, by_rank);
 }
 
 static int fold(html_sink *h, h_socket *k) {
@@ -134,7 +170,7 @@ static int html_shed(html_sink *h, unsigned keep) {
   }
   int rc = 0;
   if (m > keep) {
-    qsort(all, m, sizeof *all, by_interest);
+    rank_sockets(all, m, keep);
     for (size_t i = keep; i < m; i++) {
       if (rc == 0)
         rc = fold(h, all[i]);

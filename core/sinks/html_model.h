@@ -41,6 +41,7 @@ typedef struct h_socket {
   st_sock_label label;
   uint8_t worst;
   bool closed;
+  uint64_t rank; /* scratch: its place when sockets are shed */
   h_event head[HTML_HEAD], mid[HTML_MID];
   unsigned nhead, nmid;
   st_event *tail; /* a ring of HTML_TAIL, allocated past HTML_HEAD events */

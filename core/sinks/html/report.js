@@ -13,8 +13,8 @@
 
   var data = JSON.parse(document.getElementById('st-data').textContent);
   var COLORS = {
-    ok: '#4f7cac', warn: '#d4a017', abort: '#e07b00', reset: '#c2185b', fail: '#d62728',
-    lost: '#7b3fb3'
+    ok: '#4f7cac', warn: '#bcbd22', abort: '#e07b00', reset: '#a21caf', fail: '#d62728',
+    lost: '#111827'
   };
   var LEGEND = [
     ['ok', 'ok'], ['fail', 'failed'], ['reset', 'reset / aborted by the peer'],
@@ -181,8 +181,9 @@
     if (t.hidden_sockets > 0) {
       notes.push(num(t.hidden_sockets) + ' of ' + num(t.sockets) + ' sockets (' +
         num(t.hidden_events) + ' events) are not drawn one by one: this report draws at most ' +
-        num(data.limits.sockets) + ' (failures and resets first, then the longest-lived) and ' +
-        'folds the rest into one “more sockets” row per process.');
+        num(data.limits.sockets) + ' (the longest-lived tenth, then failures, resets and aborts ' +
+        'taking turns, then the longest-lived) and folds the rest into one “more sockets” row ' +
+        'per process.');
     }
     if (t.embedded < t.events) {
       notes.push('The page holds ' + num(t.embedded) + ' of the ' + num(t.events) +
@@ -515,7 +516,7 @@
       var x0 = Math.max(labelW, xOf(l.t0));
       var x1 = Math.min(W, Math.max(xOf(l.t1), x0 + 3));
       if (x1 < labelW || x0 > W) return;
-      ctx.fillStyle = 'rgba(123, 63, 179, 0.15)';
+      ctx.fillStyle = 'rgba(17, 24, 39, 0.12)';
       ctx.fillRect(x0, AXIS, x1 - x0, H - AXIS);
     });
   }

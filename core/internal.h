@@ -51,6 +51,17 @@ void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *
 /* The text line without its time and process: from the event name on. */
 void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_options *opt);
 
+/* Empties a uthash table (handle hh) of elements of type type, each
+ * released with release (free, or the owner's own). */
+#define ST_HASH_FREE_ALL(type, head, release)                                                      \
+  do {                                                                                             \
+    type *st_el_, *st_tmp_;                                                                        \
+    HASH_ITER(hh, head, st_el_, st_tmp_) {                                                         \
+      HASH_DEL(head, st_el_);                                                                      \
+      release(st_el_);                                                                             \
+    }                                                                                              \
+  } while (0)
+
 /* How the per-socket views (timeline, HTML report) name a socket: its
  * owner and addresses, taken from the first events that carry them. */
 typedef struct st_sock_label {

@@ -346,18 +346,7 @@ size_t st_sum_longest(st_sum_model *m, const st_sum_socket ***out) {
 }
 
 void st_sum_free(st_sum_model *m) {
-  st_sum_row *r, *tmp;
-  HASH_ITER(hh, m->procs, r, tmp) {
-    HASH_DEL(m->procs, r);
-    free(r);
-  }
-  HASH_ITER(hh, m->remotes, r, tmp) {
-    HASH_DEL(m->remotes, r);
-    free(r);
-  }
-  st_sum_socket *e, *etmp;
-  HASH_ITER(hh, m->sockets, e, etmp) {
-    HASH_DEL(m->sockets, e);
-    free(e);
-  }
+  ST_HASH_FREE_ALL(st_sum_row, m->procs, free);
+  ST_HASH_FREE_ALL(st_sum_row, m->remotes, free);
+  ST_HASH_FREE_ALL(st_sum_socket, m->sockets, free);
 }

@@ -336,21 +336,9 @@ static int html_end(st_sink *s, const st_counters *c) {
 
 static void html_close(st_sink *s) {
   html_sink *h = (html_sink *)s;
-  h_socket *k, *ktmp;
-  HASH_ITER(hh, h->sockets, k, ktmp) {
-    HASH_DEL(h->sockets, k);
-    free_socket(k);
-  }
-  h_hidden *g, *gtmp;
-  HASH_ITER(hh, h->hidden, g, gtmp) {
-    HASH_DEL(h->hidden, g);
-    free(g);
-  }
-  h_gone *x, *xtmp;
-  HASH_ITER(hh, h->gone, x, xtmp) {
-    HASH_DEL(h->gone, x);
-    free(x);
-  }
+  ST_HASH_FREE_ALL(h_socket, h->sockets, free_socket);
+  ST_HASH_FREE_ALL(h_hidden, h->hidden, free);
+  ST_HASH_FREE_ALL(h_gone, h->gone, free);
   st_sum_free(&h->sum);
   st_buf_free(&h->buf);
   free(h);

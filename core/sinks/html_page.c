@@ -94,10 +94,10 @@ static void json_header(html_sink *h, const st_counters *c) {
   for (unsigned i = 0; i < h->nlosses; i++) {
     const h_loss *l = &h->losses[i];
     const char *where = st_lost_where_name(l->where);
-    uint64_t t0 = l->from_ns > h->first_ts ? l->from_ns - h->first_ts : 0;
-    uint64_t t1 = l->to_ns > h->first_ts ? l->to_ns - h->first_ts : 0;
+    /* A loss may start before the first event that reached us. */
+    int64_t t0 = (int64_t)(l->from_ns - h->first_ts), t1 = (int64_t)(l->to_ns - h->first_ts);
     st_buf_printf(
-        b, "%s{\"t0\":%" PRIu64 ",\"t1\":%" PRIu64 ",\"count\":%" PRIu64 ",\"where\":\"%s\"}",
+        b, "%s{\"t0\":%" PRId64 ",\"t1\":%" PRId64 ",\"count\":%" PRIu64 ",\"where\":\"%s\"}",
         i ? "," : "", t0, t1, l->count, where ? where : "unknown");
   }
   st_buf_printf(b,

@@ -440,8 +440,15 @@
     }
   });
 
-  var span = Math.max(data.span_ns, 1000);
-  var full = { t0: -span * 0.02, t1: span * 1.02 };
+  /* The whole trace, and the losses that reach outside it. */
+  var lo = 0;
+  var hi = data.span_ns;
+  data.losses.forEach(function (l) {
+    lo = Math.min(lo, l.t0);
+    hi = Math.max(hi, l.t1);
+  });
+  var span = Math.max(hi - lo, 1000);
+  var full = { t0: lo - span * 0.02, t1: lo + span * 1.02 };
   var view = { t0: full.t0, t1: full.t1 };
   var W = 0;
   var H = 0;
@@ -594,7 +601,6 @@
   function draw() {
     marks = [];
     ctx.clearRect(0, 0, W, H);
-    drawLosses();
     var top = scroller.scrollTop;
     for (var i = 0; i < rows.length; i++) {
       var r = rows[i];
@@ -607,14 +613,15 @@
         ctx.fillStyle = '#1d2330';
         ctx.font = 'bold 12px system-ui, sans-serif';
         var n = r.g.sockets.length + (r.g.hidden ? r.g.hidden.sockets : 0);
-        clipText(r.g.proc + '  ·  ' + num(n) + ' socket' + (n === 1 ? '' : 's'), 6, y + 15,
-          W - 12);
+        var what = r.g.pid === null ? '' : '  ·  ' + num(n) + ' socket' + (n === 1 ? '' : 's');
+        clipText(r.g.proc + what, 6, y + 15, W - 12);
       } else if (r.type === 'sock') {
         drawSocket(r, y);
       } else {
         drawHidden(r, y);
       }
     }
+    drawLosses();
     ctx.fillStyle = '#d9dee7';
     ctx.fillRect(labelW - 1, AXIS, 1, H - AXIS);
     drawAxis();

@@ -282,3 +282,31 @@ Test(html, a_write_error_is_one_clear_error) {
   sink->ops->close(sink);
   fclose(full);
 }
+
+Test(html, losses_are_kept_with_their_time_range) {
+  feed f;
+  feed_new(&f, NULL);
+  st_event ev = sock_event(ST_EV_CREATE, 1, 5000);
+  put(&f, &ev);
+  st_event lost;
+  st_event_init(&lost, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
+  lost.ts_ns = 6000;
+  lost.has = ST_HAS_LOST;
+  lost.lost = (st_lost){.count = 9, .where = ST_LOST_KERNEL_RING, .from_ns = 1000, .to_ns = 6000};
+  put(&f, &lost);
+  char *page = feed_end(&f, 2), *raw;
+  json_t *root = page_data(page, &raw);
+  json_t *loss = json_array_get(json_object_get(root, "losses"), 0);
+  cr_expect_eq(json_integer_value(json_object_get(loss, "t0")), -4000, "before the first event");
+  cr_expect_eq(json_integer_value(json_object_get(loss, "t1")), 1000);
+  cr_expect_eq(json_integer_value(json_object_get(loss, "count")), 9);
+  cr_expect_str_eq(json_string_value(json_object_get(loss, "where")), "kernel_ring");
+  /* The loss record is the socket-less row's, listed last. */
+  json_t *groups = json_object_get(root, "groups");
+  json_t *last = json_array_get(groups, json_array_size(groups) - 1);
+  cr_expect_str_eq(json_string_value(json_object_get(last, "proc")), "(not tied to a socket)");
+  cr_expect(json_is_null(json_object_get(last, "pid")));
+  json_decref(root);
+  free(raw);
+  free(page);
+}

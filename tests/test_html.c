@@ -94,7 +94,7 @@ Test(html, hostile_strings_stay_in_the_json) {
   int closes = 0;
   for (const char *p = page; (p = strstr(p, "</script>")); p++)
     closes++;
-  cr_expect_eq(closes, 2, "only the data's and the code's </script>");
+  cr_expect_eq(closes, 3, "only the data's and the two scripts' </script>");
   cr_expect_null(strstr(page, "<img"), "no markup from the trace anywhere");
   /* The values read back unchanged. */
   cr_expect_str_eq(json_string_value(json_object_get(root, "source")),
@@ -124,7 +124,8 @@ Test(html, the_page_is_whole_and_self_contained) {
   cr_expect_null(strstr(page, "@@ST_"), "every part filled in");
   cr_expect_not_null(strstr(page, "Content-Security-Policy\" content=\"default-src 'none'"));
   cr_expect_not_null(strstr(page, "--fail: #d62728"), "the CSS is inlined");
-  cr_expect_not_null(strstr(page, "window.stReport"), "the JavaScript is inlined");
+  cr_expect_not_null(strstr(page, "window.stPage = {"), "the first script is inlined");
+  cr_expect_not_null(strstr(page, "window.stReport = {"), "the timeline's script is inlined");
   cr_expect_null(strstr(page, "innerHTML"), "values go in with textContent");
   cr_expect_null(strstr(page, "src=\""), "nothing to load");
   cr_expect_null(strstr(page, "href=\"http"), "no link out");

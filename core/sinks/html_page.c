@@ -1,5 +1,5 @@
 /*
- * Writes the HTML report: the page, its CSS and its JavaScript (files in
+ * Writes the HTML report: the page, its CSS and its two scripts (files in
  * core/sinks/html/, embedded at build time), and the trace as one JSON
  * document in a <script type="application/json"> element. Every byte of
  * that JSON passes through put_safe, which turns '<', '>', '&', U+2028 and
@@ -15,7 +15,7 @@
 #include "socktrace/sink.h"
 
 /* Generated from core/sinks/html/ by cmake/embed.cmake. */
-extern const char st_html_page[], st_html_css[], st_html_js[];
+extern const char st_html_page[], st_html_css[], st_html_js[], st_html_timeline_js[];
 
 static const char *const class_names[H_CLASSES] = {"ok", "warn", "abort", "reset", "fail", "lost"};
 
@@ -389,15 +389,19 @@ int html_write_page(html_sink *h, const st_counters *c) {
   static const struct {
     const char *marker;
     const char *text; /* NULL: the data */
-  } parts[] = {{"@@ST_CSS@@", st_html_css}, {"@@ST_JS@@", st_html_js}, {"@@ST_DATA@@", NULL}};
+  } parts[] = {{"@@ST_CSS@@", st_html_css},
+               {"@@ST_JS@@", st_html_js},
+               {"@@ST_TIMELINE_JS@@", st_html_timeline_js},
+               {"@@ST_DATA@@", NULL}};
+  const size_t nparts = sizeof parts / sizeof parts[0];
   const char *p = st_html_page;
   int rc = 0;
   while (rc == 0 && *p) {
     const char *at = strstr(p, "@@ST_");
     size_t i = 0;
-    while (at && i < 3 && strncmp(at, parts[i].marker, strlen(parts[i].marker)) != 0)
+    while (at && i < nparts && strncmp(at, parts[i].marker, strlen(parts[i].marker)) != 0)
       i++;
-    if (!at || i == 3) { /* no (known) marker left */
+    if (!at || i == nparts) { /* no (known) marker left */
       rc = put_raw(h, p, strlen(p));
       break;
     }

@@ -14,6 +14,13 @@
 
   var data = JSON.parse(document.getElementById('st-data').textContent);
   var LEVELS = { 2: '2 Error', 3: '3 Warning', 4: '4 Information', 5: '5 Verbose' };
+  /* The outcome classes core/sinks/html.c gives events, in words. */
+  var OUTCOMES = [
+    ['ok', 'ok'], ['fail', 'failed'], ['reset', 'reset / aborted by the peer'],
+    ['abort', 'aborted / reset sent'], ['warn', 'retransmit / drop'], ['lost', 'events lost']
+  ];
+  var OUTCOME_WORDS = {};
+  OUTCOMES.forEach(function (o) { OUTCOME_WORDS[o[0]] = o[1]; });
 
   function $(id) { return document.getElementById(id); }
 
@@ -336,7 +343,7 @@
       tr.appendChild(el('td', x.s.group.proc));
       tr.appendChild(el('td', socketLabel(x.s)));
       tr.appendChild(el('td', f.name));
-      tr.appendChild(el('td', statusWords(f) || x.e[1], 'bad'));
+      tr.appendChild(el('td', statusWords(f) || OUTCOME_WORDS[x.e[1]], 'bad'));
       tr.addEventListener('click', function () {
         selectSocket(x.s, x.i, true);
         $('socket').scrollIntoView();
@@ -414,7 +421,7 @@
   window.stPage = {
     data: data, sockets: sockets, byEp: byEp, state: state, $: $, el: el, num: num, dur: dur,
     utc: utc, utcDate: utcDate, utcFull: utcFull, socketLabel: socketLabel, flatten: flatten,
-    statusWords: statusWords, selectSocket: selectSocket
+    statusWords: statusWords, selectSocket: selectSocket, OUTCOMES: OUTCOMES
   };
 })();
 

@@ -23,10 +23,6 @@
     ok: '#4f7cac', warn: '#bcbd22', abort: '#e07b00', reset: '#a21caf', fail: '#d62728',
     lost: '#111827'
   };
-  var LEGEND = [
-    ['ok', 'ok'], ['fail', 'failed'], ['reset', 'reset / aborted by the peer'],
-    ['abort', 'aborted / reset sent'], ['warn', 'retransmit / drop'], ['lost', 'events lost']
-  ];
 
 
   var canvas = $('tl');
@@ -375,7 +371,7 @@
 
   function renderLegend() {
     var legend = $('legend');
-    LEGEND.forEach(function (l) {
+    P.OUTCOMES.forEach(function (l) {
       var span = el('span');
       var dot = el('i');
       dot.style.background = COLORS[l[0]];

@@ -59,6 +59,12 @@ static json_t *page_data(const char *page, char **raw) {
   return root;
 }
 
+static void page_free(json_t *root, char *raw, char *page) {
+  json_decref(root);
+  free(raw);
+  free(page);
+}
+
 static st_event sock_event(uint16_t id, uint64_t ep, uint64_t ts) {
   st_event ev;
   st_event_init(&ev, ST_PROVIDER_AFD, id);
@@ -108,9 +114,7 @@ Test(html, hostile_strings_stay_in_the_json) {
   cr_expect_str_eq(json_string_value(json_object_get(fields, "detail")), hostile);
   cr_expect_str_eq(json_string_value(json_object_get(json_object_get(fields, "remote"), "path")),
                    "/run/\xe2\x80\xa8&\xe2\x80\xa9<!--.sock");
-  json_decref(root);
-  free(raw);
-  free(page);
+  page_free(root, raw, page);
 }
 
 Test(html, the_page_is_whole_and_self_contained) {
@@ -230,9 +234,7 @@ Test(html, many_sockets_fold_into_a_row_per_process) {
   }
   cr_expect_eq(failed, 50, "every refused socket is drawn");
   cr_expect(long_one, "the longest-lived socket is drawn");
-  json_decref(root);
-  free(raw);
-  free(page);
+  page_free(root, raw, page);
 }
 
 Test(html, a_long_socket_keeps_its_start_end_and_failures) {
@@ -264,9 +266,7 @@ Test(html, a_long_socket_keeps_its_start_end_and_failures) {
   /* The sends still count in full in the tables. */
   json_t *proc = json_array_get(json_object_get(root, "procs"), 0);
   cr_expect_eq(json_integer_value(json_array_get(proc, 7)), (n - 2) * 10);
-  json_decref(root);
-  free(raw);
-  free(page);
+  page_free(root, raw, page);
 }
 
 Test(html, a_write_error_is_one_clear_error) {
@@ -307,7 +307,5 @@ Test(html, losses_are_kept_with_their_time_range) {
   json_t *last = json_array_get(groups, json_array_size(groups) - 1);
   cr_expect_str_eq(json_string_value(json_object_get(last, "proc")), "(not tied to a socket)");
   cr_expect(json_is_null(json_object_get(last, "pid")));
-  json_decref(root);
-  free(raw);
-  free(page);
+  page_free(root, raw, page);
 }

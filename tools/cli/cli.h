@@ -13,7 +13,8 @@
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
-  const char *format;  /* text | jsonl | csv | summary | chrome */
+  const char *format;  /* text | jsonl | csv | summary | chrome | html */
+  const char *input;   /* the FILE of replay/report, named in the HTML report */
   const char *backend; /* --backend NAME, NULL = the OS default */
   const char *iface;   /* -i IFACE (pcap) */
   const char *capture_filter;

@@ -50,8 +50,9 @@ static const char usage[] =
     "Where it goes:\n"
     "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
     "                       (discard; with --stats to count), summary (tables and longest-\n"
-    "                       lived connections; report's default) or chrome (trace-event\n"
-    "                       JSON for ui.perfetto.dev / chrome://tracing)\n"
+    "                       lived connections; report's default), chrome (trace-event\n"
+    "                       JSON for ui.perfetto.dev / chrome://tracing) or html (one\n"
+    "                       self-contained page: tables, timeline, each socket's events)\n"
     "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
     "                       .sktrace records the compact binary trace (read it with replay or\n"
     "                       report); it is written by a background thread and never slows\n"
@@ -87,6 +88,7 @@ static const char usage[] =
     "  socktrace replay pg.jsonl --summary -q\n"
     "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
     "  socktrace report web.sktrace -f chrome -o web.json\n"
+    "  socktrace report web.sktrace -f html -o web.html\n"
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
     "had bad records (they are reported and skipped); 2 for a usage error.\n";
@@ -270,8 +272,9 @@ static int parse_options(int argc, char **argv, cli_options *o, bool stop_at_ope
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
-          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "null")) {
-        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome or null)", optarg);
+          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "html") &&
+          strcmp(optarg, "null")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome, html or null)", optarg);
         return -1;
       }
       o->format = optarg;
@@ -533,6 +536,7 @@ int main(int argc, char **argv) {
       else
         o.format = "summary";
     }
+    o.input = rest[0];
     st_backend *b;
     if (cli_file_backend(&o, rest[0], &b) < 0)
       return 1;

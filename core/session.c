@@ -254,7 +254,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     return;
   int rc = status < 0 ? status : s->backend->ops->poll(s->backend);
   if (rc < 0) {
-    set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : uv_strerror(rc));
+    set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : st_strerror(rc));
     st_session_stop(s);
   }
 }
@@ -311,7 +311,7 @@ int st_session_start(st_session *s) {
       rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
     }
     if (rc < 0) {
-      set_error(s, rc, "cannot watch the backend: %s", uv_strerror(rc));
+      set_error(s, rc, "cannot watch the backend: %s", st_strerror(rc));
       st_session_stop(s);
       return rc;
     }

@@ -84,7 +84,7 @@ static int fill(st_sktrace_reader *r, size_t need) {
     if (got == 0) {
       if (ferror(r->in)) {
         snprintf(r->problem, sizeof r->problem, "read error at offset %llu: %s",
-                 (unsigned long long)(r->base + r->end), strerror(errno));
+                 (unsigned long long)(r->base + r->end), st_strerror(-errno));
         return ST_EIO;
       }
       r->eof = true;

@@ -97,7 +97,7 @@ Test(cli, usage_errors_are_one_line_exit_2) {
 Test(cli, missing_file_one_line_exit_1) {
   st_cli_result r = st_test_cli("replay /nonexistent.jsonl");
   cr_expect_eq(r.code, 1);
-  cr_expect_str_eq(r.err, "socktrace: cannot open /nonexistent.jsonl: No such file or directory\n");
+  cr_expect_str_eq(r.err, "socktrace: cannot open /nonexistent.jsonl: no such file or directory\n");
 }
 
 Test(cli, events_list) {

@@ -533,7 +533,7 @@ static void read_logfile(etl_reader *r) {
 int etl_reader_open(const char *path, etl_reader **out, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-errno));
     return ST_ENOENT;
   }
   return etl_reader_open_stream(f, path, out, err, errlen);

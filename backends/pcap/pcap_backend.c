@@ -67,7 +67,7 @@ static int open_file(pcap_backend *b) {
   FILE *f = fopen(b->file, "rb");
   if (!f) {
     int e = errno;
-    st_backend_set_error(&b->base, "cannot read capture file %s: %s", b->file, strerror(e));
+    st_backend_set_error(&b->base, "cannot read capture file %s: %s", b->file, st_strerror(-e));
     return e == ENOENT ? ST_ENOENT : e == EACCES ? ST_EPERM : ST_EIO;
   }
   fclose(f);

@@ -373,7 +373,7 @@ static void on_idle(uv_idle_t *h) {
     if (n < 0) {
       int failed = ferror(r->in);
       if (failed)
-        st_backend_set_error(&r->base, "cannot read %s: %s", r->path, strerror(errno));
+        st_backend_set_error(&r->base, "cannot read %s: %s", r->path, st_strerror(-errno));
       st_session_backend_done(r->base.session, failed ? ST_EIO : 0);
       return;
     }
@@ -402,7 +402,7 @@ static int replay_open(st_backend *b, st_session *s) {
   replay_backend *r = (replay_backend *)b;
   r->in = strcmp(r->path, "-") == 0 ? stdin : fopen(r->path, "rb");
   if (!r->in) {
-    st_backend_set_error(b, "cannot open %s: %s", r->path, strerror(errno));
+    st_backend_set_error(b, "cannot open %s: %s", r->path, st_strerror(-errno));
     return ST_ENOENT;
   }
   st_session_info(s)->backend = ST_BACKEND_REPLAY;

@@ -77,7 +77,7 @@ static int sk_open(st_backend *b, st_session *s) {
   sktrace_replay *r = (sktrace_replay *)b;
   r->in = strcmp(r->path, "-") == 0 ? stdin : fopen(r->path, "rb");
   if (!r->in) {
-    st_backend_set_error(b, "cannot open %s: %s", r->path, strerror(errno));
+    st_backend_set_error(b, "cannot open %s: %s", r->path, st_strerror(-errno));
     return ST_ENOENT;
   }
   char err[200];

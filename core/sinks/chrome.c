@@ -134,7 +134,7 @@ static int put_line(chrome_sink *c) {
   if (fwrite(c->line.data, 1, c->line.len, c->out) != c->line.len) {
     snprintf(c->base.error, sizeof c->base.error,
              "cannot write the Chrome trace: %s (check free space and permissions)",
-             strerror(errno));
+             st_strerror(-errno));
     return ST_EIO;
   }
   return 0;
@@ -255,7 +255,7 @@ static int chrome_end(st_sink *s, const st_counters *counters) {
                 counters->delivered, counters->lost);
   int rc = put_line(c);
   if (rc == 0 && fflush(c->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write the Chrome trace: %s", strerror(errno));
+    snprintf(s->error, sizeof s->error, "cannot write the Chrome trace: %s", st_strerror(-errno));
     rc = ST_EIO;
   }
   return rc;

@@ -115,7 +115,7 @@ static void csv_row(st_buf *b, const st_event *ev) {
 static int put(csv_sink *c, const char *s, size_t n) {
   if (fwrite(s, 1, n, c->out) != n) {
     snprintf(c->base.error, sizeof c->base.error,
-             "cannot write CSV output: %s (check free space and permissions)", strerror(errno));
+             "cannot write CSV output: %s (check free space and permissions)", st_strerror(-errno));
     return ST_EIO;
   }
   return 0;
@@ -134,7 +134,7 @@ static int csv_write(st_sink *s, const st_event *ev) {
 
 static int csv_flush(st_sink *s) {
   if (fflush(((csv_sink *)s)->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write CSV output: %s", strerror(errno));
+    snprintf(s->error, sizeof s->error, "cannot write CSV output: %s", st_strerror(-errno));
     return ST_EIO;
   }
   return 0;

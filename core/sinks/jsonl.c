@@ -186,7 +186,8 @@ static int write_line(jsonl_sink *j) {
     return ST_ENOMEM;
   if (fwrite(j->line.data, 1, j->line.len, j->out) != j->line.len) {
     snprintf(j->base.error, sizeof j->base.error,
-             "cannot write JSON output: %s (check free space and permissions)", strerror(errno));
+             "cannot write JSON output: %s (check free space and permissions)",
+             st_strerror(-errno));
     return ST_EIO;
   }
   return 0;
@@ -217,7 +218,7 @@ static int jsonl_write(st_sink *s, const st_event *ev) {
 static int jsonl_flush(st_sink *s) {
   jsonl_sink *j = (jsonl_sink *)s;
   if (fflush(j->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write JSON output: %s", strerror(errno));
+    snprintf(s->error, sizeof s->error, "cannot write JSON output: %s", st_strerror(-errno));
     return ST_EIO;
   }
   return 0;

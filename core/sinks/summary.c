@@ -418,7 +418,7 @@ static int summary_end(st_sink *sk, const st_counters *c) {
   else
     fprintf(out, "\nLost events: 0\n");
   if (fflush(out) != 0) {
-    snprintf(sk->error, sizeof sk->error, "cannot write the summary: %s", strerror(errno));
+    snprintf(sk->error, sizeof sk->error, "cannot write the summary: %s", st_strerror(-errno));
     return ST_EIO;
   }
   return 0;

@@ -217,7 +217,8 @@ static int text_write(st_sink *s, const st_event *ev) {
     return ST_ENOMEM;
   if (fwrite(t->line.data, 1, t->line.len, t->out) != t->line.len) {
     snprintf(s->error, sizeof s->error,
-             "cannot write text output: %s (check free space and permissions)", strerror(errno));
+             "cannot write text output: %s (check free space and permissions)",
+             st_strerror(-errno));
     return ST_EIO;
   }
   return 0;
@@ -225,7 +226,7 @@ static int text_write(st_sink *s, const st_event *ev) {
 
 static int text_flush(st_sink *s) {
   if (fflush(((text_sink *)s)->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write text output: %s", strerror(errno));
+    snprintf(s->error, sizeof s->error, "cannot write text output: %s", st_strerror(-errno));
     return ST_EIO;
   }
   return 0;

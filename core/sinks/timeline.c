@@ -159,7 +159,7 @@ static int timeline_end(st_sink *s, const st_counters *c) {
     }
   }
   if (fflush(out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write the timeline: %s", strerror(errno));
+    snprintf(s->error, sizeof s->error, "cannot write the timeline: %s", st_strerror(-errno));
     return ST_EIO;
   }
   return 0;

@@ -389,7 +389,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   if (o->output && strcmp(o->output, "-") != 0 && !cli_is_sktrace_path(o->output)) {
     out = fopen(o->output, "w");
     if (!out) {
-      cli_error("cannot open %s for writing: %s", o->output, strerror(errno));
+      cli_error("cannot open %s for writing: %s", o->output, st_strerror(-errno));
       b->ops->close(b);
       uv_loop_close(&loop);
       return 1;
@@ -445,7 +445,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_session_free(s);
   uv_loop_close(&loop);
   if (out != stdout && fclose(out) != 0 && code == 0) {
-    cli_error("cannot write %s: %s", o->output, strerror(errno));
+    cli_error("cannot write %s: %s", o->output, st_strerror(-errno));
     code = 1;
   }
   return code;

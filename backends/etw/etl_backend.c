@@ -13,6 +13,7 @@
 #include <uthash.h>
 #include <uv.h>
 
+#include "bytes.h"
 #include "etw/etl_file.h"
 #include "etw/etw_decode.h"
 #include "etw/etw_state.h"
@@ -224,9 +225,8 @@ bool st_etl_file_sniff(const char *path) {
   fclose(f);
   if (n < sizeof h)
     return false;
-  uint32_t size =
-      (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
-  uint16_t type = (uint16_t)(h[0x36] | h[0x37] << 8);
+  uint32_t size = st_le32(h);
+  uint16_t type = st_le16(h + 0x36);
   /* The header buffer: type 4, sequence 0, its first record a system
    * header (type 1 or 2). */
   return size >= ETL_BUFFER_HEADER && type == 4 && (h[72 + 2] == 1 || h[72 + 2] == 2);

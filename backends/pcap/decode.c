@@ -8,15 +8,8 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "socktrace/event.h"
-
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 enum {
   ETH_IPV4 = 0x0800,
@@ -67,7 +60,7 @@ static pcap_verdict by_ppp(const uint8_t *p, uint32_t len, const uint8_t **l3, u
   } else {
     if (len < 2)
       return PCAP_TRUNCATED;
-    proto = rd16(p);
+    proto = st_be16(p);
     p += 2;
     len -= 2;
   }
@@ -91,7 +84,7 @@ static pcap_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, 
   while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
     if (len < 4)
       return PCAP_TRUNCATED;
-    type = rd16(p + 2);
+    type = st_be16(p + 2);
     p += 4;
     len -= 4;
   }
@@ -116,14 +109,13 @@ pcap_verdict pcap_decode_link(int linktype, const uint8_t *f, uint32_t caplen, c
   case LT_EN10MB:
     if (caplen < 14)
       return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f + 12), f + 14, caplen - 14, l3, l3len);
+    return by_ethertype(st_be16(f + 12), f + 14, caplen - 14, l3, l3len);
   case LT_NULL:
   case LT_LOOP: {
     if (caplen < 4)
       return PCAP_TRUNCATED;
-    uint32_t be = rd32(f);
-    uint32_t le =
-        (uint32_t)f[0] | ((uint32_t)f[1] << 8) | ((uint32_t)f[2] << 16) | ((uint32_t)f[3] << 24);
+    uint32_t be = st_be32(f);
+    uint32_t le = st_le32(f);
     if (!null_family_is_ip(be) && !null_family_is_ip(le))
       return PCAP_NOT_IP;
     *l3 = f + 4;
@@ -141,11 +133,11 @@ pcap_verdict pcap_decode_link(int linktype, const uint8_t *f, uint32_t caplen, c
   case LT_LINUX_SLL:
     if (caplen < 16)
       return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f + 14), f + 16, caplen - 16, l3, l3len);
+    return by_ethertype(st_be16(f + 14), f + 16, caplen - 16, l3, l3len);
   case LT_LINUX_SLL2:
     if (caplen < 20)
       return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f), f + 20, caplen - 20, l3, l3len);
+    return by_ethertype(st_be16(f), f + 20, caplen - 20, l3, l3len);
   case LT_PPP:
   case LT_PPP_SERIAL:
     return by_ppp(f, caplen, l3, l3len);
@@ -154,7 +146,7 @@ pcap_verdict pcap_decode_link(int linktype, const uint8_t *f, uint32_t caplen, c
   case LT_C_HDLC:
     if (caplen < 4)
       return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f + 2), f + 4, caplen - 4, l3, l3len);
+    return by_ethertype(st_be16(f + 2), f + 4, caplen - 4, l3, l3len);
   default:
     return PCAP_NOT_IP;
   }
@@ -177,10 +169,10 @@ pcap_verdict pcap_decode_transport(uint8_t proto, const uint8_t *p, uint32_t cap
       return PCAP_MALFORMED;
     if (hl > caplen)
       return PCAP_TRUNCATED;
-    out->sport = rd16(p);
-    out->dport = rd16(p + 2);
-    out->seq = rd32(p + 4);
-    out->ack = rd32(p + 8);
+    out->sport = st_be16(p);
+    out->dport = st_be16(p + 2);
+    out->seq = st_be32(p + 4);
+    out->ack = st_be32(p + 8);
     out->tcp_flags = p[13];
     break;
   case PCAP_IPPROTO_UDP: {
@@ -189,7 +181,7 @@ pcap_verdict pcap_decode_transport(uint8_t proto, const uint8_t *p, uint32_t cap
     if (caplen < 8)
       return PCAP_TRUNCATED;
     hl = 8;
-    uint16_t ulen = rd16(p + 4);
+    uint16_t ulen = st_be16(p + 4);
     /* 0 is legal for IPv6 jumbograms; otherwise trust the smaller length. */
     if (ulen != 0) {
       if (ulen < 8)
@@ -200,8 +192,8 @@ pcap_verdict pcap_decode_transport(uint8_t proto, const uint8_t *p, uint32_t cap
           caplen = len;
       }
     }
-    out->sport = rd16(p);
-    out->dport = rd16(p + 2);
+    out->sport = st_be16(p);
+    out->dport = st_be16(p + 2);
     break;
   }
   case PCAP_IPPROTO_ICMP:
@@ -248,11 +240,11 @@ pcap_verdict pcap_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, ui
     case 44: { /* fragment */
       if (caplen < o + 8)
         return PCAP_TRUNCATED;
-      uint16_t offflags = rd16(p + o + 2);
+      uint16_t offflags = st_be16(p + o + 2);
       frag->next = p[o];
       frag->offset = (uint32_t)(offflags & 0xfff8);
       frag->more = offflags & 1;
-      frag->id = rd32(p + o + 4);
+      frag->id = st_be32(p + o + 4);
       o += 8;
       if (frag->offset == 0 && !frag->more) { /* atomic fragment: a whole packet */
         *next = frag->next;
@@ -285,7 +277,7 @@ static pcap_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pc
     if (caplen < 20)
       return PCAP_TRUNCATED;
     uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
-    uint32_t total = rd16(p + 2);
+    uint32_t total = st_be16(p + 2);
     if (hl < 20)
       return PCAP_MALFORMED;
     if (hl > caplen)
@@ -301,9 +293,9 @@ static pcap_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pc
     *proto = p[9];
     *l4off = hl;
     *l4len = total - hl;
-    uint16_t offflags = rd16(p + 6);
+    uint16_t offflags = st_be16(p + 6);
     if ((offflags & 0x3fff) != 0) {
-      out->frag.id = rd16(p + 4);
+      out->frag.id = st_be16(p + 4);
       out->frag.offset = (uint32_t)(offflags & 0x1fff) * 8;
       out->frag.more = (offflags & 0x2000) != 0;
       out->frag.next = p[9];
@@ -320,7 +312,7 @@ static pcap_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pc
   if (version == 6) {
     if (caplen < 40)
       return PCAP_TRUNCATED;
-    uint32_t plen = rd16(p + 4);
+    uint32_t plen = st_be16(p + 4);
     if (plen == 0 && !quoted) /* jumbogram or offload: use what is there */
       plen = caplen - 40;
     out->family = ST_FAMILY_INET6;
@@ -377,9 +369,9 @@ pcap_verdict pcap_decode_quoted(const uint8_t *p, uint32_t caplen, pcap_pkt *out
     return PCAP_UNSUPPORTED;
   if (caplen < off + 4)
     return PCAP_TRUNCATED;
-  out->sport = rd16(p + off);
-  out->dport = rd16(p + off + 2);
+  out->sport = st_be16(p + off);
+  out->dport = st_be16(p + off + 2);
   if (proto == PCAP_IPPROTO_TCP && caplen >= off + 8)
-    out->seq = rd32(p + off + 4);
+    out->seq = st_be32(p + off + 4);
   return PCAP_OK;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "bytes.h"
 #include "socktrace/session.h"
 #include "tracker.h"
 
@@ -320,8 +321,7 @@ bool st_pcap_file_sniff(const char *path) {
   fclose(f);
   if (n != sizeof m)
     return false;
-  uint32_t be = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
-  uint32_t le = ((uint32_t)m[3] << 24) | ((uint32_t)m[2] << 16) | ((uint32_t)m[1] << 8) | m[0];
+  uint32_t be = st_be32(m), le = st_le32(m);
   static const uint32_t magics[] = {
       0xa1b2c3d4, /* pcap, microseconds */
       0xa1b23c4d, /* pcap, nanoseconds */

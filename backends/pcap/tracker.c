@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "dns.h"
 #include "flow.h"
 #include "socktrace/status.h"
@@ -21,10 +22,6 @@
 
 static bool seq_lt(uint32_t a, uint32_t b) {
   return (int32_t)(a - b) < 0;
-}
-
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
 }
 
 /* DnsMessage (5200) for one message sent by side s. */
@@ -49,7 +46,7 @@ static bool is_dns(const pcap_pkt *p) {
 static void tcp_dns(st_pcap_tracker *t, const flow *f, int s, const pcap_pkt *p) {
   uint32_t off = 0;
   while (off + 2 <= p->payload_caplen) {
-    uint32_t mlen = rd16(p->payload + off);
+    uint32_t mlen = st_be16(p->payload + off);
     if (mlen == 0 || off + 2 + mlen > p->payload_caplen)
       break;
     emit_dns(t, f, s, p->payload + off + 2, mlen);

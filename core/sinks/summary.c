@@ -18,7 +18,6 @@
  *   (connected or accepted); its lifetime runs from its first to its last
  *   event, or its EndpointSummary duration when that is longer.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +58,7 @@ typedef struct ep_state {
 #define LONGEST_KEEP 64
 
 typedef struct summary_sink {
-  st_sink base;
-  FILE *out;
+  st_out out;
   row *procs, *remotes;
   ep_state *eps;
   st_summary_options opt;
@@ -366,7 +364,7 @@ static int cmp_lifetime(const void *a, const void *b) {
 }
 
 static void print_longest(summary_sink *s) {
-  FILE *out = s->out;
+  FILE *out = s->out.file;
   unsigned max = longest_max(s), n = 0;
   fprintf(out, "\nLongest-lived connections\n");
   /* Candidates: the sockets still remembered and the forgotten longest. */
@@ -403,7 +401,7 @@ static int summary_end(st_sink *sk, const st_counters *c) {
   summary_sink *s = (summary_sink *)sk;
   HASH_SORT(s->procs, by_pid);
   HASH_SORT(s->remotes, by_key);
-  FILE *out = s->out;
+  FILE *out = s->out.file;
   fprintf(out,
           "\nsocktrace summary: %" PRIu64 " events seen, %" PRIu64 " shown, %" PRIu64
           " filtered out, %" PRIu64 " lost\n",
@@ -417,11 +415,7 @@ static int summary_end(st_sink *sk, const st_counters *c) {
             c->lost);
   else
     fprintf(out, "\nLost events: 0\n");
-  if (fflush(out) != 0) {
-    snprintf(sk->error, sizeof sk->error, "cannot write the summary: %s", st_strerror(-errno));
-    return ST_EIO;
-  }
-  return 0;
+  return st_out_flush(sk);
 }
 
 static void summary_close(st_sink *sk) {
@@ -440,21 +434,19 @@ static void summary_close(st_sink *sk) {
     HASH_DEL(s->eps, e);
     free(e);
   }
-  free(s);
+  st_out_close(sk);
 }
 
 static const st_sink_ops summary_ops = {
     .name = "summary", .write = summary_write, .end = summary_end, .close = summary_close};
 
 int st_sink_summary_new_opts(FILE *out, const st_summary_options *opt, st_sink **sink) {
-  summary_sink *s = calloc(1, sizeof *s);
+  summary_sink *s = st_out_new(sizeof *s, &summary_ops, out, "the summary");
   if (!s)
     return ST_ENOMEM;
-  s->base.ops = &summary_ops;
-  s->out = out;
   if (opt)
     s->opt = *opt;
-  *sink = &s->base;
+  *sink = &s->out.base;
   return 0;
 }
 

@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "replay/replay.h"
 #include "socktrace/sink.h"
 
 static st_event full_event(void) {

@@ -348,6 +348,7 @@ static void etw_stats(st_backend *base, st_backend_stats *out) {
 
 static const st_backend_ops etw_ops = {
     .name = "etw",
+    .kind = ST_SOURCE_LIVE,
     .open = etw_open,
     .start = etw_start,
     .stop = etw_stop,

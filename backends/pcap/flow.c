@@ -119,8 +119,11 @@ static void fill_addr(st_addr *a, uint8_t family, const uint8_t *ip, uint16_t po
   memcpy(a->addr, ip, family == ST_FAMILY_INET ? 4 : 16);
 }
 
-void flow_event(const st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
-                uint8_t enter_exit, uint64_t keywords, st_event *ev) {
+st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
+                     uint8_t enter_exit, uint64_t keywords) {
+  st_event *ev = t->slot ? t->slot(t->ctx) : NULL;
+  if (!ev)
+    ev = &t->scratch;
   st_event_init(ev, provider, id);
   ev->ts_ns = t->now;
   ev->os = ST_OS_WIRE;
@@ -136,6 +139,7 @@ void flow_event(const st_pcap_tracker *t, const flow *f, int s, uint8_t provider
   fill_addr(&ev->local, f->family, f->side[s].addr, f->side[s].port);
   fill_addr(&ev->remote, f->family, f->side[!s].addr, f->side[!s].port);
   ev->has = ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL | ST_HAS_LOCAL | ST_HAS_REMOTE;
+  return ev;
 }
 
 void tracker_emit(st_pcap_tracker *t, st_event *ev) {
@@ -156,35 +160,35 @@ void side_fail(flow_side *side, st_status st) {
 }
 
 void flow_connect_done(st_pcap_tracker *t, flow *f, st_status st, const char *detail) {
-  st_event ev;
-  flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-  ev.status = st;
-  ev.has |= ST_HAS_STATUS;
+  st_event *ev;
+  ev = flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->status = st;
+  ev->has |= ST_HAS_STATUS;
   if (detail) {
-    snprintf(ev.detail, sizeof ev.detail, "%s", detail);
-    ev.has |= ST_HAS_DETAIL;
+    snprintf(ev->detail, sizeof ev->detail, "%s", detail);
+    ev->has |= ST_HAS_DETAIL;
   }
   if (st.code != ST_OK)
     side_fail(&f->side[0], st);
   f->side[0].exists = true;
-  tracker_emit(t, &ev);
+  tracker_emit(t, ev);
 }
 
 static void flow_summary(st_pcap_tracker *t, const flow *f, int s) {
   const flow_side *me = &f->side[s], *peer = &f->side[!s];
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_ENDPOINT_SUMMARY, ST_EE_INTERNAL, ST_KW_SUMMARY, &ev);
-  ev.summary.bytes_sent = me->bytes;
-  ev.summary.bytes_received = peer->bytes;
-  ev.summary.sends = me->msgs;
-  ev.summary.receives = peer->msgs;
-  ev.summary.duration_ns = f->last_ts - f->first_ts;
-  ev.summary.retransmits = me->retrans;
-  ev.summary.first_error = me->first_error;
-  ev.summary.final_status = me->final_status;
-  ev.status = me->final_status;
-  ev.has |= ST_HAS_SUMMARY | ST_HAS_STATUS;
-  tracker_emit(t, &ev);
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_ENDPOINT_SUMMARY, ST_EE_INTERNAL, ST_KW_SUMMARY);
+  ev->summary.bytes_sent = me->bytes;
+  ev->summary.bytes_received = peer->bytes;
+  ev->summary.sends = me->msgs;
+  ev->summary.receives = peer->msgs;
+  ev->summary.duration_ns = f->last_ts - f->first_ts;
+  ev->summary.retransmits = me->retrans;
+  ev->summary.first_error = me->first_error;
+  ev->summary.final_status = me->final_status;
+  ev->status = me->final_status;
+  ev->has |= ST_HAS_SUMMARY | ST_HAS_STATUS;
+  tracker_emit(t, ev);
 }
 
 void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
@@ -239,12 +243,22 @@ void st_pcap_tracker_expire(st_pcap_tracker *t, uint64_t now_ns) {
   t->now = saved;
 }
 
+void st_pcap_tracker_set_slots(st_pcap_tracker *t, st_pcap_slot_fn slot) {
+  t->slot = slot;
+}
+
+bool st_pcap_tracker_finish_one(st_pcap_tracker *t) {
+  if (!t->lru_head)
+    return false;
+  t->now = t->stats.last_ts_ns;
+  flow_end(t, t->lru_head, FLOW_END_FINISH);
+  return true;
+}
+
 void st_pcap_tracker_finish(st_pcap_tracker *t) {
   /* Oldest first, so that summaries come out in the order flows went quiet. */
-  while (t->lru_head) {
-    t->now = t->stats.last_ts_ns;
-    flow_end(t, t->lru_head, FLOW_END_FINISH);
-  }
+  while (st_pcap_tracker_finish_one(t))
+    ;
 }
 
 st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_emit_fn emit,

@@ -26,16 +26,16 @@ static bool seq_lt(uint32_t a, uint32_t b) {
 
 /* DnsMessage (5200) for one message sent by side s. */
 static void emit_dns(st_pcap_tracker *t, const flow *f, int s, const uint8_t *msg, uint32_t len) {
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE, ST_EE_TRANSPORT, ST_KW_DNS, &ev);
-  if (!pcap_dns_parse(msg, len, &ev.dns)) {
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE, ST_EE_TRANSPORT, ST_KW_DNS);
+  if (!pcap_dns_parse(msg, len, &ev->dns)) {
     t->stats.dns_malformed++;
     return;
   }
   t->stats.dns_messages++;
-  ev.bytes = len;
-  ev.has |= ST_HAS_DNS | ST_HAS_BYTES;
-  tracker_emit(t, &ev);
+  ev->bytes = len;
+  ev->has |= ST_HAS_DNS | ST_HAS_BYTES;
+  tracker_emit(t, ev);
 }
 
 static bool is_dns(const pcap_pkt *p) {
@@ -58,12 +58,12 @@ static void tcp_established(st_pcap_tracker *t, flow *f) {
   f->state = FLOW_OPEN;
   flow_connect_done(t, f, st_status_portable(ST_OK), NULL);
   f->side[1].exists = true;
-  st_event ev;
-  flow_event(t, f, 1, ST_PROVIDER_AFD, ST_EV_ACCEPT_ADDR, ST_EE_EXIT, ST_KW_WINSOCK, &ev);
-  ev.status = st_status_portable(ST_OK);
-  ev.accept_endpoint = f->side[1].endpoint;
-  ev.has |= ST_HAS_STATUS | ST_HAS_ACCEPT_EP;
-  tracker_emit(t, &ev);
+  st_event *ev;
+  ev = flow_event(t, f, 1, ST_PROVIDER_AFD, ST_EV_ACCEPT_ADDR, ST_EE_EXIT, ST_KW_WINSOCK);
+  ev->status = st_status_portable(ST_OK);
+  ev->accept_endpoint = f->side[1].endpoint;
+  ev->has |= ST_HAS_STATUS | ST_HAS_ACCEPT_EP;
+  tracker_emit(t, ev);
 }
 
 static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
@@ -78,18 +78,18 @@ static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
     f->state = FLOW_CLOSED;
     return;
   }
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-  ev.old_state = ev.new_state = ST_TCP_ESTABLISHED;
-  ev.has |= ST_HAS_STATE;
-  tracker_emit(t, &ev);
-  flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-  ev.reason = ST_ABORT_TRANSPORT_RESET;
-  ev.status = st_status_portable(ST_RESET);
-  ev.has |= ST_HAS_REASON | ST_HAS_STATUS;
-  side_fail(&f->side[!s], ev.status);
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->old_state = ev->new_state = ST_TCP_ESTABLISHED;
+  ev->has |= ST_HAS_STATE;
+  tracker_emit(t, ev);
+  ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->reason = ST_ABORT_TRANSPORT_RESET;
+  ev->status = st_status_portable(ST_RESET);
+  ev->has |= ST_HAS_REASON | ST_HAS_STATUS;
+  side_fail(&f->side[!s], ev->status);
   f->side[!s].exists = true;
-  tracker_emit(t, &ev);
+  tracker_emit(t, ev);
   f->state = FLOW_CLOSED;
 }
 
@@ -168,9 +168,9 @@ static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
         return;
       f->state = FLOW_SYN_SENT;
       f->side[0].exists = true;
-      st_event ev;
-      flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR, ST_EE_ENTER, ST_KW_WINSOCK, &ev);
-      tracker_emit(t, &ev);
+      st_event *ev;
+      ev = flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR, ST_EE_ENTER, ST_KW_WINSOCK);
+      tracker_emit(t, ev);
     } else if (!(f = tcp_midstream(t, p))) {
       return;
     }
@@ -181,13 +181,13 @@ static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
   bool retrans = tcp_seq_update(me, p);
   if (retrans) {
     me->retrans++;
-    st_event ev;
-    flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RETRANSMIT, ST_EE_TRANSPORT, ST_KW_TRANSPORT,
-               &ev);
-    ev.old_state = ev.new_state = tcp_state_of(f, s);
-    ev.bytes = p->payload_len;
-    ev.has |= ST_HAS_STATE | ST_HAS_BYTES;
-    tracker_emit(t, &ev);
+    st_event *ev;
+    ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RETRANSMIT, ST_EE_TRANSPORT,
+                    ST_KW_TRANSPORT);
+    ev->old_state = ev->new_state = tcp_state_of(f, s);
+    ev->bytes = p->payload_len;
+    ev->has |= ST_HAS_STATE | ST_HAS_BYTES;
+    tracker_emit(t, ev);
   }
   if (rst) {
     tcp_reset(t, f, s);
@@ -205,29 +205,29 @@ static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
     me->bytes += p->payload_len;
     me->msgs++;
     if (tracker_wants(t, ST_LEVEL_VERBOSE)) {
-      st_event ev;
-      flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DATA_INDICATION_ADDR, ST_EE_TRANSPORT,
-                 ST_KW_TRANSPORT, &ev);
-      ev.bytes = p->payload_len;
-      ev.has |= ST_HAS_BYTES;
-      tracker_emit(t, &ev);
+      st_event *ev;
+      ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DATA_INDICATION_ADDR, ST_EE_TRANSPORT,
+                      ST_KW_TRANSPORT);
+      ev->bytes = p->payload_len;
+      ev->has |= ST_HAS_BYTES;
+      tracker_emit(t, ev);
     }
     if (is_dns(p))
       tcp_dns(t, f, s, p);
   }
   if (fin && !me->fin_reported && f->state != FLOW_CLOSED) {
     me->fin_reported = true;
-    st_event ev;
-    flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DISCONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-    ev.status = st_status_portable(ST_OK);
-    ev.has |= ST_HAS_STATUS;
-    tracker_emit(t, &ev);
+    st_event *ev;
+    ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DISCONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+    ev->status = st_status_portable(ST_OK);
+    ev->has |= ST_HAS_STATUS;
+    tracker_emit(t, ev);
     if (f->side[!s].fin_reported) {
       for (int i = 0; i < 2; i++) {
-        flow_event(t, f, i, ST_PROVIDER_AFD, ST_EV_CLEANUP, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-        ev.status = st_status_portable(ST_OK);
-        ev.has |= ST_HAS_STATUS;
-        tracker_emit(t, &ev);
+        ev = flow_event(t, f, i, ST_PROVIDER_AFD, ST_EV_CLEANUP, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+        ev->status = st_status_portable(ST_OK);
+        ev->has |= ST_HAS_STATUS;
+        tracker_emit(t, ev);
       }
       f->state = FLOW_CLOSED;
     }
@@ -259,18 +259,18 @@ static void udp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
   if (unicast)
     f->side[!s].exists = true;
   if (tracker_wants(t, ST_LEVEL_VERBOSE)) {
-    st_event ev;
-    flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_SENDTO_ADDR, ST_EE_EXIT, ST_KW_WINSOCK, &ev);
-    ev.bytes = p->payload_len;
-    ev.status = st_status_portable(ST_OK);
-    ev.has |= ST_HAS_BYTES | ST_HAS_STATUS;
-    tracker_emit(t, &ev);
+    st_event *ev;
+    ev = flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_SENDTO_ADDR, ST_EE_EXIT, ST_KW_WINSOCK);
+    ev->bytes = p->payload_len;
+    ev->status = st_status_portable(ST_OK);
+    ev->has |= ST_HAS_BYTES | ST_HAS_STATUS;
+    tracker_emit(t, ev);
     if (unicast) {
-      flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_EXIT, ST_KW_WINSOCK, &ev);
-      ev.bytes = p->payload_len;
-      ev.status = st_status_portable(ST_OK);
-      ev.has |= ST_HAS_BYTES | ST_HAS_STATUS;
-      tracker_emit(t, &ev);
+      ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_EXIT, ST_KW_WINSOCK);
+      ev->bytes = p->payload_len;
+      ev->status = st_status_portable(ST_OK);
+      ev->has |= ST_HAS_BYTES | ST_HAS_STATUS;
+      tracker_emit(t, ev);
     }
   }
   if (is_dns(p))
@@ -351,16 +351,16 @@ static void icmp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
     }
     return;
   }
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_TRANSPORT, ST_KW_TRANSPORT,
-             &ev);
-  ev.level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
-  ev.status = st;
-  ev.bytes = 0;
-  snprintf(ev.detail, sizeof ev.detail, "%s", detail);
-  ev.has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_TRANSPORT,
+                  ST_KW_TRANSPORT);
+  ev->level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
+  ev->status = st;
+  ev->bytes = 0;
+  snprintf(ev->detail, sizeof ev->detail, "%s", detail);
+  ev->has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
   side_fail(&f->side[s], st);
-  tracker_emit(t, &ev);
+  tracker_emit(t, ev);
 }
 
 static void dispatch(st_pcap_tracker *t, const pcap_pkt *p) {

@@ -10,6 +10,7 @@
 #ifndef ST_PCAP_TRACKER_H
 #define ST_PCAP_TRACKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "socktrace/event.h"
@@ -27,6 +28,11 @@
 #define ST_PCAP_DEFAULT_LINGER_NS (120ull * 1000000000ull)
 
 typedef void (*st_pcap_emit_fn)(void *ctx, const st_event *ev);
+/* Where the tracker builds its next event. By default in a buffer of its
+ * own, lent to emit for the call; a reader that queues events gives a slot
+ * function, the tracker builds each event in place (no copy), and emit
+ * receives that slot once it is complete. NULL means "use your own". */
+typedef st_event *(*st_pcap_slot_fn)(void *ctx);
 
 typedef struct st_pcap_tracker_config {
   uint32_t max_flows;       /* flows tracked at once; 0 = default */
@@ -64,6 +70,7 @@ typedef struct st_pcap_tracker st_pcap_tracker;
 st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_emit_fn emit,
                                      void *ctx);
 void st_pcap_tracker_free(st_pcap_tracker *t);
+void st_pcap_tracker_set_slots(st_pcap_tracker *t, st_pcap_slot_fn slot);
 
 /* One captured frame. linktype is pcap_datalink()'s value. */
 void st_pcap_tracker_packet(st_pcap_tracker *t, int linktype, uint64_t ts_ns, const uint8_t *bytes,
@@ -75,6 +82,9 @@ void st_pcap_tracker_expire(st_pcap_tracker *t, uint64_t now_ns);
 /* End of capture: unanswered SYNs time out and every flow ends with its
  * summary. The tracker stays usable (it is then empty). */
 void st_pcap_tracker_finish(st_pcap_tracker *t);
+/* One step of that: ends the oldest flow; false when none was left. A
+ * pulled reader hands on one flow's events before ending the next. */
+bool st_pcap_tracker_finish_one(st_pcap_tracker *t);
 
 void st_pcap_tracker_get_stats(const st_pcap_tracker *t, st_pcap_tracker_stats *out);
 

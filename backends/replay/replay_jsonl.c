@@ -1,43 +1,39 @@
 /*
- * Replay of JSON Lines traces. The file is read in slices from a libuv idle
- * callback so a large file never blocks signal handling. A malformed line
- * becomes a DecodeError event naming the line; the rest is still read.
+ * Replay of JSON Lines traces: a file source the session pulls, one event
+ * per next(). A malformed line becomes a DecodeError event naming the
+ * line; the rest is still read.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "replay/replay.h"
 #include "socktrace/session.h"
 
-#define LINES_PER_TICK 2048
 #define MAX_LINE (1u << 20)
 
 typedef struct replay_backend {
   st_backend base;
   char *path;
   FILE *in;
-  uv_idle_t idle;
-  bool idle_on;
+  st_event ev; /* the event next() hands out */
   char *line;
   size_t line_cap;
   uint64_t lineno;
   st_backend_stats stats;
 } replay_backend;
 
-static void emit_decode_error(replay_backend *r, const char *why) {
-  st_event ev;
-  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
-  ev.backend = ST_BACKEND_REPLAY;
-  ev.has = ST_HAS_DETAIL;
-  snprintf(ev.detail, sizeof ev.detail, "line %llu: %s", (unsigned long long)r->lineno, why);
+static void decode_error(replay_backend *r, const char *why) {
+  st_event *ev = &r->ev;
+  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
+  ev->backend = ST_BACKEND_REPLAY;
+  ev->has = ST_HAS_DETAIL;
+  snprintf(ev->detail, sizeof ev->detail, "line %llu: %s", (unsigned long long)r->lineno, why);
   if (!r->stats.errors)
     st_backend_set_error(&r->base, "%s: line %llu: %s", r->path, (unsigned long long)r->lineno,
                          why);
   r->stats.errors++;
-  st_session_emit(r->base.session, &ev);
 }
 
 /* Reads one line of any length into r->line; returns its length or -1 at
@@ -72,36 +68,34 @@ static long read_line(replay_backend *r, bool *too_long) {
   return (long)len;
 }
 
-static void on_idle(uv_idle_t *h) {
-  replay_backend *r = h->data;
-  for (int i = 0; i < LINES_PER_TICK; i++) {
+static int replay_next(st_backend *b, const st_event **out) {
+  replay_backend *r = (replay_backend *)b;
+  *out = &r->ev;
+  for (;;) {
     bool too_long;
     long n = read_line(r, &too_long);
     if (n < 0) {
-      int failed = ferror(r->in);
-      if (failed)
-        st_backend_set_error(&r->base, "cannot read %s: %s", r->path, st_strerror(-errno));
-      st_session_backend_done(r->base.session, failed ? ST_EIO : 0);
-      return;
+      if (!ferror(r->in))
+        return ST_NEXT_END;
+      st_backend_set_error(b, "cannot read %s: %s", r->path, st_strerror(-errno));
+      return ST_EIO;
     }
     r->lineno++;
     if (too_long) {
-      emit_decode_error(r, "line too long; skipped");
-      continue;
+      decode_error(r, "line too long; skipped");
+      return ST_NEXT_EVENT;
     }
     if (n == 0 || (n == 1 && r->line[0] == '\r'))
       continue;
-    st_event ev;
     char why[200];
-    int rc = st_event_from_json(r->line, &ev, why, sizeof why);
+    int rc = st_event_from_json(r->line, &r->ev, why, sizeof why);
     if (rc == 1)
-      continue;
-    if (rc < 0) {
-      emit_decode_error(r, why);
-      continue;
-    }
-    r->stats.events++;
-    st_session_emit(r->base.session, &ev);
+      continue; /* the header */
+    if (rc < 0)
+      decode_error(r, why);
+    else
+      r->stats.events++;
+    return ST_NEXT_EVENT;
   }
 }
 
@@ -113,24 +107,6 @@ static int replay_open(st_backend *b, st_session *s) {
     return ST_ENOENT;
   }
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
-  return 0;
-}
-
-static int replay_start(st_backend *b) {
-  replay_backend *r = (replay_backend *)b;
-  uv_idle_init(st_session_loop(b->session), &r->idle);
-  r->idle.data = r;
-  r->idle_on = true;
-  return uv_idle_start(&r->idle, on_idle);
-}
-
-static int replay_stop(st_backend *b) {
-  replay_backend *r = (replay_backend *)b;
-  if (r->idle_on) {
-    uv_idle_stop(&r->idle);
-    uv_close((uv_handle_t *)&r->idle, NULL);
-    r->idle_on = false;
-  }
   return 0;
 }
 
@@ -148,11 +124,13 @@ static void replay_stats(st_backend *b, st_backend_stats *out) {
 }
 
 static const st_backend_ops replay_ops = {.name = "replay-jsonl",
+                                          .kind = ST_SOURCE_FILE,
                                           .open = replay_open,
-                                          .start = replay_start,
-                                          .stop = replay_stop,
+                                          .start = st_backend_nop,
+                                          .stop = st_backend_nop,
                                           .close = replay_close,
-                                          .stats = replay_stats};
+                                          .stats = replay_stats,
+                                          .next = replay_next};
 
 int st_backend_replay_jsonl_new(const char *path, st_backend **out) {
   replay_backend *r = calloc(1, sizeof *r);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replay/replay.h"
+#include "replay.h"
 #include "socktrace/session.h"
 
 #define MAX_LINE (1u << 20)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replay/replay.h"
+#include "replay.h"
 #include "sktrace_format.h"
 #include "socktrace/session.h"
 

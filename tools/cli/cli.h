@@ -10,6 +10,9 @@
 
 #include "socktrace/session.h"
 
+/* A row of the backend registry (registry.c). */
+typedef struct cli_source cli_source;
+
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
@@ -32,6 +35,7 @@ typedef struct cli_options {
   uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
+  const cli_source *source;    /* the registry row the backend came from */
 } cli_options;
 
 /* Print "socktrace: <message>" on stderr (one line): an error, or a note
@@ -47,10 +51,12 @@ void cli_note(const char *fmt, ...)
 #endif
     ;
 
-/* Backend registry (registry.c). Each returns 0 or a negative code after
- * printing one clear line. */
-int cli_live_backend(const cli_options *o, st_backend **out);
-int cli_file_backend(const cli_options *o, const char *path, st_backend **out);
+/* Backend registry (registry.c): a live backend by --backend's name (the
+ * build's default without it), or the file backend that recognises path.
+ * Each returns 0 (and sets o->source) or a negative code after printing one
+ * clear line. */
+int cli_live_backend(cli_options *o, st_backend **out);
+int cli_file_backend(cli_options *o, const char *path, st_backend **out);
 /* What a backend has to say after the run (--all-providers for .etl). */
 void cli_backend_report(const cli_options *o, st_backend *b);
 

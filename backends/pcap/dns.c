@@ -72,7 +72,7 @@ static bool read_name(const uint8_t *p, uint32_t len, uint32_t *off, char *out) 
   return true;
 }
 
-bool pcap_dns_parse(const uint8_t *p, uint32_t len, st_dns *out) {
+bool pkt_dns_parse(const uint8_t *p, uint32_t len, st_dns *out) {
   memset(out, 0, sizeof *out);
   if (len < 12)
     return false;

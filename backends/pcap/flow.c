@@ -72,7 +72,7 @@ void flow_touch(st_pcap_tracker *t, flow *f) {
   }
 }
 
-flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator, uint32_t flags) {
+flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator, uint32_t flags) {
   if (t->stats.flows_active >= t->cfg.max_flows && t->lru_head) {
     t->stats.flows_evicted++;
     flow_end(t, t->lru_head, FLOW_END_EVICTED);
@@ -99,7 +99,7 @@ flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator
   }
   HASH_ADD(hh, t->table, key, sizeof f->key, f);
   lru_append(t, f);
-  if (f->proto == PCAP_IPPROTO_TCP)
+  if (f->proto == PKT_IPPROTO_TCP)
     t->stats.tcp_flows++;
   else
     t->stats.udp_flows++;
@@ -129,7 +129,7 @@ st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider,
   ev->os = ST_OS_WIRE;
   ev->backend = ST_BACKEND_PCAP;
   ev->enter_exit = enter_exit;
-  bool tcp = f->proto == PCAP_IPPROTO_TCP;
+  bool tcp = f->proto == PKT_IPPROTO_TCP;
   ev->keywords = keywords | (tcp ? ST_KW_STREAM : ST_KW_DATAGRAM);
   ev->endpoint = f->side[s].endpoint;
   ev->flags = f->flags;
@@ -192,7 +192,7 @@ static void flow_summary(st_pcap_tracker *t, const flow *f, int s) {
 }
 
 void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
-  if (f->proto == PCAP_IPPROTO_TCP && why != FLOW_END_EVICTED) {
+  if (f->proto == PKT_IPPROTO_TCP && why != FLOW_END_EVICTED) {
     if (f->state == FLOW_SYN_SENT)
       flow_connect_done(t, f, st_status_portable(ST_TIMED_OUT), "no answer to SYN");
     else if (f->state == FLOW_SYN_RCVD) /* the initiator's ACK was not captured */
@@ -208,7 +208,7 @@ void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
 }
 
 static uint64_t flow_timeout(const st_pcap_tracker *t, const flow *f) {
-  if (f->proto != PCAP_IPPROTO_TCP)
+  if (f->proto != PKT_IPPROTO_TCP)
     return t->cfg.udp_timeout_ns;
   switch (f->state) {
   case FLOW_SYN_SENT:
@@ -282,7 +282,7 @@ st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_
     t->cfg.level = ST_LEVEL_VERBOSE;
   t->emit = emit;
   t->ctx = ctx;
-  t->reasm = pcap_reasm_new();
+  t->reasm = pkt_reasm_new();
   if (!t->reasm) {
     free(t);
     return NULL;
@@ -298,11 +298,11 @@ void st_pcap_tracker_free(st_pcap_tracker *t) {
     HASH_DEL(t->table, f);
     free(f);
   }
-  pcap_reasm_free(t->reasm);
+  pkt_reasm_free(t->reasm);
   free(t);
 }
 
 void st_pcap_tracker_get_stats(const st_pcap_tracker *t, st_pcap_tracker_stats *out) {
   *out = t->stats;
-  out->frag_dropped = pcap_reasm_dropped(t->reasm);
+  out->frag_dropped = pkt_reasm_dropped(t->reasm);
 }

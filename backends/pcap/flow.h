@@ -70,7 +70,7 @@ struct st_pcap_tracker {
   st_event scratch;
   flow *table; /* uthash head */
   flow *lru_head, *lru_tail;
-  pcap_reasm *reasm;
+  pkt_reasm *reasm;
   uint64_t next_serial;
   uint64_t now;          /* timestamp of the frame being processed */
   uint64_t last_emit_ts; /* events never go back in time */
@@ -83,7 +83,7 @@ flow *flow_lookup(st_pcap_tracker *t, uint8_t family, uint8_t proto, const uint8
                   uint16_t sport, const uint8_t *dst, uint16_t dport, int *side);
 /* New flow; the initiator is pkt's source when src_is_initiator. NULL when
  * out of memory. */
-flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator, uint32_t flags);
+flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator, uint32_t flags);
 void flow_touch(st_pcap_tracker *t, flow *f);
 void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why);
 

@@ -6,7 +6,7 @@
  * corrupt or truncated buffers become DecodeError events naming the offset,
  * and the rest is read.
  */
-#include "etw/etl_backend.h"
+#include "etl_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +14,9 @@
 #include <uthash.h>
 
 #include "bytes.h"
-#include "etw/etl_file.h"
-#include "etw/etw_decode.h"
-#include "etw/etw_state.h"
+#include "etl_file.h"
+#include "etw_decode.h"
+#include "etw_state.h"
 #include "socktrace/session.h"
 
 typedef struct foreign {

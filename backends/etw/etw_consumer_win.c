@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etw/etw.h"
-#include "etw/etw_decode.h"
-#include "etw/etw_state.h"
+#include "etw.h"
+#include "etw_decode.h"
+#include "etw_state.h"
 
 #define NAME_MAX_CHARS 128
 #define LOST_POLL_MS 1000

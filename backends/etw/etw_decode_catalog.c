@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "etw/etw_decode_internal.h"
+#include "etw_decode_internal.h"
 
 /* Reads a NUL-terminated UTF-16LE string into UTF-8 (truncated to out's
  * size). A string without its NUL inside the payload is a short read. */

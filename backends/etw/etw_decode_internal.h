@@ -6,7 +6,7 @@
 #define ST_ETW_DECODE_INTERNAL_H
 
 #include "bytes.h"
-#include "etw/etw_decode.h"
+#include "etw_decode.h"
 
 /* printf-checked helpers; mingw's C99 stdio (__USE_MINGW_ANSI_STDIO, set by
  * the toolchain file) takes %zu, so check against gnu_printf there. */

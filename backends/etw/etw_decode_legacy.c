@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "etw/etw_decode_internal.h"
+#include "etw_decode_internal.h"
 
 /* Field kinds, in template order. */
 enum {

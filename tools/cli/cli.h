@@ -38,6 +38,15 @@ typedef struct cli_options {
   const cli_source *source;    /* the registry row the backend came from */
 } cli_options;
 
+/* Options (options.c): parses the options after the command; returns the
+ * index of the first operand, or -1 after printing a usage error. With
+ * stop_at_operand, options end at the first operand (run's CMD keeps its
+ * own). cli_options_help is --help's text after the list of commands. */
+int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operand);
+extern const char cli_options_help[];
+/* --help (main.c): the commands from the command table, then the options. */
+void cli_usage(FILE *out);
+
 /* Print "socktrace: <message>" on stderr (one line): an error, or a note
  * such as "tracing ..." that tools (and the benchmark) wait for. */
 void cli_error(const char *fmt, ...)

@@ -1,6 +1,7 @@
 /* The socktrace command line as a user runs it: exit codes, one-line
  * errors, and the README's replay examples. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,4 +186,30 @@ Test(cli, registry_names_that_promise_other_content) {
            "socktrace: %s: not a readable .etl file (no trace header buffer at its start)\n", path);
   cr_expect_str_eq(r.err, want);
   unlink(path);
+}
+
+/* --stats=json: the counters as one JSON object, the last line on stderr. */
+Test(cli, stats_as_json) {
+  st_cli_result r = st_test_cli("replay " DEMO " -f null --stats=json --port 8080");
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert_eq(st_test_lines(r.err), 1, "%s", r.err);
+  json_error_t e;
+  json_t *o = json_loads(r.err, 0, &e);
+  cr_assert_not_null(o, "%s: %s", e.text, r.err);
+  json_int_t seen = json_integer_value(json_object_get(o, "seen"));
+  json_int_t shown = json_integer_value(json_object_get(o, "shown"));
+  json_int_t filtered = json_integer_value(json_object_get(o, "filtered"));
+  cr_expect_eq(seen, 47);
+  cr_expect_eq(shown + filtered, seen);
+  cr_expect_gt(filtered, 0, "--port filtered some");
+  cr_expect_eq(json_integer_value(json_object_get(o, "lost")), 0);
+  json_t *b = json_object_get(o, "backend");
+  cr_expect_str_eq(json_string_value(json_object_get(b, "name")), "replay-jsonl");
+  cr_expect_eq(json_integer_value(json_object_get(b, "events")), 47);
+  json_decref(o);
+  st_cli_result_free(&r);
+  r = st_test_cli("replay " DEMO " --stats=yaml");
+  cr_expect_eq(r.code, 2);
+  cr_expect_str_eq(r.err, "socktrace: bad --stats 'yaml' (use --stats or --stats=json)\n");
+  st_cli_result_free(&r);
 }

@@ -22,7 +22,7 @@ typedef struct cli_options {
   const char *capture_filter;
   bool summary;
   bool quiet;
-  bool stats;    /* --stats: counters on stderr at the end */
+  int stats;     /* CLI_STATS_*: counters on stderr at the end */
   bool announce; /* say on stderr when live tracing has started */
   int color;     /* -1 auto, 0 never, 1 always */
   bool local_time;
@@ -37,6 +37,8 @@ typedef struct cli_options {
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
   const cli_source *source;    /* the registry row the backend came from */
 } cli_options;
+
+enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
 
 /* Options (options.c): parses the options after the command; returns the
  * index of the first operand, or -1 after printing a usage error. With

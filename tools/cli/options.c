@@ -48,6 +48,9 @@ const char cli_options_help[] =
     "      --color WHEN     auto (default), always or never\n"
     "      --local-time     print local time instead of UTC in text output\n"
     "      --stats          at the end, print how many events were seen, shown, lost\n"
+    "      --stats=json     the same as one JSON object, the last line on stderr (for\n"
+    "                       scripts: seen, shown, filtered, lost, and the backend's and\n"
+    "                       the .sktrace writer's own counts)\n"
     "      --all-providers  replay of .etl: also list the providers it holds that are not\n"
     "                       Winsock's (by GUID, id, version, count)\n"
     "\n"
@@ -114,7 +117,7 @@ static const struct option long_opts[] = {
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"max-files", required_argument, NULL, OPT_MAX_FILES},
     {"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
-    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats", optional_argument, NULL, OPT_STATS},
     {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
@@ -257,7 +260,14 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       o->local_time = true;
       break;
     case OPT_STATS:
-      o->stats = true;
+      if (!optarg || strcmp(optarg, "text") == 0)
+        o->stats = CLI_STATS_TEXT;
+      else if (strcmp(optarg, "json") == 0)
+        o->stats = CLI_STATS_JSON;
+      else {
+        cli_error("bad --stats '%s' (use --stats or --stats=json)", optarg);
+        return -1;
+      }
       break;
     case OPT_ALL_PROVIDERS:
       o->all_providers = true;

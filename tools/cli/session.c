@@ -1,7 +1,7 @@
 /*
  * Running one session to its end for a command: the output file, the
- * sinks, the loop, and what is said afterwards (the errors, --stats, what
- * the backend and the .sktrace writer report).
+ * sinks, the loop, and what is said afterwards (the errors, --stats in
+ * words or as JSON, what the backend and the .sktrace writer report).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,6 +9,27 @@
 #include <string.h>
 
 #include "cli.h"
+
+/* --stats=json: one object, counters only, so scripts never parse words. */
+static void stats_json(const st_counters *c, const st_backend *b, const st_backend_stats *bs,
+                       st_sink *sktrace, char *buf, size_t len) {
+  int n = snprintf(buf, len,
+                   "{\"seen\":%" PRIu64 ",\"shown\":%" PRIu64 ",\"filtered\":%" PRIu64
+                   ",\"lost\":%" PRIu64 ",\"backend\":{\"name\":\"%s\",\"events\":%" PRIu64
+                   ",\"lost\":%" PRIu64 ",\"errors\":%" PRIu64 "}",
+                   c->seen, c->delivered, c->filtered, c->lost, b->ops->name, bs->events, bs->lost,
+                   bs->errors);
+  if (sktrace && n > 0 && (size_t)n < len) {
+    st_sktrace_stats w;
+    st_sink_sktrace_stats(sktrace, &w);
+    n += snprintf(buf + n, len - (size_t)n,
+                  ",\"sktrace\":{\"events\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"blocks\":%" PRIu64
+                  ",\"bytes\":%" PRIu64 ",\"files\":%u}",
+                  w.events, w.lost, w.blocks, w.bytes, (unsigned)w.files);
+  }
+  if (n > 0 && (size_t)n < len)
+    snprintf(buf + n, len - (size_t)n, "}");
+}
 
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg) {
   uv_loop_t loop;
@@ -59,7 +80,10 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   }
   st_counters c;
   st_session_counters(s, &c);
-  if (o->stats)
+  char json[512] = "";
+  if (o->stats == CLI_STATS_JSON)
+    stats_json(&c, b, &stats, sktrace, json, sizeof json);
+  if (o->stats == CLI_STATS_TEXT)
     cli_note("%llu events seen, %llu shown, %llu filtered out, %llu lost",
              (unsigned long long)c.seen, (unsigned long long)c.delivered,
              (unsigned long long)c.filtered, (unsigned long long)c.lost);
@@ -75,6 +99,10 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   if (out != stdout && fclose(out) != 0 && code == 0) {
     cli_error("cannot write %s: %s", o->output, st_strerror(-errno));
     code = 1;
+  }
+  if (json[0]) {
+    fprintf(stderr, "%s\n", json);
+    fflush(stderr);
   }
   return code;
 }

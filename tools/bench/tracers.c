@@ -1,8 +1,9 @@
 /*
  * st-bench's table of tracers (tracers.h): socktrace at two levels into
- * three sinks, and the tools users know. strace and bpftrace write to a
- * file, so their lines can be counted; tcpdump counts packets received by
- * its filter.
+ * three sinks, and the tools users know. strace writes to a file and
+ * bpftrace either prints a line per event to a file ("bpftrace") or only
+ * counts in kernel maps, printed when it exits ("bpftrace-count"), so their
+ * events can be counted; tcpdump counts packets received by its filter.
  */
 #include "tracers.h"
 
@@ -125,6 +126,21 @@ static void count_bpftrace_lines(const run_files *f, long long *events, long lon
   *lost = bpftrace_lost(f);
 }
 
+/* The maps bpftrace prints at exit: "@[tracepoint:...]: N" per probe. */
+static void count_bpftrace_maps(const run_files *f, long long *events, long long *lost) {
+  char *out = bench_slurp(f->events);
+  *events = out ? 0 : -1;
+  for (char *line = out; line && *line;) {
+    char *eol = strchr(line, '\n');
+    char *v = strncmp(line, "@[", 2) == 0 ? strstr(line, "]: ") : NULL;
+    if (v && (!eol || v < eol))
+      *events += atoll(v + 3);
+    line = eol ? eol + 1 : NULL;
+  }
+  free(out);
+  *lost = bpftrace_lost(f);
+}
+
 /* Counted in the kernel: tcpdump hands packets to user space in blocks, so
  * "captured" lags behind at the moment it is stopped. */
 static long long number_before(const char *text, const char *what) {
@@ -167,6 +183,11 @@ static const char bpftrace_print[] = BT_SYSCALLS BT_PID
     "{ printf(\"%d %s %d\\n\", tid, probe, args->ret); }\n" BT_TCP
     "{ printf(\"%s\\n\", probe); }\n";
 
+/* The same probes and predicates, counted in kernel maps: no printf. */
+static const char bpftrace_count[] = BT_SYSCALLS BT_PID
+    "{ @[probe] = count(); }\n" BT_STATE BT_PID "{ @[probe] = count(); }\n" BT_LENGTH BT_PID
+    "{ @[probe] = count(); }\n" BT_TCP "{ @[probe] = count(); }\n";
+
 /* socktrace at a level into a sink; its counts come from --stats=json. */
 #define SOCKTRACE(row, ext, ...)                                                                   \
   {                                                                                                \
@@ -197,6 +218,15 @@ tracer bench_tracers[] = {
      .grace_ms = 1000,
      .drain_ms = 200,
      .count = count_bpftrace_lines},
+    {.name = "bpftrace-count",
+     .tool = "bpftrace",
+     .args = {bpftrace_count},
+     .argv = bpftrace_argv,
+     .ready = "Attaching",
+     .ready_in_events = true,
+     .grace_ms = 1000,
+     .drain_ms = 200,
+     .count = count_bpftrace_maps},
     {.name = "tcpdump",
      .tool = "tcpdump",
      .argv = tcpdump_argv,

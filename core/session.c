@@ -369,6 +369,11 @@ int st_session_start(st_session *s) {
     set_error(s, ST_EINVAL, "no backend: nothing to trace");
     return ST_EINVAL;
   }
+  if (s->backend->ops->kind == ST_SOURCE_FILE && !s->backend->ops->next) {
+    set_error(s, ST_EINVAL, "the %s backend is a file source without next()",
+              s->backend->ops->name);
+    return ST_EINVAL;
+  }
   s->info.started_ns = now_ns();
   const st_backend_ops *ops = s->backend->ops;
   s->backend->session = s;

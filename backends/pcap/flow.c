@@ -119,11 +119,22 @@ static void fill_addr(st_addr *a, uint8_t family, const uint8_t *ip, uint16_t po
   memcpy(a->addr, ip, family == ST_FAMILY_INET ? 4 : 16);
 }
 
+static bool queue_grow(st_pcap_queue *q) {
+  size_t cap = q->cap ? q->cap * 2 : 16;
+  st_event *n = realloc(q->events, cap * sizeof *n);
+  if (!n)
+    return false;
+  q->events = n;
+  q->cap = cap;
+  return true;
+}
+
 st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
                      uint8_t enter_exit, uint64_t keywords) {
-  st_event *ev = t->slot ? t->slot(t->ctx) : NULL;
-  if (!ev)
-    ev = &t->scratch;
+  st_event *ev = &t->scratch;
+  st_pcap_queue *q = t->queue;
+  if (q && (q->len < q->cap || queue_grow(q)))
+    ev = &q->events[q->len];
   st_event_init(ev, provider, id);
   ev->ts_ns = t->now;
   ev->os = ST_OS_WIRE;
@@ -149,7 +160,10 @@ void tracker_emit(st_pcap_tracker *t, st_event *ev) {
     ev->ts_ns = t->last_emit_ts;
   t->last_emit_ts = ev->ts_ns;
   t->stats.events++;
-  t->emit(t->ctx, ev);
+  if (ev == &t->scratch)
+    t->emit(t->ctx, ev);
+  else
+    t->queue->len++; /* built in place at the queue's end */
 }
 
 void side_fail(flow_side *side, st_status st) {
@@ -243,8 +257,8 @@ void st_pcap_tracker_expire(st_pcap_tracker *t, uint64_t now_ns) {
   t->now = saved;
 }
 
-void st_pcap_tracker_set_slots(st_pcap_tracker *t, st_pcap_slot_fn slot) {
-  t->slot = slot;
+void st_pcap_tracker_set_queue(st_pcap_tracker *t, st_pcap_queue *q) {
+  t->queue = q;
 }
 
 bool st_pcap_tracker_finish_one(st_pcap_tracker *t) {

@@ -65,7 +65,7 @@ typedef struct flow {
 struct st_pcap_tracker {
   st_pcap_tracker_config cfg;
   st_pcap_emit_fn emit;
-  st_pcap_slot_fn slot; /* may be NULL: events are built in scratch */
+  st_pcap_queue *queue; /* may be NULL: events are built in scratch */
   void *ctx;
   st_event scratch;
   flow *table; /* uthash head */
@@ -87,8 +87,8 @@ flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator
 void flow_touch(st_pcap_tracker *t, flow *f);
 void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why);
 
-/* Events. flow_event starts an event for side s in the next slot (the
- * user's, or the tracker's scratch) with the common and per-flow fields;
+/* Events. flow_event starts an event for side s at the end of the queue
+ * (or in the tracker's scratch) with the common and per-flow fields;
  * tracker_emit applies the tracker's level, stamps the time and hands it
  * on. An event started and not emitted is simply dropped. */
 st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,

@@ -3,10 +3,10 @@
  * interface, applies the capture filter, and feeds every frame to the flow
  * tracker.
  *
- * A capture file is a file source the session pulls: next() feeds frames
- * until the tracker has made an event, keeps what one frame made in a small
- * queue and hands it out one event at a time; at the end it ends the open
- * flows one by one. A live capture is non-blocking, its selectable fd is
+ * A capture file is a file source the session pulls: next() hands out, one
+ * at a time, the events a few frames made (the tracker builds them in place
+ * in a small queue), reading more frames when the queue is empty; at the end
+ * it ends the open flows one by one. A live capture is non-blocking, its selectable fd is
  * polled by the session, and the tracker's events go straight to
  * st_session_emit(). Library code: it never prints; errors go to b->error
  * in one line saying what to do.
@@ -29,6 +29,8 @@
 /* A queue that grew past this for a burst (many flows ending at once) is
  * given back once it is empty. */
 #define QUEUE_KEEP 256
+/* Frames read at a time, their events queued for next(). */
+#define FRAMES_PER_REFILL 64
 #define SWEEP_MS 1000
 
 typedef struct pcap_backend {
@@ -40,10 +42,9 @@ typedef struct pcap_backend {
   int linktype;
   bool nano;
   uv_timer_t *timer; /* live: flow expiry in wall time */
-  /* File: events the tracker made, not yet handed out by next(). */
-  st_event *queue;
-  size_t qhead, qlen, qcap;
-  bool pulling;   /* file, not stopped: the tracker's events are queued */
+  /* File: events the tracker made, handed out by next() from qhead on. */
+  st_pcap_queue queue;
+  size_t qhead;
   bool read_done; /* file: end or damage reached; open flows end next */
   int end_status; /* file: 0, or ST_EBADMSG for a damaged file */
   bool finished;
@@ -56,28 +57,10 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
   st_pcap_tracker_packet(b->tracker, b->linktype, ts, bytes, h->caplen, h->len);
 }
 
-/* File: the tracker builds each event in the queue's next free slot. */
-static st_event *next_slot(void *ctx) {
-  pcap_backend *b = ctx;
-  if (!b->pulling)
-    return NULL;
-  if (b->qlen == b->qcap) {
-    size_t cap = b->qcap ? b->qcap * 2 : 16;
-    st_event *q = realloc(b->queue, cap * sizeof *q);
-    if (!q)
-      return NULL; /* the tracker builds it in its own buffer */
-    b->queue = q;
-    b->qcap = cap;
-  }
-  return &b->queue[b->qlen];
-}
-
+/* Live, a stopping file, or a queue that could not grow: straight on. */
 static void on_event(void *ctx, const st_event *ev) {
   pcap_backend *b = ctx;
-  if (b->pulling && b->queue && ev == &b->queue[b->qlen])
-    b->qlen++; /* built in place: queued */
-  else
-    st_session_emit(b->base.session, ev); /* live, stopping, or no room to queue */
+  st_session_emit(b->base.session, ev);
 }
 
 static void handle_free(uv_handle_t *h) {
@@ -90,9 +73,9 @@ static void finish(pcap_backend *b) {
   if (b->finished)
     return;
   b->finished = true;
-  while (b->qhead < b->qlen)
-    st_session_emit(b->base.session, &b->queue[b->qhead++]);
-  b->pulling = false;
+  while (b->qhead < b->queue.len)
+    st_session_emit(b->base.session, &b->queue.events[b->qhead++]);
+  st_pcap_tracker_set_queue(b->tracker, NULL);
   st_pcap_tracker_finish(b->tracker);
 }
 
@@ -186,7 +169,7 @@ static int backend_open(st_backend *base, st_session *s) {
     return ST_ENOMEM;
   }
   if (b->file)
-    st_pcap_tracker_set_slots(b->tracker, next_slot);
+    st_pcap_tracker_set_queue(b->tracker, &b->queue);
   int rc = b->file ? open_file(b) : open_live(b);
   if (rc == 0)
     rc = apply_filter(b);
@@ -197,46 +180,43 @@ static int backend_open(st_backend *base, st_session *s) {
   return 0;
 }
 
-/* Reading stopped: at the end of the file, or at damage (what was read is
- * kept either way; the open flows still end). */
-static void read_done(pcap_backend *b, int rc) {
+/* Empties the queue and fills it again: from the next frames, or once the
+ * file is read, from the next open flow's end. False when nothing is left.
+ * The end of the file and damage both end the reading; what was read is
+ * kept either way and the open flows still end. */
+static bool refill(pcap_backend *b) {
+  b->qhead = b->queue.len = 0;
+  if (b->queue.cap > QUEUE_KEEP) {
+    free(b->queue.events);
+    b->queue.events = NULL;
+    b->queue.cap = 0;
+  }
+  if (b->read_done) {
+    if (st_pcap_tracker_finish_one(b->tracker))
+      return true;
+    b->finished = true;
+    return false;
+  }
+  int n = pcap_dispatch(b->pcap, FRAMES_PER_REFILL, on_frame, (u_char *)b);
+  if (n > 0)
+    return true;
   b->read_done = true;
-  if (rc == PCAP_ERROR_BREAK)
-    return;
-  st_pcap_tracker_stats st;
-  st_pcap_tracker_get_stats(b->tracker, &st);
-  st_backend_set_error(&b->base, "capture file %s is damaged after %llu frames: %s", b->file,
-                       (unsigned long long)st.packets, pcap_geterr(b->pcap));
-  b->end_status = ST_EBADMSG;
+  if (n < 0) {
+    st_pcap_tracker_stats st;
+    st_pcap_tracker_get_stats(b->tracker, &st);
+    st_backend_set_error(&b->base, "capture file %s is damaged after %llu frames: %s", b->file,
+                         (unsigned long long)st.packets, pcap_geterr(b->pcap));
+    b->end_status = ST_EBADMSG;
+  }
+  return true;
 }
 
 static int file_next(st_backend *base, const st_event **out) {
   pcap_backend *b = (pcap_backend *)base;
-  if (b->qhead == b->qlen) {
-    b->qhead = b->qlen = 0;
-    if (b->qcap > QUEUE_KEEP) {
-      free(b->queue);
-      b->queue = NULL;
-      b->qcap = 0;
-    }
-  }
-  while (b->qhead == b->qlen) {
-    if (b->read_done) {
-      if (!st_pcap_tracker_finish_one(b->tracker)) {
-        b->finished = true;
-        return b->end_status ? b->end_status : ST_NEXT_END;
-      }
-      continue;
-    }
-    struct pcap_pkthdr *h;
-    const u_char *bytes;
-    int rc = pcap_next_ex(b->pcap, &h, &bytes);
-    if (rc == 1)
-      on_frame((u_char *)b, h, bytes);
-    else
-      read_done(b, rc);
-  }
-  *out = &b->queue[b->qhead++];
+  while (b->qhead == b->queue.len)
+    if (!refill(b))
+      return b->end_status ? b->end_status : ST_NEXT_END;
+  *out = &b->queue.events[b->qhead++];
   return ST_NEXT_EVENT;
 }
 
@@ -309,7 +289,7 @@ static void backend_close(st_backend *base) {
   if (b->pcap)
     pcap_close(b->pcap);
   st_pcap_tracker_free(b->tracker);
-  free(b->queue);
+  free(b->queue.events);
   free(b->file);
   free(b->iface);
   free(b->filter);
@@ -355,7 +335,6 @@ int st_backend_pcap_new(const st_pcap_options *opt, st_backend **out) {
   if (!b)
     return ST_ENOMEM;
   b->base.ops = opt->file ? &pcap_file_ops : &pcap_live_ops;
-  b->pulling = opt->file != NULL;
   bool failed = false;
   b->file = dup_or_null(opt->file, &failed);
   b->iface = opt->file ? NULL : dup_or_null(opt->iface, &failed);

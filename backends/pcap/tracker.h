@@ -28,11 +28,14 @@
 #define ST_PCAP_DEFAULT_LINGER_NS (120ull * 1000000000ull)
 
 typedef void (*st_pcap_emit_fn)(void *ctx, const st_event *ev);
-/* Where the tracker builds its next event. By default in a buffer of its
- * own, lent to emit for the call; a reader that queues events gives a slot
- * function, the tracker builds each event in place (no copy), and emit
- * receives that slot once it is complete. NULL means "use your own". */
-typedef st_event *(*st_pcap_slot_fn)(void *ctx);
+/* A reader that pulls events (a capture file) gives the tracker a queue:
+ * each event is then built in place at its end (no copy) instead of being
+ * handed to emit; the reader empties it (len = 0) as it hands them out.
+ * When the queue cannot grow, the event goes to emit as usual. */
+typedef struct st_pcap_queue {
+  st_event *events;
+  size_t len, cap;
+} st_pcap_queue;
 
 typedef struct st_pcap_tracker_config {
   uint32_t max_flows;       /* flows tracked at once; 0 = default */
@@ -70,7 +73,8 @@ typedef struct st_pcap_tracker st_pcap_tracker;
 st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_emit_fn emit,
                                      void *ctx);
 void st_pcap_tracker_free(st_pcap_tracker *t);
-void st_pcap_tracker_set_slots(st_pcap_tracker *t, st_pcap_slot_fn slot);
+/* q, or NULL to hand every event to emit again. */
+void st_pcap_tracker_set_queue(st_pcap_tracker *t, st_pcap_queue *q);
 
 /* One captured frame. linktype is pcap_datalink()'s value. */
 void st_pcap_tracker_packet(st_pcap_tracker *t, int linktype, uint64_t ts_ns, const uint8_t *bytes,

@@ -76,6 +76,31 @@ void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *
 /* The text line without its time and process: from the event name on. */
 void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_options *opt);
 
+/* Empties a uthash table (handle hh) of elements of type type, each
+ * released with release (free, or the owner's own). */
+#define ST_HASH_FREE_ALL(type, head, release)                                                      \
+  do {                                                                                             \
+    type *st_el_, *st_tmp_;                                                                        \
+    HASH_ITER(hh, head, st_el_, st_tmp_) {                                                         \
+      HASH_DEL(head, st_el_);                                                                      \
+      release(st_el_);                                                                             \
+    }                                                                                              \
+  } while (0)
+
+/* How the per-socket views (timeline, HTML report) name a socket: its
+ * owner and addresses, taken from the first events that carry them. */
+typedef struct st_sock_label {
+  char who[ST_COMM_MAX + 16]; /* "curl[4242]" */
+  char proto[16];
+  char local[ST_PATH_MAX + 40], remote[ST_PATH_MAX + 40];
+} st_sock_label;
+void st_sock_label_note(st_sock_label *k, const st_event *ev);
+/* "ep=0x101 curl[4242] tcp 127.0.0.1:40000 -> 127.0.0.1:9, from
+ * 19:21:13.101030" (endpoint 0: "(not tied to a socket), from ..."). */
+void st_sock_label_heading(st_buf *b, uint64_t endpoint, const st_sock_label *k, uint64_t first_ts);
+/* A timeline line's time: "+0.000075s" (seconds, microseconds). */
+void st_timeline_offset(st_buf *b, uint64_t rel_ns);
+
 /* True when an event's remote address is its socket's own peer: not the
  * client a listener accepted or was told about, nor the per-call address of
  * a datagram send or receive. */

@@ -244,12 +244,16 @@ int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen)
   }
   if (num(o, "bytes_sent", &ev->summary.bytes_sent)) {
     num(o, "bytes_received", &ev->summary.bytes_received);
-    num(o, "sends", &ev->summary.sends);
+    if (!num(o, "sends", &ev->summary.sends))
+      ev->summary.flags |= ST_SUMMARY_NO_CALLS;
     num(o, "receives", &ev->summary.receives);
     num(o, "duration_ns", &ev->summary.duration_ns);
     num(o, "retransmits", &ev->summary.retransmits);
     ev->summary.first_error = parse_status(o, "first_error", false);
     ev->summary.final_status = parse_status(o, "final_status", false);
+    uint64_t rtt;
+    if (num(o, "rtt_us", &rtt))
+      ev->summary.rtt_us = (uint32_t)rtt;
     ev->has |= ST_HAS_SUMMARY;
   }
   if (num(o, "count", &ev->lost.count)) {

@@ -227,7 +227,8 @@ enum {
   F_LOST = 1u << 26,
   F_DNS = 1u << 27,
   F_DETAIL = 1u << 28,
-  F_KNOWN = (1u << 29) - 1,
+  F_SUMMARY_EXTRA = 1u << 29, /* minor version 1 */
+  F_KNOWN = (1u << 30) - 1,
 };
 
 #define REC_FIXED 13 /* length, mask, provider..backend, id */
@@ -390,6 +391,7 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   const st_dns *d = &ev->dns;
   m |= d->id || d->qr || d->rcode || d->qtype || d->answers || qname ? F_DNS : 0;
   m |= detail ? F_DETAIL : 0;
+  m |= s->flags || s->rtt_us ? F_SUMMARY_EXTRA : 0;
 
   uint8_t rec[REC_MAX], *p = rec + 2;
   p = st_put_le32(p, m);
@@ -464,6 +466,8 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   }
   if (m & F_DETAIL)
     p = st_put_le16(p, (uint16_t)detail);
+  if (m & F_SUMMARY_EXTRA)
+    p = st_put_le32(st_put_le32(p, s->flags), s->rtt_us);
   st_put_le16(rec, (uint16_t)(p - rec - 2));
   st_buf_add(&b->events, (const char *)rec, (size_t)(p - rec));
   b->prev_ts = ev->ts_ns;
@@ -627,6 +631,10 @@ static int decode_event(st_cursor *r, const strtab *t, uint64_t *prev_ts, st_eve
   }
   if (m & F_DETAIL)
     get_str(r, t, ev->detail, sizeof ev->detail);
+  if (m & F_SUMMARY_EXTRA) {
+    ev->summary.flags = st_cursor_le32(r);
+    ev->summary.rtt_us = st_cursor_le32(r);
+  }
   /* Bits above F_KNOWN are a later minor version's fields: the record
    * length lets the caller skip them. */
   return r->bad ? -1 : 0;

@@ -99,6 +99,26 @@ Test(sinks, json_round_trips_every_field) {
   cr_assert_eq(st_event_from_json(buf, &back, err, sizeof err), 0);
   st_event_to_json(&back, again, sizeof again);
   cr_expect_str_eq(again, buf);
+
+  /* A summary whose calls were not counted (TCP at level 4) has no sends or
+   * receives at all, and its RTT when known. */
+  st_event sum;
+  st_event_init(&sum, ST_PROVIDER_EXT, ST_EV_ENDPOINT_SUMMARY);
+  sum.has = ST_HAS_SUMMARY;
+  sum.summary.bytes_sent = 5;
+  sum.summary.flags = ST_SUMMARY_NO_CALLS;
+  sum.summary.rtt_us = 250;
+  st_event_to_json(&sum, buf, sizeof buf);
+  cr_expect_null(strstr(buf, "\"sends\""), "%s", buf);
+  cr_expect_null(strstr(buf, "\"receives\""), "%s", buf);
+  cr_expect_not_null(strstr(buf, "\"rtt_us\":250"), "%s", buf);
+  cr_assert_eq(st_event_from_json(buf, &back, err, sizeof err), 0);
+  cr_expect_eq(back.summary.flags, ST_SUMMARY_NO_CALLS);
+  cr_expect_eq(back.summary.rtt_us, 250);
+  st_event_to_json(&back, again, sizeof again);
+  cr_expect_str_eq(again, buf);
+  st_event_to_text(&sum, &(st_text_options){0}, buf, sizeof buf);
+  cr_expect_not_null(strstr(buf, "sent=5B recv=0B retrans=0 rtt=0.250ms"), "%s", buf);
 }
 
 Test(sinks, text_colour_only_when_asked) {

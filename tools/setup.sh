@@ -8,6 +8,7 @@ packages=(
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev  # BPF objects and loader
   libuv1-dev libpcap-dev libjansson-dev uthash-dev     # runtime libraries
   libcriterion-dev iproute2                 # tests (iproute2: network namespaces)
+  chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
 )
 

@@ -1,15 +1,18 @@
 /*
- * The eBPF backend's loader: open the skeleton, push the session's level,
- * keywords and filters into the kernel side, load, attach, then hand ring
- * records to the session from the loop thread. Loss counted by the kernel
- * side becomes EventsLost (5900).
+ * The eBPF backend's loader: find what this kernel offers (probe.c), open
+ * the object, keep only the programs this kernel and session can use, push
+ * the session's settings into the kernel side, load, attach, then hand ring
+ * records to the expander (expand.c) and its events to the session, on the
+ * loop thread. Loss counted by the kernel side becomes EventsLost (5900).
  *
  * Links are owned by file descriptors and nothing is pinned, so a tracer that
- * is killed leaves nothing attached. Library code: it never prints, it
- * leaves one line in b->error and returns a negative code.
+ * is killed leaves nothing attached. Library code: it never prints (unless
+ * asked to show libbpf's log); it leaves one line in b->error and returns a
+ * negative code.
  */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -31,14 +34,18 @@
 #define MAX_RING_BYTES (1u << 30)
 #define TRACEFS "/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
+#define LOG_MAX (64u << 10)
 
 typedef struct ebpf_backend {
   st_backend base;
   st_ebpf_options opt;
   struct socktrace_bpf *skel;
   struct ring_buffer *rb;
+  struct btf *vmlinux;
+  st_ebpf_kernel kernel;
   ebpf_drop_names drops;
-  int64_t boot_to_real; /* wall clock minus CLOCK_BOOTTIME */
+  ebpf_expander *x;
+  const char *tracing; /* tracefs events directory's parent */
   int ncpus;
   uint64_t seq;
   uint64_t events, lost, bad;
@@ -48,17 +55,32 @@ typedef struct ebpf_backend {
   bool drain_on;
 } ebpf_backend;
 
+/* libbpf's print hook has no user pointer: what it says during a load is
+ * kept here (one loader at a time is all a process runs) so a failure can
+ * name its program. */
+static char load_log[LOG_MAX];
+static size_t load_log_len;
+static bool load_log_echo;
+
+static int collect_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
+  va_list copy;
+  va_copy(copy, ap);
+  if (load_log_echo)
+    vfprintf(stderr, fmt, copy);
+  va_end(copy);
+  /* Failures are warnings; libbpf's debug chatter would crowd them out. */
+  if (level == LIBBPF_WARN && load_log_len < LOG_MAX - 1) {
+    int n = vsnprintf(load_log + load_log_len, LOG_MAX - load_log_len, fmt, ap);
+    if (n > 0)
+      load_log_len += (size_t)n < LOG_MAX - load_log_len ? (size_t)n : LOG_MAX - 1 - load_log_len;
+  }
+  return 0;
+}
+
 static uint64_t clock_ns(clockid_t id) {
   struct timespec ts;
   clock_gettime(id, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
-  (void)level;
-  (void)fmt;
-  (void)ap;
-  return 0;
 }
 
 static uint32_t ring_size(const ebpf_backend *b, const st_session_config *cfg) {
@@ -77,13 +99,27 @@ static uint32_t ring_size(const ebpf_backend *b, const st_session_config *cfg) {
 }
 
 /* Classic tracepoints are found through tracefs; a fresh machine may not
- * have it mounted. */
+ * have it mounted. Returns 0 or -errno of the mount. */
+static int find_tracefs(ebpf_backend *b) {
+  if (access(TRACEFS "/events", F_OK) == 0) {
+    b->tracing = TRACEFS;
+    return 0;
+  }
+  if (access(DEBUGFS_TRACING "/events", F_OK) == 0) {
+    b->tracing = DEBUGFS_TRACING;
+    return 0;
+  }
+  if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0) {
+    b->tracing = TRACEFS;
+    return 0;
+  }
+  return -errno;
+}
+
 static int ensure_tracefs(ebpf_backend *b) {
-  if (access(TRACEFS "/events", F_OK) == 0 || access(DEBUGFS_TRACING "/events", F_OK) == 0)
+  int err = b->tracing ? 0 : find_tracefs(b);
+  if (!err)
     return 0;
-  if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0)
-    return 0;
-  int err = -errno;
   st_backend_set_error(&b->base,
                        "cannot mount tracefs on " TRACEFS ": %s (run as root, or mount it "
                        "yourself: mount -t tracefs nodev " TRACEFS ")",
@@ -91,20 +127,31 @@ static int ensure_tracefs(ebpf_backend *b) {
   return err;
 }
 
-/* The session's filters, as the kernel side's const volatile globals. */
-static void set_filters(struct socktrace_bpf *skel, const st_session_config *cfg) {
-  const st_filter *f = &cfg->filter;
-  struct socktrace_bpf__rodata *ro = skel->rodata;
+/* Whether a syscall tracepoint exists (assumed when tracefs is not there
+ * yet: attaching then says what is missing). */
+static bool syscall_tracepoint(const ebpf_backend *b, const char *name) {
+  char path[256];
+  if (!b->tracing)
+    return true;
+  snprintf(path, sizeof path, "%s/events/syscalls/%s", b->tracing, name);
+  return access(path, F_OK) == 0;
+}
 
-  ro->max_level = cfg->level ? cfg->level : ST_LEVEL_INFO;
-  ro->kw_mask = cfg->keywords ? cfg->keywords : ST_KW_ALL;
+/* The session's filters and level, as the kernel side's settings. */
+static void fill_settings(struct st_bpf_settings *st, const st_session_config *cfg) {
+  const st_filter *f = &cfg->filter;
+
+  memset(st, 0, sizeof *st);
+  st->level = cfg->level ? cfg->level : ST_LEVEL_INFO;
+  st->kw_mask = cfg->keywords ? cfg->keywords : ST_KW_ALL;
   for (unsigned i = 0; i < f->npids && i < ST_BPF_FILTER_MAX; i++)
-    ro->filter_pids[i] = f->pids[i];
-  ro->n_pids = f->npids < ST_BPF_FILTER_MAX ? f->npids : ST_BPF_FILTER_MAX;
-  ro->tree_on = f->tree_root != 0;
+    st->pids[i] = f->pids[i];
+  st->n_pids = f->npids < ST_BPF_FILTER_MAX ? f->npids : ST_BPF_FILTER_MAX;
+  st->tree_on = f->tree_root != 0;
+  st->scoped = st->n_pids || st->tree_on;
   for (unsigned i = 0; i < f->nports && i < ST_BPF_FILTER_MAX; i++)
-    ro->filter_ports[i] = f->ports[i];
-  ro->n_ports = f->nports < ST_BPF_FILTER_MAX ? f->nports : ST_BPF_FILTER_MAX;
+    st->ports[i] = f->ports[i];
+  st->n_ports = f->nports < ST_BPF_FILTER_MAX ? f->nports : ST_BPF_FILTER_MAX;
   if (f->families) {
     uint32_t m = 0;
     if (f->families & (1u << ST_FAMILY_INET))
@@ -113,41 +160,141 @@ static void set_filters(struct socktrace_bpf *skel, const st_session_config *cfg
       m |= 1u << 10;
     if (f->families & (1u << ST_FAMILY_UNIX))
       m |= 1u << 1;
-    ro->family_mask = m ? m : 1u << 31; /* only families the tracer never follows */
+    st->family_mask = m ? m : 1u << 31; /* only families the tracer never follows */
   }
 }
 
-/* Programs whose every event is verbose, or that only keep the process
- * tree, cost nothing when they are not attached. */
-static void drop_unused_programs(struct socktrace_bpf *skel, const st_session_config *cfg) {
-  uint8_t level = cfg->level ? cfg->level : ST_LEVEL_INFO;
-  if (level < ST_LEVEL_VERBOSE) {
-    struct bpf_program *verbose[] = {
-        skel->progs.enter_setsockopt, skel->progs.exit_setsockopt, skel->progs.enter_ioctl,
-        skel->progs.exit_ioctl,       skel->progs.data_ready,      skel->progs.exit_recvfrom,
-        skel->progs.exit_recvmsg,
-    };
-    for (size_t i = 0; i < sizeof verbose / sizeof *verbose; i++)
-      bpf_program__set_autoload(verbose[i], false);
+/* Where socket files' operations live, to tell a socket from other files
+ * in one read (0 when /proc/kallsyms hides addresses). */
+static uint64_t socket_file_ops_address(void) {
+  FILE *f = fopen("/proc/kallsyms", "r");
+  char line[256];
+  uint64_t addr = 0;
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long long a;
+    char type, name[200];
+    if (sscanf(line, "%llx %c %199s", &a, &type, name) == 3 && !strcmp(name, "socket_file_ops")) {
+      addr = a;
+      break;
+    }
   }
-  if (!cfg->filter.tree_root) {
-    bpf_program__set_autoload(skel->progs.process_fork, false);
-    bpf_program__set_autoload(skel->progs.process_exit, false);
+  fclose(f);
+  return addr;
+}
+
+/* Programs this kernel and this session can use; the rest are not loaded
+ * (a program whose tracepoint is missing would fail the whole object). */
+static void choose_programs(ebpf_backend *b, const st_session_config *cfg) {
+  struct socktrace_bpf *s = b->skel;
+  const st_ebpf_kernel *k = &b->kernel;
+  bool verbose = (cfg->level ? cfg->level : ST_LEVEL_INFO) >= ST_LEVEL_VERBOSE;
+  struct {
+    struct bpf_program *prog;
+    bool on;
+  } plan[] = {
+      /* The data path: the socket layer's tracepoints, else the syscalls;
+       * recvfrom/recvmsg report datagram senders at level 5 everywhere. */
+      {s->progs.send_length, k->sock_length},
+      {s->progs.recv_length, k->sock_length},
+      {s->progs.exit_sendto, !k->sock_length},
+      {s->progs.exit_sendmsg, !k->sock_length},
+      {s->progs.exit_sendmmsg, !k->sock_length},
+      {s->progs.exit_recvmmsg, !k->sock_length},
+      {s->progs.exit_recvfrom, !k->sock_length || verbose},
+      {s->progs.exit_recvmsg, !k->sock_length || verbose},
+      {s->progs.data_ready, k->data_ready && verbose},
+      {s->progs.exit_setsockopt, verbose},
+      {s->progs.enter_ioctl, verbose},
+      {s->progs.set_state, k->tcp_tracepoints},
+      {s->progs.receive_reset, k->tcp_tracepoints},
+      {s->progs.send_reset, k->tcp_tracepoints},
+      {s->progs.retransmit, k->tcp_tracepoints},
+      {s->progs.destroy_sock, k->tcp_tracepoints},
+      {s->progs.kfree_skb_rx, k->kfree_skb_sk},
+      {s->progs.udp_queue_fail_skb, !k->kfree_skb_sk && k->udp_drop_sender},
+      {s->progs.udp_queue_fail, !k->kfree_skb_sk && k->udp_drops && !k->udp_drop_sender},
+      {s->progs.kfree_skb_stash,
+       !k->kfree_skb_sk && k->udp_drops && !k->udp_drop_sender && k->kfree_skb_reason},
+      {s->progs.process_fork, cfg->filter.tree_root != 0},
+      {s->progs.process_exit, cfg->filter.tree_root != 0},
+  };
+  for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
+    bpf_program__set_autoload(plan[i].prog, plan[i].on);
+
+  /* Syscall tracepoints an architecture or configuration may lack. */
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, s->obj) {
+    const char *sec = bpf_program__section_name(p);
+    if (!strncmp(sec, "tracepoint/syscalls/", 20) && bpf_program__autoload(p) &&
+        !syscall_tracepoint(b, sec + 20))
+      bpf_program__set_autoload(p, false);
   }
+
+  /* SOCKTRACE_EBPF_FORCE=prog,prog loads programs the probe left out, to
+   * see the kernel's own reason. */
+  const char *force = getenv("SOCKTRACE_EBPF_FORCE");
+  if (force && *force) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", force);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      struct bpf_program *fp = bpf_object__find_program_by_name(s->obj, t);
+      if (fp)
+        bpf_program__set_autoload(fp, true);
+    }
+  }
+}
+
+/* "tracepoint sock:sock_send_length" for a program's section. */
+static void describe_hook(const char *sec, char *out, size_t len) {
+  if (!strncmp(sec, "tp_btf/", 7))
+    snprintf(out, len, "BTF tracepoint %s", sec + 7);
+  else if (!strncmp(sec, "tracepoint/", 11)) {
+    snprintf(out, len, "tracepoint %s", sec + 11);
+    char *slash = strchr(out, '/');
+    if (slash)
+      *slash = ':';
+  } else
+    snprintf(out, len, "%s", sec);
+}
+
+static void set_load_error(ebpf_backend *b, int err) {
+  char prog[64], why[256], hook[128] = "";
+  if (ebpf_load_error(load_log, prog, sizeof prog, why, sizeof why)) {
+    struct bpf_program *p = bpf_object__find_program_by_name(b->skel->obj, prog);
+    if (p)
+      describe_hook(bpf_program__section_name(p), hook, sizeof hook);
+    st_backend_set_error(&b->base,
+                         "cannot load BPF program '%s'%s%s%s on Linux %s: %s (run with --debug "
+                         "or SOCKTRACE_DEBUG=1 for libbpf's log)",
+                         prog, *hook ? " (" : "", hook, *hook ? ")" : "", b->kernel.release, why);
+    return;
+  }
+  if (err == -EPERM || err == -EACCES) {
+    st_backend_set_error(&b->base,
+                         "cannot load BPF programs: %s (run as root or grant CAP_BPF and "
+                         "CAP_PERFMON)",
+                         st_strerror(-EPERM));
+    return;
+  }
+  st_backend_set_error(&b->base,
+                       "cannot load BPF programs on Linux %s: %s (run with --debug or "
+                       "SOCKTRACE_DEBUG=1 for libbpf's log)",
+                       b->kernel.release, st_strerror(err));
+}
+
+static void on_event(void *arg, st_event *ev) {
+  ebpf_backend *b = arg;
+  ev->seq = ++b->seq;
+  b->events++;
+  st_session_emit(b->base.session, ev);
 }
 
 static int on_record(void *ctx, void *data, size_t size) {
   ebpf_backend *b = ctx;
-  st_event ev;
-
-  if (size < sizeof(struct st_bpf_rec)) {
+  if (ebpf_expand(b->x, data, size) < 0)
     b->bad++;
-    return 0;
-  }
-  ebpf_decode(data, b->boot_to_real, &b->drops, &ev);
-  ev.seq = ++b->seq;
-  b->events++;
-  st_session_emit(b->base.session, &ev);
   return 0;
 }
 
@@ -171,9 +318,42 @@ static void report_lost(ebpf_backend *b) {
   b->lost_since_ns = now;
 }
 
+/* Says once what this kernel cannot give. */
+static void announce_gaps(ebpf_backend *b) {
+  const char *gaps[8];
+  size_t n = st_ebpf_kernel_gaps(&b->kernel, gaps, 8);
+  char msg[512];
+  for (size_t i = 0; i < n && b->opt.notice; i++) {
+    snprintf(msg, sizeof msg, "on Linux %s: %s", b->kernel.release, gaps[i]);
+    b->opt.notice(msg, b->opt.notice_arg);
+  }
+}
+
+static int load(ebpf_backend *b, const st_session_config *cfg) {
+  struct socktrace_bpf *s = b->skel;
+  uint8_t level = cfg->level ? cfg->level : ST_LEVEL_INFO;
+  uint32_t ring = ring_size(b, cfg);
+
+  fill_settings(&s->data->settings, cfg);
+  s->rodata->wakeup_bytes = ring / 4;
+  s->rodata->socket_file_ops = socket_file_ops_address();
+  s->rodata->have_task_pt_regs =
+      libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1;
+  s->rodata->have_sock_length = b->kernel.sock_length;
+  s->rodata->count_datagrams = b->kernel.sock_length && level < ST_LEVEL_VERBOSE;
+  choose_programs(b, cfg);
+  int err = bpf_map__set_max_entries(s->maps.events, ring);
+  if (err)
+    return err;
+  load_log_len = 0;
+  load_log[0] = '\0';
+  return socktrace_bpf__load(s);
+}
+
 static int ebpf_open(st_backend *base, st_session *s) {
   ebpf_backend *b = (ebpf_backend *)base;
   const st_session_config *cfg = st_session_config_get(s);
+  const char *debug = getenv("SOCKTRACE_DEBUG");
   int err;
 
   base->session = s;
@@ -182,39 +362,40 @@ static int ebpf_open(st_backend *base, st_session *s) {
   /* The kernel side filters pids and follows the process tree through
    * fork and exit, which events alone cannot. */
   st_session_backend_filters(s, ST_FILTERED_PID | ST_FILTERED_TREE);
-  libbpf_set_print(silent_print);
+  load_log_echo = b->opt.debug || (debug && *debug && strcmp(debug, "0") != 0);
+  libbpf_set_print(collect_print);
   b->ncpus = libbpf_num_possible_cpus();
   if (b->ncpus <= 0) {
     st_backend_set_error(base, "cannot count the possible CPUs: %s", st_strerror(b->ncpus));
     return b->ncpus ? b->ncpus : ST_EIO;
   }
-
+  b->vmlinux = btf__load_vmlinux_btf();
+  if (ebpf_kernel_probe_btf(b->vmlinux, &b->kernel) < 0) {
+    st_backend_set_error(base,
+                         "cannot trace on Linux %s: the kernel has no BTF at "
+                         "/sys/kernel/btf/vmlinux (socktrace needs a kernel built with "
+                         "CONFIG_DEBUG_INFO_BTF, Linux 5.11 or newer)",
+                         b->kernel.release);
+    return ST_ENOSYS;
+  }
+  /* Mounted now if it can be, to see which syscall tracepoints there are;
+   * a failure is reported after the load, which says first when the
+   * privilege is missing. */
+  find_tracefs(b);
   b->skel = socktrace_bpf__open();
   if (!b->skel) {
     err = -errno;
     st_backend_set_error(base, "cannot open the BPF object: %s", st_strerror(err));
     return err;
   }
-  set_filters(b->skel, cfg);
-  drop_unused_programs(b->skel, cfg);
-  uint32_t ring = ring_size(b, cfg);
-  b->skel->rodata->wakeup_bytes = ring / 4;
-  err = bpf_map__set_max_entries(b->skel->maps.events, ring);
-  if (!err)
-    err = socktrace_bpf__load(b->skel);
+  err = load(b, cfg);
   if (err) {
-    if (err == -EPERM || err == -EACCES)
-      st_backend_set_error(base,
-                           "cannot load BPF programs: %s (run as root or grant CAP_BPF and "
-                           "CAP_PERFMON)",
-                           st_strerror(-EPERM));
-    else
-      st_backend_set_error(base,
-                           "cannot load BPF programs: %s (needs a kernel with BTF at "
-                           "/sys/kernel/btf/vmlinux)",
-                           st_strerror(err));
+    set_load_error(b, err);
     return err;
   }
+  err = ensure_tracefs(b);
+  if (err)
+    return err;
   if (cfg->filter.tree_root) {
     uint32_t root = cfg->filter.tree_root;
     uint8_t one = 1;
@@ -224,16 +405,14 @@ static int ebpf_open(st_backend *base, st_session *s) {
       return err;
     }
   }
-  err = ensure_tracefs(b);
-  if (err)
-    return err;
   b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), on_record, b, NULL);
   if (!b->rb) {
     err = -errno;
     st_backend_set_error(base, "cannot open the ring buffer: %s", st_strerror(err));
     return err;
   }
-  ebpf_drop_names_load(&b->drops);
+  ebpf_drop_names_load(&b->drops, b->vmlinux);
+  announce_gaps(b);
   return 0;
 }
 
@@ -241,13 +420,19 @@ static void on_drain(uv_timer_t *t);
 
 static int ebpf_start(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
+  const st_session_config *cfg = st_session_config_get(base->session);
+  int64_t boot_to_real = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
+
+  b->x = ebpf_expander_new(&b->drops, boot_to_real, on_event, b);
+  if (!b->x)
+    return ST_ENOMEM;
+  ebpf_expander_settings(b->x, cfg->level ? cfg->level : ST_LEVEL_INFO, cfg->keywords);
   int err = socktrace_bpf__attach(b->skel);
   if (err) {
     st_backend_set_error(base, "cannot attach to the socket tracepoints: %s", st_strerror(err));
     return err;
   }
   b->attached = true;
-  b->boot_to_real = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
   b->lost_since_ns = clock_ns(CLOCK_REALTIME);
   uv_timer_init(st_session_loop(base->session), &b->drain);
   b->drain.data = b;
@@ -298,7 +483,9 @@ static void ebpf_close(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
   ring_buffer__free(b->rb);
   socktrace_bpf__destroy(b->skel);
+  ebpf_expander_free(b->x);
   ebpf_drop_names_free(&b->drops);
+  btf__free(b->vmlinux);
   free(b);
 }
 

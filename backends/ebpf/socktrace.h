@@ -1,13 +1,20 @@
 /*
- * The record the kernel side (socktrace.bpf.c) writes into the BPF ring
- * buffer and the loader (decode.c) turns into an st_event: one layout, defined
- * once, shared by both sides.
+ * The records the kernel side (the files in bpf/) writes into the BPF ring buffer
+ * and user space (expand.c) turns into st_events: one layout, defined once,
+ * shared by both sides.
+ *
+ * Records are compact and say only what the kernel alone knows. A record
+ * names its socket by the kernel's struct sock address; user space keeps the
+ * table of sockets (endpoint number, owner, addresses, connect state) and
+ * expands records into schema events: one close record becomes Cleanup,
+ * Close and EndpointSummary; a connect's completion is matched to its call.
+ * Stack records (raised in softirq or on another task) carry no owner:
+ * user space knows whose socket it is.
  *
  * This header is compiled by clang for the BPF target as well as for the
- * host, so it must use only the kernel's fixed-size __u types and never
- * include a libc or socktrace header. The ST_BPF_HAS_* and event-id values
- * below equal the public ST_HAS_* / ST_EV_* ones; decode.c checks that at
- * compile time.
+ * host, so it uses only the kernel's fixed-size __u types and never includes
+ * a libc or socktrace header. The level and keyword values equal event.h's;
+ * expand.c checks that at compile time.
  */
 #ifndef ST_EBPF_SOCKTRACE_H
 #define ST_EBPF_SOCKTRACE_H
@@ -24,82 +31,179 @@
 #define ST_BPF_KW_STREAM 0x2ULL
 #define ST_BPF_KW_WINSOCK 0x4ULL
 #define ST_BPF_KW_TRANSPORT 0x8ULL
-#define ST_BPF_KW_TCP_STATE 0x100ULL
-#define ST_BPF_KW_SUMMARY 0x200ULL
 
-/* Optional-field bits (equal to ST_HAS_*). */
-#define ST_BPF_HAS_FAMILY (1u << 0)
-#define ST_BPF_HAS_TYPE (1u << 1)
-#define ST_BPF_HAS_PROTOCOL (1u << 2)
-#define ST_BPF_HAS_LOCAL (1u << 3)
-#define ST_BPF_HAS_REMOTE (1u << 4)
-#define ST_BPF_HAS_BYTES (1u << 5)
-#define ST_BPF_HAS_BUFFERS (1u << 6)
-#define ST_BPF_HAS_STATUS (1u << 7)
-#define ST_BPF_HAS_REASON (1u << 8)
-#define ST_BPF_HAS_BACKLOG (1u << 9)
-#define ST_BPF_HAS_OPTION (1u << 10)
-#define ST_BPF_HAS_STATE (1u << 11)
-#define ST_BPF_HAS_ACCEPT_EP (1u << 14)
-#define ST_BPF_HAS_SUMMARY (1u << 15)
-#define ST_BPF_HAS_PPID (1u << 18)
-#define ST_BPF_HAS_DETAIL (1u << 20) /* decode.c names rec.value (a drop reason) */
+/* What the session asks for. The kernel side reads it from writable global
+ * data, so user space may change it while tracing. */
+struct st_bpf_settings {
+  __u64 kw_mask;
+  __u32 level;
+  __u32 scoped; /* a pid or tree filter: only traced sockets report */
+  __u32 tree_on;
+  __u32 n_pids;
+  __u32 pids[ST_BPF_FILTER_MAX];
+  __u32 n_ports;
+  __u32 family_mask; /* bits 1 << AF_*; 0 = any */
+  __u16 ports[ST_BPF_FILTER_MAX];
+};
 
-/* Flags (equal to ST_FLAG_*). */
-#define ST_BPF_FLAG_PREEXISTING (1u << 0)
-#define ST_BPF_FLAG_PID_GUESSED (1u << 2)
+/* Record kinds. */
+enum st_bpf_kind {
+  ST_K_CREATE = 1,  /* socket() returned: st_bpf_rec_sock */
+  ST_K_BIND,        /* bind() returned: st_bpf_rec_addr (the address asked for) */
+  ST_K_LISTEN,      /* listen() returned: st_bpf_rec_addr, arg = backlog */
+  ST_K_CONNECT,     /* connect() called: st_bpf_rec_addr (the peer named) */
+  ST_K_CONNECT_RET, /* connect() returned: st_bpf_rec_addr (the socket's addresses) */
+  ST_K_ACCEPT,      /* accept() returned: st_bpf_rec_accept */
+  ST_K_SHUTDOWN,    /* shutdown() returned: st_bpf_rec_sock, arg = how */
+  ST_K_CLOSE,       /* the last close() of a socket: st_bpf_rec_close */
+  ST_K_OPTION,      /* setsockopt() / ioctl(FIONBIO) returned: st_bpf_rec_option */
+  ST_K_DATA,        /* a send or receive: st_bpf_rec_data */
+  ST_K_CONN_DONE,   /* TCP left SYN_SENT: st_bpf_rec_stack, ret = 0 or -error */
+  ST_K_STATE,       /* TCP state change: st_bpf_rec_stack, arg = old << 8 | new */
+  ST_K_RESET_RECV,  /* RST received on a connection: st_bpf_rec_flow */
+  ST_K_RESET_SENT,  /* RST sent: st_bpf_rec_flow, arg = state */
+  ST_K_RETRANSMIT,  /* st_bpf_rec_flow, arg = state */
+  ST_K_DESTROY,     /* the kernel freed a TCP socket: st_bpf_rec_close (no owner) */
+  ST_K_DATA_READY,  /* data reached a socket: st_bpf_rec_stack, arg = bytes waiting */
+  ST_K_DROP,        /* the stack dropped a packet of a socket: st_bpf_rec_drop */
+  ST_K_CHILD,       /* a connection reached a listener: st_bpf_rec_flow, sk = the child,
+                       arg = the listener's backlog */
+  ST_K_COUNT
+};
 
-/* Where the unix path of a record belongs. */
-enum { ST_BPF_PATH_NONE = 0, ST_BPF_PATH_LOCAL = 1, ST_BPF_PATH_REMOTE = 2 };
+/* st_bpf_hdr.flags */
+enum {
+  ST_BPF_F_ENTER = 1 << 0,      /* the record is the start of a call (else its end) */
+  ST_BPF_F_ABORTS = 1 << 1,     /* close: TCP will reset the connection (linger 0, unread data) */
+  ST_BPF_F_COUNTED = 1 << 2,    /* close: the kernel counted calls (sends/receives are valid) */
+  ST_BPF_F_TCP_INFO = 1 << 3,   /* close: bytes, retransmits and RTT come from the TCP socket */
+  ST_BPF_F_NO_SEGMENT = 1 << 4, /* reset sent: not an answer to a segment (an abort) */
+  ST_BPF_F_QUEUE_FAIL = 1 << 5, /* drop: a UDP queue failure, ret = its -errno */
+  ST_BPF_F_PEEK = 1 << 6,       /* data: MSG_PEEK, nothing was consumed */
+};
 
-/* An IP endpoint as the kernel knows it: family is AF_INET / AF_INET6 (0 when
- * absent), port in host order, IPv4 in addr[0..3]. */
+/* Every record starts with this. ts is CLOCK_BOOTTIME in ns. */
+struct st_bpf_hdr {
+  __u64 ts;
+  __u64 sk; /* the socket's kernel address: user space's key (0: none) */
+  __u16 kind;
+  __u8 flags;
+  __u8 path_len; /* bytes of the unix path that follows the record (0: none) */
+  __s32 ret;     /* the call's result: -errno, a count, 0 */
+};
+
+/* An IP endpoint: family AF_INET / AF_INET6 (0 when absent), port in host
+ * order, IPv4 in addr[0..3]. */
 struct st_bpf_addr {
   __u16 family;
   __u16 port;
   __u8 addr[16];
 };
 
-struct st_bpf_summary {
-  __u64 bytes_sent, bytes_received;
-  __u64 sends, receives;
-  __u64 duration_ns;
-  __u64 retransmits;
-  __s32 first_err; /* negative errno, 0 when none */
-  __s32 final_err;
+/* The thread a syscall record comes from. */
+struct st_bpf_proc {
+  __u32 pid, tid, ppid;
+  char comm[ST_BPF_COMM_MAX];
 };
 
-struct st_bpf_rec {
-  __u64 ts; /* CLOCK_BOOTTIME, ns */
-  __u64 endpoint;
-  __u64 keywords;
-  __u64 bytes;
-  __u64 value;     /* option value; kernel drop reason for drops */
-  __u64 accept_ep; /* accepted endpoint (1024) */
-  __u32 has;       /* ST_BPF_HAS_* */
-  __u32 flags;     /* ST_BPF_FLAG_* */
-  __u32 pid, tid, ppid;
-  __s32 err; /* status: negative errno, 0 ok */
-  __u32 reason;
-  __u32 backlog;
-  __u32 option;
-  __u32 buffers;
-  __u16 id;
-  __u16 protocol;
-  __u16 family; /* AF_* */
-  __u16 type;   /* SOCK_* */
-  __u8 level;
-  __u8 enter_exit;
-  __u8 old_state, new_state;
-  __u8 path_slot; /* ST_BPF_PATH_* */
-  __u8 path_len;  /* bytes of path used (abstract names start with a NUL) */
-  __u8 pad[6];
-  char comm[ST_BPF_COMM_MAX];
+/* What kind of socket: AF_*, SOCK_*, IPPROTO_*. */
+struct st_bpf_sock {
+  __u16 family, type, protocol, pad;
+};
+
+struct st_bpf_rec_sock {
+  struct st_bpf_hdr h;
+  struct st_bpf_proc p;
+  struct st_bpf_sock s;
+  __u32 arg;
+  __u32 pad;
+};
+
+/* An address-carrying call (bind, listen, connect); a unix path, when the
+ * socket is AF_UNIX, follows the record (h.path_len bytes). */
+struct st_bpf_rec_addr {
+  struct st_bpf_hdr h;
+  struct st_bpf_proc p;
+  struct st_bpf_sock s;
+  __u32 arg;
+  __u32 pad;
   struct st_bpf_addr local, remote;
-  union {
-    char path[ST_BPF_PATH_MAX];    /* when path_slot != NONE */
-    struct st_bpf_summary summary; /* when has & ST_BPF_HAS_SUMMARY */
-  } u;
+};
+
+struct st_bpf_rec_accept {
+  struct st_bpf_hdr h; /* sk: the listener */
+  struct st_bpf_proc p;
+  struct st_bpf_sock s;
+  __u32 backlog;
+  __u32 pad;
+  __u64 child; /* the accepted socket (0 when accept failed) */
+  struct st_bpf_addr local, remote;
+};
+
+/* What a socket did, read from the kernel when it closes. */
+struct st_bpf_counts {
+  __u64 bytes_sent, bytes_received;
+  __u64 sends, receives; /* valid with ST_BPF_F_COUNTED */
+  __u32 retransmits;
+  __u32 rtt_us; /* smoothed RTT, 0 when unknown */
+};
+
+struct st_bpf_rec_close {
+  struct st_bpf_hdr h;
+  struct st_bpf_proc p; /* zero in ST_K_DESTROY */
+  struct st_bpf_sock s;
+  __u32 state; /* TCP state at close */
+  __u32 pad;
+  struct st_bpf_addr local, remote;
+  struct st_bpf_counts c;
+};
+
+struct st_bpf_rec_option {
+  struct st_bpf_hdr h;
+  struct st_bpf_proc p;
+  struct st_bpf_sock s;
+  __u32 option; /* AFD option code */
+  __u32 pad;
+  __u64 value;
+};
+
+/* st_bpf_rec_data.call */
+enum { ST_BPF_CALL_PLAIN = 0, ST_BPF_CALL_TO, ST_BPF_CALL_MSG, ST_BPF_CALL_MMSG };
+
+struct st_bpf_rec_data {
+  struct st_bpf_hdr h; /* ret: bytes, or -errno */
+  struct st_bpf_proc p;
+  struct st_bpf_sock s;
+  __u8 send; /* 1 send, 0 receive */
+  __u8 call; /* ST_BPF_CALL_* */
+  __u8 pad[6];
+  struct st_bpf_addr remote; /* sendto/recvfrom's address, family 0 when none */
+};
+
+/* Raised by the TCP/IP stack, not by a call: no owner, the ports to find a
+ * socket user space has not met yet (a child before accept). */
+struct st_bpf_rec_stack {
+  struct st_bpf_hdr h;
+  __u32 arg;
+  __u16 sport, dport;
+};
+
+/* A stack event with the connection's addresses (rare ones, and those that
+ * may be about a socket user space has not met). */
+struct st_bpf_rec_flow {
+  struct st_bpf_hdr h; /* sk 0: no full socket (a reset for a closed port) */
+  __u32 arg;
+  __u32 pid;                  /* the current process, for events of no socket (a guess) */
+  char comm[ST_BPF_COMM_MAX]; /* its name, likewise */
+  struct st_bpf_addr local, remote;
+};
+
+struct st_bpf_rec_drop {
+  struct st_bpf_hdr h; /* ret: the kernel's drop reason (0: a UDP queue failure) */
+  struct st_bpf_sock s;
+  __u32 bytes;
+  __u32 pad;
+  struct st_bpf_addr remote; /* the datagram's sender, family 0 when unknown */
 };
 
 #endif

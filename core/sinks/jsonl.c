@@ -121,13 +121,18 @@ void st_event_json_append(st_buf *b, const st_event *ev) {
     json_status(b, &ev->status);
   if (ev->has & ST_HAS_SUMMARY) {
     const st_summary *s = &ev->summary;
+    st_buf_printf(b, ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64, s->bytes_sent,
+                  s->bytes_received);
+    /* Calls are absent when they were not counted (TCP at level 4). */
+    if (!(s->flags & ST_SUMMARY_NO_CALLS))
+      st_buf_printf(b, ",\"sends\":%" PRIu64 ",\"receives\":%" PRIu64, s->sends, s->receives);
     st_buf_printf(b,
-                  ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ",\"sends\":%" PRIu64
-                  ",\"receives\":%" PRIu64 ",\"duration_ns\":%" PRIu64 ",\"retransmits\":%" PRIu64
+                  ",\"duration_ns\":%" PRIu64 ",\"retransmits\":%" PRIu64
                   ",\"first_error\":\"%s\",\"final_status\":\"%s\"",
-                  s->bytes_sent, s->bytes_received, s->sends, s->receives, s->duration_ns,
-                  s->retransmits, st_code_name((st_code)s->first_error.code),
+                  s->duration_ns, s->retransmits, st_code_name((st_code)s->first_error.code),
                   st_code_name((st_code)s->final_status.code));
+    if (s->rtt_us)
+      st_buf_printf(b, ",\"rtt_us\":%" PRIu32, s->rtt_us);
   }
   if (ev->has & ST_HAS_LOST) {
     const char *w = st_lost_where_name(ev->lost.where);

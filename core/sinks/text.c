@@ -159,9 +159,15 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
   }
   if (ev->has & ST_HAS_SUMMARY) {
     const st_summary *s = &ev->summary;
-    st_buf_printf(
-        b, " sent=%" PRIu64 "B/%" PRIu64 " recv=%" PRIu64 "B/%" PRIu64 " retrans=%" PRIu64 " dur=",
-        s->bytes_sent, s->sends, s->bytes_received, s->receives, s->retransmits);
+    if (s->flags & ST_SUMMARY_NO_CALLS)
+      st_buf_printf(b, " sent=%" PRIu64 "B recv=%" PRIu64 "B", s->bytes_sent, s->bytes_received);
+    else
+      st_buf_printf(b, " sent=%" PRIu64 "B/%" PRIu64 " recv=%" PRIu64 "B/%" PRIu64, s->bytes_sent,
+                    s->sends, s->bytes_received, s->receives);
+    st_buf_printf(b, " retrans=%" PRIu64, s->retransmits);
+    if (s->rtt_us)
+      st_buf_printf(b, " rtt=%.3fms", s->rtt_us / 1000.0);
+    st_buf_puts(b, " dur=");
     fmt_duration(b, s->duration_ns);
     if (s->first_error.code != ST_OK)
       st_buf_printf(b, " first_error=%s", st_code_name((st_code)s->first_error.code));

@@ -27,9 +27,7 @@ typedef struct tl_line {
 typedef struct tl_socket {
   uint64_t endpoint;
   uint64_t first_ts, order;
-  char who[ST_COMM_MAX + 16];
-  char proto[16];
-  char local[ST_PATH_MAX + 40], remote[ST_PATH_MAX + 40];
+  st_sock_label label;
   tl_line *lines;
   size_t n, cap;
   UT_hash_handle hh;
@@ -56,23 +54,6 @@ static tl_socket *get_socket(timeline_sink *t, const st_event *ev) {
   return k;
 }
 
-static void note_identity(tl_socket *k, const st_event *ev) {
-  if (!k->who[0] && (ev->pid || ev->comm[0])) {
-    char comm[ST_COMM_MAX + 1];
-    memcpy(comm, ev->comm, ST_COMM_MAX);
-    comm[ST_COMM_MAX] = 0;
-    snprintf(k->who, sizeof k->who, "%s[%" PRIu32 "]", comm[0] ? comm : "?", ev->pid);
-  }
-  if (!k->proto[0] && (ev->has & ST_HAS_PROTOCOL)) {
-    const char *p = st_protocol_name(ev->protocol);
-    snprintf(k->proto, sizeof k->proto, "%s", p ? p : "proto");
-  }
-  if (!k->local[0] && (ev->has & ST_HAS_LOCAL))
-    st_addr_format(&ev->local, k->local, sizeof k->local);
-  if (!k->remote[0] && st_event_remote_is_peer(ev))
-    st_addr_format(&ev->remote, k->remote, sizeof k->remote);
-}
-
 static int timeline_write(st_sink *s, const st_event *ev) {
   timeline_sink *t = (timeline_sink *)s;
   tl_socket *k = get_socket(t, ev);
@@ -93,7 +74,7 @@ static int timeline_write(st_sink *s, const st_event *ev) {
   k->lines[k->n++].ts = ev->ts_ns;
   if (k->n == 1 || ev->ts_ns < k->first_ts)
     k->first_ts = ev->ts_ns;
-  note_identity(k, ev);
+  st_sock_label_note(&k->label, ev);
   if (ev->has & ST_HAS_ACCEPT_EP) {
     /* The accepted socket's addresses are the accept's. */
     st_event child = *ev;
@@ -101,7 +82,7 @@ static int timeline_write(st_sink *s, const st_event *ev) {
     tl_socket *a = get_socket(t, &child);
     if (!a)
       return ST_ENOMEM;
-    st_accepted_addresses(ev, a->local, a->remote, sizeof a->local);
+    st_accepted_addresses(ev, a->label.local, a->label.remote, sizeof a->label.local);
   }
   return 0;
 }
@@ -126,20 +107,9 @@ static int timeline_end(st_sink *s, const st_counters *c) {
   HASH_ITER(hh, t->sockets, k, tmp) {
     if (!k->n)
       continue; /* named by an accept, never seen itself */
-    char when[32];
-    st_format_utc(k->first_ts, 0, when, sizeof when);
-    if (k->endpoint) {
-      fprintf(out, "\n  ep=0x%" PRIx64 " %s", k->endpoint, k->who[0] ? k->who : "-");
-      if (k->proto[0])
-        fprintf(out, " %s", k->proto);
-      if (k->local[0])
-        fprintf(out, " %s", k->local);
-      if (k->remote[0])
-        fprintf(out, " %s %s", k->local[0] ? "->" : "peer", k->remote);
-      fprintf(out, ", from %s\n", when);
-    } else {
-      fprintf(out, "\n  (not tied to a socket), from %s\n", when);
-    }
+    st_buf_reset(&t->out.line);
+    st_sock_label_heading(&t->out.line, k->endpoint, &k->label, k->first_ts);
+    fprintf(out, "\n  %s\n", t->out.line.data ? t->out.line.data : "");
     /* Insertion sort: stable (equal times keep their order of arrival) and
      * linear on the usual, already ordered input. */
     for (size_t i = 1; i < k->n; i++) {
@@ -150,9 +120,9 @@ static int timeline_end(st_sink *s, const st_counters *c) {
       k->lines[j] = x;
     }
     for (size_t i = 0; i < k->n; i++) {
-      uint64_t rel = k->lines[i].ts - k->first_ts;
-      fprintf(out, "    +%" PRIu64 ".%06" PRIu64 "s  %s\n", rel / 1000000000u,
-              rel / 1000u % 1000000u, k->lines[i].text);
+      st_buf_reset(&t->out.line);
+      st_timeline_offset(&t->out.line, k->lines[i].ts - k->first_ts);
+      fprintf(out, "    %s  %s\n", t->out.line.data ? t->out.line.data : "", k->lines[i].text);
     }
   }
   return st_out_flush(s);

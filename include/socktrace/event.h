@@ -223,6 +223,12 @@ enum {
 /* Where events were lost (5900). */
 enum { ST_LOST_KERNEL_RING = 1, ST_LOST_ETW_BUFFERS, ST_LOST_SINK, ST_LOST_QUEUE, ST_LOST_FILE };
 
+/* st_summary.flags */
+enum {
+  ST_SUMMARY_NO_CALLS = 1u << 0, /* sends/receives were not counted (TCP at level 4: the
+                                    bytes come from the socket's own counters) */
+};
+
 typedef struct st_summary {
   uint64_t bytes_sent, bytes_received;
   uint64_t sends, receives;
@@ -230,6 +236,8 @@ typedef struct st_summary {
   uint64_t retransmits;
   st_status first_error; /* code ST_OK when there was none */
   st_status final_status;
+  uint32_t flags;  /* ST_SUMMARY_* */
+  uint32_t rtt_us; /* smoothed round-trip time (TCP), 0 when unknown */
 } st_summary;
 
 typedef struct st_lost {

@@ -73,6 +73,18 @@ int st_sink_csv_new(FILE *out, st_sink **sink);
 /* Chrome / Perfetto trace-event JSON: a track group per process, a track per
  * socket with its lifetime as a slice and its events as instants. */
 int st_sink_chrome_new(FILE *out, st_sink **sink);
+/* One self-contained HTML page per trace (no network, no external files):
+ * where it came from, the summary tables, a zoomable timeline of every
+ * socket (one row each, grouped by process) and each socket's events.
+ * Written when the session ends. It stays bounded on any trace: past
+ * max_sockets, the least notable sockets are folded into one row per
+ * process, and at most max_events events are embedded with their fields. */
+typedef struct st_html_options {
+  const char *source;   /* where the trace came from (a file name); may be NULL */
+  unsigned max_sockets; /* sockets drawn one row each; 0 = 1000 */
+  unsigned max_events;  /* events embedded with their fields; 0 = 25000 */
+} st_html_options;
+int st_sink_html_new(FILE *out, const st_html_options *opt, st_sink **sink);
 /* The .sktrace binary trace writer (docs/sktrace-format.md): the loop only
  * copies events into a bounded queue; a writer thread encodes them into
  * CRC-checked blocks and writes a block when it reaches block_bytes or is

@@ -182,6 +182,8 @@ static inline void skt_random_event(uint64_t *s, uint8_t provider, uint16_t id, 
   m->retransmits = skt_rand(s);
   m->first_error = (st_status){(uint8_t)skt_rand(s), (uint8_t)skt_rand(s), (uint32_t)skt_rand(s)};
   m->final_status = (st_status){(uint8_t)skt_rand(s), (uint8_t)skt_rand(s), (uint32_t)skt_rand(s)};
+  m->flags = (uint32_t)skt_rand(s);
+  m->rtt_us = (uint32_t)skt_rand(s);
   ev->lost.count = skt_rand(s);
   ev->lost.where = (uint8_t)skt_rand(s);
   ev->lost.from_ns = skt_rand(s);

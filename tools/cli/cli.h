@@ -16,7 +16,8 @@ typedef struct cli_source cli_source;
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
-  const char *format;  /* text | jsonl | csv | summary | chrome */
+  const char *format;  /* text | jsonl | csv | summary | chrome | html */
+  const char *input;   /* the FILE of replay/report, named in the HTML report */
   const char *backend; /* --backend NAME, NULL = the OS default */
   const char *iface;   /* -i IFACE (pcap) */
   const char *capture_filter;
@@ -28,6 +29,7 @@ typedef struct cli_options {
   bool local_time;
   bool level_given;   /* -l was on the command line */
   bool all_providers; /* --all-providers: list undecoded providers of an .etl */
+  bool debug;         /* --debug: libbpf's own messages on stderr */
   unsigned long ring_bytes;
   bool timeline;               /* --timeline: per-socket event lists at the end */
   uint64_t max_size;           /* --max-size: rotate .sktrace files at this size */
@@ -68,6 +70,9 @@ void cli_note(const char *fmt, ...)
  * clear line. */
 int cli_live_backend(cli_options *o, st_backend **out);
 int cli_file_backend(cli_options *o, const char *path, st_backend **out);
+/* Whether the live backend reports an event on this machine ("yes", "no
+ * (why)", "partly (why)"; empty when the build cannot tell). */
+void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);
 /* What a backend has to say after the run (--all-providers for .etl). */
 void cli_backend_report(const cli_options *o, st_backend *b);
 

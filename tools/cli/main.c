@@ -54,6 +54,7 @@ static int run_file(cli_options *o, int nrest, char **rest) {
   /* A recording shows everything it holds unless a level is asked for. */
   if (!o->level_given)
     o->cfg.level = ST_LEVEL_VERBOSE;
+  o->input = rest[0];
   st_backend *b;
   if (cli_file_backend(o, rest[0], &b) < 0)
     return 1;
@@ -89,14 +90,22 @@ static int run_demo(cli_options *o, int nrest, char **rest) {
   return cli_demo(o);
 }
 
+/* Every event of the schema, and whether this machine's live backend
+ * reports it (HERE). */
 static int run_events(cli_options *o, int nrest, char **rest) {
-  printf("%-9s %-6s %-5s %s\n", "PROVIDER", "ID", "LEVEL", "NAME");
+  char here[160];
+  cli_event_here(ST_PROVIDER_AFD, ST_EV_CREATE, here, sizeof here);
+  bool show = here[0] != '\0';
+  printf("%-9s %-6s %-5s %-38s%s\n", "PROVIDER", "ID", "LEVEL", "NAME", show ? "HERE" : "");
   for (int p = 0; p < ST_PROVIDER_COUNT; p++) {
     for (int id = 0; id < 6000; id++) {
       const char *n = st_event_name((uint8_t)p, (uint16_t)id);
-      if (n)
-        printf("%-9s %-6d %-5d %s\n", st_provider_name((uint8_t)p), id,
-               st_event_default_level((uint8_t)p, (uint16_t)id), n);
+      if (!n)
+        continue;
+      if (show)
+        cli_event_here((uint8_t)p, (uint16_t)id, here, sizeof here);
+      printf("%-9s %-6d %-5d %-38s%s\n", st_provider_name((uint8_t)p), id,
+             st_event_default_level((uint8_t)p, (uint16_t)id), n, show ? here : "");
     }
   }
   return 0;

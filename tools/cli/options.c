@@ -31,8 +31,9 @@ const char cli_options_help[] =
     "Where it goes:\n"
     "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
     "                       (discard; with --stats to count), summary (tables and longest-\n"
-    "                       lived connections; report's default) or chrome (trace-event\n"
-    "                       JSON for ui.perfetto.dev / chrome://tracing)\n"
+    "                       lived connections; report's default), chrome (trace-event\n"
+    "                       JSON for ui.perfetto.dev / chrome://tracing) or html (one\n"
+    "                       self-contained page: tables, timeline, each socket's events)\n"
     "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
     "                       .sktrace records the compact binary trace (read it with replay or\n"
     "                       report); it is written by a background thread and never slows\n"
@@ -60,6 +61,8 @@ const char cli_options_help[] =
     "  -i, --interface IF   interface for --backend pcap (default: any)\n"
     "      --capture-filter EXPR  pcap capture filter for --backend pcap\n"
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
+    "      --debug                show libbpf's and the kernel verifier's messages (ebpf;\n"
+    "                             also SOCKTRACE_DEBUG=1)\n"
     "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
     "      --buffers N            most ETW buffers (default 512; at least 64 are kept)\n"
     "\n"
@@ -69,6 +72,7 @@ const char cli_options_help[] =
     "  socktrace replay pg.jsonl --summary -q\n"
     "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
     "  socktrace report web.sktrace -f chrome -o web.json\n"
+    "  socktrace report web.sktrace -f html -o web.html\n"
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
     "had bad records (they are reported and skipped); 2 for a usage error.\n";
@@ -91,6 +95,7 @@ enum {
   OPT_ALL_PROVIDERS,
   OPT_BUFFER_SIZE,
   OPT_BUFFERS,
+  OPT_DEBUG,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +126,7 @@ static const struct option long_opts[] = {
     {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
+    {"debug", no_argument, NULL, OPT_DEBUG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -229,8 +235,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
-          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "null")) {
-        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome or null)", optarg);
+          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "html") &&
+          strcmp(optarg, "null")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome, html or null)", optarg);
         return -1;
       }
       o->format = optarg;
@@ -271,6 +278,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_ALL_PROVIDERS:
       o->all_providers = true;
+      break;
+    case OPT_DEBUG:
+      o->debug = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;

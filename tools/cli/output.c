@@ -71,6 +71,9 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
     st_sink_csv_new(out, &sink);
   } else if (strcmp(f, "chrome") == 0) {
     st_sink_chrome_new(out, &sink);
+  } else if (strcmp(f, "html") == 0) {
+    st_html_options ho = {.source = o->input};
+    st_sink_html_new(out, &ho, &sink);
   } else if (strcmp(f, "summary") == 0) {
     st_summary_options so = {.longest = true};
     st_sink_summary_new_opts(out, &so, &sink);

@@ -43,12 +43,14 @@ static bool has_suffix(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-#ifdef ST_HAVE_ETW
+#if defined(ST_HAVE_ETW) || defined(ST_HAVE_EBPF)
 static void print_notice(const char *message, void *arg) {
   (void)arg;
   cli_error("note: %s", message);
 }
+#endif
 
+#ifdef ST_HAVE_ETW
 static int create_etw(const cli_options *o, const char *path, st_backend **out) {
   st_etw_options eo = {.buffer_kb = (uint32_t)o->etw_buffer_kb,
                        .max_buffers = (uint32_t)o->etw_buffers,
@@ -61,7 +63,8 @@ static int create_etw(const cli_options *o, const char *path, st_backend **out) 
 
 #ifdef ST_HAVE_EBPF
 static int create_ebpf(const cli_options *o, const char *path, st_backend **out) {
-  st_ebpf_options eo = {.ring_bytes = (uint32_t)o->ring_bytes};
+  st_ebpf_options eo = {
+      .ring_bytes = (uint32_t)o->ring_bytes, .notice = print_notice, .debug = o->debug};
   return st_backend_ebpf_new(&eo, out);
 }
 #endif
@@ -227,4 +230,31 @@ int cli_file_backend(cli_options *o, const char *path, st_backend **out) {
 void cli_backend_report(const cli_options *o, st_backend *b) {
   if (o->source && o->source->report)
     o->source->report(o, b);
+}
+
+/* What `socktrace events` says of an event on this machine's live backend:
+ * "yes", "no (why)" or "partly (why)"; an empty string when the build has
+ * no live backend that can tell. */
+void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len) {
+#ifdef ST_HAVE_EBPF
+  static st_ebpf_kernel k;
+  static int probed; /* 0 not yet, 1 done, -1 no BTF */
+  if (!probed)
+    probed = st_ebpf_probe_kernel(&k) == 0 ? 1 : -1;
+  if (probed < 0) {
+    snprintf(buf, len, "no (this kernel has no BTF)");
+    return;
+  }
+  const char *why = NULL;
+  int a = st_ebpf_event_available(&k, provider, id, &why);
+  if (a == ST_AVAIL_YES)
+    snprintf(buf, len, "yes");
+  else
+    snprintf(buf, len, "%s (%s)", a == ST_AVAIL_PARTLY ? "partly" : "no", why ? why : "");
+#else
+  (void)provider;
+  (void)id;
+  if (len)
+    buf[0] = '\0';
+#endif
 }

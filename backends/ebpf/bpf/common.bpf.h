@@ -1,0 +1,446 @@
+/*
+ * What every kernel-side file of the eBPF backend shares: the ring buffer,
+ * the session's settings, the filters and the record helpers. The files are
+ * compiled one by one and linked into one object (bpftool gen object); the
+ * maps and settings below are __weak definitions, so the linker keeps one
+ * of each.
+ *
+ * Hot path rules: a program checks what it can from its arguments before it
+ * touches memory, touches a map only when it has something to say, and
+ * sends records that carry what only the kernel knows (socktrace.h).
+ * Settings user space may change while tracing (level, keywords, filters)
+ * live in writable global data; facts about the kernel found at load time
+ * are const volatile, so the verifier drops the branches that cannot run.
+ */
+#ifndef ST_EBPF_COMMON_BPF_H
+#define ST_EBPF_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "socktrace.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define IPPROTO_TCP 6
+#define EAGAIN 11
+#define EINPROGRESS 115
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* ---- settings ------------------------------------------------------------ */
+
+/* What the session asks for (socktrace.h); user space may rewrite it while
+ * tracing. */
+volatile struct st_bpf_settings settings __weak = {
+    .kw_mask = ~0ULL,
+    .level = ST_BPF_LEVEL_INFO,
+};
+
+/* Found by the loader on this kernel. */
+const volatile __u64 wakeup_bytes __weak = 0;     /* wake the reader at this much waiting */
+const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when unknown */
+const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
+const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
+const volatile bool count_datagrams __weak = 0;   /* level 4 counts UDP/unix calls */
+
+/* ---- maps ---------------------------------------------------------------- */
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4 << 20); /* the loader sets the real size */
+} events SEC(".maps") __weak;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} lost SEC(".maps") __weak;
+
+/* Calls and bytes of datagram and unix sockets at level 4 (TCP keeps its
+ * own), by socket, read at close. */
+struct st_bpf_dgram_counts {
+  __u64 bytes_sent, bytes_received, sends, receives;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct st_bpf_dgram_counts);
+} dgram_counts SEC(".maps") __weak;
+
+/* Scoped sessions (pid or tree filter): the sockets of traced processes, so
+ * that stack events, which run in any context, report only those. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 32768);
+  __type(key, __u64);
+  __type(value, __u8);
+} traced SEC(".maps") __weak;
+
+/* TCP listeners (of traced processes, in a scoped session) by
+ * (netns inode << 16 | port): a new connection reports its listener's
+ * backlog and, in a scoped session, is traced when its listener is. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, __u64);
+} listeners SEC(".maps") __weak;
+
+/* TCP sockets their application closed, until the kernel frees them: the
+ * kernel's free of one not in here ends a socket whose process died. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, __u8);
+} closed SEC(".maps") __weak;
+
+/* Tgids of the traced process tree (seeded with the filter's root). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32);
+  __type(value, __u8);
+} tree SEC(".maps") __weak;
+
+/* Kernels before 6.13 count file references in f_count. */
+struct file___old {
+  atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* ---- filters ------------------------------------------------------------- */
+
+static __always_inline bool verbose(void) {
+  return settings.level >= ST_BPF_LEVEL_VERBOSE;
+}
+
+static __always_inline bool kw_ok(__u64 kw) {
+  return kw & settings.kw_mask;
+}
+
+static __always_inline bool pid_ok(__u32 tgid) {
+  __u32 n = settings.n_pids;
+  if (n) {
+    bool hit = false;
+    for (int i = 0; i < ST_BPF_FILTER_MAX; i++) {
+      if (i >= n)
+        break;
+      if (settings.pids[i] == tgid)
+        hit = true;
+    }
+    if (!hit)
+      return false;
+  }
+  if (settings.tree_on && !bpf_map_lookup_elem(&tree, &tgid))
+    return false;
+  return true;
+}
+
+static __always_inline bool current_ok(void) {
+  return !settings.scoped || pid_ok(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* Ports not known yet (an unbound socket) pass: core filters what is left. */
+static __always_inline bool port_ok(__u16 a, __u16 b) {
+  __u32 n = settings.n_ports;
+  if (!n || (!a && !b))
+    return true;
+  for (int i = 0; i < ST_BPF_FILTER_MAX; i++) {
+    if (i >= n)
+      break;
+    if ((a && settings.ports[i] == a) || (b && settings.ports[i] == b))
+      return true;
+  }
+  return false;
+}
+
+static __always_inline bool family_ok(__u16 family) {
+  __u32 m = settings.family_mask;
+  if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+    return false;
+  return !m || (m & (1u << family));
+}
+
+static __always_inline __u64 type_kw(__u16 type) {
+  return type == SOCK_DGRAM ? ST_BPF_KW_DATAGRAM : ST_BPF_KW_STREAM;
+}
+
+/* Scoped sessions: is this socket one of the traced processes'? */
+static __always_inline bool sk_traced(const void *sk) {
+  __u64 key = (__u64)sk;
+  return !settings.scoped || bpf_map_lookup_elem(&traced, &key);
+}
+
+/* A socket of a traced process. new: just made (no need to look first). */
+static __always_inline void sk_mark_traced(const void *sk, bool new) {
+  __u64 key = (__u64)sk;
+  __u8 one = 1;
+  if (!settings.scoped || !sk || (!new &&bpf_map_lookup_elem(&traced, &key)))
+    return;
+  bpf_map_update_elem(&traced, &key, &one, BPF_ANY);
+}
+
+static __always_inline void sk_forget(const void *sk) {
+  __u64 key = (__u64)sk;
+  if (settings.scoped)
+    bpf_map_delete_elem(&traced, &key);
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+static __always_inline void count_lost(void) {
+  __u32 zero = 0;
+  __u64 *c = bpf_map_lookup_elem(&lost, &zero);
+  if (c)
+    *c += 1;
+}
+
+/* Reserves a record of the given type, header filled; NULL (counted as
+ * lost) when the ring is full. */
+#define REC_NEW(type, kind_, sk_, ret_) ((type *)rec_new(sizeof(type), kind_, (__u64)(sk_), ret_))
+
+static __always_inline void *rec_new(__u64 size, __u16 kind, __u64 sk, __s32 ret) {
+  struct st_bpf_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+  if (!h) {
+    count_lost();
+    return NULL;
+  }
+  h->ts = bpf_ktime_get_boot_ns();
+  h->sk = sk;
+  h->kind = kind;
+  h->flags = 0;
+  h->path_len = 0;
+  h->ret = ret;
+  return h;
+}
+
+/* Wakes the reader only once a quarter of the ring waits: a wakeup per
+ * record costs an IPI and a context switch, more than the record itself.
+ * User space also drains the ring on a short timer. */
+static __always_inline void rec_submit(void *r) {
+  __u64 flags = 0;
+  if (wakeup_bytes)
+    flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                          : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(r, flags);
+}
+
+/* The calling thread. */
+static __always_inline void proc_fill(struct st_bpf_proc *p) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  __u64 id = bpf_get_current_pid_tgid();
+  p->pid = id >> 32;
+  p->tid = (__u32)id;
+  p->ppid = t->real_parent->tgid;
+  bpf_get_current_comm(p->comm, sizeof(p->comm));
+}
+
+/* ---- syscall arguments at exit ------------------------------------------- */
+
+/* The user registers the syscall was entered with: its arguments are still
+ * there at exit (x86-64: di, si, dx, r10, r8, r9; arm64: orig_x0, x1..x5).
+ * NULL when they cannot be read. */
+static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
+  if (have_task_pt_regs) /* 5.15+: read in place */
+    return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  void *regs = (struct pt_regs *)(BPF_CORE_READ(t, stack) + thread_size) - 1;
+  return bpf_probe_read_kernel(buf, sizeof(*buf), regs) ? NULL : buf;
+}
+
+#if defined(__TARGET_ARCH_x86)
+#define SYS_ARG1(r) ((r)->di)
+#define SYS_ARG2(r) ((r)->si)
+#define SYS_ARG3(r) ((r)->dx)
+#define SYS_ARG4(r) ((r)->r10)
+#define SYS_ARG5(r) ((r)->r8)
+#define SYS_ARG6(r) ((r)->r9)
+#define SYS_NR(r) ((r)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYS_ARG1(r) ((r)->orig_x0)
+#define SYS_ARG2(r) ((r)->regs[1])
+#define SYS_ARG3(r) ((r)->regs[2])
+#define SYS_ARG4(r) ((r)->regs[3])
+#define SYS_ARG5(r) ((r)->regs[4])
+#define SYS_ARG6(r) ((r)->regs[5])
+#define SYS_NR(r) ((r)->syscallno)
+#else
+#error "syscall arguments: x86-64 and arm64 only"
+#endif
+
+/* ---- sockets ------------------------------------------------------------- */
+
+/* The open file of fd in the current process, when it is a socket. The
+ * task's file table is read directly (BTF); the file itself by copy. */
+static __always_inline struct file *fd_to_file(int fd) {
+  struct task_struct *t = bpf_get_current_task_btf();
+  struct fdtable *fdt = t->files->fdt;
+  struct file **fds;
+  struct file *f = NULL;
+
+  if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+    return NULL;
+  fds = fdt->fd;
+  bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+  if (!f)
+    return NULL;
+  if (socket_file_ops) {
+    if ((__u64)BPF_CORE_READ(f, f_op) != socket_file_ops)
+      return NULL;
+  } else if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK) {
+    return NULL;
+  }
+  return f;
+}
+
+static __always_inline struct sock *file_to_sock(struct file *f) {
+  struct socket *so = BPF_CORE_READ(f, private_data);
+  return BPF_CORE_READ(so, sk);
+}
+
+static __always_inline struct sock *fd_to_sock(int fd) {
+  struct file *f = fd_to_file(fd);
+  return f ? file_to_sock(f) : NULL;
+}
+
+static __always_inline bool file_last_ref(struct file *f) {
+  if (bpf_core_field_exists(f->f_ref))
+    return BPF_CORE_READ(f, f_ref.refcnt.counter) == 0; /* file_ref_t counts from 0 */
+  struct file___old *fo = (void *)f;
+  return BPF_CORE_READ(fo, f_count.counter) == 1;
+}
+
+/* The head of struct sock_common, the same on every kernel: IPv4
+ * addresses, ports, family and state, read in one copy. */
+struct skc_head {
+  __u32 daddr, rcv_saddr, hash;
+  __u16 dport, num, family;
+  __u8 state, pad;
+};
+
+/* What the syscall programs read of a socket (a plain address there, not a
+ * BTF pointer: each read is a copy, so they are few and wide). */
+struct sk_view {
+  struct skc_head h;
+  __u16 type, protocol;
+};
+
+static __always_inline int read_head(struct sock *sk, struct skc_head *h) {
+  if (bpf_core_field_offset(struct sock_common, skc_state) == offsetof(struct skc_head, state) &&
+      bpf_core_field_offset(struct sock_common, skc_num) == offsetof(struct skc_head, num))
+    return bpf_probe_read_kernel(h, sizeof(*h), sk);
+  __builtin_memset(h, 0, sizeof(*h)); /* a layout this code does not know */
+  BPF_CORE_READ_INTO(&h->daddr, sk, __sk_common.skc_daddr);
+  BPF_CORE_READ_INTO(&h->rcv_saddr, sk, __sk_common.skc_rcv_saddr);
+  BPF_CORE_READ_INTO(&h->dport, sk, __sk_common.skc_dport);
+  BPF_CORE_READ_INTO(&h->num, sk, __sk_common.skc_num);
+  BPF_CORE_READ_INTO(&h->family, sk, __sk_common.skc_family);
+  BPF_CORE_READ_INTO(&h->state, sk, __sk_common.skc_state);
+  return 0;
+}
+
+/* sk_type and sk_protocol sit side by side (in either order). */
+static __always_inline void read_type_protocol(struct sock *sk, __u16 *type, __u16 *protocol) {
+  __u32 ot = bpf_core_field_offset(struct sock, sk_type);
+  __u32 op = bpf_core_field_offset(struct sock, sk_protocol);
+  __u16 two[2] = {};
+
+  if (op == ot + 2) {
+    bpf_probe_read_kernel(two, sizeof(two), (char *)sk + ot);
+    *type = two[0];
+    *protocol = two[1];
+  } else if (ot == op + 2) {
+    bpf_probe_read_kernel(two, sizeof(two), (char *)sk + op);
+    *protocol = two[0];
+    *type = two[1];
+  } else {
+    *type = BPF_CORE_READ(sk, sk_type);
+    *protocol = BPF_CORE_READ(sk, sk_protocol);
+  }
+}
+
+/* A socket of a family the tracer follows, read; false otherwise. */
+static __always_inline bool sk_view(struct sock *sk, struct sk_view *v) {
+  if (read_head(sk, &v->h) || !family_ok(v->h.family))
+    return false;
+  read_type_protocol(sk, &v->type, &v->protocol);
+  return true;
+}
+
+static __always_inline void sk_kind(const struct sk_view *v, struct st_bpf_sock *s) {
+  s->family = v->h.family;
+  s->type = v->type;
+  s->protocol = v->protocol;
+  s->pad = 0;
+}
+
+static __always_inline __u16 sk_lport(struct sock *sk) {
+  return BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline bool view_ports_ok(const struct sk_view *v) {
+  return !settings.n_ports || port_ok(v->h.num, bpf_ntohs(v->h.dport));
+}
+
+/* Local and remote address of a socket as the view has them. */
+static __always_inline void sk_addrs(struct sock *sk, const struct sk_view *v,
+                                     struct st_bpf_addr *l, struct st_bpf_addr *r) {
+  __u16 family = v->h.family;
+
+  __builtin_memset(l, 0, sizeof(*l));
+  __builtin_memset(r, 0, sizeof(*r));
+  if (family == AF_INET) {
+    *(__u32 *)l->addr = v->h.rcv_saddr;
+    *(__u32 *)r->addr = v->h.daddr;
+  } else if (family == AF_INET6) {
+    BPF_CORE_READ_INTO(&l->addr, sk, __sk_common.skc_v6_rcv_saddr);
+    BPF_CORE_READ_INTO(&r->addr, sk, __sk_common.skc_v6_daddr);
+  } else {
+    return;
+  }
+  l->port = v->h.num;
+  r->port = bpf_ntohs(v->h.dport);
+  l->family = l->port ? family : 0;
+  r->family = r->port ? family : 0;
+}
+
+/* An IP address from a struct sockaddr_in / sockaddr_in6 image. */
+static __always_inline void addr_from_sockaddr(struct st_bpf_addr *a, const __u8 *sa) {
+  __u16 family = *(__u16 *)sa;
+
+  if (family == AF_INET) {
+    __builtin_memcpy(a->addr, sa + 4, 4);
+  } else if (family == AF_INET6) {
+    __builtin_memcpy(a->addr, sa + 8, 16);
+  } else {
+    return;
+  }
+  a->family = family;
+  a->port = bpf_ntohs(*(__u16 *)(sa + 2));
+}
+
+/* A sockaddr the application passed: an IP into a; returns its family. */
+static __always_inline __u16 user_sockaddr(struct st_bpf_addr *a, const void *uaddr, __u32 len) {
+  __u8 sa[28] = {};
+  __u64 n = len;
+
+  barrier_var(n);
+  if (!uaddr || n < 2)
+    return 0;
+  if (n > sizeof(sa))
+    n = sizeof(sa);
+  bpf_probe_read_user(sa, n, uaddr);
+  addr_from_sockaddr(a, sa);
+  return *(__u16 *)sa;
+}
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * The data path: sends and receives. Level 5 reports every call; level 4
+ * only failed ones, and counts the calls of datagram and unix sockets for
+ * their summaries (TCP keeps its own counters, read at close).
+ *
+ * Since Linux 6.3 the socket layer has sock:sock_send_length and
+ * sock:sock_recv_length, which see every path (send*, recv*, read, write,
+ * io_uring). Older kernels have only the syscalls: sendto, sendmsg,
+ * sendmmsg, recvfrom, recvmsg, recvmmsg (read/write on a socket are not
+ * seen there). A receive's sender address reaches user memory only when the
+ * syscall returns, so recvfrom/recvmsg with an address on a datagram socket
+ * is reported from the syscall's exit on every kernel.
+ */
+#include "common.bpf.h"
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+#define NR_RECVMMSG 299
+#define NR_SENDMMSG 307
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_SENDTO 206
+#define NR_RECVFROM 207
+#define NR_SENDMSG 211
+#define NR_RECVMSG 212
+#define NR_RECVMMSG 243
+#define NR_SENDMMSG 269
+#endif
+#define MSG_PEEK 2
+
+/* sock_send_length / sock_recv_length are there (6.3+). */
+const volatile bool have_sock_length __weak = 0;
+
+/* Level 4 wants a failed call (a would-block is not a failure). */
+static __always_inline bool worth_reporting(long ret) {
+  return verbose() || (ret < 0 && ret != -EAGAIN);
+}
+
+static __always_inline __u8 call_of(long nr) {
+  if (nr == NR_SENDTO || nr == NR_RECVFROM)
+    return ST_BPF_CALL_TO;
+  if (nr == NR_SENDMSG || nr == NR_RECVMSG)
+    return ST_BPF_CALL_MSG;
+  if (nr == NR_SENDMMSG || nr == NR_RECVMMSG)
+    return ST_BPF_CALL_MMSG;
+  return ST_BPF_CALL_PLAIN;
+}
+
+/* The address a sendto/sendmsg named, or a recvfrom/recvmsg returned. */
+static __always_inline void call_address(struct st_bpf_addr *a, struct pt_regs *regs, __u8 call,
+                                         bool send) {
+  void *ua = NULL;
+  int ulen = 0;
+
+  if (call == ST_BPF_CALL_TO) {
+    ua = (void *)SYS_ARG5(regs);
+    if (send)
+      ulen = SYS_ARG6(regs);
+    else
+      bpf_probe_read_user(&ulen, sizeof(ulen), (void *)SYS_ARG6(regs));
+  } else if (call == ST_BPF_CALL_MSG) {
+    struct user_msghdr *m = (void *)SYS_ARG2(regs);
+    bpf_probe_read_user(&ua, sizeof(ua), &m->msg_name);
+    bpf_probe_read_user(&ulen, sizeof(ulen), &m->msg_namelen);
+  }
+  if (ua)
+    user_sockaddr(a, ua, ulen);
+}
+
+static __always_inline void emit_data(struct sock *sk, const struct st_bpf_sock *s, long ret,
+                                      bool send, __u8 call, const struct st_bpf_addr *a,
+                                      bool peek) {
+  struct st_bpf_rec_data *r = REC_NEW(struct st_bpf_rec_data, ST_K_DATA, sk, ret);
+  if (!r)
+    return;
+  proc_fill(&r->p);
+  r->s = *s;
+  r->send = send;
+  r->call = call;
+  __builtin_memset(r->pad, 0, sizeof(r->pad));
+  r->remote = *a;
+  if (peek)
+    r->h.flags = ST_BPF_F_PEEK;
+  rec_submit(r);
+}
+
+/* Level 4: a datagram or unix socket's call, counted for its summary. */
+static __always_inline void count_call(struct sock *sk, long ret, bool send) {
+  __u64 key = (__u64)sk;
+  struct st_bpf_dgram_counts *c = bpf_map_lookup_elem(&dgram_counts, &key);
+
+  if (!c) {
+    struct st_bpf_dgram_counts zero = {};
+    bpf_map_update_elem(&dgram_counts, &key, &zero, BPF_NOEXIST);
+    c = bpf_map_lookup_elem(&dgram_counts, &key);
+    if (!c)
+      return;
+  }
+  if (send) {
+    __sync_fetch_and_add(&c->sends, 1);
+    __sync_fetch_and_add(&c->bytes_sent, ret);
+  } else {
+    __sync_fetch_and_add(&c->receives, 1);
+    __sync_fetch_and_add(&c->bytes_received, ret);
+  }
+}
+
+/* ---- sock_send_length / sock_recv_length (6.3+) -------------------------- */
+
+static __always_inline int sock_length(struct sock *sk, long ret, int flags, bool send) {
+  struct st_bpf_addr a = {};
+  struct st_bpf_sock s;
+  struct pt_regs rbuf, *regs;
+  __u8 call = ST_BPF_CALL_PLAIN;
+
+  s.family = sk->__sk_common.skc_family;
+  s.protocol = sk->sk_protocol;
+  if (!worth_reporting(ret)) {
+    /* Level 4, a successful call: TCP counts it itself. */
+    if (count_datagrams && ret > 0 && s.protocol != IPPROTO_TCP && family_ok(s.family) &&
+        current_ok() && !(flags & MSG_PEEK))
+      count_call(sk, ret, send);
+    return 0;
+  }
+  if (!family_ok(s.family) || !current_ok())
+    return 0;
+  s.type = sk->sk_type;
+  s.pad = 0;
+  if (ret >= 0 && !kw_ok(type_kw(s.type) | ST_BPF_KW_WINSOCK))
+    return 0;
+  if ((regs = syscall_regs(&rbuf))) {
+    call = call_of(SYS_NR(regs));
+    /* The exit of recvfrom/recvmsg reports a datagram with its sender. */
+    if (!send && ret >= 0 && s.type == SOCK_DGRAM && call != ST_BPF_CALL_MMSG &&
+        call != ST_BPF_CALL_PLAIN)
+      return 0;
+    if (send)
+      call_address(&a, regs, call, true);
+  }
+  if (!port_ok(sk->__sk_common.skc_num, bpf_ntohs(sk->__sk_common.skc_dport)) &&
+      !port_ok(0, a.port))
+    return 0;
+  emit_data(sk, &s, ret, send, call, &a, flags & MSG_PEEK);
+  return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(send_length, struct sock *sk, int ret, int flags) {
+  return sock_length(sk, ret, flags, true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(recv_length, struct sock *sk, int ret, int flags) {
+  return sock_length(sk, ret, flags, false);
+}
+
+/* ---- the syscalls (before 6.3; recvfrom/recvmsg with an address always) --- */
+
+static __always_inline int sys_data(long ret, bool send) {
+  struct st_bpf_addr a = {};
+  struct st_bpf_sock s;
+  struct sk_view v;
+  struct pt_regs rbuf, *regs;
+  struct sock *sk;
+  __u64 flags;
+  __u8 call;
+
+  if (!worth_reporting(ret) || !current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  call = call_of(SYS_NR(regs));
+  if (have_sock_length && (send || ret < 0 || call == ST_BPF_CALL_MMSG))
+    return 0; /* sock_*_length reported it */
+  sk = fd_to_sock(SYS_ARG1(regs));
+  if (!sk || !sk_view(sk, &v))
+    return 0;
+  sk_kind(&v, &s);
+  if (have_sock_length && s.type != SOCK_DGRAM)
+    return 0;
+  if (ret >= 0 && !kw_ok(type_kw(s.type) | ST_BPF_KW_WINSOCK))
+    return 0;
+  if (send || ret >= 0)
+    call_address(&a, regs, call, send);
+  if (!view_ports_ok(&v) && !port_ok(0, a.port))
+    return 0;
+  flags = call == ST_BPF_CALL_TO ? SYS_ARG4(regs) : SYS_ARG3(regs);
+  emit_data(sk, &s, ret, send, call, &a, !send && call != ST_BPF_CALL_MMSG && (flags & MSG_PEEK));
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx) {
+  return sys_data(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) {
+  return sys_data(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) {
+  return sys_data(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) {
+  return sys_data(ctx->ret, false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) {
+  return sys_data(ctx->ret, false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) {
+  return sys_data(ctx->ret, false);
+}
+
+/* ---- level 5: data indications (sock:sk_data_ready, 6.4+) ----------------- */
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(data_ready, struct sock *sk) {
+  struct st_bpf_rec_stack *r;
+  __u16 family = sk->__sk_common.skc_family, type = sk->sk_type;
+  __u32 waiting = 0;
+
+  if (!verbose() || !family_ok(family) || sk->__sk_common.skc_state == TCP_LISTEN)
+    return 0; /* a listener's data is a connection */
+  if (!kw_ok(type_kw(type) | ST_BPF_KW_TRANSPORT) || !sk_traced(sk))
+    return 0;
+  if (!port_ok(sk->__sk_common.skc_num, bpf_ntohs(sk->__sk_common.skc_dport)))
+    return 0;
+  if (sk->sk_protocol == IPPROTO_TCP && family != AF_UNIX) {
+    struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+    if (tp)
+      waiting = tp->rcv_nxt - tp->copied_seq;
+  }
+  r = REC_NEW(struct st_bpf_rec_stack, ST_K_DATA_READY, sk, 0);
+  if (!r)
+    return 0;
+  r->arg = waiting;
+  r->sport = sk->__sk_common.skc_num;
+  r->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+  rec_submit(r);
+  return 0;
+}

@@ -1,0 +1,412 @@
+/*
+ * The socket calls an application makes: socket, bind, listen, connect,
+ * accept, shutdown and the last close of a socket, from the syscall
+ * tracepoints every kernel has. Each sends one record from the calling
+ * thread; the call's arguments are read at exit from the registers the
+ * syscall was entered with, so no map carries them from enter to exit.
+ * connect is the exception: its start is an event of its own.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* A record from a syscall, about socket sk (which may be NULL). */
+#define SYS_REC(type, kind, sk, ret)                                                               \
+  ({                                                                                               \
+    type *r_ = REC_NEW(type, kind, sk, ret);                                                       \
+    if (r_)                                                                                        \
+      proc_fill(&r_->p);                                                                           \
+    r_;                                                                                            \
+  })
+
+/* The same with room for a unix path after the record. */
+static __always_inline void *sys_rec_path(__u64 size, __u16 kind, struct sock *sk, __s32 ret) {
+  struct st_bpf_rec_sock *r = rec_new(size + ST_BPF_PATH_MAX, kind, (__u64)sk, ret);
+  if (r)
+    proc_fill(&r->p);
+  return r;
+}
+
+/* The path a unix socket is bound to (an accepted socket shares its
+ * listener's), after the record of size sz. */
+static __always_inline void unix_bound_path(struct st_bpf_hdr *h, __u64 sz, struct sock *sk) {
+  struct unix_sock *u = (struct unix_sock *)sk;
+  struct unix_address *a = BPF_CORE_READ(u, addr);
+  int len;
+
+  if (!a)
+    return;
+  len = BPF_CORE_READ(a, len) - 2;
+  if (len <= 0)
+    return;
+  if (len > ST_BPF_PATH_MAX)
+    len = ST_BPF_PATH_MAX;
+  bpf_probe_read_kernel((char *)h + sz, ST_BPF_PATH_MAX, &a->name[0].sun_path);
+  h->path_len = len;
+}
+
+/* A path from a sockaddr_un the application passed. */
+static __always_inline void unix_user_path(struct st_bpf_hdr *h, __u64 sz, const void *uaddr,
+                                           __u32 ulen) {
+  __u64 n = ulen;
+
+  barrier_var(n);
+  if (!uaddr || n <= 2)
+    return;
+  n -= 2;
+  if (n > ST_BPF_PATH_MAX)
+    n = ST_BPF_PATH_MAX;
+  bpf_probe_read_user((char *)h + sz, n, (const char *)uaddr + 2);
+  h->path_len = n;
+}
+
+/* ---- socket() ------------------------------------------------------------ */
+
+SEC("tracepoint/syscalls/sys_exit_socket")
+int exit_socket(struct trace_event_raw_sys_exit *ctx) {
+  struct st_bpf_rec_sock *r;
+  struct st_bpf_sock s = {};
+  struct pt_regs rbuf, *regs;
+  struct sock *sk = NULL;
+  long ret = ctx->ret;
+
+  if (!current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  s.family = SYS_ARG1(regs);
+  s.type = SYS_ARG2(regs) & 0xf;
+  s.protocol = SYS_ARG3(regs);
+  if (!family_ok(s.family))
+    return 0;
+  if (ret >= 0) {
+    sk = fd_to_sock(ret);
+    if (sk)
+      s.protocol = BPF_CORE_READ(sk, sk_protocol); /* what 0 chose */
+  }
+  r = SYS_REC(struct st_bpf_rec_sock, ST_K_CREATE, sk, ret < 0 ? ret : 0);
+  if (!r)
+    return 0;
+  r->s = s;
+  r->arg = r->pad = 0;
+  rec_submit(r);
+  sk_mark_traced(sk, true);
+  return 0;
+}
+
+/* ---- bind() / listen() / shutdown() -------------------------------------- */
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int exit_bind(struct trace_event_raw_sys_exit *ctx) {
+  struct st_bpf_rec_addr *r;
+  struct st_bpf_addr want = {};
+  struct sk_view v;
+  struct pt_regs rbuf, *regs;
+  struct sock *sk;
+  void *uaddr;
+  __u32 ulen;
+
+  if (!current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  sk = fd_to_sock(SYS_ARG1(regs));
+  if (!sk || !sk_view(sk, &v))
+    return 0;
+  uaddr = (void *)SYS_ARG2(regs);
+  ulen = SYS_ARG3(regs);
+  if (v.h.family == AF_UNIX) {
+    r = sys_rec_path(sizeof(*r), ST_K_BIND, sk, ctx->ret);
+    if (!r)
+      return 0;
+    __builtin_memset(&r->local, 0, 2 * sizeof(r->local));
+    unix_user_path(&r->h, sizeof(*r), uaddr, ulen);
+  } else {
+    user_sockaddr(&want, uaddr, ulen);
+    if (!port_ok(want.port, 0))
+      return 0;
+    r = SYS_REC(struct st_bpf_rec_addr, ST_K_BIND, sk, ctx->ret);
+    if (!r)
+      return 0;
+    sk_addrs(sk, &v, &r->local, &r->remote);
+    if (ctx->ret < 0 || !r->local.family)
+      r->local = want; /* what was asked for; the socket has no address */
+  }
+  sk_kind(&v, &r->s);
+  r->arg = 0;
+  rec_submit(r);
+  sk_mark_traced(sk, false);
+  return 0;
+}
+
+static __always_inline __u64 listener_key(struct sock *sk, __u16 port) {
+  __u64 ns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  return ns << 16 | port;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int exit_listen(struct trace_event_raw_sys_exit *ctx) {
+  struct st_bpf_rec_addr *r;
+  struct sk_view v;
+  struct pt_regs rbuf, *regs;
+  struct sock *sk;
+
+  if (!current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  sk = fd_to_sock(SYS_ARG1(regs));
+  if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))
+    return 0;
+  if (v.h.family == AF_UNIX) {
+    r = sys_rec_path(sizeof(*r), ST_K_LISTEN, sk, ctx->ret);
+    if (!r)
+      return 0;
+    __builtin_memset(&r->local, 0, 2 * sizeof(r->local));
+    unix_bound_path(&r->h, sizeof(*r), sk);
+  } else {
+    r = SYS_REC(struct st_bpf_rec_addr, ST_K_LISTEN, sk, ctx->ret);
+    if (!r)
+      return 0;
+    sk_addrs(sk, &v, &r->local, &r->remote);
+  }
+  sk_kind(&v, &r->s);
+  r->arg = SYS_ARG2(regs);
+  rec_submit(r);
+  sk_mark_traced(sk, false);
+  if (ctx->ret == 0 && v.h.family != AF_UNIX && v.protocol == IPPROTO_TCP) {
+    __u64 key = listener_key(sk, v.h.num), val = (__u64)sk;
+    bpf_map_update_elem(&listeners, &key, &val, BPF_ANY);
+  }
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_shutdown")
+int exit_shutdown(struct trace_event_raw_sys_exit *ctx) {
+  struct st_bpf_rec_sock *r;
+  struct sk_view v;
+  struct pt_regs rbuf, *regs;
+  struct sock *sk;
+
+  if (!current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  sk = fd_to_sock(SYS_ARG1(regs));
+  if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))
+    return 0;
+  r = SYS_REC(struct st_bpf_rec_sock, ST_K_SHUTDOWN, sk, ctx->ret);
+  if (!r)
+    return 0;
+  sk_kind(&v, &r->s);
+  r->arg = SYS_ARG2(regs);
+  rec_submit(r);
+  return 0;
+}
+
+/* ---- connect() ----------------------------------------------------------- */
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx) {
+  struct st_bpf_rec_addr *r;
+  struct st_bpf_addr to = {};
+  struct sk_view v;
+  struct sock *sk;
+  void *uaddr = (void *)ctx->args[1];
+  __u32 ulen = ctx->args[2];
+
+  if (!current_ok())
+    return 0;
+  sk = fd_to_sock(ctx->args[0]);
+  if (!sk || !sk_view(sk, &v))
+    return 0;
+  if (v.h.family == AF_UNIX) {
+    r = sys_rec_path(sizeof(*r), ST_K_CONNECT, sk, 0);
+    if (!r)
+      return 0;
+    __builtin_memset(&r->local, 0, 2 * sizeof(r->local));
+    unix_user_path(&r->h, sizeof(*r), uaddr, ulen);
+  } else {
+    user_sockaddr(&to, uaddr, ulen);
+    if (!port_ok(v.h.num, to.port))
+      return 0;
+    r = SYS_REC(struct st_bpf_rec_addr, ST_K_CONNECT, sk, 0);
+    if (!r)
+      return 0;
+    sk_addrs(sk, &v, &r->local, &r->remote);
+    r->remote = to;
+  }
+  r->h.flags = ST_BPF_F_ENTER;
+  sk_kind(&v, &r->s);
+  r->arg = 0;
+  rec_submit(r);
+  sk_mark_traced(sk, false);
+  return 0;
+}
+
+/* The socket's addresses now: the local port the connect bound. */
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx) {
+  struct st_bpf_rec_addr *r;
+  struct sk_view v;
+  struct pt_regs rbuf, *regs;
+  struct sock *sk;
+
+  if (!current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  sk = fd_to_sock(SYS_ARG1(regs));
+  if (!sk || !sk_view(sk, &v))
+    return 0;
+  r = SYS_REC(struct st_bpf_rec_addr, ST_K_CONNECT_RET, sk, ctx->ret);
+  if (!r)
+    return 0;
+  sk_kind(&v, &r->s);
+  r->arg = 0;
+  sk_addrs(sk, &v, &r->local, &r->remote);
+  rec_submit(r);
+  return 0;
+}
+
+/* ---- accept() ------------------------------------------------------------ */
+
+static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *ctx) {
+  struct st_bpf_rec_accept *r;
+  struct sock *lsk, *nsk = NULL;
+  struct sk_view v, nv;
+  struct pt_regs rbuf, *regs;
+  long ret = ctx->ret;
+
+  if (ret == -EAGAIN && !verbose())
+    return 0;
+  if (!current_ok() || !(regs = syscall_regs(&rbuf)))
+    return 0;
+  lsk = fd_to_sock(SYS_ARG1(regs));
+  if (!lsk || !sk_view(lsk, &v))
+    return 0;
+  if (ret >= 0) {
+    nsk = fd_to_sock(ret);
+    if (nsk && read_head(nsk, &nv.h))
+      nsk = NULL;
+  }
+  if (!view_ports_ok(nsk ? &nv : &v))
+    return 0;
+  if (v.h.family == AF_UNIX) {
+    r = sys_rec_path(sizeof(*r), ST_K_ACCEPT, lsk, ret < 0 ? ret : 0);
+    if (!r)
+      return 0;
+    __builtin_memset(&r->local, 0, 2 * sizeof(r->local));
+    unix_bound_path(&r->h, sizeof(*r), lsk);
+  } else {
+    r = SYS_REC(struct st_bpf_rec_accept, ST_K_ACCEPT, lsk, ret < 0 ? ret : 0);
+    if (!r)
+      return 0;
+    if (nsk)
+      sk_addrs(nsk, &nv, &r->local, &r->remote);
+    else
+      __builtin_memset(&r->local, 0, 2 * sizeof(r->local));
+  }
+  sk_kind(&v, &r->s);
+  r->backlog = BPF_CORE_READ(lsk, sk_ack_backlog);
+  r->pad = 0;
+  r->child = (__u64)nsk;
+  rec_submit(r);
+  sk_mark_traced(nsk, true);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx) {
+  return exit_accept_common(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx) {
+  return exit_accept_common(ctx);
+}
+
+/* ---- close() ------------------------------------------------------------- */
+
+/* Unread data, or linger on with a zero timeout, makes tcp_close() reset
+ * the connection instead of closing it. */
+static __always_inline bool close_aborts(struct sock *sk, int state) {
+  struct tcp_sock *tp = (struct tcp_sock *)sk;
+  unsigned long flags;
+  __u32 unread;
+
+  if (state == TCP_CLOSE || state == TCP_LISTEN)
+    return false;
+  /* The peer's FIN also takes a sequence number; it is not data. */
+  unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+  if (unread && (state == TCP_CLOSE_WAIT || state == TCP_CLOSING || state == TCP_LAST_ACK))
+    unread--;
+  if (unread)
+    return true;
+  flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+  return (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
+         !BPF_CORE_READ(sk, sk_lingertime);
+}
+
+/* What a TCP socket sent and received, from its own counters: bytes that
+ * left (retransmissions once) plus what still waits to leave; bytes that
+ * arrived, less the peer's FIN. */
+static __always_inline void tcp_counts(struct sock *sk, int state, struct st_bpf_counts *c) {
+  struct tcp_sock *tp = (struct tcp_sock *)sk;
+  unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+
+  c->bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+  if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT) {
+    __s32 queued = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_nxt);
+    if (queued > 0)
+      c->bytes_sent += queued;
+  }
+  c->bytes_received = BPF_CORE_READ(tp, bytes_received);
+  if (c->bytes_received && (flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
+    c->bytes_received--;
+  c->retransmits = BPF_CORE_READ(tp, total_retrans);
+  c->rtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx) {
+  struct st_bpf_rec_close *r;
+  struct sk_view v;
+  struct file *f;
+  struct sock *sk;
+  __u64 key;
+
+  if (!current_ok())
+    return 0;
+  f = fd_to_file(ctx->args[0]);
+  if (!f || !file_last_ref(f))
+    return 0;
+  sk = file_to_sock(f);
+  if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))
+    return 0;
+  r = SYS_REC(struct st_bpf_rec_close, ST_K_CLOSE, sk, 0);
+  if (!r)
+    return 0;
+  sk_kind(&v, &r->s);
+  r->pad = 0;
+  __builtin_memset(&r->c, 0, sizeof(r->c));
+  sk_addrs(sk, &v, &r->local, &r->remote);
+  key = (__u64)sk;
+  if (v.protocol == IPPROTO_TCP && v.h.family != AF_UNIX) {
+    r->state = v.h.state;
+    tcp_counts(sk, r->state, &r->c);
+    r->h.flags = ST_BPF_F_TCP_INFO | (close_aborts(sk, r->state) ? ST_BPF_F_ABORTS : 0);
+    if (r->state == TCP_LISTEN) {
+      __u64 lkey = listener_key(sk, v.h.num);
+      bpf_map_delete_elem(&listeners, &lkey);
+    }
+    __u8 one = 1;
+    bpf_map_update_elem(&closed, &key, &one, BPF_ANY);
+  } else {
+    r->state = 0;
+    if (count_datagrams) {
+      struct st_bpf_dgram_counts *d = bpf_map_lookup_elem(&dgram_counts, &key);
+      if (d) {
+        r->c.bytes_sent = d->bytes_sent;
+        r->c.bytes_received = d->bytes_received;
+        r->c.sends = d->sends;
+        r->c.receives = d->receives;
+        bpf_map_delete_elem(&dgram_counts, &key);
+      }
+      r->h.flags = ST_BPF_F_COUNTED;
+    }
+    sk_forget(sk);
+  }
+  rec_submit(r);
+  return 0;
+}

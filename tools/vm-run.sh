@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Runs a command as root inside a QEMU VM booted on another kernel, so the
+# live eBPF tests can run on the kernels users have (Debian 12's 6.1 by
+# default). The host's filesystem is visible at the same paths, read-only;
+# /tmp is the host's /tmp, writable and shared. Exits with CMD's status.
+#
+#   tools/vm-run.sh [--kernel 6.1|PATH] [--mem SIZE] [--cpus N] [--timeout S] -- CMD [ARGS...]
+#
+# --kernel 6.1 takes the newest Debian linux-image-6.1.0-N-amd64 package that
+# apt knows (apt-get download, unpacked and cached under $ST_VM_CACHE,
+# default /var/cache/socktrace-vm). PATH is a kernel .deb, or a directory
+# holding boot/vmlinuz-VERSION and lib/modules/VERSION. KVM is used when
+# /dev/kvm exists, QEMU's TCG otherwise (about 4 s to boot here).
+#
+# Inside: proc, sys, devtmpfs, a tmpfs /run, bpffs and cgroup2 are mounted,
+# loopback is up, the kernel's own modules are at /lib/modules, and tracefs
+# is left unmounted (socktrace mounts it itself). Environment variables and
+# the working directory are carried over. Status 125 means the VM itself
+# failed (no kernel, no QEMU, no exit status from the guest).
+set -euo pipefail
+
+kernel=6.1
+mem=2G
+cpus=2
+timeout_s=1800
+usage() {
+  echo "usage: tools/vm-run.sh [--kernel 6.1|PATH] [--mem SIZE] [--cpus N] [--timeout S] -- CMD [ARGS...]" >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --kernel) kernel=${2:?}; shift 2 ;;
+  --mem) mem=${2:?}; shift 2 ;;
+  --cpus) cpus=${2:?}; shift 2 ;;
+  --timeout) timeout_s=${2:?}; shift 2 ;;
+  --) shift; break ;;
+  -h | --help) usage ;;
+  *) usage ;;
+  esac
+done
+[ $# -gt 0 ] || usage
+
+fail() {
+  echo "vm-run: $*" >&2
+  exit 125
+}
+[ "$(id -u)" -eq 0 ] || fail "needs root (it shares the host's / with the VM read-only)"
+
+need_pkgs=()
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+case " $(/bin/busybox --list 2>/dev/null | tr '\n' ' ') " in
+*" modprobe "*) ;;
+*) need_pkgs+=(busybox-static) ;;
+esac
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "vm-run: installing ${need_pkgs[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
+    --no-install-recommends "${need_pkgs[@]}" >/dev/null || fail "cannot install ${need_pkgs[*]}"
+fi
+[ "$(uname -m)" = x86_64 ] || fail "only x86_64 hosts are supported"
+
+cache=${ST_VM_CACHE:-/var/cache/socktrace-vm}
+mkdir -p "$cache"
+
+# The kernel tree: boot/vmlinuz-V and lib/modules/V under $tree.
+unpack_deb() { # deb -> tree
+  local deb=$1 tree=$2
+  rm -rf "$tree.tmp"
+  mkdir -p "$tree.tmp"
+  dpkg-deb -x "$deb" "$tree.tmp" || fail "cannot unpack $deb"
+  local v
+  v=$(ls "$tree.tmp/lib/modules" | head -n 1)
+  [ -n "$v" ] || fail "$deb has no lib/modules"
+  busybox depmod -b "$tree.tmp" "$v" || fail "depmod failed for $deb"
+  mv "$tree.tmp" "$tree"
+}
+case "$kernel" in
+6.1)
+  pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
+    awk '{print $1}' | sort -t- -k5,5n | tail -n 1)
+  if [ -z "$pkg" ]; then
+    apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null 2>&1 || true
+    pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
+      awk '{print $1}' | sort -t- -k5,5n | tail -n 1)
+  fi
+  [ -n "$pkg" ] || fail "apt knows no linux-image-6.1.0-N-amd64 package (a Debian 12 apt source is needed), or pass --kernel PATH"
+  tree="$cache/$pkg"
+  if [ ! -d "$tree" ]; then
+    dl=$(mktemp -d)
+    (cd "$dl" && apt-get download -q "$pkg" >/dev/null 2>&1) || fail "cannot download $pkg (apt-get download)"
+    unpack_deb "$dl"/*.deb "$tree"
+    rm -rf "$dl"
+  fi
+  ;;
+*.deb)
+  [ -f "$kernel" ] || fail "no such file: $kernel"
+  tree="$cache/$(basename "$kernel" .deb)"
+  [ -d "$tree" ] || unpack_deb "$kernel" "$tree"
+  ;;
+*)
+  [ -d "$kernel" ] || fail "--kernel takes 6.1, a kernel .deb or an unpacked kernel directory"
+  tree=$kernel
+  ;;
+esac
+version=$(ls "$tree/lib/modules" | head -n 1)
+vmlinuz="$tree/boot/vmlinuz-$version"
+[ -f "$vmlinuz" ] || fail "no boot/vmlinuz-$version in $tree"
+[ -f "$tree/lib/modules/$version/modules.dep" ] || busybox depmod -b "$tree" "$version"
+
+# The initramfs: busybox, the modules that mount the host's filesystem
+# (9p over virtio) with what they depend on, and the init below.
+initrd="$tree/socktrace-initrd.cpio.gz"
+if [ ! -f "$initrd" ] || [ "$0" -nt "$initrd" ]; then
+  ir=$(mktemp -d)
+  mkdir -p "$ir"/{bin,dev,proc,sys,newroot,lib/modules/"$version"}
+  cp /bin/busybox "$ir/bin/busybox"
+  for a in sh mount umount mkdir modprobe poweroff chroot cat echo sleep sed stty; do
+    ln -s busybox "$ir/bin/$a"
+  done
+  mods=$(cd "$tree/lib/modules/$version" &&
+    awk -F': *' '/^kernel\/(fs\/9p\/9p|net\/9p\/9pnet_virtio|drivers\/virtio\/virtio_pci)\.ko:/ {
+      print $1; n = split($2, d, " "); for (i = 1; i <= n; i++) print d[i] }' modules.dep | sort -u)
+  for m in $mods; do
+    mkdir -p "$ir/lib/modules/$version/$(dirname "$m")"
+    cp "$tree/lib/modules/$version/$m" "$ir/lib/modules/$version/$m"
+  done
+  cp "$tree/lib/modules/$version/modules.dep" "$ir/lib/modules/$version/"
+  cat >"$ir/init" <<'EOF'
+#!/bin/sh
+# socktrace vm-run init: mount the host's / read-only and /tmp writable over
+# 9p, then run the command the host left in /tmp/<dir>/run.sh.
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in virtio_pci 9pnet_virtio 9p; do modprobe $m; done
+dir=$(sed -n 's/.*st_run=\([^ ]*\).*/\1/p' /proc/cmdline)
+o=trans=virtio,version=9p2000.L,msize=512000
+if ! mount -t 9p -o ro,$o,cache=loose hostroot /newroot ||
+   ! mount -t 9p -o $o,cache=loose hosttmp /newroot/tmp; then
+  echo "vm-run: cannot mount the host's filesystem" >/dev/console
+  poweroff -f
+fi
+mount -t proc proc /newroot/proc
+mount -t sysfs sys /newroot/sys
+mount -t devtmpfs dev /newroot/dev
+mkdir -p /newroot/dev/pts
+mount -t devpts devpts /newroot/dev/pts 2>/dev/null
+mkdir -p /newroot/dev/shm
+mount -t tmpfs shm /newroot/dev/shm
+mount -t tmpfs run /newroot/run
+mount -t tmpfs vartmp /newroot/var/tmp 2>/dev/null
+mount -t bpf bpf /newroot/sys/fs/bpf 2>/dev/null
+mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+chroot /newroot /bin/sh "$dir/run.sh" </dev/null >/dev/ttyS1 2>&1
+echo $? >/newroot/$dir/status
+sync
+poweroff -f
+EOF
+  chmod 755 "$ir/init"
+  (cd "$ir" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$initrd.tmp")
+  mv "$initrd.tmp" "$initrd"
+  rm -rf "$ir"
+fi
+
+# What the guest runs: the caller's environment, directory and command.
+run=$(mktemp -d /tmp/vm-run.XXXXXX)
+trap 'rm -rf "$run"' EXIT
+{
+  export -p | grep -v -E '^declare -x (PWD|OLDPWD|SHLVL|_|TERM)='
+  echo 'export HOME=/tmp TERM=dumb'
+  echo 'ip link set lo up'
+  printf 'mount --bind %q /lib/modules 2>/dev/null\n' "$tree/lib/modules"
+  echo "hostname vm-$version"
+  printf 'cd %q || exit 125\n' "$PWD"
+  printf '%q ' "$@"
+  echo
+} >"$run/run.sh"
+sed -i 's/^declare -x /export /' "$run/run.sh"
+
+accel=tcg
+[ -w /dev/kvm ] && accel=kvm
+status=0
+timeout --foreground "$timeout_s" qemu-system-x86_64 \
+  -machine q35,accel=$accel -cpu max -smp "$cpus" -m "$mem" \
+  -display none -no-reboot -nodefaults -serial file:"$run/console.log" -serial stdio -bios /usr/share/qemu/qboot.rom \
+  -kernel "$vmlinuz" -initrd "$initrd" \
+  -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
+  -virtfs local,path=/tmp,mount_tag=hosttmp,security_model=mapped-xattr,multidevs=remap ||
+  status=$?
+if [ -f "$run/status" ]; then
+  [ -n "${ST_VM_CONSOLE:-}" ] && cp "$run/console.log" "$ST_VM_CONSOLE"
+  exit "$(cat "$run/status")"
+fi
+echo "vm-run: the guest's console said:" >&2
+tail -n 20 "$run/console.log" >&2 || true
+[ "$status" -eq 124 ] && fail "the VM did not finish within $timeout_s s"
+fail "the VM ended without the command's exit status (QEMU status $status)"

@@ -503,6 +503,7 @@ static int ebpf_fd(st_backend *base) {
 
 static const st_backend_ops ebpf_ops = {
     .name = "ebpf",
+    .kind = ST_SOURCE_LIVE,
     .open = ebpf_open,
     .start = ebpf_start,
     .stop = ebpf_stop,

@@ -104,7 +104,7 @@ static void fail(sk_writer *w, int err, const char *doing) {
   uv_mutex_lock(&w->lock);
   snprintf(w->werr, sizeof w->werr,
            "cannot %s %s: %s; recording stopped, %llu events in %llu blocks kept and readable",
-           doing, w->path, strerror(-err), (unsigned long long)w->wstats.events,
+           doing, w->path, st_strerror(err), (unsigned long long)w->wstats.events,
            (unsigned long long)w->wstats.blocks);
   atomic_store(&w->failed, true);
   uv_mutex_unlock(&w->lock);
@@ -314,7 +314,7 @@ static int sk_begin(st_sink *s, const st_trace_info *info) {
   w->backend = info->backend;
   int rc = open_file(w);
   if (rc < 0) {
-    snprintf(s->error, sizeof s->error, "cannot create %s: %s", w->path, strerror(-rc));
+    snprintf(s->error, sizeof s->error, "cannot create %s: %s", w->path, st_strerror(rc));
     return rc == ST_ENOMEM ? rc : ST_EIO;
   }
   w->stats = w->wstats; /* the writer thread is not running yet */

@@ -5,18 +5,17 @@
  * longest option, the longest-lived connections. The counting rules live
  * in the model it shares with the HTML report (core/summary_model.c).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "socktrace/sink.h"
 #include "summary_model.h"
 
 typedef struct summary_sink {
-  st_sink base;
-  FILE *out;
+  st_out out;
   st_summary_options opt;
   st_sum_model model;
 } summary_sink;
@@ -45,7 +44,7 @@ static void print_table(FILE *out, const char *title, const char *col, st_sum_ro
 }
 
 static void print_longest(summary_sink *s) {
-  FILE *out = s->out;
+  FILE *out = s->out.file;
   fprintf(out, "\nLongest-lived connections\n");
   const st_sum_socket **c;
   size_t n = st_sum_longest(&s->model, &c);
@@ -69,7 +68,7 @@ static void print_longest(summary_sink *s) {
 static int summary_end(st_sink *sk, const st_counters *c) {
   summary_sink *s = (summary_sink *)sk;
   st_sum_sort(&s->model);
-  FILE *out = s->out;
+  FILE *out = s->out.file;
   fprintf(out,
           "\nsocktrace summary: %" PRIu64 " events seen, %" PRIu64 " shown, %" PRIu64
           " filtered out, %" PRIu64 " lost\n",
@@ -83,32 +82,26 @@ static int summary_end(st_sink *sk, const st_counters *c) {
             c->lost);
   else
     fprintf(out, "\nLost events: 0\n");
-  if (fflush(out) != 0) {
-    snprintf(sk->error, sizeof sk->error, "cannot write the summary: %s", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
+  return st_out_flush(sk);
 }
 
 static void summary_close(st_sink *sk) {
   summary_sink *s = (summary_sink *)sk;
   st_sum_free(&s->model);
-  free(s);
+  st_out_close(sk);
 }
 
 static const st_sink_ops summary_ops = {
     .name = "summary", .write = summary_write, .end = summary_end, .close = summary_close};
 
 int st_sink_summary_new_opts(FILE *out, const st_summary_options *opt, st_sink **sink) {
-  summary_sink *s = calloc(1, sizeof *s);
+  summary_sink *s = st_out_new(sizeof *s, &summary_ops, out, "the summary");
   if (!s)
     return ST_ENOMEM;
-  s->base.ops = &summary_ops;
-  s->out = out;
   if (opt)
     s->opt = *opt;
   st_sum_init(&s->model, s->opt.longest_max);
-  *sink = &s->base;
+  *sink = &s->out.base;
   return 0;
 }
 

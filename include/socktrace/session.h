@@ -94,6 +94,13 @@ int st_session_push(st_session *s, const st_event *ev);
  * emits EventsLost (5900). */
 void st_session_report_lost(st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
                             uint64_t to_ns);
+/* Fills ev with that EventsLost record without emitting it (a file backend
+ * returns it from next()). */
+void st_session_lost_event(const st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
+                           uint64_t to_ns, st_event *ev);
+/* Any thread: a file source that answered ST_NEXT_AGAIN has data now; the
+ * session pulls again on its loop. */
+void st_session_wake(st_session *s);
 /* The backend's source is finished (status 0) or failed (negative; the
  * backend's error says why). The session stops. */
 void st_session_backend_done(st_session *s, int status);

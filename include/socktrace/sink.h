@@ -121,6 +121,10 @@ int st_sink_null_new(st_sink **sink);
 /* One event as a JSON object (no newline) into buf; returns the length it
  * needs, like snprintf. Shared by the jsonl sink and tools. */
 int st_event_to_json(const st_event *ev, char *buf, size_t len);
+/* The inverse: one event from a JSON Lines line (the jsonl sink's form).
+ * Returns 0, 1 for the header object (no event), or ST_EBADMSG with a
+ * reason in err. */
+int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen);
 /* One event as a text line (no newline). */
 int st_event_to_text(const st_event *ev, const st_text_options *opt, char *buf, size_t len);
 

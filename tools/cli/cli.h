@@ -10,6 +10,9 @@
 
 #include "socktrace/session.h"
 
+/* A row of the backend registry (registry.c). */
+typedef struct cli_source cli_source;
+
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
@@ -20,7 +23,7 @@ typedef struct cli_options {
   const char *capture_filter;
   bool summary;
   bool quiet;
-  bool stats;    /* --stats: counters on stderr at the end */
+  int stats;     /* CLI_STATS_*: counters on stderr at the end */
   bool announce; /* say on stderr when live tracing has started */
   int color;     /* -1 auto, 0 never, 1 always */
   bool local_time;
@@ -34,7 +37,19 @@ typedef struct cli_options {
   uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
+  const cli_source *source;    /* the registry row the backend came from */
 } cli_options;
+
+enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
+
+/* Options (options.c): parses the options after the command; returns the
+ * index of the first operand, or -1 after printing a usage error. With
+ * stop_at_operand, options end at the first operand (run's CMD keeps its
+ * own). cli_options_help is --help's text after the list of commands. */
+int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operand);
+extern const char cli_options_help[];
+/* --help (main.c): the commands from the command table, then the options. */
+void cli_usage(FILE *out);
 
 /* Print "socktrace: <message>" on stderr (one line): an error, or a note
  * such as "tracing ..." that tools (and the benchmark) wait for. */
@@ -49,10 +64,12 @@ void cli_note(const char *fmt, ...)
 #endif
     ;
 
-/* Backend registry (registry.c). Each returns 0 or a negative code after
- * printing one clear line. */
-int cli_live_backend(const cli_options *o, st_backend **out);
-int cli_file_backend(const cli_options *o, const char *path, st_backend **out);
+/* Backend registry (registry.c): a live backend by --backend's name (the
+ * build's default without it), or the file backend that recognises path.
+ * Each returns 0 (and sets o->source) or a negative code after printing one
+ * clear line. */
+int cli_live_backend(cli_options *o, st_backend **out);
+int cli_file_backend(cli_options *o, const char *path, st_backend **out);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);

@@ -102,6 +102,7 @@ typedef struct st_sktrace_options {
   uint32_t queue_events; /* queue between the loop and the writer; 0 = 16384 */
   const char *session;   /* session name for the header; may be NULL */
   const char *filters;   /* the session's filters in words, for the header */
+  unsigned mode;         /* permissions of the files it makes; 0 = 0600 (owner only) */
 } st_sktrace_options;
 int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink);
 

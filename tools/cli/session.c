@@ -36,9 +36,8 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   uv_loop_init(&loop);
   FILE *out = stdout;
   if (o->output && strcmp(o->output, "-") != 0 && !cli_is_sktrace_path(o->output)) {
-    out = fopen(o->output, "w");
+    out = cli_open_output(o);
     if (!out) {
-      cli_error("cannot open %s for writing: %s", o->output, st_strerror(-errno));
       b->ops->close(b);
       uv_loop_close(&loop);
       return 1;

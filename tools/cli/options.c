@@ -54,6 +54,16 @@ const char cli_options_help[] =
     "                       the .sktrace writer's own counts)\n"
     "      --all-providers  replay of .etl: also list the providers it holds that are not\n"
     "                       Winsock's (by GUID, id, version, count)\n"
+    "      --file-mode MODE permissions of the files written (default 0600: traces say who\n"
+    "                       talks to whom, so only their owner reads them)\n"
+    "\n"
+    "Sessions (start, query, update, stop, flush):\n"
+    "      --control-dir DIR    where the sessions' control sockets are (default\n"
+    "                           /run/socktrace for root; also SOCKTRACE_RUN_DIR)\n"
+    "      --foreground         start: keep the session in this process (for systemd)\n"
+    "      --config FILE        start: more options from FILE (words, # comments)\n"
+    "      --clear-filters      update: drop the filters the update does not name\n"
+    "  -f json                  query: the sessions as JSON\n"
     "\n"
     "Live backends:\n"
     "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
@@ -96,6 +106,11 @@ enum {
   OPT_BUFFER_SIZE,
   OPT_BUFFERS,
   OPT_DEBUG,
+  OPT_FILE_MODE,
+  OPT_CONTROL_DIR,
+  OPT_FOREGROUND,
+  OPT_CONFIG,
+  OPT_CLEAR_FILTERS,
 };
 
 static const struct option long_opts[] = {
@@ -127,11 +142,16 @@ static const struct option long_opts[] = {
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"file-mode", required_argument, NULL, OPT_FILE_MODE},
+    {"control-dir", required_argument, NULL, OPT_CONTROL_DIR},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"clear-filters", no_argument, NULL, OPT_CLEAR_FILTERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-static int parse_keywords(const char *s, uint64_t *out) {
+int cli_parse_keywords(const char *s, uint64_t *out) {
   static const struct {
     const char *name;
     uint64_t bit;
@@ -208,7 +228,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     }
     case 'k':
-      if (parse_keywords(optarg, &o->cfg.keywords) != 0) {
+      if (cli_parse_keywords(optarg, &o->cfg.keywords) != 0) {
         cli_error("bad keywords '%s' (a number like 0x6, or names: datagram,stream,winsock,"
                   "transport,state,summary,loss,dns)",
                   optarg);
@@ -236,8 +256,10 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
           strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "html") &&
-          strcmp(optarg, "null")) {
-        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome, html or null)", optarg);
+          strcmp(optarg, "null") && strcmp(optarg, "json")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome, html or null; json "
+                  "for query)",
+                  optarg);
         return -1;
       }
       o->format = optarg;
@@ -281,6 +303,30 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_DEBUG:
       o->debug = true;
+      break;
+    case OPT_FILE_MODE: {
+      char *end;
+      unsigned long m = strtoul(optarg, &end, 8);
+      if (*end || !*optarg || m > 0777 || !(m & 0600)) {
+        cli_error("bad --file-mode '%s' (octal permissions the owner can read and write, e.g. "
+                  "0640)",
+                  optarg);
+        return -1;
+      }
+      o->file_mode = (unsigned)m;
+      break;
+    }
+    case OPT_CONTROL_DIR:
+      o->control_dir = optarg;
+      break;
+    case OPT_FOREGROUND:
+      o->foreground = true;
+      break;
+    case OPT_CONFIG:
+      o->config = optarg;
+      break;
+    case OPT_CLEAR_FILTERS:
+      o->clear_filters = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;

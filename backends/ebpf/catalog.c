@@ -1,0 +1,155 @@
+/*
+ * The Linux catalog as a whole (ebpf.h): its files' entries and the BPF
+ * programs on cgroup socket hooks, read for `socktrace catalog`, and the
+ * catalog event an entry makes, which the live watcher and the listing
+ * share so both say an entry the same way. Never prints.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+
+static const char *const titles[ST_LCAT_KIND_COUNT] = {
+    [ST_LCAT_BPF] = "BPF programs on cgroup socket hooks",
+    [ST_LCAT_PRELOAD] = "Preloaded interposers",
+    [ST_LCAT_NSS] = "Name-service providers (hosts:)",
+    [ST_LCAT_RESOLVER] = "DNS resolvers",
+    [ST_LCAT_GAI] = "Address selection rules",
+    [ST_LCAT_HOSTS] = "Static host names",
+};
+
+const char *st_linux_catalog_title(uint8_t kind) {
+  return kind < ST_LCAT_KIND_COUNT ? titles[kind] : "?";
+}
+
+void st_linux_catalog_path(const char *root, uint8_t kind, char *out, size_t len) {
+  char r[1024];
+  if (kind == ST_LCAT_BPF) {
+    if (lcat_cgroup_mount(out, len) < 0 && len)
+      out[0] = '\0';
+    return;
+  }
+  lcat_root(root, r, sizeof r);
+  lcat_format(out, len, "%s%s", r, kind < ST_LCAT_KIND_COUNT ? lcat_file_path(kind) : "");
+}
+
+void lcat_format(char *buf, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, len, fmt, ap);
+  va_end(ap);
+}
+
+static void event_init(uint16_t id, st_event *ev) {
+  st_event_init(ev, ST_PROVIDER_CATALOG, id);
+  ev->keywords = ST_KW_CATALOG;
+  ev->os = ST_OS_LINUX;
+  ev->backend = ST_BACKEND_EBPF;
+  ev->has = ST_HAS_DETAIL;
+}
+
+void lcat_event_bpf(const st_linux_catalog_bpf *b, const char *why, uint16_t id, st_event *ev) {
+  event_init(id, ev);
+  lcat_bpf_describe(b, why, ev->detail, sizeof ev->detail);
+  ev->cgroup = b->cgroup_id;
+  ev->has |= ST_HAS_CGROUP;
+}
+
+void lcat_event_file(const char *path, const char *entry, const char *why, uint16_t id,
+                     st_event *ev) {
+  event_init(id, ev);
+  lcat_format(ev->detail, sizeof ev->detail, "%s %s%s%s%s", path, entry, why ? " (" : "",
+              why ? why : "", why ? ")" : "");
+}
+
+void st_linux_catalog_event(const st_linux_catalog_entry *e, uint16_t id, st_event *ev) {
+  if (e->kind == ST_LCAT_BPF)
+    lcat_event_bpf(&e->bpf, NULL, id, ev);
+  else
+    lcat_event_file(e->source, e->text, NULL, id, ev);
+}
+
+typedef struct entries {
+  st_linux_catalog_entry *v;
+  size_t n, cap;
+} entries;
+
+static st_linux_catalog_entry *add(entries *l, uint8_t kind) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 32;
+    st_linux_catalog_entry *v = realloc(l->v, cap * sizeof *v);
+    if (!v)
+      return NULL;
+    l->v = v;
+    l->cap = cap;
+  }
+  st_linux_catalog_entry *e = &l->v[l->n++];
+  memset(e, 0, sizeof *e);
+  e->kind = kind;
+  return e;
+}
+
+static int read_file_entries(entries *l, const char *root, uint8_t kind) {
+  char path[1024];
+  bool present;
+  lcat_parsed p;
+  snprintf(path, sizeof path, "%s%s", root, lcat_file_path(kind));
+  char *text = lcat_read_file(path, &present);
+  int rc = lcat_parse(kind, text, &p);
+  free(text);
+  if (rc < 0)
+    return rc;
+  const char *t;
+  for (size_t i = 0; (t = lcat_active(&p, i)) && !rc; i++) {
+    st_linux_catalog_entry *e = add(l, kind);
+    if (!e) {
+      rc = ST_ENOMEM;
+      break;
+    }
+    lcat_format(e->source, sizeof e->source, "%s", path);
+    lcat_format(e->text, sizeof e->text, "%s", t);
+  }
+  lcat_parsed_free(&p);
+  return rc;
+}
+
+static int read_bpf_entries(entries *l, char *err, size_t errlen) {
+  char mount[1024];
+  lcat_bpf_list progs = {0};
+  if (lcat_cgroup_mount(mount, sizeof mount) < 0)
+    return 0; /* no cgroup v2: no program can be on a cgroup hook */
+  int rc = lcat_bpf_scan(mount, NULL, &progs, err, errlen);
+  for (size_t i = 0; i < progs.n && rc == 0; i++) {
+    st_linux_catalog_entry *e = add(l, ST_LCAT_BPF);
+    if (!e) {
+      rc = ST_ENOMEM;
+      break;
+    }
+    e->bpf = progs.v[i];
+    snprintf(e->source, sizeof e->source, "%s", lcat_hook_name(e->bpf.attach_type));
+    lcat_bpf_describe(&e->bpf, NULL, e->text, sizeof e->text);
+  }
+  lcat_bpf_list_free(&progs);
+  return rc;
+}
+
+int st_linux_catalog_read(const char *root, st_linux_catalog_entry **out, size_t *count, char *err,
+                          size_t errlen) {
+  char r[1024];
+  entries l = {0};
+  int rc = 0;
+  lcat_root(root, r, sizeof r);
+  if (errlen)
+    err[0] = '\0';
+  for (uint8_t k = ST_LCAT_PRELOAD; k < ST_LCAT_KIND_COUNT && !rc; k++)
+    rc = read_file_entries(&l, r, k);
+  if (!rc)
+    rc = read_bpf_entries(&l, err, errlen);
+  if (rc == ST_ENOMEM)
+    snprintf(err, errlen, "cannot read the catalog: out of memory");
+  *out = l.v;
+  *count = l.n;
+  return rc;
+}

@@ -43,6 +43,7 @@ typedef struct cli_options {
   bool foreground;             /* start --foreground: the session in this process */
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
+  const char *catalog_root;    /* --catalog-root DIR: the catalog's files under DIR */
 } cli_options;
 
 enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };

@@ -13,7 +13,9 @@
  *   TcpResetSent (sent);
  * - a connection is an endpoint with a known peer (connected or accepted);
  *   its lifetime runs from its first to its last event, or its
- *   EndpointSummary duration when that is longer.
+ *   EndpointSummary duration when that is longer;
+ * - catalog events are listed as they came, "(unknown)" for a change whose
+ *   process is not known.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -258,8 +260,25 @@ static void add_ext(st_sum_model *m, st_sum_socket *e, const st_event *ev, const
   }
 }
 
+static void add_catalog(st_sum_model *m, const st_event *ev) {
+  if (m->ncatalog++ >= ST_SUM_CATALOG_KEEP)
+    return;
+  st_sum_catalog *c = &m->catalog[m->ncatalog - 1];
+  c->ts_ns = ev->ts_ns;
+  c->id = ev->id;
+  if (ev->pid || ev->comm[0])
+    st_sum_proc_key(ev, c->proc, sizeof c->proc);
+  else
+    snprintf(c->proc, sizeof c->proc, "(unknown)");
+  snprintf(c->detail, sizeof c->detail, "%s", (ev->has & ST_HAS_DETAIL) ? ev->detail : "");
+}
+
 int st_sum_add(st_sum_model *m, const st_event *ev) {
-  if (ev->provider == ST_PROVIDER_CATALOG || !ev->endpoint)
+  if (ev->provider == ST_PROVIDER_CATALOG) {
+    add_catalog(m, ev);
+    return 0;
+  }
+  if (!ev->endpoint)
     return 0;
   st_sum_socket *e = get_socket(m, ev);
   if (!e)

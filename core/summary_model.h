@@ -1,9 +1,9 @@
 /*
  * The summary's model: per process and per remote endpoint, connects by
  * outcome, accepts, bytes each way and resets; per socket, what the
- * longest-lived table needs. The summary sink prints it as text and the
- * HTML report embeds it, so both views count the same way (the rules are
- * in summary_model.c). It only counts: it never prints.
+ * longest-lived table needs; the catalog changes, in order. The summary sink prints it as text and
+ * the HTML report embeds it, so both views count the same way (the rules are in summary_model.c).
+ * It only counts: it never prints.
  */
 #ifndef ST_CORE_SUMMARY_MODEL_H
 #define ST_CORE_SUMMARY_MODEL_H
@@ -45,6 +45,16 @@ typedef struct st_sum_socket {
  * forgotten are kept, as copies, for the longest-lived table. */
 #define ST_SUM_CLOSED_KEEP 4096
 #define ST_SUM_LONGEST_KEEP 64
+/* Catalog changes listed (the first ones; the rest are counted). */
+#define ST_SUM_CATALOG_KEEP 64
+
+/* A catalog change (an LSP installed, a cgroup hook's program removed...). */
+typedef struct st_sum_catalog {
+  uint64_t ts_ns;
+  uint16_t id;
+  char proc[ST_COMM_MAX + 16];
+  char detail[ST_DETAIL_MAX];
+} st_sum_catalog;
 
 typedef struct st_sum_model {
   st_sum_row *procs, *remotes;
@@ -54,6 +64,8 @@ typedef struct st_sum_model {
   size_t closed_head, closed_n;
   st_sum_socket longest[ST_SUM_LONGEST_KEEP];
   size_t nlongest;
+  st_sum_catalog catalog[ST_SUM_CATALOG_KEEP];
+  uint64_t ncatalog; /* all seen; the first ST_SUM_CATALOG_KEEP are kept */
 } st_sum_model;
 
 /* longest_max: rows of the longest-lived table (0 = 10, at most 64). */

@@ -1,8 +1,9 @@
 /*
  * Summary sink: the CI-friendly view printed when a session ends. Per
  * process and per remote endpoint: connects attempted / succeeded / failed
- * by status, accepts, bytes each way, resets; then lost events. With the
- * longest option, the longest-lived connections. The counting rules live
+ * by status, accepts, bytes each way, resets; the catalog changes, when
+ * there were any; then lost events. With the longest option, the
+ * longest-lived connections. The counting rules live
  * in the model it shares with the HTML report (core/summary_model.c).
  */
 #include <inttypes.h>
@@ -65,6 +66,21 @@ static void print_longest(summary_sink *s) {
     fprintf(out, "  (none)\n");
 }
 
+static void print_catalog(FILE *out, const st_sum_model *m) {
+  fprintf(out, "\nCatalog changes\n");
+  fprintf(out, "  %-15s %-24s %-15s %s\n", "TIME", "PROCESS", "EVENT", "ENTRY");
+  for (uint64_t i = 0; i < m->ncatalog && i < ST_SUM_CATALOG_KEEP; i++) {
+    const st_sum_catalog *c = &m->catalog[i];
+    char ts[48];
+    const char *name = st_event_name(ST_PROVIDER_CATALOG, c->id);
+    st_format_utc(c->ts_ns, 0, ts, sizeof ts);
+    fprintf(out, "  %-15s %-24s %-15s %s\n", ts, c->proc, name ? name : "?", c->detail);
+  }
+  if (m->ncatalog > ST_SUM_CATALOG_KEEP)
+    fprintf(out, "  ... and %" PRIu64 " more (the events have them all)\n",
+            m->ncatalog - ST_SUM_CATALOG_KEEP);
+}
+
 static int summary_end(st_sink *sk, const st_counters *c) {
   summary_sink *s = (summary_sink *)sk;
   st_sum_sort(&s->model);
@@ -75,6 +91,8 @@ static int summary_end(st_sink *sk, const st_counters *c) {
           c->seen, c->delivered, c->filtered, c->lost);
   print_table(out, "By process", "PROCESS", s->model.procs);
   print_table(out, "By remote endpoint", "REMOTE", s->model.remotes);
+  if (s->model.ncatalog)
+    print_catalog(out, &s->model);
   if (s->opt.longest)
     print_longest(s);
   if (c->lost)

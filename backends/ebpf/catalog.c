@@ -14,7 +14,7 @@
 static const char *const titles[ST_LCAT_KIND_COUNT] = {
     [ST_LCAT_BPF] = "BPF programs on cgroup socket hooks",
     [ST_LCAT_PRELOAD] = "Preloaded interposers",
-    [ST_LCAT_NSS] = "Name-service providers (hosts:)",
+    [ST_LCAT_NSS] = "Name-service providers",
     [ST_LCAT_RESOLVER] = "DNS resolvers",
     [ST_LCAT_GAI] = "Address selection rules",
     [ST_LCAT_HOSTS] = "Static host names",
@@ -143,10 +143,13 @@ int st_linux_catalog_read(const char *root, st_linux_catalog_entry **out, size_t
   lcat_root(root, r, sizeof r);
   if (errlen)
     err[0] = '\0';
+  /* The programs first, as `socktrace catalog` shows them; the files are
+   * read even when the programs cannot be (no privilege). */
+  int bpf_rc = read_bpf_entries(&l, err, errlen);
   for (uint8_t k = ST_LCAT_PRELOAD; k < ST_LCAT_KIND_COUNT && !rc; k++)
     rc = read_file_entries(&l, r, k);
   if (!rc)
-    rc = read_bpf_entries(&l, err, errlen);
+    rc = bpf_rc;
   if (rc == ST_ENOMEM)
     snprintf(err, errlen, "cannot read the catalog: out of memory");
   *out = l.v;

@@ -351,12 +351,21 @@ int lcat_bpf_scan(const char *mount, const lcat_bpf_list *cgroups, lcat_bpf_list
         asked = cgroups->v[j].cgroup_id == c->cgroup_id;
       if (asked)
         continue;
-      int fd = open_cgroup(mount, c->cgroup);
+      /* By its path, else (renamed, moved) by its id; a cgroup found by
+       * neither was removed, and its programs with it. */
+      char path[256];
       struct stat st;
+      snprintf(path, sizeof path, "%s", c->cgroup);
+      int fd = open_cgroup(mount, path);
+      if (fd >= 0 && (fstat(fd, &st) < 0 || (uint64_t)st.st_ino != c->cgroup_id)) {
+        close(fd);
+        fd = -1;
+      }
+      if (fd < 0 && lcat_cgroup_path(mount, c->cgroup_id, path, sizeof path))
+        fd = open_cgroup(mount, path);
       if (fd < 0)
-        continue; /* removed: its programs went with it */
-      if (fstat(fd, &st) == 0 && (uint64_t)st.st_ino == c->cgroup_id)
-        query_cgroup(sc, fd, c->cgroup, c->cgroup_id);
+        continue;
+      query_cgroup(sc, fd, path, c->cgroup_id);
       close(fd);
     }
   }

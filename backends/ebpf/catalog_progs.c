@@ -188,8 +188,11 @@ void lcat_progs_look(lcat_progs *p, bool full, lcat_emit_fn emit, void *arg) {
     st_linux_catalog_bpf *x = &look.v[i],
                          *e = lcat_bpf_find(&p->now, x->attach_type, x->cgroup_id, x->prog_id);
     if (e) {
-      e->link_id = x->link_id; /* what the kernel says of a known entry */
+      /* What the kernel says of a known entry: its link, its mode, where its
+       * cgroup is now. */
+      e->link_id = x->link_id;
       e->attach_flags = x->attach_flags;
+      memcpy(e->cgroup, x->cgroup, sizeof e->cgroup);
       continue;
     }
     if (in(&p->seen_added, x))

@@ -35,6 +35,20 @@ void st_linux_catalog_path(const char *root, uint8_t kind, char *out, size_t len
   lcat_format(out, len, "%s%s", r, kind < ST_LCAT_KIND_COUNT ? lcat_file_path(kind) : "");
 }
 
+int lcat_grow(void *items, size_t *cap, size_t n, size_t size) {
+  void *v;
+  if (n < *cap)
+    return 0;
+  memcpy(&v, items, sizeof v); /* the array's pointer, whatever its type */
+  size_t want = *cap ? *cap * 2 : 16;
+  void *grown = realloc(v, want * size);
+  if (!grown)
+    return ST_ENOMEM;
+  memcpy(items, &grown, sizeof grown);
+  *cap = want;
+  return 0;
+}
+
 void lcat_format(char *buf, size_t len, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -77,14 +91,8 @@ typedef struct entries {
 } entries;
 
 static st_linux_catalog_entry *add(entries *l, uint8_t kind) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 32;
-    st_linux_catalog_entry *v = realloc(l->v, cap * sizeof *v);
-    if (!v)
-      return NULL;
-    l->v = v;
-    l->cap = cap;
-  }
+  if (lcat_grow(&l->v, &l->cap, l->n, sizeof *l->v) < 0)
+    return NULL;
   st_linux_catalog_entry *e = &l->v[l->n++];
   memset(e, 0, sizeof *e);
   e->kind = kind;

@@ -29,6 +29,10 @@ void lcat_format(char *buf, size_t len, const char *fmt, ...)
 #endif
     ;
 
+/* Makes room for one more item in the growable array *items (n used, *cap
+ * allocated, each size bytes); 0 or ST_ENOMEM. */
+int lcat_grow(void *items, size_t *cap, size_t n, size_t size);
+
 /* ---- files --------------------------------------------------------------- */
 
 /* Where each file kind lives under the root ("/etc/ld.so.preload"); NULL

@@ -68,14 +68,8 @@ void lcat_bpf_list_free(lcat_bpf_list *l) {
 }
 
 int lcat_bpf_list_add(lcat_bpf_list *l, const st_linux_catalog_bpf *e) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    st_linux_catalog_bpf *v = realloc(l->v, cap * sizeof *v);
-    if (!v)
-      return ST_ENOMEM;
-    l->v = v;
-    l->cap = cap;
-  }
+  if (lcat_grow(&l->v, &l->cap, l->n, sizeof *l->v) < 0)
+    return ST_ENOMEM;
   l->v[l->n++] = *e;
   return 0;
 }
@@ -378,6 +372,16 @@ int lcat_bpf_scan(const char *mount, const lcat_bpf_list *cgroups, lcat_bpf_list
 
 /* ---- words ------------------------------------------------------------------ */
 
+void st_linux_catalog_bpf_mode(const st_linux_catalog_bpf *b, char *out, size_t len) {
+  if (b->link_id)
+    snprintf(out, len, "link=%u", b->link_id);
+  else
+    snprintf(out, len, "%s",
+             b->attach_flags & 2   ? "multi"
+             : b->attach_flags & 1 ? "override"
+                                   : "exclusive");
+}
+
 void lcat_bpf_describe(const st_linux_catalog_bpf *b, const char *why, char *out, size_t len) {
   const char *hook = lcat_hook_name(b->attach_type);
   char head[160], mode[32], hookbuf[24];
@@ -385,13 +389,7 @@ void lcat_bpf_describe(const st_linux_catalog_bpf *b, const char *why, char *out
     snprintf(hookbuf, sizeof hookbuf, "attach_type=%u", b->attach_type);
     hook = hookbuf;
   }
-  if (b->link_id)
-    snprintf(mode, sizeof mode, "link=%u", b->link_id);
-  else
-    snprintf(mode, sizeof mode, "%s",
-             b->attach_flags & 2   ? "multi"
-             : b->attach_flags & 1 ? "override"
-                                   : "exclusive");
+  st_linux_catalog_bpf_mode(b, mode, sizeof mode);
   snprintf(head, sizeof head, "%s prog=%u name=%s tag=%s %s%s%s%s", hook, b->prog_id,
            b->name[0] ? b->name : "-", b->tag[0] ? b->tag : "-", mode, why ? " (" : "",
            why ? why : "", why ? ")" : "");

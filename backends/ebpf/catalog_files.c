@@ -69,14 +69,8 @@ static bool set_has(const lcat_set *s, const char *text) {
 static int set_add(lcat_set *s, const char *text) {
   if (!*text || set_has(s, text))
     return 0;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 16;
-    lcat_item **o = realloc(s->order, cap * sizeof *o);
-    if (!o)
-      return ST_ENOMEM;
-    s->order = o;
-    s->cap = cap;
-  }
+  if (lcat_grow(&s->order, &s->cap, s->n, sizeof *s->order) < 0)
+    return ST_ENOMEM;
   lcat_item *i = calloc(1, sizeof *i);
   if (!i || !(i->text = strdup(text))) {
     free(i);

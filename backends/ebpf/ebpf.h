@@ -94,6 +94,10 @@ typedef struct st_linux_catalog_entry {
   st_linux_catalog_bpf bpf; /* ST_LCAT_BPF */
 } st_linux_catalog_entry;
 
+/* How a program is attached: "multi", "override", "exclusive" (the
+ * BPF_PROG_ATTACH flags) or "link=ID". */
+void st_linux_catalog_bpf_mode(const st_linux_catalog_bpf *b, char *out, size_t len);
+
 /* Reads the catalog (root as st_ebpf_options.catalog_root) into a malloc'd
  * array the caller frees. Returns 0, or a negative code with err saying
  * what could not be read (the BPF programs need root); the entries that

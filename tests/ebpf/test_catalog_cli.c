@@ -105,7 +105,7 @@ Test(catalog_cli, lists_a_cgroup_program_attached_on_the_host) {
   int link = bpf_link_create(prog2, cg.fd, BPF_CGROUP_INET4_CONNECT, NULL);
   cr_assert_geq(link, 0, "link: %s", strerror(errno));
   r = st_test_cli("catalog");
-  l = line_with(r.out, "cgroup/connect4", "st_linked4", "link ");
+  l = line_with(r.out, "cgroup/connect4", "st_linked4", "link=");
   cr_expect_not_null(l, "the linked program:\n%s", r.out);
   st_cli_result_free(&r);
 
@@ -167,12 +167,7 @@ Test(catalog_cli, trace_records_catalog_changes_that_replay_and_report_read) {
     execl(CLI, CLI, "trace", "-k", "catalog", "-o", rec, "--catalog-root", root, (char *)NULL);
     _exit(127);
   }
-  char *note = NULL;
-  for (int i = 0; i < 1000 && !(note && strstr(note, "tracing with")); i++) {
-    free(note);
-    usleep(10000);
-    note = st_test_read_file(err, NULL);
-  }
+  char *note = st_test_wait_file(err, "tracing with", 10000);
   cr_assert_not_null(note && strstr(note, "tracing with"), "never started: %s", note);
   free(note);
 

@@ -100,6 +100,14 @@ static void expect_me(const st_event *e) {
   cr_expect_eq(e->backend, ST_BACKEND_EBPF);
 }
 
+/* A fresh cgroup of the test's own and a connect4 program named name. */
+static int cgroup_and_program(test_cgroup *cg, const char *name) {
+  cr_assert_eq(test_cgroup_make(cg), 0, "a test cgroup under the cgroup v2 mount");
+  int prog = test_connect4_load(name);
+  cr_assert_geq(prog, 0, "load the connect4 program: %s", strerror(-prog));
+  return prog;
+}
+
 /* The words a program on the test's cgroup is named with. */
 static void prog_words(const test_cgroup *cg, int prog, char *id_word, size_t idlen, char *tag_word,
                        size_t taglen, char *cg_word, size_t cglen) {
@@ -114,9 +122,7 @@ static void prog_words(const test_cgroup *cg, int prog, char *id_word, size_t id
 Test(catalog_live, attach_and_detach_name_hook_cgroup_program_and_process, .fini = fini) {
   ST_REQUIRE_ROOT();
   test_cgroup cg;
-  cr_assert_eq(test_cgroup_make(&cg), 0, "a test cgroup under the cgroup v2 mount");
-  int prog = test_connect4_load("st_connect4");
-  cr_assert_geq(prog, 0, "load the connect4 program: %s", strerror(-prog));
+  int prog = cgroup_and_program(&cg, "st_connect4");
   uint16_t port;
   int lfd = tcp_listener(AF_INET, &port);
   cr_assert_geq(lfd, 0);
@@ -180,9 +186,7 @@ Test(catalog_live, attach_and_detach_name_hook_cgroup_program_and_process, .fini
 Test(catalog_live, link_released_with_its_last_fd_is_found_by_the_periodic_look, .fini = fini) {
   ST_REQUIRE_ROOT();
   test_cgroup cg;
-  cr_assert_eq(test_cgroup_make(&cg), 0);
-  int prog = test_connect4_load("st_link4");
-  cr_assert_geq(prog, 0, "load: %s", strerror(-prog));
+  int prog = cgroup_and_program(&cg, "st_link4");
   setenv("SOCKTRACE_CATALOG_RESCAN_MS", "100", 1);
   /* The whole system (the release has no process), the catalog only, its
    * files in an empty directory. */
@@ -304,9 +308,7 @@ Test(catalog_live, file_changes_added_commented_out_removed_replaced, .fini = fi
 Test(catalog_live, catalog_keyword_switched_on_while_tracing, .fini = fini) {
   ST_REQUIRE_ROOT();
   test_cgroup cg;
-  cr_assert_eq(test_cgroup_make(&cg), 0);
-  int prog = test_connect4_load("st_update4");
-  cr_assert_geq(prog, 0, "load: %s", strerror(-prog));
+  int prog = cgroup_and_program(&cg, "st_update4");
   st_session_config cfg = {.keywords = ST_KW_STREAM};
   start(&cfg, "/nonexistent-catalog-root");
 

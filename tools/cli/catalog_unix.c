@@ -28,13 +28,7 @@ static void print_bpf(const st_linux_catalog_entry *e, size_t n) {
       printf("  %-24s %-32s %6s %-16s %-16s %s\n", "HOOK", "CGROUP", "PROG", "NAME", "TAG", "MODE");
     any = true;
     char mode[32];
-    if (b->link_id)
-      snprintf(mode, sizeof mode, "link %u", b->link_id);
-    else
-      snprintf(mode, sizeof mode, "%s",
-               b->attach_flags & 2   ? "multi"
-               : b->attach_flags & 1 ? "override"
-                                     : "exclusive");
+    st_linux_catalog_bpf_mode(b, mode, sizeof mode);
     printf("  %-24s %-32s %6u %-16s %-16s %s\n", e[i].source, b->cgroup, b->prog_id,
            b->name[0] ? b->name : "-", b->tag[0] ? b->tag : "-", mode);
   }

@@ -105,14 +105,21 @@ static int enable(TRACEHANDLE h, const char *name, const st_etw_session_settings
     params.EnableFilterDesc = &filter;
     params.FilterDescCount = 1;
   }
-  uint64_t kw = s->keywords;
-  ULONG rc = EnableTraceEx2(h, (const GUID *)st_etw_afd_guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER,
-                            s->level, kw == ~0ULL ? 0 : (kw & 0xff), 0, 0, &params);
-  if (rc != ERROR_SUCCESS)
+  /* A provider the keywords do not want is switched off (an update may
+   * drop it); disabling one that was not on is harmless. */
+  st_etw_providers want = st_etw_providers_for(s->keywords);
+  ULONG rc = want.afd ? EnableTraceEx2(h, (const GUID *)st_etw_afd_guid,
+                                       EVENT_CONTROL_CODE_ENABLE_PROVIDER, s->level,
+                                       want.afd_keywords, 0, 0, &params)
+                      : EnableTraceEx2(h, (const GUID *)st_etw_afd_guid,
+                                       EVENT_CONTROL_CODE_DISABLE_PROVIDER, 0, 0, 0, 0, NULL);
+  if (rc != ERROR_SUCCESS && want.afd)
     return fail(rc, "enable Microsoft-Windows-Winsock-AFD in", name, err, errlen);
-  rc = EnableTraceEx2(h, (const GUID *)st_etw_ws2help_guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER,
-                      s->level, 0, 0, 0, &params);
-  if (rc != ERROR_SUCCESS)
+  rc = want.ws2help ? EnableTraceEx2(h, (const GUID *)st_etw_ws2help_guid,
+                                     EVENT_CONTROL_CODE_ENABLE_PROVIDER, s->level, 0, 0, 0, &params)
+                    : EnableTraceEx2(h, (const GUID *)st_etw_ws2help_guid,
+                                     EVENT_CONTROL_CODE_DISABLE_PROVIDER, 0, 0, 0, 0, NULL);
+  if (rc != ERROR_SUCCESS && want.ws2help)
     return fail(rc, "enable Microsoft-Windows-Winsock-WS2HELP in", name, err, errlen);
   return 0;
 }

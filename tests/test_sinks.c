@@ -135,6 +135,29 @@ Test(sinks, text_colour_only_when_asked) {
   cr_expect_not_null(strstr(plain, "(pre-existing)"));
 }
 
+Test(sinks, text_names_the_unix_family_plainly) {
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_CREATE);
+  ev.has = ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL;
+  ev.family = ST_FAMILY_UNIX;
+  ev.type = ST_TYPE_STREAM;
+  ev.protocol = 0;
+  char buf[512];
+  st_event_to_text(&ev, NULL, buf, sizeof buf);
+  cr_expect_not_null(strstr(buf, "AfdCreate enter unix stream"), "%s", buf);
+  cr_expect_null(strstr(buf, "ip/unix"), "%s", buf);
+  st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR);
+  ev.enter_exit = ST_EE_EXIT;
+  ev.has = ST_HAS_REMOTE | ST_HAS_STATUS;
+  ev.remote.family = ST_FAMILY_UNIX;
+  strcpy(ev.remote.path, "/var/run/nscd/socket");
+  ev.status = st_status_from_errno(-2);
+  st_event_to_text(&ev, NULL, buf, sizeof buf);
+  cr_expect_not_null(
+      strstr(buf, "/var/run/nscd/socket status=not_found (ENOENT / ERROR_FILE_NOT_FOUND)"), "%s",
+      buf);
+}
+
 Test(sinks, wire_events_say_so) {
   st_event ev;
   st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR);

@@ -9,6 +9,18 @@
 #include <stdio.h>
 
 #include "socktrace/session.h"
+#include "summary_model.h"
+
+/* A trace read into the summary model (model.c): for each side of
+ * `diff`. */
+typedef struct cli_model {
+  st_sum_model sum;
+  st_trace_info info;
+  bool has_info;
+  st_counters counters;
+  uint64_t events;
+  uint8_t lost_where; /* where the first EventsLost says it lost events */
+} cli_model;
 
 typedef struct cli_options {
   st_session_config cfg;
@@ -73,6 +85,13 @@ int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktr
 void cli_report_writer(st_sink *sktrace, const char *path);
 /* The filters in words ("port=80 family=inet"), for the trace header. */
 void cli_describe_filter(const st_filter *f, char *buf, size_t len);
+
+/* The model sink (model.c) adds every event to m (which the caller owns)
+ * and keeps the trace's header and counters. */
+int cli_model_sink_new(cli_model *m, st_sink **out);
+
+/* `diff A B` (diff.c): its own options; returns the exit code. */
+int cli_diff(int argc, char **argv);
 
 /* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
 int cli_run_command(cli_options *o, char **argv);

@@ -27,6 +27,9 @@ static const char usage[] =
     "                                             .pcapng, or .etl from Windows)\n"
     "  socktrace report [OPTIONS] FILE            turn a trace into a report, like tracerpt:\n"
     "                                             the summary by default (-f for others)\n"
+    "  socktrace diff [OPTIONS] A B               compare two traces (any kinds, e.g. a Windows\n"
+    "                                             .etl and a Linux .sktrace) as connection\n"
+    "                                             stories ('socktrace diff --help')\n"
     "  socktrace demo [OPTIONS]                   trace a built-in workload: a refused connect,\n"
     "                                             a loopback exchange, a UDP datagram, a reset\n"
     "  socktrace events                           list event names, ids and levels\n"
@@ -89,9 +92,11 @@ static const char usage[] =
     "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
     "  socktrace report web.sktrace -f chrome -o web.json\n"
     "  socktrace report web.sktrace -f html -o web.html\n"
+    "  socktrace diff last-green.sktrace this-run.sktrace\n"
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
-    "had bad records (they are reported and skipped); 2 for a usage error.\n";
+    "had bad records (they are reported and skipped); 2 for a usage error. 'diff': 0 the\n"
+    "same, 1 different, 2 an input could not be read.\n";
 
 void cli_note(const char *fmt, ...) {
   va_list ap;
@@ -498,6 +503,8 @@ int main(int argc, char **argv) {
     list_events();
     return 0;
   }
+  if (strcmp(cmd, "diff") == 0)
+    return cli_diff(argc - 1, argv + 1);
   if (strcmp(cmd, "catalog") == 0) {
     cli_options co = {.color = -1};
     if (argc > 2) {

@@ -115,6 +115,16 @@ Test(cli, filters_on_the_command_line) {
   cr_expect_eq(st_test_lines(r.out), 3, "%s", r.out);
 }
 
+/* The summary in markdown, for CI job summaries. */
+Test(cli, report_markdown_matches_fixture) {
+  st_cli_result r = st_test_cli("report " DEMO " -f markdown");
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  char *want = st_test_read_file(ST_SOURCE_DIR "/tests/fixtures/demo.summary.md", NULL);
+  cr_expect_str_eq(r.out, want);
+  free(want);
+  st_cli_result_free(&r);
+}
+
 /* The output of `diff` with the source tree's path taken out. */
 static char *relative(char *out) {
   const char *root = ST_SOURCE_DIR "/";
@@ -178,4 +188,18 @@ Test(cli, diff_bad_input_is_one_line_exit_2) {
     cr_expect_str_eq(r.out, "", "%s", bad[i]);
     st_cli_result_free(&r);
   }
+}
+
+Test(cli, fail_on_a_recording) {
+  st_cli_result r = st_test_cli("replay -q --fail-on refused " DEMO);
+  cr_expect_eq(r.code, 3, "%s", r.err);
+  cr_expect_str_eq(r.err, "socktrace: sockets ended as --fail-on lists: curl -> 127.0.0.1:9 "
+                          "refused 1\n");
+  st_cli_result_free(&r);
+  r = st_test_cli("replay -q --fail-on timed_out,dns,not_found " DEMO);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+  r = st_test_cli("replay -q --fail-on ok " DEMO);
+  cr_expect_eq(r.code, 2, "%s", r.err);
+  st_cli_result_free(&r);
 }

@@ -11,8 +11,8 @@
 #include "socktrace/session.h"
 #include "summary_model.h"
 
-/* A trace read into the summary model (model.c): for each side of
- * `diff`. */
+/* A trace read into the summary model (model.c): for --fail-on, and for
+ * each side of `diff`. */
 typedef struct cli_model {
   st_sum_model sum;
   st_trace_info info;
@@ -46,7 +46,20 @@ typedef struct cli_options {
   uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
+  bool all;                    /* --all: every row of the summary's tables */
+  uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
+  bool fail_on_dns;            /* --fail-on dns */
+  bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
+  const char *title;           /* what was traced, for the markdown summary's heading */
+  /* Set while a session runs (ci.c). */
+  cli_model *fail_model;
+  bool fail_hit;
+  FILE *step_summary;
 } cli_options;
+
+/* `run`'s exit status when the command succeeded but a traced socket ended
+ * as --fail-on lists. */
+#define CLI_EXIT_FAIL_ON 3
 
 /* Print "socktrace: <message>" on stderr (one line): an error, or a note
  * such as "tracing ..." that tools (and the benchmark) wait for. */
@@ -80,7 +93,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
 /* Sinks (output.c). cli_add_sinks adds what the options ask for; a
  * .sktrace output's sink is returned in *sktrace (else NULL). */
 bool cli_is_sktrace_path(const char *path);
-int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
+int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
 /* The filters in words ("port=80 family=inet"), for the trace header. */
@@ -89,6 +102,18 @@ void cli_describe_filter(const st_filter *f, char *buf, size_t len);
 /* The model sink (model.c) adds every event to m (which the caller owns)
  * and keeps the trace's header and counters. */
 int cli_model_sink_new(cli_model *m, st_sink **out);
+
+/* CI (ci.c). */
+/* --fail-on LIST: portable statuses and "dns"; 0, or -1 after one line. */
+int cli_fail_on_parse(const char *list, cli_options *o);
+/* Around a session: begin makes the --fail-on model and opens
+ * $GITHUB_STEP_SUMMARY for run --summary; add_sinks adds their sinks; end
+ * says which sockets --fail-on caught (setting o->fail_hit), closes what
+ * begin opened and returns the exit code (CLI_EXIT_FAIL_ON for a clean
+ * replay whose sockets failed). */
+int cli_ci_begin(cli_options *o);
+void cli_ci_add_sinks(cli_options *o, st_session *s);
+int cli_ci_end(cli_options *o, int code);
 
 /* `diff A B` (diff.c): its own options; returns the exit code. */
 int cli_diff(int argc, char **argv);

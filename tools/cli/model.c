@@ -1,6 +1,6 @@
 /*
  * Reading a trace into the summary model (core/summary_model.c) rather than
- * printing it: the sink behind `diff` (one model per side).
+ * printing it: the sink behind `diff` (one model per side) and --fail-on.
  * It also keeps where the trace came from and what it lost.
  */
 #include <stdlib.h>

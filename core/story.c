@@ -121,6 +121,26 @@ static st_story *find_or_add(st_sum_model *m, const char *key, bool *created) {
   return s;
 }
 
+/* Adds s to into; the steps are those of the earlier first socket. */
+static void merge(st_story *into, const st_story *s) {
+  into->sockets += s->sockets;
+  into->attempts += s->attempts;
+  for (int c = 0; c < ST_CODE_COUNT; c++)
+    into->outcomes[c] += s->outcomes[c];
+  into->bytes_sent += s->bytes_sent;
+  into->bytes_received += s->bytes_received;
+  into->bytes_known |= s->bytes_known;
+  into->resets_in += s->resets_in;
+  into->resets_out += s->resets_out;
+  into->dns_failures += s->dns_failures;
+  into->duration_ns += s->duration_ns;
+  if (!into->first_ts || s->first_ts < into->first_ts) {
+    into->first_ts = s->first_ts;
+    into->nsteps = s->nsteps;
+    memcpy(into->steps, s->steps, sizeof into->steps);
+  }
+}
+
 int st_story_fold(st_sum_model *m, st_sum_socket *k) {
   if (k->folded)
     return 0;
@@ -168,21 +188,20 @@ int st_story_fold(st_sum_model *m, st_sum_socket *k) {
     memcpy(s->peer, peer, sizeof s->peer);
     memcpy(s->local, local, sizeof s->local);
   }
-  s->sockets++;
-  s->attempts += role == ST_ROLE_CLIENT && k->connects ? k->connects : 1;
-  s->outcomes[outcome_of(k)]++;
-  s->bytes_sent += k->call_sent;
-  s->bytes_received += k->call_received;
-  s->bytes_known |= k->has_bytes;
-  s->resets_in += k->reset_in;
-  s->resets_out += k->reset_out;
-  s->dns_failures += k->dns_failed;
-  s->duration_ns += st_sum_lifetime(k);
-  if (!s->first_ts || k->first_ts < s->first_ts) {
-    s->first_ts = k->first_ts;
-    s->nsteps = k->nsteps;
-    memcpy(s->steps, k->steps, sizeof s->steps);
-  }
+  st_story one = {.sockets = 1,
+                  .attempts = role == ST_ROLE_CLIENT && k->connects ? k->connects : 1,
+                  .bytes_sent = k->call_sent,
+                  .bytes_received = k->call_received,
+                  .bytes_known = k->has_bytes,
+                  .resets_in = k->reset_in,
+                  .resets_out = k->reset_out,
+                  .dns_failures = k->dns_failed,
+                  .first_ts = k->first_ts,
+                  .duration_ns = st_sum_lifetime(k),
+                  .nsteps = k->nsteps};
+  one.outcomes[outcome_of(k)] = 1;
+  memcpy(one.steps, k->steps, sizeof one.steps);
+  merge(s, &one);
   return 0;
 }
 
@@ -232,25 +251,6 @@ static void match_proc(const char *proc, char *buf, size_t len) {
   for (size_t i = 0; i < n; i++)
     buf[i] = (char)tolower((unsigned char)proc[i]);
   buf[n] = 0;
-}
-
-static void merge(st_story *into, const st_story *s) {
-  into->sockets += s->sockets;
-  into->attempts += s->attempts;
-  for (int c = 0; c < ST_CODE_COUNT; c++)
-    into->outcomes[c] += s->outcomes[c];
-  into->bytes_sent += s->bytes_sent;
-  into->bytes_received += s->bytes_received;
-  into->bytes_known |= s->bytes_known;
-  into->resets_in += s->resets_in;
-  into->resets_out += s->resets_out;
-  into->dns_failures += s->dns_failures;
-  into->duration_ns += s->duration_ns;
-  if (s->first_ts < into->first_ts) {
-    into->first_ts = s->first_ts;
-    into->nsteps = s->nsteps;
-    memcpy(into->steps, s->steps, sizeof into->steps);
-  }
 }
 
 static int cmp_key(const void *a, const void *b) {

@@ -115,22 +115,25 @@ Test(cli, filters_on_the_command_line) {
   cr_expect_eq(st_test_lines(r.out), 3, "%s", r.out);
 }
 
-/* The summary in markdown, for CI job summaries. */
-Test(cli, report_markdown_matches_fixture) {
-  st_cli_result r = st_test_cli("report " DEMO " -f markdown");
-  cr_expect_eq(r.code, 0, "%s", r.err);
-  char *want = st_test_read_file(ST_SOURCE_DIR "/tests/fixtures/demo.summary.md", NULL);
-  cr_expect_str_eq(r.out, want);
+/* Runs args and expects exit code and the fixture's text on stdout, with
+ * the source tree's path taken out of the output. */
+static void expect_output(const char *args, int code, const char *fixture) {
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, code, "%s: %s", args, r.err);
+  const char *root = ST_SOURCE_DIR "/";
+  for (char *p; (p = strstr(r.out, root));)
+    memmove(p, p + strlen(root), strlen(p + strlen(root)) + 1);
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fixtures/%s", ST_SOURCE_DIR, fixture);
+  char *want = st_test_read_file(path, NULL);
+  cr_expect_str_eq(r.out, want, "%s", fixture);
   free(want);
   st_cli_result_free(&r);
 }
 
-/* The output of `diff` with the source tree's path taken out. */
-static char *relative(char *out) {
-  const char *root = ST_SOURCE_DIR "/";
-  for (char *p; (p = strstr(out, root));)
-    memmove(p, p + strlen(root), strlen(p + strlen(root)) + 1);
-  return out;
+/* The summary in markdown, for CI job summaries. */
+Test(cli, report_markdown_matches_fixture) {
+  expect_output("report " DEMO " -f markdown", 0, "demo.summary.md");
 }
 
 #define CHANGED ST_SOURCE_DIR "/tests/fixtures/demo.changed.jsonl"
@@ -147,12 +150,7 @@ Test(cli, diff_of_a_trace_with_itself_is_empty) {
  * ephemeral ports) where the refused connect timed out, the client sent
  * 500 bytes instead of 5, and 3 events were lost. */
 Test(cli, diff_markdown_matches_fixture) {
-  st_cli_result r = st_test_cli("diff -f markdown " DEMO " " CHANGED);
-  cr_expect_eq(r.code, 1, "%s", r.err);
-  char *want = st_test_read_file(ST_SOURCE_DIR "/tests/fixtures/demo.diff.md", NULL);
-  cr_expect_str_eq(relative(r.out), want);
-  free(want);
-  st_cli_result_free(&r);
+  expect_output("diff -f markdown " DEMO " " CHANGED, 1, "demo.diff.md");
 }
 
 Test(cli, diff_says_loss_first_and_takes_a_tolerance) {

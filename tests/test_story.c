@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/testutil.h"
 #include "diff.h"
 #include "socktrace/sink.h"
 #include "story.h"
@@ -81,6 +82,13 @@ static void list(side *s) {
   cr_assert_geq(s->n, 0);
 }
 
+static void two_sides(side *a, side *b) {
+  memset(a, 0, sizeof *a);
+  memset(b, 0, sizeof *b);
+  st_sum_init(&a->m, 0);
+  st_sum_init(&b->m, 0);
+}
+
 static void side_free(side *s) {
   free(s->stories);
   st_sum_free(&s->m);
@@ -97,9 +105,8 @@ static st_diff_result compare(side *a, side *b, const st_diff_options *o) {
 }
 
 Test(story, pids_ports_loopback_own_addresses_and_exe_do_not_count) {
-  side a = {0}, b = {0};
-  st_sum_init(&a.m, 0);
-  st_sum_init(&b.m, 0);
+  side a, b;
+  two_sides(&a, &b);
   client(&a, 100, "curl", 1, ip("127.0.0.1", 40000), ip("127.0.0.1", 5432), 0, 10, 20);
   /* Another run: another pid, ephemeral port, the host's own address, the
    * Windows spelling of the name. */
@@ -118,9 +125,8 @@ Test(story, pids_ports_loopback_own_addresses_and_exe_do_not_count) {
 }
 
 Test(story, a_side_without_process_names_matches_any) {
-  side a = {0}, b = {0};
-  st_sum_init(&a.m, 0);
-  st_sum_init(&b.m, 0);
+  side a, b;
+  two_sides(&a, &b);
   client(&a, 100, "curl", 1, ip("127.0.0.1", 40000), ip("127.0.0.1", 80), 0, 1, 2);
   client(&a, 101, "wget", 2, ip("127.0.0.1", 40001), ip("127.0.0.1", 80), 0, 1, 2);
   client(&b, 4242, "", 1, ip("127.0.0.1", 50000), ip("127.0.0.1", 80), 0, 1, 2);
@@ -134,9 +140,8 @@ Test(story, a_side_without_process_names_matches_any) {
 
 /* One story on each side that differs in one way. */
 static uint8_t one_change(void (*fa)(side *), void (*fb)(side *), const st_diff_options *o) {
-  side a = {0}, b = {0};
-  st_sum_init(&a.m, 0);
-  st_sum_init(&b.m, 0);
+  side a, b;
+  two_sides(&a, &b);
   fa(&a);
   fb(&b);
   st_diff_result r = compare(&a, &b, o);
@@ -239,9 +244,8 @@ static void server(side *s, uint32_t pid, uint16_t client_port, bool accept_has_
 }
 
 Test(story, a_server_keeps_its_port_and_masks_its_clients) {
-  side a = {0}, b = {0};
-  st_sum_init(&a.m, 0);
-  st_sum_init(&b.m, 0);
+  side a, b;
+  two_sides(&a, &b);
   server(&a, 10, 40000, true);
   server(&b, 20, 55555, false);
   st_diff_result r = compare(&a, &b, NULL);
@@ -337,13 +341,6 @@ static char *long_trace_summary(const st_summary_options *o) {
   return out;
 }
 
-static int count(const char *hay, const char *needle) {
-  int n = 0;
-  for (const char *p = hay; (p = strstr(p, needle)); p++)
-    n++;
-  return n;
-}
-
 Test(story, a_long_trace_gives_a_short_summary_that_points_at_the_failure) {
   char *out = long_trace_summary(NULL);
   /* The network failure first, in words; not the nscd probe. */
@@ -357,7 +354,7 @@ Test(story, a_long_trace_gives_a_short_summary_that_points_at_the_failure) {
   cr_expect_lt(strstr(out, "  pytest      1"), strstr(out, "  worker     30"), "%s", out);
   /* The datagram server's clients are one row; 10 of 32 remotes shown. */
   cr_expect_not_null(strstr(out, "  127.0.0.1:*"), "%s", out);
-  cr_expect_eq(count(out, "127.0.0.1:33"), 0, "%s", out);
+  cr_expect_eq(st_test_count(out, "127.0.0.1:33"), 0, "%s", out);
   cr_expect_not_null(strstr(out, "  ... 22 more rows (--all shows every row)\n"), "%s", out);
   /* UNIX sockets in their own table, with their portable status. */
   const char *ipc = strstr(out, "Local IPC (UNIX sockets)\n");
@@ -369,7 +366,7 @@ Test(story, a_long_trace_gives_a_short_summary_that_points_at_the_failure) {
   free(out);
   out = long_trace_summary(&(st_summary_options){.all = true});
   cr_expect_null(strstr(out, "more rows"), "%s", out);
-  cr_expect_eq(count(out, "  10.0.0."), 31, "every remote: %s", out);
+  cr_expect_eq(st_test_count(out, "  10.0.0."), 31, "every remote: %s", out);
   free(out);
 }
 

@@ -65,6 +65,12 @@ static void record(const char *path, const char *steps) {
   st_cli_result_free(&r);
 }
 
+/* Removes and frees a tmp_path. */
+static void drop(char *path) {
+  unlink(path);
+  free(path);
+}
+
 static st_cli_result diff(const char *opts, const char *a, const char *b) {
   char args[1024];
   snprintf(args, sizeof args, "diff %s %s %s", opts, a, b);
@@ -106,10 +112,8 @@ Test(ci_live, two_recordings_of_one_scenario_tell_the_same_story) {
   cr_expect_eq(r.code, 0, "%s%s", r.out, r.err);
   cr_expect_not_null(strstr(r.out, "A and B tell the same story: 3 stories"), "%s", r.out);
   st_cli_result_free(&r);
-  unlink(a);
-  unlink(b);
-  free(a);
-  free(b);
+  drop(a);
+  drop(b);
 }
 
 Test(ci_live, a_refused_connect_is_the_one_story_that_differs) {
@@ -138,10 +142,8 @@ Test(ci_live, a_refused_connect_is_the_one_story_that_differs) {
   cr_expect_not_null(strstr(r.out, "outcome  st-scenario  client  -> localhost:"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "1 difference in 1 story; 1 story is the same"), "%s", r.out);
   st_cli_result_free(&r);
-  unlink(a);
-  unlink(b);
-  free(a);
-  free(b);
+  drop(a);
+  drop(b);
 }
 
 Test(ci_live, a_linux_recording_and_a_windows_etl_of_the_scenario_agree) {
@@ -163,10 +165,8 @@ Test(ci_live, a_linux_recording_and_a_windows_etl_of_the_scenario_agree) {
   cr_expect_not_null(strstr(r.out, "ok 1  timed_out 1"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "1 difference in 1 story; 2 stories are the same"), "%s", r.out);
   st_cli_result_free(&r);
-  unlink(linux_trace);
-  unlink(etl);
-  free(linux_trace);
-  free(etl);
+  drop(linux_trace);
+  drop(etl);
 }
 
 static int run_fail_on(const char *list, const char *cmd, char **err) {
@@ -234,6 +234,5 @@ Test(ci_live, run_summary_appends_to_the_github_step_summary) {
   free(md);
   st_cli_result_free(&r);
   st_cli_result_free(&quiet);
-  unlink(path);
-  free(path);
+  drop(path);
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "socktrace/sink.h"
 
@@ -32,6 +33,30 @@ void st_buf_printf(st_buf *b, const char *fmt, ...)
 int st_buf_take(st_buf *b, char *buf, size_t len);
 /* Appends s as a JSON string literal, quotes included. */
 void st_buf_json_string(st_buf *b, const char *s);
+
+/* A sink that writes text to a FILE: the line being built, and the one way
+ * a failed write or flush becomes the sink's error line ("cannot write
+ * <what>: <words>"). A sink type starts with it ({st_out out; ...}), so
+ * st_out_flush and st_out_close can be its ops. The FILE is never closed. */
+typedef struct st_out {
+  st_sink base;
+  FILE *file;
+  const char *what; /* what could not be written: "JSON output" */
+  st_buf line;
+} st_out;
+
+/* Allocates size bytes (zeroed) of a sink type that starts with st_out and
+ * sets the st_out up; NULL when out of memory. */
+void *st_out_new(size_t size, const st_sink_ops *ops, FILE *file, const char *what);
+/* Writes n bytes: 0, or ST_EIO with the error line. */
+int st_out_write(st_out *o, const char *s, size_t n);
+/* Writes what was built in o->line: ST_ENOMEM when building it ran out of
+ * memory, else as st_out_write. */
+int st_out_put_line(st_out *o);
+/* ops->flush (and the last step of an end()): fflush, ST_EIO on failure. */
+int st_out_flush(st_sink *s);
+/* ops->close: frees the line and the sink. */
+void st_out_close(st_sink *s);
 
 /* "2026-11-25T19:21:13.123456789Z" (date=1) or "19:21:13.123456" (date=0),
  * always UTC. */

@@ -5,6 +5,9 @@
  *
  * st_session_emit() is the per-event hot path: level, keywords, filters,
  * counters, sinks. Keep it free of allocation and I/O of its own.
+ *
+ * A file source is pulled here (backend.h): the one loop that calls its
+ * next(), hands each event on, and yields to the libuv loop after a batch.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,11 +20,15 @@
  * than letting a stalled loop eat memory. */
 #define PUSH_QUEUE_MAX (1u << 20)
 #define MAX_SINKS 16
+/* Events pulled from a file source per loop turn: large enough that the
+ * turn's own cost vanishes, small enough that a signal is seen at once. */
+#define PULL_BATCH 4096
 
 struct st_session {
   uv_loop_t *loop;
   st_session_config cfg;
-  st_filter filter; /* cfg.filter less what the backend applies itself */
+  st_filter filter;         /* cfg.filter less what the backend applies itself */
+  unsigned backend_filters; /* ST_FILTERED_* the backend applies */
   st_backend *backend;
   st_sink *sinks[MAX_SINKS];
   unsigned nsinks;
@@ -33,7 +40,10 @@ struct st_session {
   uv_poll_t poll;
   uv_async_t async;
   uv_signal_t sigint, sigterm;
-  bool poll_on, async_on, signals_on;
+  uv_idle_t pull;    /* file source: pulling */
+  uv_timer_t retry;  /* file source without an fd: ST_NEXT_AGAIN */
+  bool pull_waiting; /* after ST_NEXT_AGAIN, until data or the retry */
+  bool poll_on, async_on, signals_on, pull_on, retry_on;
   bool started, stopping, stopped, backend_open;
 
   uv_mutex_t qlock;
@@ -44,6 +54,10 @@ struct st_session {
   int status;
   char error[ST_ERROR_MAX];
 };
+
+int st_backend_nop(st_backend *b) {
+  return 0;
+}
 
 void st_backend_set_error(st_backend *b, const char *fmt, ...) {
   va_list ap;
@@ -75,12 +89,20 @@ static void update_filter_active(st_session *s) {
                      f->nprotocols || f->nevents;
 }
 
-void st_session_backend_filters(st_session *s, unsigned kinds) {
-  if (kinds & ST_FILTERED_PID)
+/* The filter the session itself applies: cfg's, less what the backend
+ * applies in its source. */
+static void set_session_filter(st_session *s) {
+  s->filter = s->cfg.filter;
+  if (s->backend_filters & ST_FILTERED_PID)
     s->filter.npids = 0;
-  if (kinds & ST_FILTERED_TREE)
+  if (s->backend_filters & ST_FILTERED_TREE)
     s->filter.tree_root = 0;
   update_filter_active(s);
+}
+
+void st_session_backend_filters(st_session *s, unsigned kinds) {
+  s->backend_filters = kinds;
+  set_session_filter(s);
 }
 
 int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **out) {
@@ -95,8 +117,7 @@ int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **o
     s->cfg.keywords = ST_KW_ALL;
   if (!s->cfg.name)
     s->cfg.name = "socktrace";
-  s->filter = s->cfg.filter;
-  update_filter_active(s);
+  set_session_filter(s);
   s->fstate = st_filter_state_new();
   if (!s->fstate || uv_mutex_init(&s->qlock) != 0) {
     st_filter_state_free(s->fstate);
@@ -178,21 +199,26 @@ void st_session_emit(st_session *s, const st_event *ev) {
   deliver(s, ev);
 }
 
+void st_session_lost_event(const st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
+                           uint64_t to_ns, st_event *ev) {
+  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
+  ev->ts_ns = to_ns ? to_ns : now_ns();
+  ev->os = s->info.os;
+  ev->backend = s->info.backend;
+  ev->keywords = ST_KW_LOSS;
+  ev->has = ST_HAS_LOST;
+  ev->lost.count = count;
+  ev->lost.where = where;
+  ev->lost.from_ns = from_ns;
+  ev->lost.to_ns = to_ns;
+}
+
 void st_session_report_lost(st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
                             uint64_t to_ns) {
   if (!count)
     return;
   st_event ev;
-  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
-  ev.ts_ns = to_ns ? to_ns : now_ns();
-  ev.os = s->info.os;
-  ev.backend = s->info.backend;
-  ev.keywords = ST_KW_LOSS;
-  ev.has = ST_HAS_LOST;
-  ev.lost.count = count;
-  ev.lost.where = where;
-  ev.lost.from_ns = from_ns;
-  ev.lost.to_ns = to_ns;
+  st_session_lost_event(s, count, where, from_ns, to_ns, &ev);
   st_session_emit(s, &ev);
 }
 
@@ -244,8 +270,93 @@ static void drain_queue(st_session *s) {
   }
 }
 
+static void resume_pull(st_session *s);
+
 static void on_async(uv_async_t *h) {
-  drain_queue(h->data);
+  st_session *s = h->data;
+  drain_queue(s);
+  resume_pull(s);
+}
+
+void st_session_wake(st_session *s) {
+  if (s->async_on)
+    uv_async_send(&s->async);
+}
+
+/* ---- pulling a file source ---- */
+
+static void fail_backend(st_session *s, int rc) {
+  set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : st_strerror(rc));
+  st_session_stop(s);
+}
+
+static void wait_for_data(st_session *s);
+
+static void on_pull(uv_idle_t *h) {
+  st_session *s = h->data;
+  int (*next)(st_backend *, const st_event **) = s->backend->ops->next;
+  for (unsigned i = 0; i < PULL_BATCH; i++) {
+    const st_event *ev;
+    int rc = next(s->backend, &ev);
+    if (rc == ST_NEXT_EVENT) {
+      st_session_emit(s, ev);
+      if (s->stopping)
+        return; /* a sink failed */
+    } else if (rc == ST_NEXT_AGAIN) {
+      wait_for_data(s);
+      return;
+    } else {
+      st_session_backend_done(s, rc == ST_NEXT_END ? 0 : rc);
+      return;
+    }
+  }
+}
+
+static void resume_pull(st_session *s) {
+  if (!s->pull_waiting || s->stopping)
+    return;
+  s->pull_waiting = false;
+  if (s->poll_on)
+    uv_poll_stop(&s->poll);
+  if (s->retry_on)
+    uv_timer_stop(&s->retry);
+  uv_idle_start(&s->pull, on_pull);
+}
+
+static void on_pull_ready(uv_poll_t *h, int status, int events) {
+  st_session *s = h->data;
+  if (status < 0)
+    fail_backend(s, status);
+  else
+    resume_pull(s);
+}
+
+static void on_retry(uv_timer_t *h) {
+  resume_pull(h->data);
+}
+
+static void wait_for_data(st_session *s) {
+  uv_idle_stop(&s->pull);
+  s->pull_waiting = true;
+  if (s->poll_on) {
+    int rc = uv_poll_start(&s->poll, UV_READABLE, on_pull_ready);
+    if (rc < 0)
+      fail_backend(s, rc);
+    return;
+  }
+  if (!s->retry_on) {
+    uv_timer_init(s->loop, &s->retry);
+    s->retry.data = s;
+    s->retry_on = true;
+  }
+  uv_timer_start(&s->retry, on_retry, ST_PULL_RETRY_MS, 0);
+}
+
+static int start_pull(st_session *s) {
+  uv_idle_init(s->loop, &s->pull);
+  s->pull.data = s;
+  s->pull_on = true;
+  return uv_idle_start(&s->pull, on_pull);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -253,10 +364,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (s->stopping)
     return;
   int rc = status < 0 ? status : s->backend->ops->poll(s->backend);
-  if (rc < 0) {
-    set_error(s, rc, "%s", s->backend->error[0] ? s->backend->error : uv_strerror(rc));
-    st_session_stop(s);
-  }
+  if (rc < 0)
+    fail_backend(s, rc);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -266,6 +375,11 @@ static void on_signal(uv_signal_t *h, int signum) {
 int st_session_start(st_session *s) {
   if (!s->backend) {
     set_error(s, ST_EINVAL, "no backend: nothing to trace");
+    return ST_EINVAL;
+  }
+  if (s->backend->ops->kind == ST_SOURCE_FILE && !s->backend->ops->next) {
+    set_error(s, ST_EINVAL, "the %s backend is a file source without next()",
+              s->backend->ops->name);
     return ST_EINVAL;
   }
   s->info.started_ns = now_ns();
@@ -302,19 +416,24 @@ int st_session_start(st_session *s) {
     st_session_stop(s);
     return rc;
   }
+  bool pulled = ops->kind == ST_SOURCE_FILE;
   int fd = ops->fd ? ops->fd(s->backend) : -1;
   if (fd >= 0 && !s->stopping) {
     rc = uv_poll_init(s->loop, &s->poll, fd);
     if (rc == 0) {
       s->poll.data = s;
       s->poll_on = true;
-      rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
+      /* A file source's fd is watched only while it waits for data. */
+      if (!pulled)
+        rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
     }
-    if (rc < 0) {
-      set_error(s, rc, "cannot watch the backend: %s", uv_strerror(rc));
-      st_session_stop(s);
-      return rc;
-    }
+  }
+  if (rc == 0 && pulled && !s->stopping)
+    rc = start_pull(s);
+  if (rc < 0) {
+    set_error(s, rc, "cannot watch the backend: %s", st_strerror(rc));
+    st_session_stop(s);
+    return rc;
   }
   return 0;
 }
@@ -326,12 +445,92 @@ void st_session_backend_done(st_session *s, int status) {
   st_session_stop(s);
 }
 
+/* "level 4 -> 5; keywords 0x6 -> all; filters pid=1 -> pid=2" */
+static void describe_change(const st_session_config *a, const st_session_config *b, char *buf,
+                            size_t len) {
+  char fa[200], fb[200];
+  size_t n = 0;
+  buf[0] = 0;
+  if (a->level != b->level)
+    n += (size_t)snprintf(buf + n, len - n, "level %u -> %u", a->level, b->level);
+  if (a->keywords != b->keywords && n < len)
+    n += (size_t)snprintf(buf + n, len - n, "%skeywords 0x%llx -> 0x%llx", n ? "; " : "",
+                          (unsigned long long)a->keywords, (unsigned long long)b->keywords);
+  st_filter_describe(&a->filter, fa, sizeof fa);
+  st_filter_describe(&b->filter, fb, sizeof fb);
+  if (strcmp(fa, fb) != 0 && n < len)
+    n += (size_t)snprintf(buf + n, len - n, "%sfilters %s -> %s", n ? "; " : "", fa, fb);
+  if (!n)
+    snprintf(buf, len, "no change");
+}
+
+int st_session_update(st_session *s, const st_session_config *cfg) {
+  st_session_config next = s->cfg;
+  next.level = cfg->level ? cfg->level : ST_LEVEL_INFO;
+  next.keywords = cfg->keywords ? cfg->keywords : ST_KW_ALL;
+  next.filter = cfg->filter;
+  if (!s->backend || !s->backend->ops->update) {
+    snprintf(s->error, sizeof s->error, "the %s source cannot change while it runs",
+             s->backend ? s->backend->ops->name : "session's");
+    return ST_ENOSYS;
+  }
+  if (s->stopping) {
+    snprintf(s->error, sizeof s->error, "the session is stopping");
+    return ST_EINVAL;
+  }
+  /* What the source made under the old settings comes first, so the
+   * change record stands between the two in every output. */
+  if (s->backend->ops->poll && !s->backend->ops->next)
+    s->backend->ops->poll(s->backend);
+  drain_queue(s);
+  int rc = s->backend->ops->update(s->backend, &next);
+  if (rc < 0) {
+    snprintf(s->error, sizeof s->error, "%s",
+             s->backend->error[0] ? s->backend->error : st_strerror(rc));
+    return rc;
+  }
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_SESSION_CHANGE);
+  ev.ts_ns = now_ns();
+  ev.os = s->info.os;
+  ev.backend = s->info.backend;
+  ev.has = ST_HAS_DETAIL;
+  describe_change(&s->cfg, &next, ev.detail, sizeof ev.detail);
+  s->cfg = next;
+  set_session_filter(s);
+  /* A change is part of the record whatever the filters: like a loss. */
+  s->counters.seen++;
+  s->counters.delivered++;
+  deliver(s, &ev);
+  return 0;
+}
+
+bool st_session_stopping(const st_session *s) {
+  return s->stopping;
+}
+
+int st_session_flush(st_session *s) {
+  for (unsigned i = 0; i < s->nsinks && !s->stopped; i++) {
+    st_sink *k = s->sinks[i];
+    int rc = k->ops->flush ? k->ops->flush(k) : 0;
+    if (rc < 0) {
+      snprintf(s->error, sizeof s->error, "%s", k->error[0] ? k->error : st_strerror(rc));
+      return rc;
+    }
+  }
+  return 0;
+}
+
 void st_session_stop(st_session *s) {
   if (s->stopping)
     return;
   s->stopping = true;
   if (s->poll_on)
     uv_poll_stop(&s->poll);
+  if (s->pull_on)
+    uv_idle_stop(&s->pull);
+  if (s->retry_on)
+    uv_timer_stop(&s->retry);
   /* The backend may emit its last events (ring drain, loss) while it stops. */
   if (s->backend_open && s->backend->ops->stop)
     s->backend->ops->stop(s->backend);
@@ -351,6 +550,10 @@ void st_session_stop(st_session *s) {
   }
   if (s->poll_on)
     uv_close((uv_handle_t *)&s->poll, NULL);
+  if (s->pull_on)
+    uv_close((uv_handle_t *)&s->pull, NULL);
+  if (s->retry_on)
+    uv_close((uv_handle_t *)&s->retry, NULL);
   if (s->async_on)
     uv_close((uv_handle_t *)&s->async, NULL);
   if (s->signals_on) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "bytes.h"
 #include "sktrace_format.h"
 
 /* CRC-32 (IEEE 802.3, reflected 0xEDB88320, as zlib's crc32()), slicing by
@@ -37,7 +38,7 @@ static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t len) {
   uv_once(&once, crc_init);
   crc = ~crc;
   for (; len >= 4; p += 4, len -= 4) {
-    crc ^= (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    crc ^= st_le32(p);
     crc = crc_table[3][crc & 0xff] ^ crc_table[2][(crc >> 8) & 0xff] ^
           crc_table[1][(crc >> 16) & 0xff] ^ crc_table[0][crc >> 24];
   }
@@ -48,68 +49,6 @@ static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t len) {
 
 uint32_t st_sktrace_crc32(const void *data, size_t len) {
   return crc_update(0, data, len);
-}
-
-/* ---- little-endian cursor writes and reads ---- */
-
-static uint8_t *put8(uint8_t *p, uint8_t v) {
-  *p = v;
-  return p + 1;
-}
-static uint8_t *put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  return p + 2;
-}
-static uint8_t *put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-  return p + 4;
-}
-static uint8_t *put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-  return p + 8;
-}
-
-/* A bounded reader: any read past the end sets bad and yields zeros. */
-typedef struct rd {
-  const uint8_t *p;
-  size_t left;
-  bool bad;
-} rd;
-
-static const uint8_t *take(rd *r, size_t n) {
-  if (r->bad || r->left < n) {
-    r->bad = true;
-    return NULL;
-  }
-  const uint8_t *q = r->p;
-  r->p += n;
-  r->left -= n;
-  return q;
-}
-static uint8_t get8(rd *r) {
-  const uint8_t *q = take(r, 1);
-  return q ? q[0] : 0;
-}
-static uint16_t get16(rd *r) {
-  const uint8_t *q = take(r, 2);
-  return q ? (uint16_t)(q[0] | q[1] << 8) : 0;
-}
-static uint32_t get32(rd *r) {
-  const uint8_t *q = take(r, 4);
-  uint32_t v = 0;
-  for (int i = 0; q && i < 4; i++)
-    v |= (uint32_t)q[i] << (8 * i);
-  return v;
-}
-static uint64_t get64(rd *r) {
-  const uint8_t *q = take(r, 8);
-  uint64_t v = 0;
-  for (int i = 0; q && i < 8; i++)
-    v |= (uint64_t)q[i] << (8 * i);
-  return v;
 }
 
 /* ---- file header: tagged fields ---- */
@@ -133,7 +72,7 @@ enum {
 
 static void tag_bytes(st_buf *out, uint16_t tag, const void *v, size_t len) {
   uint8_t h[4];
-  put16(put16(h, tag), (uint16_t)len);
+  st_put_le16(st_put_le16(h, tag), (uint16_t)len);
   st_buf_add(out, (const char *)h, 4);
   st_buf_add(out, v, len);
 }
@@ -144,7 +83,7 @@ static void tag_str(st_buf *out, uint16_t tag, const char *s, size_t max) {
 
 static void tag_u64(st_buf *out, uint16_t tag, uint64_t v, size_t width) {
   uint8_t b[8];
-  put64(b, v);
+  st_put_le64(b, v);
   tag_bytes(out, tag, b, width);
 }
 
@@ -152,7 +91,7 @@ void st_sktrace_header_encode(const st_sktrace_header *h, st_buf *out) {
   size_t start = out->len;
   uint8_t pre[ST_SKTRACE_PREAMBLE];
   memcpy(pre, ST_SKTRACE_MAGIC, ST_SKTRACE_MAGIC_LEN);
-  put32(put16(put16(pre + 8, ST_SKTRACE_MAJOR), ST_SKTRACE_MINOR), 0);
+  st_put_le32(st_put_le16(st_put_le16(pre + 8, ST_SKTRACE_MAJOR), ST_SKTRACE_MINOR), 0);
   st_buf_add(out, (const char *)pre, sizeof pre);
   size_t body = out->len;
   tag_str(out, TAG_HOST, h->host, sizeof h->host);
@@ -168,16 +107,16 @@ void st_sktrace_header_encode(const st_sktrace_header *h, st_buf *out) {
   tag_u64(out, TAG_KEYWORDS, h->keywords, 8);
   tag_u64(out, TAG_STARTED, h->started_ns, 8);
   uint8_t clk[16];
-  put64(put64(clk, h->clock_wall_ns), h->clock_mono_ns);
+  st_put_le64(st_put_le64(clk, h->clock_wall_ns), h->clock_mono_ns);
   tag_bytes(out, TAG_CLOCK, clk, sizeof clk);
   tag_u64(out, TAG_PART, h->part, 4);
   if (out->oom)
     return;
   size_t blen = out->len - body;
-  put32((uint8_t *)out->data + start + 12, (uint32_t)blen);
+  st_put_le32((uint8_t *)out->data + start + 12, (uint32_t)blen);
   uint8_t crc[4];
   /* The CRC covers the versions, the length and the fields. */
-  put32(crc, st_sktrace_crc32(out->data + start + 8, out->len - start - 8));
+  st_put_le32(crc, st_sktrace_crc32(out->data + start + 8, out->len - start - 8));
   st_buf_add(out, (const char *)crc, 4);
 }
 
@@ -189,15 +128,17 @@ static void copy_str(char *dst, size_t cap, const uint8_t *v, size_t len) {
 
 int st_sktrace_header_decode(const uint8_t *p, size_t len, st_sktrace_header *h, char *err,
                              size_t errlen) {
-  rd r = {p, len, false};
-  while (r.left) {
-    uint16_t tag = get16(&r), n = get16(&r);
-    const uint8_t *v = take(&r, n);
+  st_cursor r;
+  st_cursor_init(&r, p, len);
+  while (st_cursor_left(&r)) {
+    uint16_t tag = st_cursor_le16(&r), n = st_cursor_le16(&r);
+    const uint8_t *v = st_cursor_take(&r, n);
     if (!v) {
       snprintf(err, errlen, "header field %u runs past the header", tag);
       return ST_EBADMSG;
     }
-    rd f = {v, n, false};
+    st_cursor f;
+    st_cursor_init(&f, v, n);
     switch (tag) {
     case TAG_HOST:
       copy_str(h->host, sizeof h->host, v, n);
@@ -221,26 +162,26 @@ int st_sktrace_header_decode(const uint8_t *p, size_t len, st_sktrace_header *h,
       copy_str(h->filters, sizeof h->filters, v, n);
       break;
     case TAG_OS:
-      h->os = get8(&f);
+      h->os = st_cursor_u8(&f);
       break;
     case TAG_BACKEND:
-      h->backend = get8(&f);
+      h->backend = st_cursor_u8(&f);
       break;
     case TAG_LEVEL:
-      h->level = get8(&f);
+      h->level = st_cursor_u8(&f);
       break;
     case TAG_KEYWORDS:
-      h->keywords = get64(&f);
+      h->keywords = st_cursor_le64(&f);
       break;
     case TAG_STARTED:
-      h->started_ns = get64(&f);
+      h->started_ns = st_cursor_le64(&f);
       break;
     case TAG_CLOCK:
-      h->clock_wall_ns = get64(&f);
-      h->clock_mono_ns = get64(&f);
+      h->clock_wall_ns = st_cursor_le64(&f);
+      h->clock_mono_ns = st_cursor_le64(&f);
       break;
     case TAG_PART:
-      h->part = get32(&f);
+      h->part = st_cursor_le32(&f);
       break;
     default:
       break; /* a later minor version's field */
@@ -373,13 +314,13 @@ static long intern(st_sktrace_block *b, const char *s, size_t max) {
   for (; b->slots[i]; i = (i + 1) & (SLOTS - 1)) {
     uint32_t off = b->offs[b->slots[i] - 1];
     const uint8_t *len = (const uint8_t *)b->strings.data + off - 2;
-    if ((size_t)(len[0] | len[1] << 8) == n && memcmp(b->strings.data + off, s, n) == 0)
+    if ((size_t)st_le16(len) == n && memcmp(b->strings.data + off, s, n) == 0)
       return b->slots[i];
   }
   if (b->nstrings >= ST_SKTRACE_BLOCK_STRINGS)
     return -1;
   uint8_t lb[2];
-  put16(lb, (uint16_t)n);
+  st_put_le16(lb, (uint16_t)n);
   st_buf_add(&b->strings, (const char *)lb, 2);
   b->offs[b->nstrings] = (uint32_t)b->strings.len;
   st_buf_add(&b->strings, s, n);
@@ -389,13 +330,13 @@ static long intern(st_sktrace_block *b, const char *s, size_t max) {
 }
 
 static uint8_t *put_addr(uint8_t *p, const st_addr *a, uint16_t path) {
-  p = put16(put16(put8(p, a->family), a->raw_family), a->port);
+  p = st_put_le16(st_put_le16(st_put_u8(p, a->family), a->raw_family), a->port);
   memcpy(p, a->addr, sizeof a->addr);
-  return put16(p + sizeof a->addr, path);
+  return st_put_le16(p + sizeof a->addr, path);
 }
 
 static uint8_t *put_status(uint8_t *p, const st_status *s) {
-  return put32(put8(put8(p, s->code), s->domain), s->native);
+  return st_put_le32(st_put_u8(st_put_u8(p, s->code), s->domain), s->native);
 }
 
 int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
@@ -453,75 +394,81 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   m |= s->flags || s->rtt_us ? F_SUMMARY_EXTRA : 0;
 
   uint8_t rec[REC_MAX], *p = rec + 2;
-  p = put32(p, m);
-  p = put8(put8(put8(put8(put8(p, ev->provider), ev->level), ev->enter_exit), ev->os), ev->backend);
-  p = put16(p, ev->id);
+  p = st_put_le32(p, m);
+  p = st_put_u8(
+      st_put_u8(st_put_u8(st_put_u8(st_put_u8(p, ev->provider), ev->level), ev->enter_exit),
+                ev->os),
+      ev->backend);
+  p = st_put_le16(p, ev->id);
   if (m & F_TS_DELTA)
-    p = put32(p, (uint32_t)delta);
+    p = st_put_le32(p, (uint32_t)delta);
   if (m & F_TS_ABS)
-    p = put64(p, ev->ts_ns);
+    p = st_put_le64(p, ev->ts_ns);
   if (m & F_KEYWORDS)
-    p = put64(p, ev->keywords);
+    p = st_put_le64(p, ev->keywords);
   if (m & F_SEQ)
-    p = put64(p, ev->seq);
+    p = st_put_le64(p, ev->seq);
   if (m & F_PID)
-    p = put32(p, ev->pid);
+    p = st_put_le32(p, ev->pid);
   if (m & F_TID)
-    p = put32(p, ev->tid);
+    p = st_put_le32(p, ev->tid);
   if (m & F_COMM)
-    p = put16(p, (uint16_t)comm);
+    p = st_put_le16(p, (uint16_t)comm);
   if (m & F_ENDPOINT)
-    p = put64(p, ev->endpoint);
+    p = st_put_le64(p, ev->endpoint);
   if (m & F_HAS)
-    p = put32(p, ev->has);
+    p = st_put_le32(p, ev->has);
   if (m & F_FLAGS)
-    p = put32(p, ev->flags);
+    p = st_put_le32(p, ev->flags);
   if (m & F_SOCK)
-    p = put16(put8(put8(p, ev->family), ev->type), ev->protocol);
+    p = st_put_le16(st_put_u8(st_put_u8(p, ev->family), ev->type), ev->protocol);
   if (m & F_LOCAL)
     p = put_addr(p, &ev->local, (uint16_t)lpath);
   if (m & F_REMOTE)
     p = put_addr(p, &ev->remote, (uint16_t)rpath);
   if (m & F_BYTES)
-    p = put64(p, ev->bytes);
+    p = st_put_le64(p, ev->bytes);
   if (m & F_BUFFERS)
-    p = put32(p, ev->buffers);
+    p = st_put_le32(p, ev->buffers);
   if (m & F_BACKLOG)
-    p = put32(p, ev->backlog);
+    p = st_put_le32(p, ev->backlog);
   if (m & F_STATUS)
     p = put_status(p, &ev->status);
   if (m & F_REASON)
-    p = put32(p, ev->reason);
+    p = st_put_le32(p, ev->reason);
   if (m & F_OPTION)
-    p = put64(put32(p, ev->option), ev->value);
+    p = st_put_le64(st_put_le32(p, ev->option), ev->value);
   if (m & F_STATE)
-    p = put8(put8(p, ev->old_state), ev->new_state);
+    p = st_put_u8(st_put_u8(p, ev->old_state), ev->new_state);
   if (m & F_LEGACY_ID)
-    p = put16(p, ev->legacy_id);
+    p = st_put_le16(p, ev->legacy_id);
   if (m & F_PPID)
-    p = put32(p, ev->ppid);
+    p = st_put_le32(p, ev->ppid);
   if (m & F_NETNS)
-    p = put32(p, ev->netns);
+    p = st_put_le32(p, ev->netns);
   if (m & F_CGROUP)
-    p = put64(p, ev->cgroup);
+    p = st_put_le64(p, ev->cgroup);
   if (m & F_ACCEPT_EP)
-    p = put64(p, ev->accept_endpoint);
+    p = st_put_le64(p, ev->accept_endpoint);
   if (m & F_SUMMARY) {
-    p = put64(put64(put64(p, s->bytes_sent), s->bytes_received), s->sends);
-    p = put64(put64(put64(p, s->receives), s->duration_ns), s->retransmits);
+    p = st_put_le64(st_put_le64(st_put_le64(p, s->bytes_sent), s->bytes_received), s->sends);
+    p = st_put_le64(st_put_le64(st_put_le64(p, s->receives), s->duration_ns), s->retransmits);
     p = put_status(put_status(p, &s->first_error), &s->final_status);
   }
   if (m & F_LOST)
-    p = put64(put64(put8(put64(p, l->count), l->where), l->from_ns), l->to_ns);
+    p = st_put_le64(st_put_le64(st_put_u8(st_put_le64(p, l->count), l->where), l->from_ns),
+                    l->to_ns);
   if (m & F_DNS) {
-    p = put16(put16(put8(put8(put16(p, d->id), d->qr), d->rcode), d->qtype), d->answers);
-    p = put16(p, (uint16_t)qname);
+    p = st_put_le16(
+        st_put_le16(st_put_u8(st_put_u8(st_put_le16(p, d->id), d->qr), d->rcode), d->qtype),
+        d->answers);
+    p = st_put_le16(p, (uint16_t)qname);
   }
   if (m & F_DETAIL)
-    p = put16(p, (uint16_t)detail);
+    p = st_put_le16(p, (uint16_t)detail);
   if (m & F_SUMMARY_EXTRA)
-    p = put32(put32(p, s->flags), s->rtt_us);
-  put16(rec, (uint16_t)(p - rec - 2));
+    p = st_put_le32(st_put_le32(p, s->flags), s->rtt_us);
+  st_put_le16(rec, (uint16_t)(p - rec - 2));
   st_buf_add(&b->events, (const char *)rec, (size_t)(p - rec));
   b->prev_ts = ev->ts_ns;
   b->nevents++;
@@ -535,13 +482,14 @@ size_t st_sktrace_block_bytes(const st_sktrace_block *b) {
 void st_sktrace_block_finish(const st_sktrace_block *b, uint32_t seq, st_buf *out) {
   uint8_t h[ST_SKTRACE_BLOCK_HDR + ST_SKTRACE_BLOCK_FIXED];
   uint8_t *fixed = h + ST_SKTRACE_BLOCK_HDR;
-  put64(put32(put32(put32(fixed, seq), b->nevents), b->nstrings), b->base_ts);
+  st_put_le64(st_put_le32(st_put_le32(st_put_le32(fixed, seq), b->nevents), b->nstrings),
+              b->base_ts);
   uint32_t len = (uint32_t)(st_sktrace_block_bytes(b) - ST_SKTRACE_BLOCK_HDR);
   uint32_t crc = crc_update(0, fixed, ST_SKTRACE_BLOCK_FIXED);
   crc = crc_update(crc, (const uint8_t *)b->strings.data, b->strings.len);
   crc = crc_update(crc, (const uint8_t *)b->events.data, b->events.len);
   memcpy(h, ST_SKTRACE_BLOCK_MAGIC, 4);
-  put32(put32(h + 4, len), crc);
+  st_put_le32(st_put_le32(h + 4, len), crc);
   st_buf_add(out, (const char *)h, sizeof h);
   st_buf_add(out, b->strings.data, b->strings.len);
   st_buf_add(out, b->events.data, b->events.len);
@@ -557,8 +505,8 @@ typedef struct strtab {
 
 /* Copies string ref into dst (cap bytes, the whole field); false when the
  * reference or its length is out of range. */
-static bool get_str(rd *r, const strtab *t, char *dst, size_t cap) {
-  uint16_t ref = get16(r);
+static bool get_str(st_cursor *r, const strtab *t, char *dst, size_t cap) {
+  uint16_t ref = st_cursor_le16(r);
   if (!ref)
     return true;
   if (ref > t->n || t->len[ref - 1] > cap) {
@@ -569,123 +517,123 @@ static bool get_str(rd *r, const strtab *t, char *dst, size_t cap) {
   return true;
 }
 
-static void get_addr(rd *r, const strtab *t, st_addr *a) {
-  a->family = get8(r);
-  a->raw_family = get16(r);
-  a->port = get16(r);
-  const uint8_t *ip = take(r, sizeof a->addr);
+static void get_addr(st_cursor *r, const strtab *t, st_addr *a) {
+  a->family = st_cursor_u8(r);
+  a->raw_family = st_cursor_le16(r);
+  a->port = st_cursor_le16(r);
+  const uint8_t *ip = st_cursor_take(r, sizeof a->addr);
   if (ip)
     memcpy(a->addr, ip, sizeof a->addr);
   get_str(r, t, a->path, sizeof a->path);
 }
 
-static void get_status(rd *r, st_status *s) {
-  s->code = get8(r);
-  s->domain = get8(r);
-  s->native = get32(r);
+static void get_status(st_cursor *r, st_status *s) {
+  s->code = st_cursor_u8(r);
+  s->domain = st_cursor_u8(r);
+  s->native = st_cursor_le32(r);
 }
 
-static int decode_event(rd *r, const strtab *t, uint64_t *prev_ts, st_event *ev) {
+static int decode_event(st_cursor *r, const strtab *t, uint64_t *prev_ts, st_event *ev) {
   memset(ev, 0, sizeof *ev);
-  uint32_t m = get32(r);
-  ev->provider = get8(r);
-  ev->level = get8(r);
-  ev->enter_exit = get8(r);
-  ev->os = get8(r);
-  ev->backend = get8(r);
-  ev->id = get16(r);
+  uint32_t m = st_cursor_le32(r);
+  ev->provider = st_cursor_u8(r);
+  ev->level = st_cursor_u8(r);
+  ev->enter_exit = st_cursor_u8(r);
+  ev->os = st_cursor_u8(r);
+  ev->backend = st_cursor_u8(r);
+  ev->id = st_cursor_le16(r);
   if ((m & F_TS_DELTA) && (m & F_TS_ABS))
     return -1;
   ev->ts_ns = *prev_ts;
   if (m & F_TS_DELTA)
-    ev->ts_ns += get32(r);
+    ev->ts_ns += st_cursor_le32(r);
   if (m & F_TS_ABS)
-    ev->ts_ns = get64(r);
+    ev->ts_ns = st_cursor_le64(r);
   *prev_ts = ev->ts_ns;
   if (m & F_KEYWORDS)
-    ev->keywords = get64(r);
+    ev->keywords = st_cursor_le64(r);
   if (m & F_SEQ)
-    ev->seq = get64(r);
+    ev->seq = st_cursor_le64(r);
   if (m & F_PID)
-    ev->pid = get32(r);
+    ev->pid = st_cursor_le32(r);
   if (m & F_TID)
-    ev->tid = get32(r);
+    ev->tid = st_cursor_le32(r);
   if (m & F_COMM)
     get_str(r, t, ev->comm, sizeof ev->comm);
   if (m & F_ENDPOINT)
-    ev->endpoint = get64(r);
+    ev->endpoint = st_cursor_le64(r);
   if (m & F_HAS)
-    ev->has = get32(r);
+    ev->has = st_cursor_le32(r);
   if (m & F_FLAGS)
-    ev->flags = get32(r);
+    ev->flags = st_cursor_le32(r);
   if (m & F_SOCK) {
-    ev->family = get8(r);
-    ev->type = get8(r);
-    ev->protocol = get16(r);
+    ev->family = st_cursor_u8(r);
+    ev->type = st_cursor_u8(r);
+    ev->protocol = st_cursor_le16(r);
   }
   if (m & F_LOCAL)
     get_addr(r, t, &ev->local);
   if (m & F_REMOTE)
     get_addr(r, t, &ev->remote);
   if (m & F_BYTES)
-    ev->bytes = get64(r);
+    ev->bytes = st_cursor_le64(r);
   if (m & F_BUFFERS)
-    ev->buffers = get32(r);
+    ev->buffers = st_cursor_le32(r);
   if (m & F_BACKLOG)
-    ev->backlog = get32(r);
+    ev->backlog = st_cursor_le32(r);
   if (m & F_STATUS)
     get_status(r, &ev->status);
   if (m & F_REASON)
-    ev->reason = get32(r);
+    ev->reason = st_cursor_le32(r);
   if (m & F_OPTION) {
-    ev->option = get32(r);
-    ev->value = get64(r);
+    ev->option = st_cursor_le32(r);
+    ev->value = st_cursor_le64(r);
   }
   if (m & F_STATE) {
-    ev->old_state = get8(r);
-    ev->new_state = get8(r);
+    ev->old_state = st_cursor_u8(r);
+    ev->new_state = st_cursor_u8(r);
   }
   if (m & F_LEGACY_ID)
-    ev->legacy_id = get16(r);
+    ev->legacy_id = st_cursor_le16(r);
   if (m & F_PPID)
-    ev->ppid = get32(r);
+    ev->ppid = st_cursor_le32(r);
   if (m & F_NETNS)
-    ev->netns = get32(r);
+    ev->netns = st_cursor_le32(r);
   if (m & F_CGROUP)
-    ev->cgroup = get64(r);
+    ev->cgroup = st_cursor_le64(r);
   if (m & F_ACCEPT_EP)
-    ev->accept_endpoint = get64(r);
+    ev->accept_endpoint = st_cursor_le64(r);
   if (m & F_SUMMARY) {
     st_summary *s = &ev->summary;
-    s->bytes_sent = get64(r);
-    s->bytes_received = get64(r);
-    s->sends = get64(r);
-    s->receives = get64(r);
-    s->duration_ns = get64(r);
-    s->retransmits = get64(r);
+    s->bytes_sent = st_cursor_le64(r);
+    s->bytes_received = st_cursor_le64(r);
+    s->sends = st_cursor_le64(r);
+    s->receives = st_cursor_le64(r);
+    s->duration_ns = st_cursor_le64(r);
+    s->retransmits = st_cursor_le64(r);
     get_status(r, &s->first_error);
     get_status(r, &s->final_status);
   }
   if (m & F_LOST) {
-    ev->lost.count = get64(r);
-    ev->lost.where = get8(r);
-    ev->lost.from_ns = get64(r);
-    ev->lost.to_ns = get64(r);
+    ev->lost.count = st_cursor_le64(r);
+    ev->lost.where = st_cursor_u8(r);
+    ev->lost.from_ns = st_cursor_le64(r);
+    ev->lost.to_ns = st_cursor_le64(r);
   }
   if (m & F_DNS) {
     st_dns *d = &ev->dns;
-    d->id = get16(r);
-    d->qr = get8(r);
-    d->rcode = get8(r);
-    d->qtype = get16(r);
-    d->answers = get16(r);
+    d->id = st_cursor_le16(r);
+    d->qr = st_cursor_u8(r);
+    d->rcode = st_cursor_u8(r);
+    d->qtype = st_cursor_le16(r);
+    d->answers = st_cursor_le16(r);
     get_str(r, t, d->qname, sizeof d->qname);
   }
   if (m & F_DETAIL)
     get_str(r, t, ev->detail, sizeof ev->detail);
   if (m & F_SUMMARY_EXTRA) {
-    ev->summary.flags = get32(r);
-    ev->summary.rtt_us = get32(r);
+    ev->summary.flags = st_cursor_le32(r);
+    ev->summary.rtt_us = st_cursor_le32(r);
   }
   /* Bits above F_KNOWN are a later minor version's fields: the record
    * length lets the caller skip them. */
@@ -694,12 +642,14 @@ static int decode_event(rd *r, const strtab *t, uint64_t *prev_ts, st_event *ev)
 
 int st_sktrace_block_decode(const uint8_t *p, size_t len, st_event **events, size_t *cap, size_t *n,
                             char *err, size_t errlen) {
-  rd r = {p, len, false};
-  get32(&r); /* block sequence number: informational */
-  uint32_t nev = get32(&r), nstr = get32(&r);
-  uint64_t prev_ts = get64(&r);
+  st_cursor r;
+  st_cursor_init(&r, p, len);
+  st_cursor_le32(&r); /* block sequence number: informational */
+  uint32_t nev = st_cursor_le32(&r), nstr = st_cursor_le32(&r);
+  uint64_t prev_ts = st_cursor_le64(&r);
   *n = 0;
-  if (r.bad || nstr > ST_SKTRACE_BLOCK_STRINGS || nstr > r.left / 2 || nev > r.left / REC_FIXED) {
+  if (r.bad || nstr > ST_SKTRACE_BLOCK_STRINGS || nstr > st_cursor_left(&r) / 2 ||
+      nev > st_cursor_left(&r) / REC_FIXED) {
     snprintf(err, errlen, "bad block counts (%u events, %u strings)", nev, nstr);
     return ST_EBADMSG;
   }
@@ -711,8 +661,8 @@ int st_sktrace_block_decode(const uint8_t *p, size_t len, st_event **events, siz
     goto out;
   }
   for (uint32_t i = 0; i < nstr; i++) {
-    t.len[i] = get16(&r);
-    t.ptr[i] = take(&r, t.len[i]);
+    t.len[i] = st_cursor_le16(&r);
+    t.ptr[i] = st_cursor_take(&r, t.len[i]);
     if (!t.ptr[i]) {
       snprintf(err, errlen, "string %u runs past the block", i + 1);
       rc = ST_EBADMSG;
@@ -730,17 +680,19 @@ int st_sktrace_block_decode(const uint8_t *p, size_t len, st_event **events, siz
     *cap = nev;
   }
   for (uint32_t i = 0; i < nev; i++) {
-    uint16_t rlen = get16(&r);
-    const uint8_t *rec = take(&r, rlen);
-    rd er = {rec, rlen, rec == NULL || rlen < REC_FIXED - 2};
+    uint16_t rlen = st_cursor_le16(&r);
+    const uint8_t *rec = st_cursor_take(&r, rlen);
+    st_cursor er;
+    st_cursor_init(&er, rec, rlen);
+    er.bad = rec == NULL || rlen < REC_FIXED - 2;
     if (er.bad || decode_event(&er, &t, &prev_ts, &(*events)[i]) < 0) {
       snprintf(err, errlen, "event %u of %u is malformed", i + 1, nev);
       rc = ST_EBADMSG;
       goto out;
     }
   }
-  if (r.left) {
-    snprintf(err, errlen, "%zu stray bytes after the last event", r.left);
+  if (st_cursor_left(&r)) {
+    snprintf(err, errlen, "%zu stray bytes after the last event", st_cursor_left(&r));
     rc = ST_EBADMSG;
     goto out;
   }

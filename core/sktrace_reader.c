@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "sktrace_format.h"
 
 struct st_sktrace_reader {
@@ -41,10 +42,6 @@ static const uint8_t *find_magic(const uint8_t *p, size_t n) {
     n = (size_t)(end - p);
   }
   return NULL;
-}
-
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static size_t avail(const st_sktrace_reader *r) {
@@ -84,7 +81,7 @@ static int fill(st_sktrace_reader *r, size_t need) {
     if (got == 0) {
       if (ferror(r->in)) {
         snprintf(r->problem, sizeof r->problem, "read error at offset %llu: %s",
-                 (unsigned long long)(r->base + r->end), strerror(errno));
+                 (unsigned long long)(r->base + r->end), st_strerror(-errno));
         return ST_EIO;
       }
       r->eof = true;
@@ -101,13 +98,13 @@ static int block_ok(st_sktrace_reader *r, uint32_t *len_out) {
     return rc;
   if (rc || memcmp(r->buf + r->start, ST_SKTRACE_BLOCK_MAGIC, 4) != 0)
     return 0;
-  uint32_t len = le32(r->buf + r->start + 4);
+  uint32_t len = st_le32(r->buf + r->start + 4);
   if (len < ST_SKTRACE_BLOCK_FIXED || len > ST_SKTRACE_BLOCK_MAX)
     return 0;
   if ((rc = fill(r, ST_SKTRACE_BLOCK_HDR + (size_t)len)) != 0)
     return rc < 0 ? rc : 0;
   const uint8_t *p = r->buf + r->start;
-  if (st_sktrace_crc32(p + ST_SKTRACE_BLOCK_HDR, len) != le32(p + 8))
+  if (st_sktrace_crc32(p + ST_SKTRACE_BLOCK_HDR, len) != st_le32(p + 8))
     return 0;
   *len_out = len;
   return 1;
@@ -192,7 +189,7 @@ static int read_block(st_sktrace_reader *r) {
                : skip_damage(r, off, "not a block header");
   if (memcmp(p, ST_SKTRACE_BLOCK_MAGIC, 4) != 0)
     return skip_damage(r, off, "not a block header");
-  uint32_t len = le32(p + 4);
+  uint32_t len = st_le32(p + 4);
   if (len < ST_SKTRACE_BLOCK_FIXED || len > ST_SKTRACE_BLOCK_MAX)
     return skip_damage(r, off, "impossible block length");
   if ((rc = fill(r, ST_SKTRACE_BLOCK_HDR + (size_t)len)) < 0)
@@ -216,7 +213,7 @@ static int read_block(st_sktrace_reader *r) {
     return ST_EBADMSG;
   }
   p = r->buf + r->start;
-  if (st_sktrace_crc32(p + ST_SKTRACE_BLOCK_HDR, len) != le32(p + 8))
+  if (st_sktrace_crc32(p + ST_SKTRACE_BLOCK_HDR, len) != st_le32(p + 8))
     return skip_damage(r, off, "CRC mismatch");
   char why[160];
   rc = st_sktrace_block_decode(p + ST_SKTRACE_BLOCK_HDR, len, &r->events, &r->evcap, &r->nev, why,
@@ -270,14 +267,14 @@ static int read_header(st_sktrace_reader *r, char *err, size_t errlen) {
     r->done = true;
     return 0;
   }
-  r->hdr.major = (uint16_t)(p[8] | p[9] << 8);
-  r->hdr.minor = (uint16_t)(p[10] | p[11] << 8);
+  r->hdr.major = st_le16(p + 8);
+  r->hdr.minor = st_le16(p + 10);
   if (r->hdr.major != ST_SKTRACE_MAJOR) {
     snprintf(err, errlen, "format version %u.%u is not readable by this socktrace (reads %u.x)",
              r->hdr.major, r->hdr.minor, ST_SKTRACE_MAJOR);
     return ST_EBADMSG;
   }
-  uint32_t hlen = le32(p + 12);
+  uint32_t hlen = st_le32(p + 12);
   if (hlen > ST_SKTRACE_HEADER_MAX) {
     snprintf(r->pending, sizeof r->pending, "file header damaged (length %u); blocks still read",
              hlen);
@@ -296,7 +293,7 @@ static int read_header(st_sktrace_reader *r, char *err, size_t errlen) {
   }
   p = r->buf + r->start;
   char why[160] = "CRC mismatch";
-  if (st_sktrace_crc32(p + 8, total - 12) != le32(p + total - 4) ||
+  if (st_sktrace_crc32(p + 8, total - 12) != st_le32(p + total - 4) ||
       st_sktrace_header_decode(p + ST_SKTRACE_PREAMBLE, hlen, &r->hdr, why, sizeof why) != 0) {
     uint16_t major = r->hdr.major, minor = r->hdr.minor;
     memset(&r->hdr, 0, sizeof r->hdr);

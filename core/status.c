@@ -350,32 +350,3 @@ int st_status_format(const st_status *s, char *buf, size_t len) {
     return snprintf(buf, len, "%s (%s)", code, win);
   return snprintf(buf, len, "%s", code);
 }
-
-const char *st_strerror(int err) {
-  switch (err) {
-  case 0:
-    return "success";
-  case ST_EINVAL:
-    return "invalid argument";
-  case ST_ENOMEM:
-    return "out of memory";
-  case ST_ENOENT:
-    return "not found";
-  case ST_EIO:
-    return "input/output error";
-  case ST_EPERM:
-    return "operation not permitted";
-  case ST_ENOSYS:
-    return "not supported on this system";
-  case ST_EBUSY:
-    return "busy";
-  case ST_ENOSPC:
-    return "no space left on device";
-  case ST_EBADMSG:
-    return "malformed input";
-  case ST_EEXIST:
-    return "already exists";
-  default:
-    return "error";
-  }
-}

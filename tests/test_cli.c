@@ -1,6 +1,7 @@
 /* The socktrace command line as a user runs it: exit codes, one-line
  * errors, and the README's replay examples. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ Test(cli, usage_errors_are_one_line_exit_2) {
 Test(cli, missing_file_one_line_exit_1) {
   st_cli_result r = st_test_cli("replay /nonexistent.jsonl");
   cr_expect_eq(r.code, 1);
-  cr_expect_str_eq(r.err, "socktrace: cannot open /nonexistent.jsonl: No such file or directory\n");
+  cr_expect_str_eq(r.err, "socktrace: cannot open /nonexistent.jsonl: no such file or directory\n");
 }
 
 Test(cli, events_list) {
@@ -199,5 +200,103 @@ Test(cli, fail_on_a_recording) {
   st_cli_result_free(&r);
   r = st_test_cli("replay -q --fail-on ok " DEMO);
   cr_expect_eq(r.code, 2, "%s", r.err);
+  st_cli_result_free(&r);
+}
+
+/* The registry picks a file's reader by content before name: the same
+ * output whatever the file is called, and from standard input. */
+static char *replay_out(const char *in, const char *path) {
+  char args[1024];
+  snprintf(args, sizeof args, "replay %s -f jsonl", path);
+  st_cli_result r = in ? st_test_cli_stdin(in, args) : st_test_cli(args);
+  cr_expect_eq(r.code, 0, "%s: %s", path, r.err);
+  free(r.err);
+  char *nl = r.out ? strchr(r.out, '\n') : NULL; /* the header names this run */
+  char *body = strdup(nl ? nl + 1 : "");
+  free(r.out);
+  return body;
+}
+
+static void expect_same_by_content(const char *path, const char *alias) {
+  unlink(alias);
+  cr_assert_eq(symlink(path, alias), 0);
+  char *want = replay_out(NULL, path), *got = replay_out(NULL, alias);
+  cr_expect_str_eq(got, want, "%s read as %s", alias, path);
+  cr_expect_gt(strlen(want), 0);
+  free(want);
+  free(got);
+  unlink(alias);
+}
+
+Test(cli, registry_reads_by_content_and_from_stdin) {
+  char dir[] = "/tmp/st-cli-reg-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char sk[300], alias[300], args[600];
+  snprintf(sk, sizeof sk, "%s/demo.sktrace", dir);
+  snprintf(args, sizeof args, "replay " DEMO " -o %s", sk);
+  cr_assert_eq(st_test_cli(args).code, 0);
+  snprintf(alias, sizeof alias, "%s/demo.data", dir);
+  expect_same_by_content(DEMO, alias);
+  expect_same_by_content(sk, alias);
+  char *want = replay_out(NULL, DEMO);
+  char *a = replay_out(DEMO, "-"), *b = replay_out(sk, "-");
+  cr_expect_str_eq(a, want, "JSON Lines on standard input");
+  cr_expect_str_eq(b, want, ".sktrace on standard input (by its magic)");
+  free(want);
+  free(a);
+  free(b);
+  unlink(sk);
+  rmdir(dir);
+}
+
+Test(cli, registry_reads_captures_and_etl_by_content) {
+  ST_REQUIRE_FIXTURES();
+  char pcap[512], etl[512];
+  snprintf(pcap, sizeof pcap, "%s", st_test_fixture("pcap/tcp-handshake-nano.pcap"));
+  snprintf(etl, sizeof etl, "%s", st_test_fixture("etl/AMSITrace.etl"));
+  expect_same_by_content(pcap, "/tmp/st-cli-reg-capture.bin");
+  expect_same_by_content(etl, "/tmp/st-cli-reg-trace.bin");
+}
+
+Test(cli, registry_names_that_promise_other_content) {
+  char path[] = "/tmp/st-cli-reg-XXXXXX.etl";
+  int fd = mkstemps(path, 4);
+  cr_assert(fd >= 0);
+  cr_assert_eq(write(fd, "not an etl file\n", 16), 16);
+  close(fd);
+  char args[300];
+  snprintf(args, sizeof args, "replay %s", path);
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, 1);
+  char want[400];
+  snprintf(want, sizeof want,
+           "socktrace: %s: not a readable .etl file (no trace header buffer at its start)\n", path);
+  cr_expect_str_eq(r.err, want);
+  unlink(path);
+}
+
+/* --stats=json: the counters as one JSON object, the last line on stderr. */
+Test(cli, stats_as_json) {
+  st_cli_result r = st_test_cli("replay " DEMO " -f null --stats=json --port 8080");
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert_eq(st_test_lines(r.err), 1, "%s", r.err);
+  json_error_t e;
+  json_t *o = json_loads(r.err, 0, &e);
+  cr_assert_not_null(o, "%s: %s", e.text, r.err);
+  json_int_t seen = json_integer_value(json_object_get(o, "seen"));
+  json_int_t shown = json_integer_value(json_object_get(o, "shown"));
+  json_int_t filtered = json_integer_value(json_object_get(o, "filtered"));
+  cr_expect_eq(seen, 47);
+  cr_expect_eq(shown + filtered, seen);
+  cr_expect_gt(filtered, 0, "--port filtered some");
+  cr_expect_eq(json_integer_value(json_object_get(o, "lost")), 0);
+  json_t *b = json_object_get(o, "backend");
+  cr_expect_str_eq(json_string_value(json_object_get(b, "name")), "replay-jsonl");
+  cr_expect_eq(json_integer_value(json_object_get(b, "events")), 47);
+  json_decref(o);
+  st_cli_result_free(&r);
+  r = st_test_cli("replay " DEMO " --stats=yaml");
+  cr_expect_eq(r.code, 2);
+  cr_expect_str_eq(r.err, "socktrace: bad --stats 'yaml' (use --stats or --stats=json)\n");
   st_cli_result_free(&r);
 }

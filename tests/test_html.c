@@ -280,7 +280,7 @@ Test(html, a_write_error_is_one_clear_error) {
   cr_assert_eq(sink->ops->write(sink, &ev), 0);
   st_counters c = {.seen = 1, .delivered = 1};
   cr_expect_eq(sink->ops->end(sink, &c), ST_EIO);
-  cr_expect_not_null(strstr(sink->error, "cannot write the HTML report: No space left on device"),
+  cr_expect_not_null(strstr(sink->error, "cannot write the HTML report: no space left on device"),
                      "%s", sink->error);
   sink->ops->close(sink);
   fclose(full);

@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "replay/replay.h"
 #include "socktrace/sink.h"
 
 static st_event full_event(void) {
@@ -218,4 +217,61 @@ Test(sinks, summary_forgets_closed_sockets_but_keeps_the_longest) {
   cr_expect_not_null(strstr(out, "7000.000ms"));
   cr_expect_not_null(strstr(out, "client      1     10000  10000"), "%s", out);
   free(out);
+}
+
+/* Every text sink reports a full disk the one way (st_out): one line
+ * naming what could not be written and why, and ST_EIO. */
+Test(sinks, full_disk_is_one_clear_error_in_every_text_sink) {
+  static const struct {
+    const char *what;
+    int kind;
+  } sinks[] = {{"text output", 0},      {"JSON output", 1}, {"CSV output", 2},
+               {"the Chrome trace", 3}, {"the summary", 4}, {"the timeline", 5}};
+  for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++) {
+    FILE *full = fopen("/dev/full", "w");
+    cr_assert_not_null(full);
+    /* Event sinks fail at their write, unbuffered; the summary and the
+     * timeline print at the end and fail at their flush. */
+    if (sinks[i].kind < 4)
+      setvbuf(full, NULL, _IONBF, 0);
+    st_sink *s = NULL;
+    switch (sinks[i].kind) {
+    case 0:
+      st_sink_text_new(full, NULL, &s);
+      break;
+    case 1:
+      st_sink_jsonl_new(full, &s);
+      break;
+    case 2:
+      st_sink_csv_new(full, &s);
+      break;
+    case 3:
+      st_sink_chrome_new(full, &s);
+      break;
+    case 4:
+      st_sink_summary_new(full, &s);
+      break;
+    default:
+      st_sink_timeline_new(full, &s);
+      break;
+    }
+    cr_assert_not_null(s);
+    st_trace_info info = {.host = "h"};
+    st_event ev = full_event();
+    st_counters c = {0};
+    int rc = s->ops->begin ? s->ops->begin(s, &info) : 0;
+    if (rc == 0)
+      rc = s->ops->write(s, &ev);
+    if (rc == 0 && s->ops->flush)
+      rc = s->ops->flush(s);
+    if (rc == 0 && s->ops->end)
+      rc = s->ops->end(s, &c);
+    cr_expect_eq(rc, ST_EIO, "%s", sinks[i].what);
+    char want[128];
+    snprintf(want, sizeof want, "cannot write %s: no space left on device", sinks[i].what);
+    cr_expect(strncmp(s->error, want, strlen(want)) == 0, "%s", s->error);
+    cr_expect_null(strchr(s->error, '\n'), "one line: %s", s->error);
+    s->ops->close(s);
+    fclose(full);
+  }
 }

@@ -266,7 +266,7 @@ Test(sktrace_report, cli_options_and_usage_errors) {
   st_cli_result r = st_test_cli("replay " SKT_DEMO " -o /nonexistent-dir/x.sktrace");
   cr_expect_eq(r.code, 1);
   cr_expect_str_eq(
-      r.err, "socktrace: cannot create /nonexistent-dir/x.sktrace: No such file or directory\n");
+      r.err, "socktrace: cannot create /nonexistent-dir/x.sktrace: no such file or directory\n");
   r = st_test_cli("--help");
   cr_expect_not_null(strstr(r.out, "socktrace report [OPTIONS] FILE"));
   cr_expect_not_null(strstr(r.out, "--max-size"));

@@ -155,7 +155,7 @@ static void expect_full_disk_handled(const char *where, const char *reason, long
 }
 
 Test(sktrace_writer, file_size_limit_gives_clear_error_and_readable_file) {
-  expect_full_disk_handled(path, "File too large", 256 << 10);
+  expect_full_disk_handled(path, "file too large", 256 << 10);
   cr_expect_leq(file_size(path), 256 << 10);
 }
 
@@ -171,7 +171,7 @@ Test(sktrace_writer, full_tmpfs_gives_clear_error_and_readable_file) {
   }
   char where[400];
   snprintf(where, sizeof where, "%s/full.sktrace", mnt);
-  expect_full_disk_handled(where, "No space left on device", 0);
+  expect_full_disk_handled(where, "no space left on device", 0);
   cr_expect_eq(umount(mnt), 0);
 }
 
@@ -181,7 +181,7 @@ Test(sktrace_writer, cannot_create_is_one_line_at_begin) {
   cr_assert_eq(st_sink_sktrace_new(&opt, &s), 0);
   st_trace_info info = skt_info();
   cr_expect_eq(s->ops->begin(s, &info), ST_EIO);
-  cr_expect_str_eq(s->error, "cannot create /nonexistent-dir/t.sktrace: No such file or directory");
+  cr_expect_str_eq(s->error, "cannot create /nonexistent-dir/t.sktrace: no such file or directory");
   s->ops->close(s);
 }
 

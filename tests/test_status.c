@@ -1,7 +1,9 @@
 /* Status mapping: every row of the event model's table, from each OS's
  * native code to the portable name and back to both spellings. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
+#include <uv.h>
 
 #include "socktrace/status.h"
 
@@ -243,4 +245,54 @@ Test(status, strerror_words) {
   cr_expect_str_eq(st_strerror(ST_EINVAL), "invalid argument");
   cr_expect_str_eq(st_strerror(ST_ENOSPC), "no space left on device");
   cr_expect_str_eq(st_strerror(0), "success");
+}
+
+/* Every row of the error table: its words and its name, from one table. */
+Test(status, every_error_row_has_words_and_name) {
+  static const struct {
+    int code;
+    const char *name, *words;
+  } rows[] = {
+#define ROW(name, value, words) {value, #name, words},
+      ST_ERRNO_MAP(ROW)
+#undef ROW
+  };
+  size_t n = sizeof rows / sizeof rows[0];
+  cr_expect_geq(n, 130, "every Linux errno has a row");
+  for (size_t i = 0; i < n; i++) {
+    cr_expect_lt(rows[i].code, 0, "%s is negative", rows[i].name);
+    cr_expect_str_eq(st_strerror(rows[i].code), rows[i].words);
+    cr_expect_str_eq(st_err_name(rows[i].code), rows[i].name);
+    cr_expect_neq(rows[i].words[0], 0, "%s has words", rows[i].name);
+    for (size_t j = 0; j < i; j++)
+      cr_expect_neq(rows[i].code, rows[j].code, "%s and %s share a value", rows[i].name,
+                    rows[j].name);
+  }
+}
+
+Test(status, error_codes_are_negated_errno) {
+  /* The header's promise: a negated errno is a code, with words. */
+  cr_expect_eq(ST_ENOENT, -2);
+  cr_expect_eq(ST_ECONNREFUSED, -111);
+  cr_expect_str_eq(st_strerror(-13), "permission denied");
+  cr_expect_str_eq(st_err_name(-13), "EACCES");
+  cr_expect_str_eq(st_strerror(-ENOENT), "no such file or directory");
+  cr_expect_str_eq(st_err_name(0), "OK");
+}
+
+Test(status, libuv_codes_have_words) {
+  /* On Unix libuv's codes are negated errno: the same row. */
+  cr_expect_str_eq(st_strerror(UV_ECONNREFUSED), "connection refused");
+  cr_expect_str_eq(st_err_name(UV_EADDRINUSE), "EADDRINUSE");
+  /* libuv's own codes have libuv's words. */
+  cr_expect_str_eq(st_strerror(UV_EOF), "end of file");
+  cr_expect_str_eq(st_err_name(UV_EOF), "EOF");
+  cr_expect_str_eq(st_err_name(UV_EAI_NONAME), "EAI_NONAME");
+}
+
+Test(status, unknown_error_codes_say_their_number) {
+  cr_expect_str_eq(st_strerror(-4242), "unknown error -4242");
+  cr_expect_str_eq(st_strerror(-41), "unknown error -41"); /* no errno 41 on Linux */
+  cr_expect_str_eq(st_strerror(7), "unknown error 7");
+  cr_expect_str_eq(st_err_name(-4242), "UNKNOWN");
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The fuzz campaign of the test command: builds the libFuzzer targets with
-# clang into ${FUZZ_BUILD_DIR:-build-fuzz}, records a seed corpus of real
-# traces from tests/fixtures/demo.jsonl through the .sktrace writer, and
-# fuzzes the reader for ${ST_FUZZ_SECONDS:-60} seconds. A finding (crash,
+# The fuzz campaign of the test command: builds every libFuzzer target
+# (tests/fuzz/) with clang into ${FUZZ_BUILD_DIR:-build-fuzz}, records a seed
+# corpus of real traces from tests/fixtures/demo.jsonl through the .sktrace
+# writer, and fuzzes the .sktrace reader for ${ST_FUZZ_SECONDS:-60} seconds,
+# then each other target for ${ST_FUZZ_OTHER_SECONDS:-15}. A finding (crash,
 # leak, sanitizer report, timeout) fails with the reproducer's path.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +12,8 @@ seconds="${ST_FUZZ_SECONDS:-60}"
 CC=clang cmake -S "$root" -B "$build" -DST_FUZZ=ON -DST_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"${FUZZ_JOBS:-2}" \
-  --target fuzz_sktrace_reader fuzz_etl_reader fuzz_pcap_decode socktrace-cli >/dev/null
+  --target fuzz_sktrace_reader fuzz_etl_reader fuzz_pcap_decode fuzz_etw_decode socktrace-cli \
+  >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,15 +43,18 @@ fi
 grep -E "stat::number_of_executed_units|cov:" "$work/log" | tail -2
 echo "fuzz: no finding in ${seconds}s"
 
-# The other file readers, shorter, seeded with the shared fixtures (real
-# .etl files from Windows, real captures), copied to a writable corpus.
+# The other targets, shorter: the file readers seeded with the shared
+# fixtures (real .etl files from Windows, real captures) copied to a
+# writable corpus; the ETW payload decoder from nothing.
 other="${ST_FUZZ_OTHER_SECONDS:-15}"
 fixtures="${SOCKTRACE_FIXTURES:-$root/../shared/fixtures}"
-for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*"; do
+for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*" "fuzz_etw_decode:etw:"; do
   IFS=: read -r target dir pattern <<<"$pair"
   seeds="$work/seeds-$dir"
   mkdir -p "$seeds"
-  if [ -d "$fixtures/$dir" ]; then
+  if [ -z "$pattern" ]; then
+    : # no seeds
+  elif [ -d "$fixtures/$dir" ]; then
     find "$fixtures/$dir" -maxdepth 1 -name "$pattern" -exec cp {} "$seeds/" \;
   elif [ "${CI:-}" = "true" ]; then
     echo "fuzz: fixtures not found at $fixtures/$dir under CI=true" >&2
@@ -63,4 +68,4 @@ for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*"; do
     exit 1
   fi
 done
-echo "fuzz: no finding in the file readers"
+echo "fuzz: no finding in the other targets"

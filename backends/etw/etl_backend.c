@@ -1,24 +1,23 @@
 /*
- * .etl files as a backend: the reader (etl_file.c) walks the file in time
- * order from a libuv idle callback; AFD and WS2HELP records are decoded by
- * etw_decode and given real pids by etw_state, exactly as live records are.
- * Loss the file records becomes EventsLost (5900); corrupt or truncated
- * buffers become DecodeError events naming the offset, and the rest is read.
+ * .etl files as a backend: a file source the session pulls. The reader
+ * (etl_file.c) walks the file in time order; AFD and WS2HELP records are
+ * decoded by etw_decode and given real pids by etw_state, exactly as live
+ * records are. Loss the file records becomes EventsLost (5900) at the end;
+ * corrupt or truncated buffers become DecodeError events naming the offset,
+ * and the rest is read.
  */
-#include "etw/etl_backend.h"
+#include "etl_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
-#include <uv.h>
 
-#include "etw/etl_file.h"
-#include "etw/etw_decode.h"
-#include "etw/etw_state.h"
+#include "bytes.h"
+#include "etl_file.h"
+#include "etw_decode.h"
+#include "etw_state.h"
 #include "socktrace/session.h"
-
-#define RECORDS_PER_TICK 4096
 
 typedef struct foreign {
   struct {
@@ -35,30 +34,34 @@ typedef struct etl_backend {
   char *path;
   etl_reader *reader;
   st_etw_state *state;
-  uv_idle_t idle;
-  bool idle_on;
+  etl_record rec; /* read, not yet decoded (problems found first go first) */
+  bool have_rec, at_end;
+  st_event ev;      /* the event next() hands out */
+  st_event loss[2]; /* EventsLost at the end */
+  unsigned nloss, loss_given;
   uint64_t first_ns, last_ns;
   foreign *foreign;
   st_backend_stats stats;
 } etl_backend;
 
-static void emit_problems(etl_backend *b) {
+/* The next problem the reader found, as a DecodeError in b->ev. */
+static bool next_problem(etl_backend *b) {
   etl_problem p;
-  while (etl_reader_problem(b->reader, &p) == 1) {
-    st_event ev;
-    st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
-    ev.os = ST_OS_WINDOWS;
-    ev.backend = ST_BACKEND_ETW;
-    ev.ts_ns = b->last_ns;
-    ev.has = ST_HAS_DETAIL;
-    snprintf(ev.detail, sizeof ev.detail, "offset %llu: %.100s", (unsigned long long)p.offset,
-             p.what);
-    if (!b->stats.errors)
-      st_backend_set_error(&b->base, "%s: offset %llu: %s", b->path, (unsigned long long)p.offset,
-                           p.what);
-    b->stats.errors++;
-    st_session_emit(b->base.session, &ev);
-  }
+  if (etl_reader_problem(b->reader, &p) != 1)
+    return false;
+  st_event *ev = &b->ev;
+  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
+  ev->os = ST_OS_WINDOWS;
+  ev->backend = ST_BACKEND_ETW;
+  ev->ts_ns = b->last_ns;
+  ev->has = ST_HAS_DETAIL;
+  snprintf(ev->detail, sizeof ev->detail, "offset %llu: %.100s", (unsigned long long)p.offset,
+           p.what);
+  if (!b->stats.errors)
+    st_backend_set_error(&b->base, "%s: offset %llu: %s", b->path, (unsigned long long)p.offset,
+                         p.what);
+  b->stats.errors++;
+  return true;
 }
 
 static void count_foreign(etl_backend *b, const etl_record *rec) {
@@ -78,16 +81,17 @@ static void count_foreign(etl_backend *b, const etl_record *rec) {
   f->count++;
 }
 
-static void handle_record(etl_backend *b, const etl_record *rec) {
+/* Decodes a record into b->ev; false when it gives no event. */
+static bool decode_record(etl_backend *b, const etl_record *rec) {
   if (rec->kind != ETL_EVENT)
-    return; /* system and classic records: the container's own */
+    return false; /* system and classic records: the container's own */
   if (!b->first_ns)
     b->first_ns = rec->time_ns;
   b->last_ns = rec->time_ns;
   if (memcmp(rec->provider, st_etw_afd_guid, 16) != 0 &&
       memcmp(rec->provider, st_etw_ws2help_guid, 16) != 0) {
     count_foreign(b, rec);
-    return;
+    return false;
   }
   st_etw_record er = {.id = rec->id,
                       .version = rec->version,
@@ -99,50 +103,66 @@ static void handle_record(etl_backend *b, const etl_record *rec) {
                       .ts_ns = rec->time_ns,
                       .pointer_size = rec->ptr64 ? 8 : 4};
   memcpy(er.provider, rec->provider, 16);
-  st_event ev;
+  st_event *ev = &b->ev;
   st_etw_info info;
-  int rc = st_etw_decode(&er, rec->user_data, rec->user_len, &ev, &info);
+  int rc = st_etw_decode(&er, rec->user_data, rec->user_len, ev, &info);
   if (rc == ST_ETW_IGNORED)
-    return;
+    return false;
   if (rc < 0) {
     if (!b->stats.errors)
       st_backend_set_error(&b->base, "%s: offset %llu: %s", b->path,
-                           (unsigned long long)rec->file_offset, ev.detail);
+                           (unsigned long long)rec->file_offset, ev->detail);
     b->stats.errors++;
   } else {
-    st_etw_state_apply(b->state, &info, &ev);
+    st_etw_state_apply(b->state, &info, ev);
     b->stats.events++;
   }
-  st_session_emit(b->base.session, &ev);
+  return true;
 }
 
-static void report_loss(etl_backend *b) {
+/* What the file says it lost, as EventsLost records for the end. */
+static void count_loss(etl_backend *b) {
   etl_loss loss;
   etl_reader_loss(b->reader, &loss);
   st_session *s = b->base.session;
   /* EventsLost counts events; lost buffers say events were lost without
    * saying how many, so each counts as one and the detail says so. */
   if (loss.header_events_lost)
-    st_session_report_lost(s, loss.header_events_lost, ST_LOST_ETW_BUFFERS, b->first_ns,
-                           b->last_ns);
+    st_session_lost_event(s, loss.header_events_lost, ST_LOST_ETW_BUFFERS, b->first_ns, b->last_ns,
+                          &b->loss[b->nloss++]);
   uint64_t buffers = loss.header_buffers_lost + loss.buffers_flagged_buffer_lost;
   if (buffers)
-    st_session_report_lost(s, buffers, ST_LOST_ETW_BUFFERS, b->first_ns, b->last_ns);
+    st_session_lost_event(s, buffers, ST_LOST_ETW_BUFFERS, b->first_ns, b->last_ns,
+                          &b->loss[b->nloss++]);
   b->stats.lost = loss.header_events_lost + buffers;
 }
 
-static void on_idle(uv_idle_t *h) {
-  etl_backend *b = h->data;
-  etl_record rec;
-  for (int i = 0; i < RECORDS_PER_TICK; i++) {
-    int rc = etl_reader_next(b->reader, &rec);
-    emit_problems(b);
-    if (rc != 1) {
-      report_loss(b);
-      st_session_backend_done(b->base.session, 0);
-      return;
+/* Problems the reader found come before the record it was reading; the
+ * file's loss comes after its last record. */
+static int etl_next(st_backend *base, const st_event **out) {
+  etl_backend *b = (etl_backend *)base;
+  *out = &b->ev;
+  for (;;) {
+    if (next_problem(b))
+      return ST_NEXT_EVENT;
+    if (b->have_rec) {
+      b->have_rec = false;
+      if (decode_record(b, &b->rec))
+        return ST_NEXT_EVENT;
+      continue;
     }
-    handle_record(b, &rec);
+    if (b->at_end) {
+      if (b->loss_given == b->nloss)
+        return ST_NEXT_END;
+      *out = &b->loss[b->loss_given++];
+      return ST_NEXT_EVENT;
+    }
+    if (etl_reader_next(b->reader, &b->rec) == 1) {
+      b->have_rec = true;
+    } else {
+      b->at_end = true;
+      count_loss(b);
+    }
   }
 }
 
@@ -159,24 +179,6 @@ static int etl_open(st_backend *base, st_session *s) {
     return ST_ENOMEM;
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
   st_session_info(s)->os = ST_OS_WINDOWS;
-  return 0;
-}
-
-static int etl_start(st_backend *base) {
-  etl_backend *b = (etl_backend *)base;
-  uv_idle_init(st_session_loop(base->session), &b->idle);
-  b->idle.data = b;
-  b->idle_on = true;
-  return uv_idle_start(&b->idle, on_idle);
-}
-
-static int etl_stop(st_backend *base) {
-  etl_backend *b = (etl_backend *)base;
-  if (b->idle_on) {
-    uv_idle_stop(&b->idle);
-    uv_close((uv_handle_t *)&b->idle, NULL);
-    b->idle_on = false;
-  }
   return 0;
 }
 
@@ -198,11 +200,13 @@ static void etl_stats(st_backend *base, st_backend_stats *out) {
 }
 
 static const st_backend_ops etl_ops = {.name = "etl",
+                                       .kind = ST_SOURCE_FILE,
                                        .open = etl_open,
-                                       .start = etl_start,
-                                       .stop = etl_stop,
+                                       .start = st_backend_nop,
+                                       .stop = st_backend_nop,
                                        .close = etl_close,
-                                       .stats = etl_stats};
+                                       .stats = etl_stats,
+                                       .next = etl_next};
 
 int st_backend_etl_new(const char *path, st_backend **out) {
   etl_backend *b = calloc(1, sizeof *b);
@@ -224,9 +228,8 @@ bool st_etl_file_sniff(const char *path) {
   fclose(f);
   if (n < sizeof h)
     return false;
-  uint32_t size =
-      (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
-  uint16_t type = (uint16_t)(h[0x36] | h[0x37] << 8);
+  uint32_t size = st_le32(h);
+  uint16_t type = st_le16(h + 0x36);
   /* The header buffer: type 4, sequence 0, its first record a system
    * header (type 1 or 2). */
   return size >= ETL_BUFFER_HEADER && type == 4 && (h[72 + 2] == 1 || h[72 + 2] == 2);

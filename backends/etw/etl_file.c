@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "etl_xpress.h"
 #include "socktrace/status.h"
 
@@ -19,16 +20,6 @@
 #define MAX_PROBLEMS 64
 #define LOGFILE_MODE_COMPRESSED 0x04000000u
 #define FILETIME_UNIX_EPOCH 116444736000000000ll
-
-static uint16_t le16(const uint8_t *p) {
-  return (uint16_t)(p[0] | p[1] << 8);
-}
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) {
-  return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 typedef struct cpu_stream {
   size_t *bufs; /* buffer indices, by sequence number */
@@ -100,8 +91,8 @@ uint64_t etl_filetime_to_ns(int64_t ft) {
 }
 
 void etl_guid_format(const uint8_t g[16], char out[39]) {
-  snprintf(out, 39, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", le32(g), le16(g + 4),
-           le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+  snprintf(out, 39, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", st_le32(g),
+           st_le16(g + 4), st_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
 /* UTF-16LE (NUL-terminated within max units) to UTF-8; returns units read
@@ -109,13 +100,13 @@ void etl_guid_format(const uint8_t g[16], char out[39]) {
 static size_t utf16_to_utf8(const uint8_t *p, size_t units, char *out, size_t outlen) {
   size_t o = 0, i = 0;
   for (; i < units; i++) {
-    uint32_t c = le16(p + 2 * i);
+    uint32_t c = st_le16(p + 2 * i);
     if (c == 0) {
       i++;
       break;
     }
     if (c >= 0xD800 && c < 0xDC00 && i + 1 < units) {
-      uint32_t lo = le16(p + 2 * (i + 1));
+      uint32_t lo = st_le16(p + 2 * (i + 1));
       if (lo >= 0xDC00 && lo < 0xE000) {
         c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
         i++;
@@ -156,30 +147,30 @@ static size_t utf16_to_utf8(const uint8_t *p, size_t units, char *out, size_t ou
 static void parse_logfile(etl_logfile *l, const uint8_t *d, size_t len, bool ptr64_record) {
   if (len < 64)
     return;
-  l->buffer_size = le32(d);
+  l->buffer_size = st_le32(d);
   memcpy(l->version, d + 4, 4);
-  l->build = le32(d + 8);
-  l->processors = le32(d + 12);
-  l->end_time = (int64_t)le64(d + 16);
-  l->timer_resolution = le32(d + 24);
-  l->max_file_size = le32(d + 28);
-  l->log_file_mode = le32(d + 32);
-  l->buffers_written = le32(d + 36);
-  l->start_buffers = le32(d + 40);
-  l->pointer_size = le32(d + 44);
-  l->events_lost = le32(d + 48);
-  l->cpu_mhz = le32(d + 52);
+  l->build = st_le32(d + 8);
+  l->processors = st_le32(d + 12);
+  l->end_time = (int64_t)st_le64(d + 16);
+  l->timer_resolution = st_le32(d + 24);
+  l->max_file_size = st_le32(d + 28);
+  l->log_file_mode = st_le32(d + 32);
+  l->buffers_written = st_le32(d + 36);
+  l->start_buffers = st_le32(d + 40);
+  l->pointer_size = st_le32(d + 44);
+  l->events_lost = st_le32(d + 48);
+  l->cpu_mhz = st_le32(d + 52);
   size_t p =
       l->pointer_size == 4 || l->pointer_size == 8 ? l->pointer_size : (ptr64_record ? 8 : 4);
   /* Two name pointers, then TIME_ZONE_INFORMATION (176 bytes). */
   size_t boot = 56 + 2 * p + 176;
   if (len < boot + 32)
     return;
-  l->boot_time = (int64_t)le64(d + boot);
-  l->perf_freq = (int64_t)le64(d + boot + 8);
-  l->start_time = (int64_t)le64(d + boot + 16);
-  l->clock_type = le32(d + boot + 24);
-  l->buffers_lost = le32(d + boot + 28);
+  l->boot_time = (int64_t)st_le64(d + boot);
+  l->perf_freq = (int64_t)st_le64(d + boot + 8);
+  l->start_time = (int64_t)st_le64(d + boot + 16);
+  l->clock_type = st_le32(d + boot + 24);
+  l->buffers_lost = st_le32(d + boot + 28);
   size_t names = boot + 32;
   if (names < len) {
     size_t units = (len - names) / 2;
@@ -238,11 +229,11 @@ static long parse_record(const uint8_t *data, size_t pos, size_t end, etl_record
       *what = "system header cut short";
       return -1;
     }
-    rec->size = le16(p + 4);
-    rec->hook_id = le16(p + 6);
-    rec->tid = le32(p + 8);
-    rec->pid = le32(p + 12);
-    rec->timestamp = (int64_t)le64(p + 16);
+    rec->size = st_le16(p + 4);
+    rec->hook_id = st_le16(p + 6);
+    rec->tid = st_le32(p + 8);
+    rec->pid = st_le32(p + 12);
+    rec->timestamp = (int64_t)st_le64(p + 16);
     break;
   case ETL_HT_PERFINFO32:
   case ETL_HT_PERFINFO64:
@@ -253,9 +244,9 @@ static long parse_record(const uint8_t *data, size_t pos, size_t end, etl_record
       *what = "perfinfo header cut short";
       return -1;
     }
-    rec->size = le16(p + 4);
-    rec->hook_id = le16(p + 6);
-    rec->timestamp = (int64_t)le64(p + 8);
+    rec->size = st_le16(p + 4);
+    rec->hook_id = st_le16(p + 6);
+    rec->timestamp = (int64_t)st_le64(p + 8);
     break;
   case ETL_HT_EVENT32:
   case ETL_HT_EVENT64:
@@ -273,25 +264,25 @@ static long parse_record(const uint8_t *data, size_t pos, size_t end, etl_record
       *what = "event header cut short";
       return -1;
     }
-    rec->size = le16(p);
-    rec->tid = le32(p + 8);
-    rec->pid = le32(p + 12);
-    rec->timestamp = (int64_t)le64(p + 16);
+    rec->size = st_le16(p);
+    rec->tid = st_le32(p + 8);
+    rec->pid = st_le32(p + 12);
+    rec->timestamp = (int64_t)st_le64(p + 16);
     memcpy(rec->provider, p + 24, 16);
     if (ev) {
-      rec->flags = le16(p + 4);
-      rec->property = le16(p + 6);
-      rec->id = le16(p + 40);
+      rec->flags = st_le16(p + 4);
+      rec->property = st_le16(p + 6);
+      rec->id = st_le16(p + 40);
       rec->version = p[42];
       rec->channel = p[43];
       rec->level = p[44];
       rec->opcode = p[45];
-      rec->task = le16(p + 46);
-      rec->keyword = le64(p + 48);
+      rec->task = st_le16(p + 46);
+      rec->keyword = st_le64(p + 48);
     } else {
       rec->opcode = p[4]; /* classic: Class.Type, Class.Level, Class.Version */
       rec->level = p[5];
-      rec->version = (uint8_t)le16(p + 6);
+      rec->version = (uint8_t)st_le16(p + 6);
     }
     break;
   }
@@ -311,7 +302,8 @@ static long parse_record(const uint8_t *data, size_t pos, size_t end, etl_record
         return -1;
       }
       const uint8_t *it = p + udata;
-      etl_ext_item item = {le16(it), le16(it + 2), le16(it + 4), le16(it + 6), (uint32_t)udata};
+      etl_ext_item item = {st_le16(it), st_le16(it + 2), st_le16(it + 4), st_le16(it + 6),
+                           (uint32_t)udata};
       if (item.size < 8 || item.size > rec->size - udata || item.data_size > item.size - 8) {
         *what = "extended item size out of range";
         return -1;
@@ -342,16 +334,16 @@ static bool header_valid(const etl_buffer *b, bool compressed_file) {
 
 static void read_buffer_header(const uint8_t *h, uint64_t at, etl_buffer *b) {
   b->file_offset = at;
-  b->buffer_size = le32(h);
-  b->saved_offset = le32(h + 4);
-  b->timestamp = (int64_t)le64(h + 0x10);
-  b->sequence = le64(h + 0x18);
-  b->processor = le16(h + 0x28);
-  b->logger_id = le16(h + 0x2A);
-  b->state = le32(h + 0x2C);
-  b->offset = le32(h + 0x30);
-  b->flag = le16(h + 0x34);
-  b->type = le16(h + 0x36);
+  b->buffer_size = st_le32(h);
+  b->saved_offset = st_le32(h + 4);
+  b->timestamp = (int64_t)st_le64(h + 0x10);
+  b->sequence = st_le64(h + 0x18);
+  b->processor = st_le16(h + 0x28);
+  b->logger_id = st_le16(h + 0x2A);
+  b->state = st_le32(h + 0x2C);
+  b->offset = st_le32(h + 0x30);
+  b->flag = st_le16(h + 0x34);
+  b->type = st_le16(h + 0x36);
 }
 
 /* Loads buffer i into s->data: the 72-byte header, then its records (plain
@@ -533,7 +525,7 @@ static void read_logfile(etl_reader *r) {
 int etl_reader_open(const char *path, etl_reader **out, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-errno));
     return ST_ENOENT;
   }
   return etl_reader_open_stream(f, path, out, err, errlen);

@@ -7,13 +7,7 @@
  */
 #include "etl_xpress.h"
 
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)(p[0] | p[1] << 8);
-}
+#include "bytes.h"
 
 long st_xpress_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap) {
   size_t ip = 0, op = 0, half_byte_at = 0;
@@ -24,7 +18,7 @@ long st_xpress_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_t
     if (nflags == 0) {
       if (in_len - ip < 4)
         return (long)op; /* no further flags: the input ends here */
-      flags = rd32(in + ip);
+      flags = st_le32(in + ip);
       ip += 4;
       nflags = 32;
     }
@@ -39,7 +33,7 @@ long st_xpress_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_t
       return (long)op; /* the end marker */
     if (in_len - ip < 2)
       return -1;
-    uint16_t word = rd16(in + ip);
+    uint16_t word = st_le16(in + ip);
     ip += 2;
     size_t len = word & 7u, dist = (size_t)(word >> 3) + 1;
     if (len == 7) {
@@ -60,12 +54,12 @@ long st_xpress_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_t
         if (len == 255) {
           if (in_len - ip < 2)
             return -1;
-          len = rd16(in + ip);
+          len = st_le16(in + ip);
           ip += 2;
           if (len == 0) {
             if (in_len - ip < 4)
               return -1;
-            len = rd32(in + ip);
+            len = st_le32(in + ip);
             ip += 4;
           }
           if (len < 15 + 7)

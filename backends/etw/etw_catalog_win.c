@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etw/etw.h"
+#include "etw.h"
 #include "socktrace/status.h"
 
 static void utf8(const wchar_t *w, char *out, size_t len) {

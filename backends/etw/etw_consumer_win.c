@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etw/etw.h"
-#include "etw/etw_decode.h"
-#include "etw/etw_state.h"
+#include "etw.h"
+#include "etw_decode.h"
+#include "etw_state.h"
 
 #define NAME_MAX_CHARS 128
 #define LOST_POLL_MS 1000
@@ -348,6 +348,7 @@ static void etw_stats(st_backend *base, st_backend_stats *out) {
 
 static const st_backend_ops etw_ops = {
     .name = "etw",
+    .kind = ST_SOURCE_LIVE,
     .open = etw_open,
     .start = etw_start,
     .stop = etw_stop,

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "etw/etw_decode_internal.h"
+#include "etw_decode_internal.h"
 
 const uint8_t st_etw_afd_guid[16] = {0x23, 0x68, 0x3c, 0xe5, 0xb8, 0x7b, 0xbb, 0x44,
                                      0x90, 0xdc, 0x3f, 0x86, 0x09, 0x0d, 0x48, 0xa6};
@@ -232,14 +232,14 @@ int etw_fail(const st_etw_record *rec, st_event *ev, const char *fmt, ...) {
   return ST_EBADMSG;
 }
 
-int etw_finish(const st_etw_record *rec, etw_cursor *c, st_event *ev, const char *what) {
-  if (c->short_read)
+int etw_finish(const st_etw_record *rec, st_cursor *c, st_event *ev, const char *what) {
+  if (c->bad)
     return etw_fail(rec, ev, "%s payload is %zu bytes, the template needs %s%zu", what, c->len,
                     c->need == SIZE_MAX ? "more than " : "",
                     c->need == SIZE_MAX ? c->len : c->need);
-  if (etw_left(c))
+  if (st_cursor_left(c))
     return etw_fail(rec, ev, "%s payload is %zu bytes, %zu more than the template's %zu", what,
-                    c->len, etw_left(c), c->off);
+                    c->len, st_cursor_left(c), c->off);
   return ST_ETW_DECODED;
 }
 
@@ -254,21 +254,21 @@ int st_etw_sockaddr(const uint8_t *p, size_t len, st_addr *out) {
     return 0;
   if (len < 2)
     return ST_EBADMSG;
-  uint16_t family = (uint16_t)(p[0] | (p[1] << 8));
+  uint16_t family = st_le16(p);
   out->raw_family = family;
   switch (family) {
   case WIN_AF_INET:
     if (len < 8)
       return ST_EBADMSG;
     out->family = ST_FAMILY_INET;
-    out->port = (uint16_t)((p[2] << 8) | p[3]);
+    out->port = st_be16(p + 2);
     memcpy(out->addr, p + 4, 4);
     return 0;
   case WIN_AF_INET6:
     if (len < 24)
       return ST_EBADMSG;
     out->family = ST_FAMILY_INET6;
-    out->port = (uint16_t)((p[2] << 8) | p[3]);
+    out->port = st_be16(p + 2);
     memcpy(out->addr, p + 8, 16);
     return 0;
   case WIN_AF_UNIX: {
@@ -291,15 +291,15 @@ int st_etw_sockaddr(const uint8_t *p, size_t len, st_addr *out) {
 }
 
 /* Reads AddressLen then the address into a; a bad blob fails the decode. */
-static int read_address(const st_etw_record *rec, etw_cursor *c, st_event *ev, st_addr *a,
+static int read_address(const st_etw_record *rec, st_cursor *c, st_event *ev, st_addr *a,
                         uint32_t has_bit) {
-  uint32_t alen = etw_u32(c);
-  const uint8_t *blob = etw_bytes(c, alen);
+  uint32_t alen = st_cursor_le32(c);
+  const uint8_t *blob = st_cursor_take(c, alen);
   if (!blob)
     return 0; /* the short read is reported by etw_finish */
   if (st_etw_sockaddr(blob, alen, a) != 0)
     return etw_fail(rec, ev, "AddressLen %u is too short for address family %u", alen,
-                    alen >= 2 ? (unsigned)(blob[0] | (blob[1] << 8)) : 0u);
+                    alen >= 2 ? (unsigned)st_le16(blob) : 0u);
   if (a->family != ST_FAMILY_NONE)
     ev->has |= has_bit;
   return 0;
@@ -323,15 +323,15 @@ static void set_bytes(st_event *ev, uint32_t n) {
   ev->has |= ST_HAS_BYTES;
 }
 
-static int decode_shape(const st_etw_record *rec, afd_shape shape, etw_cursor *c, st_event *ev,
+static int decode_shape(const st_etw_record *rec, afd_shape shape, st_cursor *c, st_event *ev,
                         st_etw_info *info) {
   int rc = 0;
   switch (shape) {
   case SH_CREATE: {
-    uint32_t af = etw_u32(c), type = etw_u32(c), proto = etw_u32(c);
-    info->process_id = etw_ptr(c);
-    info->has_process_id = !c->short_read;
-    etw_set_status(ev, etw_u32(c));
+    uint32_t af = st_cursor_le32(c), type = st_cursor_le32(c), proto = st_cursor_le32(c);
+    info->process_id = etw_ptr(c, rec);
+    info->has_process_id = !c->bad;
+    etw_set_status(ev, st_cursor_le32(c));
     ev->family = etw_family(af);
     ev->type = st_type_from_socket_type(type);
     ev->protocol = (uint16_t)proto;
@@ -343,79 +343,79 @@ static int decode_shape(const st_etw_record *rec, afd_shape shape, etw_cursor *c
     break;
   }
   case SH_STATUS:
-    etw_set_status(ev, etw_u32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     break;
   case SH_BUFFERS:
   case SH_BUFFERS_ADDR:
-    ev->buffers = etw_u32(c);
+    ev->buffers = st_cursor_le32(c);
     ev->has |= ST_HAS_BUFFERS;
-    (void)etw_ptr(c);
-    set_bytes(ev, etw_u32(c));
-    etw_set_status(ev, etw_u32(c));
+    (void)etw_ptr(c, rec);
+    set_bytes(ev, st_cursor_le32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     if (shape == SH_BUFFERS_ADDR)
       rc = read_address(rec, c, ev, &ev->remote, ST_HAS_REMOTE);
     break;
   case SH_CONNECT_ADDR:
   case SH_ACCEPT_ADDR: {
-    (void)etw_ptr(c);
-    uint32_t n = etw_u32(c);
+    (void)etw_ptr(c, rec);
+    uint32_t n = st_cursor_le32(c);
     if (n) /* ConnectEx / AcceptEx data sent or received with the call */
       set_bytes(ev, n);
-    etw_set_status(ev, etw_u32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     rc = read_address(rec, c, ev, &ev->remote, ST_HAS_REMOTE);
     if (shape == SH_ACCEPT_ADDR) {
-      ev->accept_endpoint = etw_ptr(c);
-      ev->backlog = etw_u32(c);
+      ev->accept_endpoint = etw_ptr(c, rec);
+      ev->backlog = st_cursor_le32(c);
       ev->has |= ST_HAS_ACCEPT_EP | ST_HAS_BACKLOG;
     }
     break;
   }
   case SH_BIND_ADDR:
-    etw_set_status(ev, etw_u32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     rc = read_address(rec, c, ev, &ev->local, ST_HAS_LOCAL);
     break;
   case SH_ABORT:
-    ev->reason = etw_u32(c);
+    ev->reason = st_cursor_le32(c);
     ev->has |= ST_HAS_REASON;
     break;
   case SH_DROP_ADDR:
-    (void)etw_ptr(c);
-    set_bytes(ev, etw_u32(c));
+    (void)etw_ptr(c, rec);
+    set_bytes(ev, st_cursor_le32(c));
     rc = read_address(rec, c, ev, &ev->remote, ST_HAS_REMOTE);
-    ev->reason = etw_u32(c);
+    ev->reason = st_cursor_le32(c);
     ev->has |= ST_HAS_REASON;
     break;
   case SH_OPTION:
-    ev->option = etw_u32(c);
-    ev->value = etw_u32(c);
+    ev->option = st_cursor_le32(c);
+    ev->value = st_cursor_le32(c);
     ev->has |= ST_HAS_OPTION;
-    etw_set_status(ev, etw_u32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     break;
   case SH_LISTEN:
-    ev->backlog = etw_u32(c);
+    ev->backlog = st_cursor_le32(c);
     ev->has |= ST_HAS_BACKLOG;
-    etw_set_status(ev, etw_u32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     break;
   case SH_CONNIND_ADDR:
-    etw_set_status(ev, etw_u32(c));
+    etw_set_status(ev, st_cursor_le32(c));
     rc = read_address(rec, c, ev, &ev->remote, ST_HAS_REMOTE);
-    ev->backlog = etw_u32(c);
+    ev->backlog = st_cursor_le32(c);
     ev->has |= ST_HAS_BACKLOG;
     break;
   case SH_DATAIND:
   case SH_DATAIND_ADDR:
-    (void)etw_ptr(c);
-    set_bytes(ev, etw_u32(c));
+    (void)etw_ptr(c, rec);
+    set_bytes(ev, st_cursor_le32(c));
     if (shape == SH_DATAIND_ADDR)
       rc = read_address(rec, c, ev, &ev->remote, ST_HAS_REMOTE);
     break;
   case SH_SEND_BACKLOG:
-    ev->backlog = etw_u32(c);
+    ev->backlog = st_cursor_le32(c);
     ev->has |= ST_HAS_BACKLOG;
     break;
   case SH_FAILURE:
-    if (etw_left(c) == 4)
-      etw_set_status(ev, etw_u32(c));
+    if (st_cursor_left(c) == 4)
+      etw_set_status(ev, st_cursor_le32(c));
     break;
   case SH_NONE:
     break;
@@ -425,8 +425,8 @@ static int decode_shape(const st_etw_record *rec, afd_shape shape, etw_cursor *c
 
 int etw_decode_afd(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
                    st_etw_info *info) {
-  etw_cursor c;
-  etw_cursor_init(&c, data, len, rec->pointer_size);
+  st_cursor c;
+  st_cursor_init(&c, data, len);
   afd_shape shape = shape_of(rec->id);
   etw_common(rec, ev, ST_PROVIDER_AFD, rec->id);
   if (shape == SH_NONE) {
@@ -441,11 +441,11 @@ int etw_decode_afd(const st_etw_record *rec, const uint8_t *data, size_t len, st
   if (rec->version != 0)
     return etw_fail(rec, ev, "version %u is not known to this decoder (it knows 0)", rec->version);
 
-  ev->enter_exit = (uint8_t)etw_u32(&c);
-  uint32_t location = etw_u32(&c);
+  ev->enter_exit = (uint8_t)st_cursor_le32(&c);
+  uint32_t location = st_cursor_le32(&c);
   ev->seq = location;
-  info->process = etw_ptr(&c);
-  info->raw_endpoint = etw_ptr(&c);
+  info->process = etw_ptr(&c, rec);
+  info->raw_endpoint = etw_ptr(&c, rec);
   ev->endpoint = info->raw_endpoint;
   info->request_context = ev->enter_exit == ST_EE_ENTER;
 

@@ -13,27 +13,27 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "etw/etw_decode_internal.h"
+#include "etw_decode_internal.h"
 
 /* Reads a NUL-terminated UTF-16LE string into UTF-8 (truncated to out's
  * size). A string without its NUL inside the payload is a short read. */
-static void read_utf16z(etw_cursor *c, char *out, size_t outlen) {
+static void read_utf16z(st_cursor *c, char *out, size_t outlen) {
   size_t o = 0;
   for (;;) {
-    uint32_t u = etw_u16(c);
-    if (c->short_read || u == 0)
+    uint32_t u = st_cursor_le16(c);
+    if (c->bad || u == 0)
       break;
     if (u >= 0xD800 && u <= 0xDBFF) { /* a high surrogate needs its low half */
       size_t save = c->off;
-      uint32_t lo = etw_u16(c);
-      if (!c->short_read && lo >= 0xDC00 && lo <= 0xDFFF) {
+      uint32_t lo = st_cursor_le16(c);
+      if (!c->bad && lo >= 0xDC00 && lo <= 0xDFFF) {
         u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
       } else {
-        if (!c->short_read)
+        if (!c->bad)
           c->off = save;
         u = 0xFFFD;
       }
-      if (c->short_read)
+      if (c->bad)
         break;
     } else if (u >= 0xDC00 && u <= 0xDFFF) {
       u = 0xFFFD;
@@ -75,8 +75,8 @@ static void format_guid(const uint8_t *g, char *out, size_t len) {
 }
 
 int etw_decode_ws2help(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev) {
-  etw_cursor c;
-  etw_cursor_init(&c, data, len, rec->pointer_size);
+  st_cursor c;
+  st_cursor_init(&c, data, len);
   if (rec->id < ST_EV_CAT_LSP_INSTALLED || rec->id > ST_EV_CAT_BYPASSED)
     return etw_fail(rec, ev, "not a WS2HELP event this decoder knows");
   etw_common(rec, ev, ST_PROVIDER_CATALOG, rec->id);
@@ -87,16 +87,16 @@ int etw_decode_ws2help(const st_etw_record *rec, const uint8_t *data, size_t len
     return etw_fail(rec, ev, "version %u is not known to this decoder (it knows 0)", rec->version);
   ev->has |= ST_HAS_DETAIL;
   if (rec->id == ST_EV_CAT_RESET) {
-    uint32_t catalog = etw_u32(&c);
+    uint32_t catalog = st_cursor_le32(&c);
     etw_format(ev->detail, sizeof ev->detail, "catalog=%u", catalog);
     return etw_finish(rec, &c, ev, "");
   }
   char name[64], installer[96], guid[40];
   read_utf16z(&c, name, sizeof name);
-  uint32_t catalog = etw_u32(&c);
+  uint32_t catalog = st_cursor_le32(&c);
   read_utf16z(&c, installer, sizeof installer);
-  const uint8_t *g = etw_bytes(&c, 16);
-  uint32_t category = etw_u32(&c);
+  const uint8_t *g = st_cursor_take(&c, 16);
+  uint32_t category = st_cursor_le32(&c);
   int rc = etw_finish(rec, &c, ev, "");
   if (rc < 0)
     return rc;

@@ -5,8 +5,8 @@
 #ifndef ST_ETW_DECODE_INTERNAL_H
 #define ST_ETW_DECODE_INTERNAL_H
 
-#include "etw/etw_bytes.h"
-#include "etw/etw_decode.h"
+#include "bytes.h"
+#include "etw_decode.h"
 
 /* printf-checked helpers; mingw's C99 stdio (__USE_MINGW_ANSI_STDIO, set by
  * the toolchain file) takes %zu, so check against gnu_printf there. */
@@ -26,7 +26,7 @@ void etw_common(const st_etw_record *rec, st_event *ev, uint8_t provider, uint16
 int etw_fail(const st_etw_record *rec, st_event *ev, const char *fmt, ...) ETW_PRINTF(3, 4);
 
 /* Ends a decode: a short or oversized payload becomes a DecodeError. */
-int etw_finish(const st_etw_record *rec, etw_cursor *c, st_event *ev, const char *what);
+int etw_finish(const st_etw_record *rec, st_cursor *c, st_event *ev, const char *what);
 
 /* printf into a fixed buffer, truncating: details are best-effort text. */
 void etw_format(char *buf, size_t len, const char *fmt, ...) ETW_PRINTF(3, 4);
@@ -36,6 +36,11 @@ void etw_format(char *buf, size_t len, const char *fmt, ...) ETW_PRINTF(3, 4);
 uint8_t etw_family(uint32_t af);
 
 void etw_set_status(st_event *ev, uint32_t ntstatus);
+
+/* win:Pointer: 4 or 8 bytes, as the record header says. */
+static inline uint64_t etw_ptr(st_cursor *c, const st_etw_record *rec) {
+  return rec->pointer_size == 4 ? st_cursor_le32(c) : st_cursor_le64(c);
+}
 
 int etw_decode_afd(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
                    st_etw_info *info);

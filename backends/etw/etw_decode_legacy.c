@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "etw/etw_decode_internal.h"
+#include "etw_decode_internal.h"
 
 /* Field kinds, in template order. */
 enum {
@@ -116,8 +116,8 @@ static void detail_append(st_event *ev, const char *fmt, uint64_t v) {
 int etw_decode_afd_legacy(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
                           st_etw_info *info) {
   const legacy_def *d = &defs[rec->id];
-  etw_cursor c;
-  etw_cursor_init(&c, data, len, rec->pointer_size);
+  st_cursor c;
+  st_cursor_init(&c, data, len);
   etw_common(rec, ev, ST_PROVIDER_AFD, d->modern);
   ev->legacy_id = rec->id;
   ev->has |= ST_HAS_LEGACY_ID;
@@ -137,31 +137,31 @@ int etw_decode_afd_legacy(const st_etw_record *rec, const uint8_t *data, size_t 
     const uint8_t *p;
     switch (d->fields[i]) {
     case F_PROCESS:
-      info->process = etw_ptr(&c);
+      info->process = etw_ptr(&c, rec);
       break;
     case F_ENDPOINT:
-      info->raw_endpoint = etw_ptr(&c);
+      info->raw_endpoint = etw_ptr(&c, rec);
       ev->endpoint = info->raw_endpoint;
       break;
     case F_FAMILY:
-      ev->family = etw_family(etw_u32(&c));
+      ev->family = etw_family(st_cursor_le32(&c));
       ev->has |= ST_HAS_FAMILY;
       break;
     case F_TYPE:
-      ev->type = st_type_from_socket_type(etw_u32(&c));
+      ev->type = st_type_from_socket_type(st_cursor_le32(&c));
       ev->has |= ST_HAS_TYPE;
       break;
     case F_PROTOCOL:
-      ev->protocol = (uint16_t)etw_u32(&c);
+      ev->protocol = (uint16_t)st_cursor_le32(&c);
       ev->has |= ST_HAS_PROTOCOL;
       break;
     case F_USER_PID:
-      info->process_id = etw_ptr(&c);
-      info->has_process_id = !c.short_read;
+      info->process_id = etw_ptr(&c, rec);
+      info->has_process_id = !c.bad;
       break;
     case F_IPV4:
     case F_IPV6:
-      p = etw_bytes(&c, d->fields[i] == F_IPV4 ? 4 : 16);
+      p = st_cursor_take(&c, d->fields[i] == F_IPV4 ? 4 : 16);
       if (p) {
         addr->family = d->fields[i] == F_IPV4 ? ST_FAMILY_INET : ST_FAMILY_INET6;
         addr->raw_family = d->fields[i] == F_IPV4 ? 2 : 23;
@@ -170,45 +170,45 @@ int etw_decode_afd_legacy(const st_etw_record *rec, const uint8_t *data, size_t 
       }
       break;
     case F_PORT:
-      addr->port = etw_be16(&c);
+      addr->port = st_cursor_be16(&c);
       break;
     case F_STATUS:
-      etw_set_status(ev, etw_u32(&c));
+      etw_set_status(ev, st_cursor_le32(&c));
       break;
     case F_REASON:
-      ev->reason = etw_u32(&c);
+      ev->reason = st_cursor_le32(&c);
       ev->has |= ST_HAS_REASON;
       break;
     case F_FAST_PATH:
-      if (etw_u32(&c))
+      if (st_cursor_le32(&c))
         detail_append(ev, "%sfast_path", 0);
       break;
     case F_BUF_COUNT:
-      ev->buffers = etw_u32(&c);
+      ev->buffers = st_cursor_le32(&c);
       ev->has |= ST_HAS_BUFFERS;
       break;
     case F_BUFFER:
-      (void)etw_ptr(&c);
+      (void)etw_ptr(&c, rec);
       break;
     case F_LENGTH:
-      ev->bytes = etw_u32(&c);
+      ev->bytes = st_cursor_le32(&c);
       ev->has |= ST_HAS_BYTES;
       break;
     case F_OPTION:
-      ev->option = etw_u32(&c);
+      ev->option = st_cursor_le32(&c);
       ev->has |= ST_HAS_OPTION;
       break;
     case F_VALUE:
-      ev->value = etw_u32(&c);
+      ev->value = st_cursor_le32(&c);
       break;
     case F_HANDLES:
-      detail_append(ev, "%shandles=%" PRIu64, etw_u32(&c));
+      detail_append(ev, "%shandles=%" PRIu64, st_cursor_le32(&c));
       break;
     case F_TIMEOUT:
-      detail_append(ev, "%stimeout=%" PRIu64, etw_u32(&c));
+      detail_append(ev, "%stimeout=%" PRIu64, st_cursor_le32(&c));
       break;
     case F_MASK:
-      detail_append(ev, "%smask=0x%" PRIx64, etw_u32(&c));
+      detail_append(ev, "%smask=0x%" PRIx64, st_cursor_le32(&c));
       break;
     }
   }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etw/etw_state.h"
+#include "etw_state.h"
 
 typedef struct proc_entry {
   uint64_t key; /* EPROCESS address; 0 = empty slot */

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "etw/etw_decode.h"
+#include "etw_decode.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -8,15 +8,8 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "socktrace/event.h"
-
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 enum {
   ETH_IPV4 = 0x0800,
@@ -48,17 +41,17 @@ enum {
   LT_LINUX_SLL2 = 276,
 };
 
-static pcap_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, const uint8_t **l3,
-                                 uint32_t *l3len);
+static pkt_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, const uint8_t **l3,
+                                uint32_t *l3len);
 
 /* A PPP frame starting at its protocol field (address/control optional). */
-static pcap_verdict by_ppp(const uint8_t *p, uint32_t len, const uint8_t **l3, uint32_t *l3len) {
+static pkt_verdict by_ppp(const uint8_t *p, uint32_t len, const uint8_t **l3, uint32_t *l3len) {
   if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {
     p += 2;
     len -= 2;
   }
   if (len < 1)
-    return PCAP_TRUNCATED;
+    return PKT_TRUNCATED;
   uint16_t proto;
   if (p[0] & 1) { /* protocol-field compression: one byte */
     proto = p[0];
@@ -66,42 +59,42 @@ static pcap_verdict by_ppp(const uint8_t *p, uint32_t len, const uint8_t **l3, u
     len -= 1;
   } else {
     if (len < 2)
-      return PCAP_TRUNCATED;
-    proto = rd16(p);
+      return PKT_TRUNCATED;
+    proto = st_be16(p);
     p += 2;
     len -= 2;
   }
   if (proto != PPP_IPV4 && proto != PPP_IPV6)
-    return PCAP_NOT_IP;
+    return PKT_NOT_IP;
   *l3 = p;
   *l3len = len;
-  return PCAP_OK;
+  return PKT_OK;
 }
 
 /* PPPoE session header (RFC 2516): ver/type, code, session, length. */
-static pcap_verdict by_pppoe(const uint8_t *p, uint32_t len, const uint8_t **l3, uint32_t *l3len) {
+static pkt_verdict by_pppoe(const uint8_t *p, uint32_t len, const uint8_t **l3, uint32_t *l3len) {
   if (len < 6)
-    return PCAP_TRUNCATED;
+    return PKT_TRUNCATED;
   return by_ppp(p + 6, len - 6, l3, l3len);
 }
 
-static pcap_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, const uint8_t **l3,
-                                 uint32_t *l3len) {
+static pkt_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, const uint8_t **l3,
+                                uint32_t *l3len) {
   /* Stacked VLAN tags: bounded by the frame, each costs 4 bytes. */
   while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
     if (len < 4)
-      return PCAP_TRUNCATED;
-    type = rd16(p + 2);
+      return PKT_TRUNCATED;
+    type = st_be16(p + 2);
     p += 4;
     len -= 4;
   }
   if (type == ETH_PPPOE_SESSION)
     return by_pppoe(p, len, l3, l3len);
   if (type != ETH_IPV4 && type != ETH_IPV6)
-    return PCAP_NOT_IP;
+    return PKT_NOT_IP;
   *l3 = p;
   *l3len = len;
-  return PCAP_OK;
+  return PKT_OK;
 }
 
 /* BSD loopback: the address family in the capturing host's byte order
@@ -110,25 +103,24 @@ static bool null_family_is_ip(uint32_t af) {
   return af == 2 || af == 10 || af == 23 || af == 24 || af == 28 || af == 30;
 }
 
-pcap_verdict pcap_decode_link(int linktype, const uint8_t *f, uint32_t caplen, const uint8_t **l3,
-                              uint32_t *l3len) {
+pkt_verdict pkt_decode_link(int linktype, const uint8_t *f, uint32_t caplen, const uint8_t **l3,
+                            uint32_t *l3len) {
   switch (linktype) {
   case LT_EN10MB:
     if (caplen < 14)
-      return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f + 12), f + 14, caplen - 14, l3, l3len);
+      return PKT_TRUNCATED;
+    return by_ethertype(st_be16(f + 12), f + 14, caplen - 14, l3, l3len);
   case LT_NULL:
   case LT_LOOP: {
     if (caplen < 4)
-      return PCAP_TRUNCATED;
-    uint32_t be = rd32(f);
-    uint32_t le =
-        (uint32_t)f[0] | ((uint32_t)f[1] << 8) | ((uint32_t)f[2] << 16) | ((uint32_t)f[3] << 24);
+      return PKT_TRUNCATED;
+    uint32_t be = st_be32(f);
+    uint32_t le = st_le32(f);
     if (!null_family_is_ip(be) && !null_family_is_ip(le))
-      return PCAP_NOT_IP;
+      return PKT_NOT_IP;
     *l3 = f + 4;
     *l3len = caplen - 4;
-    return PCAP_OK;
+    return PKT_OK;
   }
   case LT_RAW_12:
   case LT_RAW_14:
@@ -137,15 +129,15 @@ pcap_verdict pcap_decode_link(int linktype, const uint8_t *f, uint32_t caplen, c
   case LT_IPV6:
     *l3 = f;
     *l3len = caplen;
-    return PCAP_OK;
+    return PKT_OK;
   case LT_LINUX_SLL:
     if (caplen < 16)
-      return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f + 14), f + 16, caplen - 16, l3, l3len);
+      return PKT_TRUNCATED;
+    return by_ethertype(st_be16(f + 14), f + 16, caplen - 16, l3, l3len);
   case LT_LINUX_SLL2:
     if (caplen < 20)
-      return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f), f + 20, caplen - 20, l3, l3len);
+      return PKT_TRUNCATED;
+    return by_ethertype(st_be16(f), f + 20, caplen - 20, l3, l3len);
   case LT_PPP:
   case LT_PPP_SERIAL:
     return by_ppp(f, caplen, l3, l3len);
@@ -153,79 +145,79 @@ pcap_verdict pcap_decode_link(int linktype, const uint8_t *f, uint32_t caplen, c
     return by_pppoe(f, caplen, l3, l3len);
   case LT_C_HDLC:
     if (caplen < 4)
-      return PCAP_TRUNCATED;
-    return by_ethertype(rd16(f + 2), f + 4, caplen - 4, l3, l3len);
+      return PKT_TRUNCATED;
+    return by_ethertype(st_be16(f + 2), f + 4, caplen - 4, l3, l3len);
   default:
-    return PCAP_NOT_IP;
+    return PKT_NOT_IP;
   }
 }
 
-pcap_verdict pcap_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caplen, uint32_t len,
-                                   pcap_pkt *out) {
+pkt_verdict pkt_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caplen, uint32_t len,
+                                 pkt_info *out) {
   if (caplen > len)
     caplen = len;
   out->proto = proto;
   uint32_t hl;
   switch (proto) {
-  case PCAP_IPPROTO_TCP:
+  case PKT_IPPROTO_TCP:
     if (len < 20)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     if (caplen < 20)
-      return PCAP_TRUNCATED;
+      return PKT_TRUNCATED;
     hl = (uint32_t)(p[12] >> 4) * 4;
     if (hl < 20 || hl > len)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     if (hl > caplen)
-      return PCAP_TRUNCATED;
-    out->sport = rd16(p);
-    out->dport = rd16(p + 2);
-    out->seq = rd32(p + 4);
-    out->ack = rd32(p + 8);
+      return PKT_TRUNCATED;
+    out->sport = st_be16(p);
+    out->dport = st_be16(p + 2);
+    out->seq = st_be32(p + 4);
+    out->ack = st_be32(p + 8);
     out->tcp_flags = p[13];
     break;
-  case PCAP_IPPROTO_UDP: {
+  case PKT_IPPROTO_UDP: {
     if (len < 8)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     if (caplen < 8)
-      return PCAP_TRUNCATED;
+      return PKT_TRUNCATED;
     hl = 8;
-    uint16_t ulen = rd16(p + 4);
+    uint16_t ulen = st_be16(p + 4);
     /* 0 is legal for IPv6 jumbograms; otherwise trust the smaller length. */
     if (ulen != 0) {
       if (ulen < 8)
-        return PCAP_MALFORMED;
+        return PKT_MALFORMED;
       if (ulen < len) {
         len = ulen;
         if (caplen > len)
           caplen = len;
       }
     }
-    out->sport = rd16(p);
-    out->dport = rd16(p + 2);
+    out->sport = st_be16(p);
+    out->dport = st_be16(p + 2);
     break;
   }
-  case PCAP_IPPROTO_ICMP:
-  case PCAP_IPPROTO_ICMPV6:
+  case PKT_IPPROTO_ICMP:
+  case PKT_IPPROTO_ICMPV6:
     /* type, code, checksum, and 4 bytes of rest-of-header */
     if (len < 8)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     if (caplen < 8)
-      return PCAP_TRUNCATED;
+      return PKT_TRUNCATED;
     hl = 8;
     out->icmp_type = p[0];
     out->icmp_code = p[1];
     break;
   default:
-    return PCAP_UNSUPPORTED;
+    return PKT_UNSUPPORTED;
   }
   out->payload = p + hl;
   out->payload_len = len - hl;
   out->payload_caplen = caplen - hl;
-  return PCAP_OK;
+  return PKT_OK;
 }
 
-pcap_verdict pcap_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, uint32_t *off,
-                            pcap_frag *frag) {
+pkt_verdict pkt_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, uint32_t *off,
+                          pkt_frag *frag) {
   uint32_t o = *off;
   /* Each header is at least 8 bytes, so the loop ends with the packet. */
   for (;;) {
@@ -235,75 +227,75 @@ pcap_verdict pcap_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, ui
     case 60:  /* destination options */
     case 135: /* mobility */
       if (caplen < o + 2)
-        return PCAP_TRUNCATED;
+        return PKT_TRUNCATED;
       *next = p[o];
       o += 8u + (uint32_t)p[o + 1] * 8u;
       break;
     case 51: /* AH: length in 4-byte units, minus 2 */
       if (caplen < o + 2)
-        return PCAP_TRUNCATED;
+        return PKT_TRUNCATED;
       *next = p[o];
       o += ((uint32_t)p[o + 1] + 2u) * 4u;
       break;
     case 44: { /* fragment */
       if (caplen < o + 8)
-        return PCAP_TRUNCATED;
-      uint16_t offflags = rd16(p + o + 2);
+        return PKT_TRUNCATED;
+      uint16_t offflags = st_be16(p + o + 2);
       frag->next = p[o];
       frag->offset = (uint32_t)(offflags & 0xfff8);
       frag->more = offflags & 1;
-      frag->id = rd32(p + o + 4);
+      frag->id = st_be32(p + o + 4);
       o += 8;
       if (frag->offset == 0 && !frag->more) { /* atomic fragment: a whole packet */
         *next = frag->next;
         break;
       }
       if (o > caplen)
-        return PCAP_TRUNCATED;
+        return PKT_TRUNCATED;
       frag->data = p + o;
       frag->len = caplen - o;
       *off = o;
-      return PCAP_FRAGMENT;
+      return PKT_FRAGMENT;
     }
     default:
       if (o > caplen)
-        return PCAP_TRUNCATED;
+        return PKT_TRUNCATED;
       *off = o;
-      return PCAP_OK;
+      return PKT_OK;
     }
   }
 }
 
 /* Reads the IP header into out; sets *l4off, *proto and *l4len (the
  * transport length the header claims). Shared by packets and quotes. */
-static pcap_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pcap_pkt *out,
-                              uint32_t *l4off, uint8_t *proto, uint32_t *l4len) {
+static pkt_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pkt_info *out,
+                             uint32_t *l4off, uint8_t *proto, uint32_t *l4len) {
   if (caplen < 1)
-    return PCAP_TRUNCATED;
+    return PKT_TRUNCATED;
   unsigned version = p[0] >> 4;
   if (version == 4) {
     if (caplen < 20)
-      return PCAP_TRUNCATED;
+      return PKT_TRUNCATED;
     uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
-    uint32_t total = rd16(p + 2);
+    uint32_t total = st_be16(p + 2);
     if (hl < 20)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     if (hl > caplen)
-      return PCAP_TRUNCATED;
+      return PKT_TRUNCATED;
     /* Segmentation offload on the capturing host can leave 0 here. */
     if (total == 0 && !quoted)
       total = caplen;
     if (total < hl)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     out->family = ST_FAMILY_INET;
     memcpy(out->src, p + 12, 4);
     memcpy(out->dst, p + 16, 4);
     *proto = p[9];
     *l4off = hl;
     *l4len = total - hl;
-    uint16_t offflags = rd16(p + 6);
+    uint16_t offflags = st_be16(p + 6);
     if ((offflags & 0x3fff) != 0) {
-      out->frag.id = rd16(p + 4);
+      out->frag.id = st_be16(p + 4);
       out->frag.offset = (uint32_t)(offflags & 0x1fff) * 8;
       out->frag.more = (offflags & 0x2000) != 0;
       out->frag.next = p[9];
@@ -312,15 +304,15 @@ static pcap_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pc
       out->frag.len = have - hl;
       out->frag.cut = caplen < total;
       if (quoted && out->frag.offset == 0)
-        return PCAP_OK; /* a first fragment still carries the ports */
-      return PCAP_FRAGMENT;
+        return PKT_OK; /* a first fragment still carries the ports */
+      return PKT_FRAGMENT;
     }
-    return PCAP_OK;
+    return PKT_OK;
   }
   if (version == 6) {
     if (caplen < 40)
-      return PCAP_TRUNCATED;
-    uint32_t plen = rd16(p + 4);
+      return PKT_TRUNCATED;
+    uint32_t plen = st_be16(p + 4);
     if (plen == 0 && !quoted) /* jumbogram or offload: use what is there */
       plen = caplen - 40;
     out->family = ST_FAMILY_INET6;
@@ -330,56 +322,56 @@ static pcap_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pc
     uint32_t off = 40;
     uint32_t end = 40 + plen;
     uint32_t lim = caplen < end ? caplen : end;
-    pcap_verdict v = pcap_ipv6_walk(p, lim, &next, &off, &out->frag);
-    if (v == PCAP_FRAGMENT) {
+    pkt_verdict v = pkt_ipv6_walk(p, lim, &next, &off, &out->frag);
+    if (v == PKT_FRAGMENT) {
       out->frag.cut = caplen < end;
       if (quoted && out->frag.offset == 0) {
         /* the first fragment of a quoted datagram: ports follow */
         *proto = out->frag.next;
         *l4off = off;
         *l4len = end > off ? end - off : 0;
-        return PCAP_OK;
+        return PKT_OK;
       }
       return v;
     }
-    if (v != PCAP_OK)
+    if (v != PKT_OK)
       return v;
     if (off > end)
-      return PCAP_MALFORMED;
+      return PKT_MALFORMED;
     *proto = next;
     *l4off = off;
     *l4len = end - off;
-    return PCAP_OK;
+    return PKT_OK;
   }
-  return PCAP_MALFORMED;
+  return PKT_MALFORMED;
 }
 
-pcap_verdict pcap_decode_ip(const uint8_t *p, uint32_t caplen, pcap_pkt *out) {
+pkt_verdict pkt_decode_ip(const uint8_t *p, uint32_t caplen, pkt_info *out) {
   memset(out, 0, sizeof *out);
   uint32_t off, l4len;
   uint8_t proto;
-  pcap_verdict v = ip_header(p, caplen, false, out, &off, &proto, &l4len);
-  if (v != PCAP_OK)
+  pkt_verdict v = ip_header(p, caplen, false, out, &off, &proto, &l4len);
+  if (v != PKT_OK)
     return v;
-  return pcap_decode_transport(proto, p + off, caplen - off, l4len, out);
+  return pkt_decode_transport(proto, p + off, caplen - off, l4len, out);
 }
 
-pcap_verdict pcap_decode_quoted(const uint8_t *p, uint32_t caplen, pcap_pkt *out) {
+pkt_verdict pkt_decode_quoted(const uint8_t *p, uint32_t caplen, pkt_info *out) {
   memset(out, 0, sizeof *out);
   uint32_t off, l4len;
   uint8_t proto;
-  pcap_verdict v = ip_header(p, caplen, true, out, &off, &proto, &l4len);
-  if (v != PCAP_OK)
+  pkt_verdict v = ip_header(p, caplen, true, out, &off, &proto, &l4len);
+  if (v != PKT_OK)
     return v;
   out->proto = proto;
   /* RFC 792 / 4443 guarantee at least 8 bytes of the transport header. */
-  if (proto != PCAP_IPPROTO_TCP && proto != PCAP_IPPROTO_UDP)
-    return PCAP_UNSUPPORTED;
+  if (proto != PKT_IPPROTO_TCP && proto != PKT_IPPROTO_UDP)
+    return PKT_UNSUPPORTED;
   if (caplen < off + 4)
-    return PCAP_TRUNCATED;
-  out->sport = rd16(p + off);
-  out->dport = rd16(p + off + 2);
-  if (proto == PCAP_IPPROTO_TCP && caplen >= off + 8)
-    out->seq = rd32(p + off + 4);
-  return PCAP_OK;
+    return PKT_TRUNCATED;
+  out->sport = st_be16(p + off);
+  out->dport = st_be16(p + off + 2);
+  if (proto == PKT_IPPROTO_TCP && caplen >= off + 8)
+    out->seq = st_be32(p + off + 4);
+  return PKT_OK;
 }

@@ -13,32 +13,32 @@
 #include <stdint.h>
 
 enum {
-  PCAP_IPPROTO_ICMP = 1,
-  PCAP_IPPROTO_TCP = 6,
-  PCAP_IPPROTO_UDP = 17,
-  PCAP_IPPROTO_ICMPV6 = 58,
+  PKT_IPPROTO_ICMP = 1,
+  PKT_IPPROTO_TCP = 6,
+  PKT_IPPROTO_UDP = 17,
+  PKT_IPPROTO_ICMPV6 = 58,
 };
 
 enum {
-  PCAP_TH_FIN = 0x01,
-  PCAP_TH_SYN = 0x02,
-  PCAP_TH_RST = 0x04,
-  PCAP_TH_PSH = 0x08,
-  PCAP_TH_ACK = 0x10,
+  PKT_TH_FIN = 0x01,
+  PKT_TH_SYN = 0x02,
+  PKT_TH_RST = 0x04,
+  PKT_TH_PSH = 0x08,
+  PKT_TH_ACK = 0x10,
 };
 
 /* Decoder verdicts. */
-typedef enum pcap_verdict {
-  PCAP_OK = 0,
-  PCAP_NOT_IP,     /* a frame we do not derive events from (ARP, STP, ...) */
-  PCAP_TRUNCATED,  /* headers cut by the snap length */
-  PCAP_MALFORMED,  /* lengths or fields that cannot be right */
-  PCAP_FRAGMENT,   /* an IP fragment: see pcap_pkt.frag */
-  PCAP_UNSUPPORTED /* IP, but a protocol we do not track */
-} pcap_verdict;
+typedef enum pkt_verdict {
+  PKT_OK = 0,
+  PKT_NOT_IP,     /* a frame we do not derive events from (ARP, STP, ...) */
+  PKT_TRUNCATED,  /* headers cut by the snap length */
+  PKT_MALFORMED,  /* lengths or fields that cannot be right */
+  PKT_FRAGMENT,   /* an IP fragment: see pkt_info.frag */
+  PKT_UNSUPPORTED /* IP, but a protocol we do not track */
+} pkt_verdict;
 
 /* An IP fragment, as found in the packet. */
-typedef struct pcap_frag {
+typedef struct pkt_frag {
   uint32_t id;
   uint32_t offset; /* bytes */
   bool more;
@@ -46,10 +46,10 @@ typedef struct pcap_frag {
   uint8_t next; /* protocol of the reassembled payload */
   const uint8_t *data;
   uint32_t len;
-} pcap_frag;
+} pkt_frag;
 
 /* One decoded IP packet. Pointers point into the caller's buffer. */
-typedef struct pcap_pkt {
+typedef struct pkt_info {
   uint8_t family; /* ST_FAMILY_INET / ST_FAMILY_INET6 */
   uint8_t proto;  /* IANA protocol of the transport header */
   uint8_t src[16], dst[16];
@@ -63,33 +63,33 @@ typedef struct pcap_pkt {
    * the capture holds (caplen <= len). */
   const uint8_t *payload;
   uint32_t payload_len, payload_caplen;
-  pcap_frag frag;
-} pcap_pkt;
+  pkt_frag frag;
+} pkt_info;
 
 /* Finds the network-layer packet in a frame of the given link type (a DLT
  * value as pcap_datalink() returns it, or a LINKTYPE number). Returns
- * PCAP_OK and sets *l3 / *l3len, PCAP_NOT_IP, or PCAP_TRUNCATED. */
-pcap_verdict pcap_decode_link(int linktype, const uint8_t *frame, uint32_t caplen,
-                              const uint8_t **l3, uint32_t *l3len);
+ * PKT_OK and sets *l3 / *l3len, PKT_NOT_IP, or PKT_TRUNCATED. */
+pkt_verdict pkt_decode_link(int linktype, const uint8_t *frame, uint32_t caplen, const uint8_t **l3,
+                            uint32_t *l3len);
 
 /* Decodes an IPv4 or IPv6 packet and its transport header. */
-pcap_verdict pcap_decode_ip(const uint8_t *p, uint32_t caplen, pcap_pkt *out);
+pkt_verdict pkt_decode_ip(const uint8_t *p, uint32_t caplen, pkt_info *out);
 
 /* Decodes a transport header of protocol proto whose IP header was already
  * read into out (family, src, dst); used for reassembled datagrams. len is
  * the wire length, caplen what is present. */
-pcap_verdict pcap_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caplen, uint32_t len,
-                                   pcap_pkt *out);
+pkt_verdict pkt_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caplen, uint32_t len,
+                                 pkt_info *out);
 
 /* Walks IPv6 extension headers starting at p with next header *next; on
- * PCAP_OK, *off is the offset of the transport header and *next its
- * protocol. A fragment header fills frag and returns PCAP_FRAGMENT. */
-pcap_verdict pcap_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, uint32_t *off,
-                            pcap_frag *frag);
+ * PKT_OK, *off is the offset of the transport header and *next its
+ * protocol. A fragment header fills frag and returns PKT_FRAGMENT. */
+pkt_verdict pkt_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, uint32_t *off,
+                          pkt_frag *frag);
 
 /* Reads the IP header (+ the first 8 bytes of transport) quoted in an ICMP
  * destination-unreachable message. Only family, proto, addresses and ports
  * are filled. */
-pcap_verdict pcap_decode_quoted(const uint8_t *p, uint32_t caplen, pcap_pkt *out);
+pkt_verdict pkt_decode_quoted(const uint8_t *p, uint32_t caplen, pkt_info *out);
 
 #endif

@@ -8,11 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DNS_MAX_HOPS 16
+#include "bytes.h"
 
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
+#define DNS_MAX_HOPS 16
 
 /* Appends text to the name; false when it would not fit. */
 static bool name_put(char *out, size_t *n, const char *s, size_t len) {
@@ -74,16 +72,16 @@ static bool read_name(const uint8_t *p, uint32_t len, uint32_t *off, char *out) 
   return true;
 }
 
-bool pcap_dns_parse(const uint8_t *p, uint32_t len, st_dns *out) {
+bool pkt_dns_parse(const uint8_t *p, uint32_t len, st_dns *out) {
   memset(out, 0, sizeof *out);
   if (len < 12)
     return false;
-  uint16_t flags = rd16(p + 2);
-  uint16_t qdcount = rd16(p + 4);
-  out->id = rd16(p);
+  uint16_t flags = st_be16(p + 2);
+  uint16_t qdcount = st_be16(p + 4);
+  out->id = st_be16(p);
   out->qr = (uint8_t)(flags >> 15);
   out->rcode = (uint8_t)(flags & 0x0f);
-  out->answers = rd16(p + 6);
+  out->answers = st_be16(p + 6);
   if (qdcount == 0)
     return true;
   uint32_t off = 12;
@@ -91,6 +89,6 @@ bool pcap_dns_parse(const uint8_t *p, uint32_t len, st_dns *out) {
     return false;
   if (off + 4 > len)
     return false;
-  out->qtype = rd16(p + off);
+  out->qtype = st_be16(p + off);
   return true;
 }

@@ -13,6 +13,6 @@
 
 /* Parses one DNS message (no TCP length prefix). Returns false when it is
  * too short or its question cannot be read. */
-bool pcap_dns_parse(const uint8_t *p, uint32_t len, st_dns *out);
+bool pkt_dns_parse(const uint8_t *p, uint32_t len, st_dns *out);
 
 #endif

@@ -72,7 +72,7 @@ void flow_touch(st_pcap_tracker *t, flow *f) {
   }
 }
 
-flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator, uint32_t flags) {
+flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator, uint32_t flags) {
   if (t->stats.flows_active >= t->cfg.max_flows && t->lru_head) {
     t->stats.flows_evicted++;
     flow_end(t, t->lru_head, FLOW_END_EVICTED);
@@ -99,7 +99,7 @@ flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator
   }
   HASH_ADD(hh, t->table, key, sizeof f->key, f);
   lru_append(t, f);
-  if (f->proto == PCAP_IPPROTO_TCP)
+  if (f->proto == PKT_IPPROTO_TCP)
     t->stats.tcp_flows++;
   else
     t->stats.udp_flows++;
@@ -119,14 +119,28 @@ static void fill_addr(st_addr *a, uint8_t family, const uint8_t *ip, uint16_t po
   memcpy(a->addr, ip, family == ST_FAMILY_INET ? 4 : 16);
 }
 
-void flow_event(const st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
-                uint8_t enter_exit, uint64_t keywords, st_event *ev) {
+static bool queue_grow(st_pcap_queue *q) {
+  size_t cap = q->cap ? q->cap * 2 : 16;
+  st_event *n = realloc(q->events, cap * sizeof *n);
+  if (!n)
+    return false;
+  q->events = n;
+  q->cap = cap;
+  return true;
+}
+
+st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
+                     uint8_t enter_exit, uint64_t keywords) {
+  st_event *ev = &t->scratch;
+  st_pcap_queue *q = t->queue;
+  if (q && (q->len < q->cap || queue_grow(q)))
+    ev = &q->events[q->len];
   st_event_init(ev, provider, id);
   ev->ts_ns = t->now;
   ev->os = ST_OS_WIRE;
   ev->backend = ST_BACKEND_PCAP;
   ev->enter_exit = enter_exit;
-  bool tcp = f->proto == PCAP_IPPROTO_TCP;
+  bool tcp = f->proto == PKT_IPPROTO_TCP;
   ev->keywords = keywords | (tcp ? ST_KW_STREAM : ST_KW_DATAGRAM);
   ev->endpoint = f->side[s].endpoint;
   ev->flags = f->flags;
@@ -136,6 +150,7 @@ void flow_event(const st_pcap_tracker *t, const flow *f, int s, uint8_t provider
   fill_addr(&ev->local, f->family, f->side[s].addr, f->side[s].port);
   fill_addr(&ev->remote, f->family, f->side[!s].addr, f->side[!s].port);
   ev->has = ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL | ST_HAS_LOCAL | ST_HAS_REMOTE;
+  return ev;
 }
 
 void tracker_emit(st_pcap_tracker *t, st_event *ev) {
@@ -145,7 +160,10 @@ void tracker_emit(st_pcap_tracker *t, st_event *ev) {
     ev->ts_ns = t->last_emit_ts;
   t->last_emit_ts = ev->ts_ns;
   t->stats.events++;
-  t->emit(t->ctx, ev);
+  if (ev == &t->scratch)
+    t->emit(t->ctx, ev);
+  else
+    t->queue->len++; /* built in place at the queue's end */
 }
 
 void side_fail(flow_side *side, st_status st) {
@@ -156,39 +174,39 @@ void side_fail(flow_side *side, st_status st) {
 }
 
 void flow_connect_done(st_pcap_tracker *t, flow *f, st_status st, const char *detail) {
-  st_event ev;
-  flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-  ev.status = st;
-  ev.has |= ST_HAS_STATUS;
+  st_event *ev;
+  ev = flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->status = st;
+  ev->has |= ST_HAS_STATUS;
   if (detail) {
-    snprintf(ev.detail, sizeof ev.detail, "%s", detail);
-    ev.has |= ST_HAS_DETAIL;
+    snprintf(ev->detail, sizeof ev->detail, "%s", detail);
+    ev->has |= ST_HAS_DETAIL;
   }
   if (st.code != ST_OK)
     side_fail(&f->side[0], st);
   f->side[0].exists = true;
-  tracker_emit(t, &ev);
+  tracker_emit(t, ev);
 }
 
 static void flow_summary(st_pcap_tracker *t, const flow *f, int s) {
   const flow_side *me = &f->side[s], *peer = &f->side[!s];
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_ENDPOINT_SUMMARY, ST_EE_INTERNAL, ST_KW_SUMMARY, &ev);
-  ev.summary.bytes_sent = me->bytes;
-  ev.summary.bytes_received = peer->bytes;
-  ev.summary.sends = me->msgs;
-  ev.summary.receives = peer->msgs;
-  ev.summary.duration_ns = f->last_ts - f->first_ts;
-  ev.summary.retransmits = me->retrans;
-  ev.summary.first_error = me->first_error;
-  ev.summary.final_status = me->final_status;
-  ev.status = me->final_status;
-  ev.has |= ST_HAS_SUMMARY | ST_HAS_STATUS;
-  tracker_emit(t, &ev);
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_ENDPOINT_SUMMARY, ST_EE_INTERNAL, ST_KW_SUMMARY);
+  ev->summary.bytes_sent = me->bytes;
+  ev->summary.bytes_received = peer->bytes;
+  ev->summary.sends = me->msgs;
+  ev->summary.receives = peer->msgs;
+  ev->summary.duration_ns = f->last_ts - f->first_ts;
+  ev->summary.retransmits = me->retrans;
+  ev->summary.first_error = me->first_error;
+  ev->summary.final_status = me->final_status;
+  ev->status = me->final_status;
+  ev->has |= ST_HAS_SUMMARY | ST_HAS_STATUS;
+  tracker_emit(t, ev);
 }
 
 void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
-  if (f->proto == PCAP_IPPROTO_TCP && why != FLOW_END_EVICTED) {
+  if (f->proto == PKT_IPPROTO_TCP && why != FLOW_END_EVICTED) {
     if (f->state == FLOW_SYN_SENT)
       flow_connect_done(t, f, st_status_portable(ST_TIMED_OUT), "no answer to SYN");
     else if (f->state == FLOW_SYN_RCVD) /* the initiator's ACK was not captured */
@@ -204,7 +222,7 @@ void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
 }
 
 static uint64_t flow_timeout(const st_pcap_tracker *t, const flow *f) {
-  if (f->proto != PCAP_IPPROTO_TCP)
+  if (f->proto != PKT_IPPROTO_TCP)
     return t->cfg.udp_timeout_ns;
   switch (f->state) {
   case FLOW_SYN_SENT:
@@ -239,12 +257,22 @@ void st_pcap_tracker_expire(st_pcap_tracker *t, uint64_t now_ns) {
   t->now = saved;
 }
 
+void st_pcap_tracker_set_queue(st_pcap_tracker *t, st_pcap_queue *q) {
+  t->queue = q;
+}
+
+bool st_pcap_tracker_finish_one(st_pcap_tracker *t) {
+  if (!t->lru_head)
+    return false;
+  t->now = t->stats.last_ts_ns;
+  flow_end(t, t->lru_head, FLOW_END_FINISH);
+  return true;
+}
+
 void st_pcap_tracker_finish(st_pcap_tracker *t) {
   /* Oldest first, so that summaries come out in the order flows went quiet. */
-  while (t->lru_head) {
-    t->now = t->stats.last_ts_ns;
-    flow_end(t, t->lru_head, FLOW_END_FINISH);
-  }
+  while (st_pcap_tracker_finish_one(t))
+    ;
 }
 
 st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_emit_fn emit,
@@ -268,7 +296,7 @@ st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_
     t->cfg.level = ST_LEVEL_VERBOSE;
   t->emit = emit;
   t->ctx = ctx;
-  t->reasm = pcap_reasm_new();
+  t->reasm = pkt_reasm_new();
   if (!t->reasm) {
     free(t);
     return NULL;
@@ -284,11 +312,11 @@ void st_pcap_tracker_free(st_pcap_tracker *t) {
     HASH_DEL(t->table, f);
     free(f);
   }
-  pcap_reasm_free(t->reasm);
+  pkt_reasm_free(t->reasm);
   free(t);
 }
 
 void st_pcap_tracker_get_stats(const st_pcap_tracker *t, st_pcap_tracker_stats *out) {
   *out = t->stats;
-  out->frag_dropped = pcap_reasm_dropped(t->reasm);
+  out->frag_dropped = pkt_reasm_dropped(t->reasm);
 }

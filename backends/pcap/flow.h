@@ -65,10 +65,12 @@ typedef struct flow {
 struct st_pcap_tracker {
   st_pcap_tracker_config cfg;
   st_pcap_emit_fn emit;
+  st_pcap_queue *queue; /* may be NULL: events are built in scratch */
   void *ctx;
+  st_event scratch;
   flow *table; /* uthash head */
   flow *lru_head, *lru_tail;
-  pcap_reasm *reasm;
+  pkt_reasm *reasm;
   uint64_t next_serial;
   uint64_t now;          /* timestamp of the frame being processed */
   uint64_t last_emit_ts; /* events never go back in time */
@@ -81,14 +83,16 @@ flow *flow_lookup(st_pcap_tracker *t, uint8_t family, uint8_t proto, const uint8
                   uint16_t sport, const uint8_t *dst, uint16_t dport, int *side);
 /* New flow; the initiator is pkt's source when src_is_initiator. NULL when
  * out of memory. */
-flow *flow_create(st_pcap_tracker *t, const pcap_pkt *pkt, bool src_is_initiator, uint32_t flags);
+flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator, uint32_t flags);
 void flow_touch(st_pcap_tracker *t, flow *f);
 void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why);
 
-/* Events. flow_event fills the common and per-flow fields for side s;
- * tracker_emit applies the tracker's level and stamps the time. */
-void flow_event(const st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
-                uint8_t enter_exit, uint64_t keywords, st_event *ev);
+/* Events. flow_event starts an event for side s at the end of the queue
+ * (or in the tracker's scratch) with the common and per-flow fields;
+ * tracker_emit applies the tracker's level, stamps the time and hands it
+ * on. An event started and not emitted is simply dropped. */
+st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider, uint16_t id,
+                     uint8_t enter_exit, uint64_t keywords);
 void tracker_emit(st_pcap_tracker *t, st_event *ev);
 bool tracker_wants(const st_pcap_tracker *t, uint8_t level);
 /* Records an error status on a side (first error kept for the summary). */

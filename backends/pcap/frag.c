@@ -28,16 +28,16 @@ typedef struct reasm_slot {
   uint8_t *buf; /* REASM_MAX bytes, allocated on first use */
 } reasm_slot;
 
-struct pcap_reasm {
+struct pkt_reasm {
   reasm_slot slots[REASM_SLOTS];
   uint64_t dropped;
 };
 
-pcap_reasm *pcap_reasm_new(void) {
-  return calloc(1, sizeof(pcap_reasm));
+pkt_reasm *pkt_reasm_new(void) {
+  return calloc(1, sizeof(pkt_reasm));
 }
 
-void pcap_reasm_free(pcap_reasm *r) {
+void pkt_reasm_free(pkt_reasm *r) {
   if (!r)
     return;
   for (unsigned i = 0; i < REASM_SLOTS; i++)
@@ -45,22 +45,22 @@ void pcap_reasm_free(pcap_reasm *r) {
   free(r);
 }
 
-uint64_t pcap_reasm_dropped(const pcap_reasm *r) {
+uint64_t pkt_reasm_dropped(const pkt_reasm *r) {
   return r->dropped;
 }
 
-static void slot_drop(pcap_reasm *r, reasm_slot *s, bool count) {
+static void slot_drop(pkt_reasm *r, reasm_slot *s, bool count) {
   if (count)
     r->dropped++;
   s->used = false;
 }
 
-static bool slot_matches(const reasm_slot *s, const pcap_pkt *p) {
+static bool slot_matches(const reasm_slot *s, const pkt_info *p) {
   return s->used && s->family == p->family && s->id == p->frag.id && s->proto == p->frag.next &&
          memcmp(s->src, p->src, 16) == 0 && memcmp(s->dst, p->dst, 16) == 0;
 }
 
-static reasm_slot *slot_find(pcap_reasm *r, const pcap_pkt *p, uint64_t ts_ns) {
+static reasm_slot *slot_find(pkt_reasm *r, const pkt_info *p, uint64_t ts_ns) {
   reasm_slot *free_slot = NULL, *oldest = NULL;
   for (unsigned i = 0; i < REASM_SLOTS; i++) {
     reasm_slot *s = &r->slots[i];
@@ -113,9 +113,9 @@ static bool slot_complete(reasm_slot *s) {
   return covered >= s->total;
 }
 
-bool pcap_reasm_add(pcap_reasm *r, const pcap_pkt *pkt, uint64_t ts_ns, const uint8_t **data,
-                    uint32_t *len, uint8_t *proto) {
-  const pcap_frag *f = &pkt->frag;
+bool pkt_reasm_add(pkt_reasm *r, const pkt_info *pkt, uint64_t ts_ns, const uint8_t **data,
+                   uint32_t *len, uint8_t *proto) {
+  const pkt_frag *f = &pkt->frag;
   uint64_t end = (uint64_t)f->offset + f->len;
   if (end > REASM_MAX || f->cut || (f->more && f->len == 0)) {
     r->dropped++;

@@ -15,19 +15,19 @@
 
 #include "decode.h"
 
-typedef struct pcap_reasm pcap_reasm;
+typedef struct pkt_reasm pkt_reasm;
 
-pcap_reasm *pcap_reasm_new(void);
-void pcap_reasm_free(pcap_reasm *r);
+pkt_reasm *pkt_reasm_new(void);
+void pkt_reasm_free(pkt_reasm *r);
 
 /* Adds a fragment of the packet described by pkt (family, src, dst and
  * pkt->frag). When it completes a datagram, returns true with *data /
  * *len pointing at the reassembled transport bytes (valid until the next
  * call) and *proto its protocol. */
-bool pcap_reasm_add(pcap_reasm *r, const pcap_pkt *pkt, uint64_t ts_ns, const uint8_t **data,
-                    uint32_t *len, uint8_t *proto);
+bool pkt_reasm_add(pkt_reasm *r, const pkt_info *pkt, uint64_t ts_ns, const uint8_t **data,
+                   uint32_t *len, uint8_t *proto);
 
 /* Datagrams dropped unfinished (timeout, overlap, table full). */
-uint64_t pcap_reasm_dropped(const pcap_reasm *r);
+uint64_t pkt_reasm_dropped(const pkt_reasm *r);
 
 #endif

@@ -1,12 +1,15 @@
 /*
  * The pcap backend's libpcap and libuv side: opens a capture file or an
  * interface, applies the capture filter, and feeds every frame to the flow
- * tracker, whose events go straight to st_session_emit().
+ * tracker.
  *
- * A file is read in chunks from a uv_idle_t so that a long replay never
- * blocks the loop; a live capture is non-blocking and its selectable fd is
- * polled by the session. Library code: it never prints; errors go to
- * b->error in one line saying what to do.
+ * A capture file is a file source the session pulls: next() hands out, one
+ * at a time, the events a few frames made (the tracker builds them in place
+ * in a small queue), reading more frames when the queue is empty; at the end
+ * it ends the open flows one by one. A live capture is non-blocking, its selectable fd is
+ * polled by the session, and the tracker's events go straight to
+ * st_session_emit(). Library code: it never prints; errors go to b->error
+ * in one line saying what to do.
  */
 #include "pcap_backend.h"
 
@@ -18,11 +21,16 @@
 #include <time.h>
 #include <uv.h>
 
+#include "bytes.h"
 #include "socktrace/session.h"
 #include "tracker.h"
 
-#define OFFLINE_CHUNK 512 /* frames per loop turn when reading a file */
 #define LIVE_SNAPLEN 262144
+/* A queue that grew past this for a burst (many flows ending at once) is
+ * given back once it is empty. */
+#define QUEUE_KEEP 256
+/* Frames read at a time, their events queued for next(). */
+#define FRAMES_PER_REFILL 64
 #define SWEEP_MS 1000
 
 typedef struct pcap_backend {
@@ -33,8 +41,12 @@ typedef struct pcap_backend {
   pcap_t *pcap;
   int linktype;
   bool nano;
-  uv_idle_t *idle;   /* offline reader */
   uv_timer_t *timer; /* live: flow expiry in wall time */
+  /* File: events the tracker made, handed out by next() from qhead on. */
+  st_pcap_queue queue;
+  size_t qhead;
+  bool read_done; /* file: end or damage reached; open flows end next */
+  int end_status; /* file: 0, or ST_EBADMSG for a damaged file */
   bool finished;
 } pcap_backend;
 
@@ -45,6 +57,7 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
   st_pcap_tracker_packet(b->tracker, b->linktype, ts, bytes, h->caplen, h->len);
 }
 
+/* Live, a stopping file, or a queue that could not grow: straight on. */
 static void on_event(void *ctx, const st_event *ev) {
   pcap_backend *b = ctx;
   st_session_emit(b->base.session, ev);
@@ -54,11 +67,15 @@ static void handle_free(uv_handle_t *h) {
   free(h);
 }
 
-/* End of the source: every flow still open gets its outcome and summary. */
+/* End of the source: every flow still open gets its outcome and summary
+ * (straight to the session: nothing pulls any more). */
 static void finish(pcap_backend *b) {
   if (b->finished)
     return;
   b->finished = true;
+  while (b->qhead < b->queue.len)
+    st_session_emit(b->base.session, &b->queue.events[b->qhead++]);
+  st_pcap_tracker_set_queue(b->tracker, NULL);
   st_pcap_tracker_finish(b->tracker);
 }
 
@@ -67,7 +84,7 @@ static int open_file(pcap_backend *b) {
   FILE *f = fopen(b->file, "rb");
   if (!f) {
     int e = errno;
-    st_backend_set_error(&b->base, "cannot read capture file %s: %s", b->file, strerror(e));
+    st_backend_set_error(&b->base, "cannot read capture file %s: %s", b->file, st_strerror(-e));
     return e == ENOENT ? ST_ENOENT : e == EACCES ? ST_EPERM : ST_EIO;
   }
   fclose(f);
@@ -151,6 +168,8 @@ static int backend_open(st_backend *base, st_session *s) {
     st_backend_set_error(base, "pcap backend: out of memory");
     return ST_ENOMEM;
   }
+  if (b->file)
+    st_pcap_tracker_set_queue(b->tracker, &b->queue);
   int rc = b->file ? open_file(b) : open_live(b);
   if (rc == 0)
     rc = apply_filter(b);
@@ -161,23 +180,44 @@ static int backend_open(st_backend *base, st_session *s) {
   return 0;
 }
 
-static void on_idle(uv_idle_t *h) {
-  pcap_backend *b = h->data;
-  int n = pcap_dispatch(b->pcap, OFFLINE_CHUNK, on_frame, (u_char *)b);
-  if (n > 0)
-    return;
-  /* End of file or a damaged file: what was read is kept either way. */
-  uv_idle_stop(h);
-  finish(b);
-  if (n == 0) {
-    st_session_backend_done(b->base.session, 0);
-    return;
+/* Empties the queue and fills it again: from the next frames, or once the
+ * file is read, from the next open flow's end. False when nothing is left.
+ * The end of the file and damage both end the reading; what was read is
+ * kept either way and the open flows still end. */
+static bool refill(pcap_backend *b) {
+  b->qhead = b->queue.len = 0;
+  if (b->queue.cap > QUEUE_KEEP) {
+    free(b->queue.events);
+    b->queue.events = NULL;
+    b->queue.cap = 0;
   }
-  st_pcap_tracker_stats st;
-  st_pcap_tracker_get_stats(b->tracker, &st);
-  st_backend_set_error(&b->base, "capture file %s is damaged after %llu frames: %s", b->file,
-                       (unsigned long long)st.packets, pcap_geterr(b->pcap));
-  st_session_backend_done(b->base.session, ST_EBADMSG);
+  if (b->read_done) {
+    if (st_pcap_tracker_finish_one(b->tracker))
+      return true;
+    b->finished = true;
+    return false;
+  }
+  int n = pcap_dispatch(b->pcap, FRAMES_PER_REFILL, on_frame, (u_char *)b);
+  if (n > 0)
+    return true;
+  b->read_done = true;
+  if (n < 0) {
+    st_pcap_tracker_stats st;
+    st_pcap_tracker_get_stats(b->tracker, &st);
+    st_backend_set_error(&b->base, "capture file %s is damaged after %llu frames: %s", b->file,
+                         (unsigned long long)st.packets, pcap_geterr(b->pcap));
+    b->end_status = ST_EBADMSG;
+  }
+  return true;
+}
+
+static int file_next(st_backend *base, const st_event **out) {
+  pcap_backend *b = (pcap_backend *)base;
+  while (b->qhead == b->queue.len)
+    if (!refill(b))
+      return b->end_status ? b->end_status : ST_NEXT_END;
+  *out = &b->queue.events[b->qhead++];
+  return ST_NEXT_EVENT;
 }
 
 static void on_sweep(uv_timer_t *h) {
@@ -188,18 +228,9 @@ static void on_sweep(uv_timer_t *h) {
                            (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
 }
 
-static int backend_start(st_backend *base) {
+static int live_start(st_backend *base) {
   pcap_backend *b = (pcap_backend *)base;
   uv_loop_t *loop = st_session_loop(b->base.session);
-  if (b->file) {
-    b->idle = malloc(sizeof *b->idle);
-    if (!b->idle)
-      return ST_ENOMEM;
-    uv_idle_init(loop, b->idle);
-    b->idle->data = b;
-    uv_idle_start(b->idle, on_idle);
-    return 0;
-  }
   b->timer = malloc(sizeof *b->timer);
   if (!b->timer)
     return ST_ENOMEM;
@@ -209,7 +240,7 @@ static int backend_start(st_backend *base) {
   return 0;
 }
 
-static int backend_poll(st_backend *base) {
+static int live_poll(st_backend *base) {
   pcap_backend *b = (pcap_backend *)base;
   if (pcap_dispatch(b->pcap, -1, on_frame, (u_char *)b) < 0) {
     st_backend_set_error(base, "capture on %s failed: %s", b->iface, pcap_geterr(b->pcap));
@@ -220,10 +251,6 @@ static int backend_poll(st_backend *base) {
 
 static int backend_stop(st_backend *base) {
   pcap_backend *b = (pcap_backend *)base;
-  if (b->idle) {
-    uv_close((uv_handle_t *)b->idle, handle_free);
-    b->idle = NULL;
-  }
   if (b->timer) {
     uv_close((uv_handle_t *)b->timer, handle_free);
     b->timer = NULL;
@@ -250,35 +277,46 @@ static void backend_stats(st_backend *base, st_backend_stats *out) {
     out->lost = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
 }
 
-static int backend_fd(st_backend *base) {
+static int live_fd(st_backend *base) {
   pcap_backend *b = (pcap_backend *)base;
-  return b->file || !b->pcap ? -1 : pcap_get_selectable_fd(b->pcap);
+  return b->pcap ? pcap_get_selectable_fd(b->pcap) : -1;
 }
 
 static void backend_close(st_backend *base) {
   pcap_backend *b = (pcap_backend *)base;
-  if (b->idle)
-    uv_close((uv_handle_t *)b->idle, handle_free);
   if (b->timer)
     uv_close((uv_handle_t *)b->timer, handle_free);
   if (b->pcap)
     pcap_close(b->pcap);
   st_pcap_tracker_free(b->tracker);
+  free(b->queue.events);
   free(b->file);
   free(b->iface);
   free(b->filter);
   free(b);
 }
 
-static const st_backend_ops pcap_ops = {
+static const st_backend_ops pcap_live_ops = {
     .name = "pcap",
+    .kind = ST_SOURCE_LIVE,
     .open = backend_open,
-    .start = backend_start,
+    .start = live_start,
     .stop = backend_stop,
     .close = backend_close,
     .stats = backend_stats,
-    .fd = backend_fd,
-    .poll = backend_poll,
+    .fd = live_fd,
+    .poll = live_poll,
+};
+
+static const st_backend_ops pcap_file_ops = {
+    .name = "pcap",
+    .kind = ST_SOURCE_FILE,
+    .open = backend_open,
+    .start = st_backend_nop,
+    .stop = backend_stop,
+    .close = backend_close,
+    .stats = backend_stats,
+    .next = file_next,
 };
 
 static char *dup_or_null(const char *s, bool *failed) {
@@ -296,7 +334,7 @@ int st_backend_pcap_new(const st_pcap_options *opt, st_backend **out) {
   pcap_backend *b = calloc(1, sizeof *b);
   if (!b)
     return ST_ENOMEM;
-  b->base.ops = &pcap_ops;
+  b->base.ops = opt->file ? &pcap_file_ops : &pcap_live_ops;
   bool failed = false;
   b->file = dup_or_null(opt->file, &failed);
   b->iface = opt->file ? NULL : dup_or_null(opt->iface, &failed);
@@ -320,8 +358,7 @@ bool st_pcap_file_sniff(const char *path) {
   fclose(f);
   if (n != sizeof m)
     return false;
-  uint32_t be = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
-  uint32_t le = ((uint32_t)m[3] << 24) | ((uint32_t)m[2] << 16) | ((uint32_t)m[1] << 8) | m[0];
+  uint32_t be = st_be32(m), le = st_le32(m);
   static const uint32_t magics[] = {
       0xa1b2c3d4, /* pcap, microseconds */
       0xa1b23c4d, /* pcap, nanoseconds */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "dns.h"
 #include "flow.h"
 #include "socktrace/status.h"
@@ -23,33 +24,29 @@ static bool seq_lt(uint32_t a, uint32_t b) {
   return (int32_t)(a - b) < 0;
 }
 
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-
 /* DnsMessage (5200) for one message sent by side s. */
 static void emit_dns(st_pcap_tracker *t, const flow *f, int s, const uint8_t *msg, uint32_t len) {
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE, ST_EE_TRANSPORT, ST_KW_DNS, &ev);
-  if (!pcap_dns_parse(msg, len, &ev.dns)) {
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE, ST_EE_TRANSPORT, ST_KW_DNS);
+  if (!pkt_dns_parse(msg, len, &ev->dns)) {
     t->stats.dns_malformed++;
     return;
   }
   t->stats.dns_messages++;
-  ev.bytes = len;
-  ev.has |= ST_HAS_DNS | ST_HAS_BYTES;
-  tracker_emit(t, &ev);
+  ev->bytes = len;
+  ev->has |= ST_HAS_DNS | ST_HAS_BYTES;
+  tracker_emit(t, ev);
 }
 
-static bool is_dns(const pcap_pkt *p) {
+static bool is_dns(const pkt_info *p) {
   return p->sport == 53 || p->dport == 53;
 }
 
 /* DNS over TCP: length-prefixed messages wholly inside this segment. */
-static void tcp_dns(st_pcap_tracker *t, const flow *f, int s, const pcap_pkt *p) {
+static void tcp_dns(st_pcap_tracker *t, const flow *f, int s, const pkt_info *p) {
   uint32_t off = 0;
   while (off + 2 <= p->payload_caplen) {
-    uint32_t mlen = rd16(p->payload + off);
+    uint32_t mlen = st_be16(p->payload + off);
     if (mlen == 0 || off + 2 + mlen > p->payload_caplen)
       break;
     emit_dns(t, f, s, p->payload + off + 2, mlen);
@@ -61,12 +58,12 @@ static void tcp_established(st_pcap_tracker *t, flow *f) {
   f->state = FLOW_OPEN;
   flow_connect_done(t, f, st_status_portable(ST_OK), NULL);
   f->side[1].exists = true;
-  st_event ev;
-  flow_event(t, f, 1, ST_PROVIDER_AFD, ST_EV_ACCEPT_ADDR, ST_EE_EXIT, ST_KW_WINSOCK, &ev);
-  ev.status = st_status_portable(ST_OK);
-  ev.accept_endpoint = f->side[1].endpoint;
-  ev.has |= ST_HAS_STATUS | ST_HAS_ACCEPT_EP;
-  tracker_emit(t, &ev);
+  st_event *ev;
+  ev = flow_event(t, f, 1, ST_PROVIDER_AFD, ST_EV_ACCEPT_ADDR, ST_EE_EXIT, ST_KW_WINSOCK);
+  ev->status = st_status_portable(ST_OK);
+  ev->accept_endpoint = f->side[1].endpoint;
+  ev->has |= ST_HAS_STATUS | ST_HAS_ACCEPT_EP;
+  tracker_emit(t, ev);
 }
 
 static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
@@ -81,28 +78,28 @@ static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
     f->state = FLOW_CLOSED;
     return;
   }
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-  ev.old_state = ev.new_state = ST_TCP_ESTABLISHED;
-  ev.has |= ST_HAS_STATE;
-  tracker_emit(t, &ev);
-  flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-  ev.reason = ST_ABORT_TRANSPORT_RESET;
-  ev.status = st_status_portable(ST_RESET);
-  ev.has |= ST_HAS_REASON | ST_HAS_STATUS;
-  side_fail(&f->side[!s], ev.status);
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->old_state = ev->new_state = ST_TCP_ESTABLISHED;
+  ev->has |= ST_HAS_STATE;
+  tracker_emit(t, ev);
+  ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->reason = ST_ABORT_TRANSPORT_RESET;
+  ev->status = st_status_portable(ST_RESET);
+  ev->has |= ST_HAS_REASON | ST_HAS_STATUS;
+  side_fail(&f->side[!s], ev->status);
   f->side[!s].exists = true;
-  tracker_emit(t, &ev);
+  tracker_emit(t, ev);
   f->state = FLOW_CLOSED;
 }
 
 /* Sequence analysis as TShark does it: a segment that occupies sequence
  * space (data, SYN or FIN) and starts below the highest sequence already
  * seen from its sender is a retransmission, unless it is a keep-alive. */
-static bool tcp_seq_update(flow_side *me, const pcap_pkt *p) {
-  bool syn = p->tcp_flags & PCAP_TH_SYN, fin = p->tcp_flags & PCAP_TH_FIN;
+static bool tcp_seq_update(flow_side *me, const pkt_info *p) {
+  bool syn = p->tcp_flags & PKT_TH_SYN, fin = p->tcp_flags & PKT_TH_FIN;
   uint32_t seglen = p->payload_len + syn + fin;
-  if (p->tcp_flags & PCAP_TH_RST)
+  if (p->tcp_flags & PKT_TH_RST)
     return false;
   if (!me->seq_valid) {
     me->seq_valid = true;
@@ -135,9 +132,9 @@ static uint8_t tcp_state_of(const flow *f, int s) {
 
 /* A new flow from a segment that is not the first SYN: picked up
  * mid-stream. The side with a well-known port is taken as the server. */
-static flow *tcp_midstream(st_pcap_tracker *t, const pcap_pkt *p) {
+static flow *tcp_midstream(st_pcap_tracker *t, const pkt_info *p) {
   bool src_initiates;
-  if (p->tcp_flags & PCAP_TH_SYN)
+  if (p->tcp_flags & PKT_TH_SYN)
     src_initiates = false; /* a SYN-ACK: its receiver initiated */
   else if ((p->sport < 1024) != (p->dport < 1024))
     src_initiates = p->dport < 1024;
@@ -149,10 +146,10 @@ static flow *tcp_midstream(st_pcap_tracker *t, const pcap_pkt *p) {
   return f;
 }
 
-static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
+static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
   uint8_t fl = p->tcp_flags;
-  bool syn = fl & PCAP_TH_SYN, ack = fl & PCAP_TH_ACK, rst = fl & PCAP_TH_RST;
-  bool fin = fl & PCAP_TH_FIN;
+  bool syn = fl & PKT_TH_SYN, ack = fl & PKT_TH_ACK, rst = fl & PKT_TH_RST;
+  bool fin = fl & PKT_TH_FIN;
   int s = 0;
   flow *f = flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
   if (f && f->state == FLOW_CLOSED && syn && !ack && s == 0 && f->side[0].seq_valid &&
@@ -171,9 +168,9 @@ static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
         return;
       f->state = FLOW_SYN_SENT;
       f->side[0].exists = true;
-      st_event ev;
-      flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR, ST_EE_ENTER, ST_KW_WINSOCK, &ev);
-      tracker_emit(t, &ev);
+      st_event *ev;
+      ev = flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR, ST_EE_ENTER, ST_KW_WINSOCK);
+      tracker_emit(t, ev);
     } else if (!(f = tcp_midstream(t, p))) {
       return;
     }
@@ -184,13 +181,13 @@ static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
   bool retrans = tcp_seq_update(me, p);
   if (retrans) {
     me->retrans++;
-    st_event ev;
-    flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RETRANSMIT, ST_EE_TRANSPORT, ST_KW_TRANSPORT,
-               &ev);
-    ev.old_state = ev.new_state = tcp_state_of(f, s);
-    ev.bytes = p->payload_len;
-    ev.has |= ST_HAS_STATE | ST_HAS_BYTES;
-    tracker_emit(t, &ev);
+    st_event *ev;
+    ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RETRANSMIT, ST_EE_TRANSPORT,
+                    ST_KW_TRANSPORT);
+    ev->old_state = ev->new_state = tcp_state_of(f, s);
+    ev->bytes = p->payload_len;
+    ev->has |= ST_HAS_STATE | ST_HAS_BYTES;
+    tracker_emit(t, ev);
   }
   if (rst) {
     tcp_reset(t, f, s);
@@ -208,29 +205,29 @@ static void tcp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
     me->bytes += p->payload_len;
     me->msgs++;
     if (tracker_wants(t, ST_LEVEL_VERBOSE)) {
-      st_event ev;
-      flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DATA_INDICATION_ADDR, ST_EE_TRANSPORT,
-                 ST_KW_TRANSPORT, &ev);
-      ev.bytes = p->payload_len;
-      ev.has |= ST_HAS_BYTES;
-      tracker_emit(t, &ev);
+      st_event *ev;
+      ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DATA_INDICATION_ADDR, ST_EE_TRANSPORT,
+                      ST_KW_TRANSPORT);
+      ev->bytes = p->payload_len;
+      ev->has |= ST_HAS_BYTES;
+      tracker_emit(t, ev);
     }
     if (is_dns(p))
       tcp_dns(t, f, s, p);
   }
   if (fin && !me->fin_reported && f->state != FLOW_CLOSED) {
     me->fin_reported = true;
-    st_event ev;
-    flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DISCONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-    ev.status = st_status_portable(ST_OK);
-    ev.has |= ST_HAS_STATUS;
-    tracker_emit(t, &ev);
+    st_event *ev;
+    ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DISCONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+    ev->status = st_status_portable(ST_OK);
+    ev->has |= ST_HAS_STATUS;
+    tracker_emit(t, ev);
     if (f->side[!s].fin_reported) {
       for (int i = 0; i < 2; i++) {
-        flow_event(t, f, i, ST_PROVIDER_AFD, ST_EV_CLEANUP, ST_EE_TRANSPORT, ST_KW_TRANSPORT, &ev);
-        ev.status = st_status_portable(ST_OK);
-        ev.has |= ST_HAS_STATUS;
-        tracker_emit(t, &ev);
+        ev = flow_event(t, f, i, ST_PROVIDER_AFD, ST_EV_CLEANUP, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+        ev->status = st_status_portable(ST_OK);
+        ev->has |= ST_HAS_STATUS;
+        tracker_emit(t, ev);
       }
       f->state = FLOW_CLOSED;
     }
@@ -245,7 +242,7 @@ static bool is_unicast(uint8_t family, const uint8_t *ip) {
   return !(ip[0] == 255 && ip[1] == 255 && ip[2] == 255 && ip[3] == 255);
 }
 
-static void udp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
+static void udp_packet(st_pcap_tracker *t, const pkt_info *p) {
   int s = 0;
   flow *f = flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
   if (!f) {
@@ -262,18 +259,18 @@ static void udp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
   if (unicast)
     f->side[!s].exists = true;
   if (tracker_wants(t, ST_LEVEL_VERBOSE)) {
-    st_event ev;
-    flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_SENDTO_ADDR, ST_EE_EXIT, ST_KW_WINSOCK, &ev);
-    ev.bytes = p->payload_len;
-    ev.status = st_status_portable(ST_OK);
-    ev.has |= ST_HAS_BYTES | ST_HAS_STATUS;
-    tracker_emit(t, &ev);
+    st_event *ev;
+    ev = flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_SENDTO_ADDR, ST_EE_EXIT, ST_KW_WINSOCK);
+    ev->bytes = p->payload_len;
+    ev->status = st_status_portable(ST_OK);
+    ev->has |= ST_HAS_BYTES | ST_HAS_STATUS;
+    tracker_emit(t, ev);
     if (unicast) {
-      flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_EXIT, ST_KW_WINSOCK, &ev);
-      ev.bytes = p->payload_len;
-      ev.status = st_status_portable(ST_OK);
-      ev.has |= ST_HAS_BYTES | ST_HAS_STATUS;
-      tracker_emit(t, &ev);
+      ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_EXIT, ST_KW_WINSOCK);
+      ev->bytes = p->payload_len;
+      ev->status = st_status_portable(ST_OK);
+      ev->has |= ST_HAS_BYTES | ST_HAS_STATUS;
+      tracker_emit(t, ev);
     }
   }
   if (is_dns(p))
@@ -316,15 +313,15 @@ static st_code icmp_status(uint8_t family, uint8_t code) {
   }
 }
 
-static void icmp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
-  bool v6 = p->proto == PCAP_IPPROTO_ICMPV6;
+static void icmp_packet(st_pcap_tracker *t, const pkt_info *p) {
+  bool v6 = p->proto == PKT_IPPROTO_ICMPV6;
   if (p->icmp_type != (v6 ? 1 : 3))
     return; /* only destination unreachable tells a socket anything */
   st_code code = icmp_status(p->family, p->icmp_code);
   if (code == ST_OK)
     return;
-  pcap_pkt q;
-  if (pcap_decode_quoted(p->payload, p->payload_caplen, &q) != PCAP_OK || q.family != p->family) {
+  pkt_info q;
+  if (pkt_decode_quoted(p->payload, p->payload_caplen, &q) != PKT_OK || q.family != p->family) {
     t->stats.icmp_unmatched++;
     return;
   }
@@ -345,7 +342,7 @@ static void icmp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
   snprintf(detail, sizeof detail, "%s destination unreachable code %u from %s",
            v6 ? "ICMPv6" : "ICMP", p->icmp_code, from);
   st_status st = st_status_portable(code);
-  if (f->proto == PCAP_IPPROTO_TCP) {
+  if (f->proto == PKT_IPPROTO_TCP) {
     /* Only a connect in progress fails; on an open connection Linux and
      * Windows treat unreachables as soft errors. */
     if (s == 0 && (f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RCVD)) {
@@ -354,29 +351,29 @@ static void icmp_packet(st_pcap_tracker *t, const pcap_pkt *p) {
     }
     return;
   }
-  st_event ev;
-  flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_TRANSPORT, ST_KW_TRANSPORT,
-             &ev);
-  ev.level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
-  ev.status = st;
-  ev.bytes = 0;
-  snprintf(ev.detail, sizeof ev.detail, "%s", detail);
-  ev.has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_AFD, ST_EV_RECEIVEFROM_ADDR, ST_EE_TRANSPORT,
+                  ST_KW_TRANSPORT);
+  ev->level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
+  ev->status = st;
+  ev->bytes = 0;
+  snprintf(ev->detail, sizeof ev->detail, "%s", detail);
+  ev->has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
   side_fail(&f->side[s], st);
-  tracker_emit(t, &ev);
+  tracker_emit(t, ev);
 }
 
-static void dispatch(st_pcap_tracker *t, const pcap_pkt *p) {
+static void dispatch(st_pcap_tracker *t, const pkt_info *p) {
   switch (p->proto) {
-  case PCAP_IPPROTO_TCP:
+  case PKT_IPPROTO_TCP:
     tcp_packet(t, p);
     break;
-  case PCAP_IPPROTO_UDP:
+  case PKT_IPPROTO_UDP:
     udp_packet(t, p);
     break;
-  case PCAP_IPPROTO_ICMP:
-  case PCAP_IPPROTO_ICMPV6:
-    if ((p->proto == PCAP_IPPROTO_ICMPV6) == (p->family == ST_FAMILY_INET6))
+  case PKT_IPPROTO_ICMP:
+  case PKT_IPPROTO_ICMPV6:
+    if ((p->proto == PKT_IPPROTO_ICMPV6) == (p->family == ST_FAMILY_INET6))
       icmp_packet(t, p);
     break;
   default:
@@ -385,26 +382,26 @@ static void dispatch(st_pcap_tracker *t, const pcap_pkt *p) {
 }
 
 /* A fragment: when it completes its datagram, decode that as a packet. */
-static void fragment(st_pcap_tracker *t, pcap_pkt *p) {
+static void fragment(st_pcap_tracker *t, pkt_info *p) {
   t->stats.fragments++;
   const uint8_t *data;
   uint32_t len;
   uint8_t proto;
-  if (!pcap_reasm_add(t->reasm, p, t->now, &data, &len, &proto))
+  if (!pkt_reasm_add(t->reasm, p, t->now, &data, &len, &proto))
     return;
   t->stats.reassembled++;
   uint32_t off = 0;
   if (p->family == ST_FAMILY_INET6) {
-    pcap_frag inner;
-    if (pcap_ipv6_walk(data, len, &proto, &off, &inner) != PCAP_OK) {
+    pkt_frag inner;
+    if (pkt_ipv6_walk(data, len, &proto, &off, &inner) != PKT_OK) {
       t->stats.malformed++;
       return;
     }
   }
-  pcap_verdict v = pcap_decode_transport(proto, data + off, len - off, len - off, p);
-  if (v == PCAP_OK)
+  pkt_verdict v = pkt_decode_transport(proto, data + off, len - off, len - off, p);
+  if (v == PKT_OK)
     dispatch(t, p);
-  else if (v == PCAP_UNSUPPORTED)
+  else if (v == PKT_UNSUPPORTED)
     t->stats.unsupported++;
   else
     t->stats.malformed++;
@@ -426,27 +423,27 @@ void st_pcap_tracker_packet(st_pcap_tracker *t, int linktype, uint64_t ts_ns, co
     caplen = len;
   const uint8_t *l3;
   uint32_t l3len;
-  pcap_pkt p;
-  pcap_verdict v = pcap_decode_link(linktype, bytes, caplen, &l3, &l3len);
-  if (v == PCAP_OK)
-    v = pcap_decode_ip(l3, l3len, &p);
+  pkt_info p;
+  pkt_verdict v = pkt_decode_link(linktype, bytes, caplen, &l3, &l3len);
+  if (v == PKT_OK)
+    v = pkt_decode_ip(l3, l3len, &p);
   switch (v) {
-  case PCAP_OK:
+  case PKT_OK:
     dispatch(t, &p);
     break;
-  case PCAP_FRAGMENT:
+  case PKT_FRAGMENT:
     fragment(t, &p);
     break;
-  case PCAP_NOT_IP:
+  case PKT_NOT_IP:
     t->stats.not_ip++;
     break;
-  case PCAP_TRUNCATED:
+  case PKT_TRUNCATED:
     t->stats.truncated++;
     break;
-  case PCAP_MALFORMED:
+  case PKT_MALFORMED:
     t->stats.malformed++;
     break;
-  case PCAP_UNSUPPORTED:
+  case PKT_UNSUPPORTED:
     t->stats.unsupported++;
     break;
   }

@@ -10,6 +10,7 @@
 #ifndef ST_PCAP_TRACKER_H
 #define ST_PCAP_TRACKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "socktrace/event.h"
@@ -27,6 +28,14 @@
 #define ST_PCAP_DEFAULT_LINGER_NS (120ull * 1000000000ull)
 
 typedef void (*st_pcap_emit_fn)(void *ctx, const st_event *ev);
+/* A reader that pulls events (a capture file) gives the tracker a queue:
+ * each event is then built in place at its end (no copy) instead of being
+ * handed to emit; the reader empties it (len = 0) as it hands them out.
+ * When the queue cannot grow, the event goes to emit as usual. */
+typedef struct st_pcap_queue {
+  st_event *events;
+  size_t len, cap;
+} st_pcap_queue;
 
 typedef struct st_pcap_tracker_config {
   uint32_t max_flows;       /* flows tracked at once; 0 = default */
@@ -64,6 +73,8 @@ typedef struct st_pcap_tracker st_pcap_tracker;
 st_pcap_tracker *st_pcap_tracker_new(const st_pcap_tracker_config *cfg, st_pcap_emit_fn emit,
                                      void *ctx);
 void st_pcap_tracker_free(st_pcap_tracker *t);
+/* q, or NULL to hand every event to emit again. */
+void st_pcap_tracker_set_queue(st_pcap_tracker *t, st_pcap_queue *q);
 
 /* One captured frame. linktype is pcap_datalink()'s value. */
 void st_pcap_tracker_packet(st_pcap_tracker *t, int linktype, uint64_t ts_ns, const uint8_t *bytes,
@@ -75,6 +86,9 @@ void st_pcap_tracker_expire(st_pcap_tracker *t, uint64_t now_ns);
 /* End of capture: unanswered SYNs time out and every flow ends with its
  * summary. The tracker stays usable (it is then empty). */
 void st_pcap_tracker_finish(st_pcap_tracker *t);
+/* One step of that: ends the oldest flow; false when none was left. A
+ * pulled reader hands on one flow's events before ending the next. */
+bool st_pcap_tracker_finish_one(st_pcap_tracker *t);
 
 void st_pcap_tracker_get_stats(const st_pcap_tracker *t, st_pcap_tracker_stats *out);
 

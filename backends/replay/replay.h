@@ -21,8 +21,4 @@ int st_backend_replay_sktrace_new(const char *path, st_backend **out);
 /* True when the file starts with the .sktrace magic. */
 bool st_replay_is_sktrace(const char *path);
 
-/* Parses one JSON Lines event (the jsonl sink's format). Returns 0, 1 for a
- * header object (nothing to emit), or ST_EBADMSG with a reason in err. */
-int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen);
-
 #endif

@@ -1,340 +1,39 @@
 /*
- * Replay of JSON Lines traces. The file is read in slices from a libuv idle
- * callback so a large file never blocks signal handling. A malformed line
- * becomes a DecodeError event naming the line; the rest is still read.
+ * Replay of JSON Lines traces: a file source the session pulls, one event
+ * per next(). A malformed line becomes a DecodeError event naming the
+ * line; the rest is still read.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
-#include "internal.h"
-#include "replay/replay.h"
+#include "replay.h"
 #include "socktrace/session.h"
 
-#define LINES_PER_TICK 2048
 #define MAX_LINE (1u << 20)
 
 typedef struct replay_backend {
   st_backend base;
   char *path;
   FILE *in;
-  uv_idle_t idle;
-  bool idle_on;
+  st_event ev; /* the event next() hands out */
   char *line;
   size_t line_cap;
   uint64_t lineno;
   st_backend_stats stats;
 } replay_backend;
 
-#define BAD(...)                                                                                   \
-  do {                                                                                             \
-    snprintf(err, errlen, __VA_ARGS__);                                                            \
-    rc = ST_EBADMSG;                                                                               \
-    goto out;                                                                                      \
-  } while (0)
-
-static int parse_addr(json_t *o, st_addr *a) {
-  memset(a, 0, sizeof *a);
-  json_t *addr = json_object_get(o, "addr"), *path = json_object_get(o, "path");
-  if (json_is_string(addr)) {
-    if (st_addr_parse_ip(json_string_value(addr), a) != 0)
-      return -1;
-    json_int_t port = json_integer_value(json_object_get(o, "port"));
-    if (port < 0 || port > 65535)
-      return -1;
-    a->port = (uint16_t)port;
-    return 0;
-  }
-  if (json_is_string(path)) {
-    a->family = ST_FAMILY_UNIX;
-    snprintf(a->path, sizeof a->path, "%s", json_string_value(path));
-    return 0;
-  }
-  json_t *fam = json_object_get(o, "family");
-  if (json_is_integer(fam)) {
-    a->family = ST_FAMILY_OTHER;
-    a->raw_family = (uint16_t)json_integer_value(fam);
-    return 0;
-  }
-  return -1;
-}
-
-static const char *str(json_t *o, const char *key) {
-  json_t *v = json_object_get(o, key);
-  return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static bool num(json_t *o, const char *key, uint64_t *out) {
-  json_t *v = json_object_get(o, key);
-  if (!json_is_integer(v))
-    return false;
-  *out = (uint64_t)json_integer_value(v);
-  return true;
-}
-
-static uint64_t hex_or_num(json_t *o, const char *key, bool *ok) {
-  json_t *v = json_object_get(o, key);
-  *ok = true;
-  if (json_is_integer(v))
-    return (uint64_t)json_integer_value(v);
-  if (json_is_string(v)) {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(json_string_value(v), &end, 0);
-    if (!errno && *end == 0)
-      return x;
-  }
-  *ok = v == NULL;
-  return 0;
-}
-
-static st_status parse_status(json_t *o, const char *code_key, bool with_native) {
-  st_status s = st_status_portable(ST_OTHER);
-  const char *code = str(o, code_key);
-  int c = code ? st_code_lookup(code) : -1;
-  s.code = c >= 0 ? (uint8_t)c : ST_OTHER;
-  if (!with_native)
-    return s;
-  uint64_t native;
-  const char *dom = str(o, "status_domain");
-  if (num(o, "status_native", &native) && dom) {
-    if (strcmp(dom, "errno") == 0)
-      s.domain = ST_DOMAIN_ERRNO;
-    else if (strcmp(dom, "ntstatus") == 0)
-      s.domain = ST_DOMAIN_NTSTATUS;
-    else if (strcmp(dom, "winsock") == 0)
-      s.domain = ST_DOMAIN_WINSOCK;
-    s.native = (uint32_t)native;
-  }
-  return s;
-}
-
-int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen) {
-  json_error_t jerr;
-  int rc = 0;
-  json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-  if (!o) {
-    snprintf(err, errlen, "not JSON: %s (column %d)", jerr.text, jerr.column);
-    return ST_EBADMSG;
-  }
-  if (!json_is_object(o))
-    BAD("not a JSON object");
-  if (json_object_get(o, "socktrace")) {
-    rc = 1; /* the header line */
-    goto out;
-  }
-  const char *prov = str(o, "provider");
-  int provider = prov ? st_provider_lookup(prov) : -1;
-  uint64_t id;
-  const char *name = str(o, "name");
-  if (provider < 0 || !num(o, "id", &id)) {
-    uint8_t p;
-    uint16_t i;
-    if (!name || st_event_lookup(name, &p, &i) != 0)
-      BAD("missing or unknown \"provider\"/\"id\" (or \"name\")");
-    provider = p;
-    id = i;
-  }
-  if (id > 65535 || !st_event_name((uint8_t)provider, (uint16_t)id))
-    BAD("unknown event %s id %llu", st_provider_name((uint8_t)provider), (unsigned long long)id);
-  st_event_init(ev, (uint8_t)provider, (uint16_t)id);
-
-  uint64_t v;
-  const char *ts = str(o, "ts");
-  if (num(o, "ts_ns", &v))
-    ev->ts_ns = v;
-  else if (!ts || st_parse_utc(ts, &ev->ts_ns) != 0)
-    BAD("missing or bad time (\"ts_ns\" or \"ts\")");
-  if (num(o, "level", &v)) {
-    if (v > 255)
-      BAD("bad \"level\"");
-    ev->level = (uint8_t)v;
-  }
-  bool ok;
-  ev->keywords = hex_or_num(o, "keywords", &ok);
-  if (!ok)
-    BAD("bad \"keywords\"");
-  if (num(o, "enter_exit", &v))
-    ev->enter_exit = (uint8_t)v;
-  if (num(o, "seq", &v))
-    ev->seq = v;
-  const char *s;
-  if ((s = str(o, "os")))
-    ev->os = (uint8_t)(st_os_lookup(s) > 0 ? st_os_lookup(s) : 0);
-  if ((s = str(o, "backend")))
-    ev->backend = (uint8_t)(st_backend_kind_lookup(s) > 0 ? st_backend_kind_lookup(s) : 0);
-  if (num(o, "pid", &v))
-    ev->pid = (uint32_t)v;
-  if (num(o, "tid", &v))
-    ev->tid = (uint32_t)v;
-  if ((s = str(o, "comm")))
-    memcpy(ev->comm, s, strnlen(s, ST_COMM_MAX));
-  if (num(o, "ppid", &v)) {
-    ev->ppid = (uint32_t)v;
-    ev->has |= ST_HAS_PPID;
-  }
-  ev->endpoint = hex_or_num(o, "endpoint", &ok);
-  if (!ok)
-    BAD("bad \"endpoint\"");
-  if ((s = str(o, "family"))) {
-    int f = st_family_lookup(s);
-    if (f <= 0)
-      BAD("unknown \"family\" \"%s\"", s);
-    ev->family = (uint8_t)f;
-    ev->has |= ST_HAS_FAMILY;
-  }
-  if ((s = str(o, "type"))) {
-    int t = st_type_lookup(s);
-    if (t <= 0)
-      BAD("unknown \"type\" \"%s\"", s);
-    ev->type = (uint8_t)t;
-    ev->has |= ST_HAS_TYPE;
-  }
-  json_t *p = json_object_get(o, "protocol");
-  if (p) {
-    int pr = json_is_string(p)    ? st_protocol_lookup(json_string_value(p))
-             : json_is_integer(p) ? (int)json_integer_value(p)
-                                  : -1;
-    if (pr < 0 || pr > 65535)
-      BAD("bad \"protocol\"");
-    ev->protocol = (uint16_t)pr;
-    ev->has |= ST_HAS_PROTOCOL;
-  }
-  json_t *a;
-  if ((a = json_object_get(o, "local"))) {
-    if (parse_addr(a, &ev->local) != 0)
-      BAD("bad \"local\" address");
-    ev->has |= ST_HAS_LOCAL;
-  }
-  if ((a = json_object_get(o, "remote"))) {
-    if (parse_addr(a, &ev->remote) != 0)
-      BAD("bad \"remote\" address");
-    ev->has |= ST_HAS_REMOTE;
-  }
-  if (num(o, "bytes", &v)) {
-    ev->bytes = v;
-    ev->has |= ST_HAS_BYTES;
-  }
-  if (num(o, "buffers", &v)) {
-    ev->buffers = (uint32_t)v;
-    ev->has |= ST_HAS_BUFFERS;
-  }
-  if (num(o, "backlog", &v)) {
-    ev->backlog = (uint32_t)v;
-    ev->has |= ST_HAS_BACKLOG;
-  }
-  if (json_object_get(o, "accept_endpoint")) {
-    ev->accept_endpoint = hex_or_num(o, "accept_endpoint", &ok);
-    if (!ok)
-      BAD("bad \"accept_endpoint\"");
-    ev->has |= ST_HAS_ACCEPT_EP;
-  }
-  if (num(o, "reason", &v)) {
-    ev->reason = (uint32_t)v;
-    ev->has |= ST_HAS_REASON;
-  }
-  if (num(o, "option", &v)) {
-    ev->option = (uint32_t)v;
-    num(o, "value", &ev->value);
-    ev->has |= ST_HAS_OPTION;
-  }
-  const char *os_ = str(o, "old_state"), *ns_ = str(o, "new_state");
-  if (os_ && ns_) {
-    for (uint8_t i = 1; i <= ST_TCP_NEW_SYN_RECV; i++) {
-      if (strcmp(st_tcp_state_name(i), os_) == 0)
-        ev->old_state = i;
-      if (strcmp(st_tcp_state_name(i), ns_) == 0)
-        ev->new_state = i;
-    }
-    ev->has |= ST_HAS_STATE;
-  }
-  if (str(o, "status")) {
-    if (st_code_lookup(str(o, "status")) < 0)
-      BAD("unknown \"status\" \"%s\"", str(o, "status"));
-    ev->status = parse_status(o, "status", true);
-    ev->has |= ST_HAS_STATUS;
-  }
-  if (num(o, "bytes_sent", &ev->summary.bytes_sent)) {
-    num(o, "bytes_received", &ev->summary.bytes_received);
-    if (!num(o, "sends", &ev->summary.sends))
-      ev->summary.flags |= ST_SUMMARY_NO_CALLS;
-    num(o, "receives", &ev->summary.receives);
-    num(o, "duration_ns", &ev->summary.duration_ns);
-    num(o, "retransmits", &ev->summary.retransmits);
-    ev->summary.first_error = parse_status(o, "first_error", false);
-    ev->summary.final_status = parse_status(o, "final_status", false);
-    uint64_t rtt;
-    if (num(o, "rtt_us", &rtt))
-      ev->summary.rtt_us = (uint32_t)rtt;
-    ev->has |= ST_HAS_SUMMARY;
-  }
-  if (num(o, "count", &ev->lost.count)) {
-    const char *w = str(o, "where");
-    int wi = w ? st_lost_where_lookup(w) : -1;
-    ev->lost.where = (uint8_t)(wi > 0 ? wi : 0);
-    num(o, "from_ns", &ev->lost.from_ns);
-    num(o, "to_ns", &ev->lost.to_ns);
-    ev->has |= ST_HAS_LOST;
-  }
-  if (num(o, "dns_id", &v)) {
-    ev->dns.id = (uint16_t)v;
-    if (num(o, "dns_qr", &v))
-      ev->dns.qr = (uint8_t)v;
-    if (num(o, "dns_qtype", &v))
-      ev->dns.qtype = (uint16_t)v;
-    if (num(o, "dns_rcode", &v))
-      ev->dns.rcode = (uint8_t)v;
-    if (num(o, "dns_answers", &v))
-      ev->dns.answers = (uint16_t)v;
-    if ((s = str(o, "dns_qname")))
-      snprintf(ev->dns.qname, sizeof ev->dns.qname, "%s", s);
-    ev->has |= ST_HAS_DNS;
-  }
-  if (num(o, "legacy_id", &v)) {
-    ev->legacy_id = (uint16_t)v;
-    ev->has |= ST_HAS_LEGACY_ID;
-  }
-  if (num(o, "netns", &v)) {
-    ev->netns = (uint32_t)v;
-    ev->has |= ST_HAS_NETNS;
-  }
-  if (num(o, "cgroup", &v)) {
-    ev->cgroup = v;
-    ev->has |= ST_HAS_CGROUP;
-  }
-  if ((s = str(o, "container"))) {
-    snprintf(ev->container, sizeof ev->container, "%s", s);
-    ev->has |= ST_HAS_CONTAINER;
-  }
-  if ((s = str(o, "detail"))) {
-    snprintf(ev->detail, sizeof ev->detail, "%s", s);
-    ev->has |= ST_HAS_DETAIL;
-  }
-  if (json_is_true(json_object_get(o, "preexisting")))
-    ev->flags |= ST_FLAG_PREEXISTING;
-  if (json_is_true(json_object_get(o, "midstream")))
-    ev->flags |= ST_FLAG_MIDSTREAM;
-  if (json_is_true(json_object_get(o, "pid_guessed")))
-    ev->flags |= ST_FLAG_PID_GUESSED;
-out:
-  json_decref(o);
-  return rc;
-}
-
-static void emit_decode_error(replay_backend *r, const char *why) {
-  st_event ev;
-  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
-  ev.backend = ST_BACKEND_REPLAY;
-  ev.has = ST_HAS_DETAIL;
-  snprintf(ev.detail, sizeof ev.detail, "line %llu: %s", (unsigned long long)r->lineno, why);
+static void decode_error(replay_backend *r, const char *why) {
+  st_event *ev = &r->ev;
+  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
+  ev->backend = ST_BACKEND_REPLAY;
+  ev->has = ST_HAS_DETAIL;
+  snprintf(ev->detail, sizeof ev->detail, "line %llu: %s", (unsigned long long)r->lineno, why);
   if (!r->stats.errors)
     st_backend_set_error(&r->base, "%s: line %llu: %s", r->path, (unsigned long long)r->lineno,
                          why);
   r->stats.errors++;
-  st_session_emit(r->base.session, &ev);
 }
 
 /* Reads one line of any length into r->line; returns its length or -1 at
@@ -369,36 +68,34 @@ static long read_line(replay_backend *r, bool *too_long) {
   return (long)len;
 }
 
-static void on_idle(uv_idle_t *h) {
-  replay_backend *r = h->data;
-  for (int i = 0; i < LINES_PER_TICK; i++) {
+static int replay_next(st_backend *b, const st_event **out) {
+  replay_backend *r = (replay_backend *)b;
+  *out = &r->ev;
+  for (;;) {
     bool too_long;
     long n = read_line(r, &too_long);
     if (n < 0) {
-      int failed = ferror(r->in);
-      if (failed)
-        st_backend_set_error(&r->base, "cannot read %s: %s", r->path, strerror(errno));
-      st_session_backend_done(r->base.session, failed ? ST_EIO : 0);
-      return;
+      if (!ferror(r->in))
+        return ST_NEXT_END;
+      st_backend_set_error(b, "cannot read %s: %s", r->path, st_strerror(-errno));
+      return ST_EIO;
     }
     r->lineno++;
     if (too_long) {
-      emit_decode_error(r, "line too long; skipped");
-      continue;
+      decode_error(r, "line too long; skipped");
+      return ST_NEXT_EVENT;
     }
     if (n == 0 || (n == 1 && r->line[0] == '\r'))
       continue;
-    st_event ev;
     char why[200];
-    int rc = st_event_from_json(r->line, &ev, why, sizeof why);
+    int rc = st_event_from_json(r->line, &r->ev, why, sizeof why);
     if (rc == 1)
-      continue;
-    if (rc < 0) {
-      emit_decode_error(r, why);
-      continue;
-    }
-    r->stats.events++;
-    st_session_emit(r->base.session, &ev);
+      continue; /* the header */
+    if (rc < 0)
+      decode_error(r, why);
+    else
+      r->stats.events++;
+    return ST_NEXT_EVENT;
   }
 }
 
@@ -406,28 +103,10 @@ static int replay_open(st_backend *b, st_session *s) {
   replay_backend *r = (replay_backend *)b;
   r->in = strcmp(r->path, "-") == 0 ? stdin : fopen(r->path, "rb");
   if (!r->in) {
-    st_backend_set_error(b, "cannot open %s: %s", r->path, strerror(errno));
+    st_backend_set_error(b, "cannot open %s: %s", r->path, st_strerror(-errno));
     return ST_ENOENT;
   }
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
-  return 0;
-}
-
-static int replay_start(st_backend *b) {
-  replay_backend *r = (replay_backend *)b;
-  uv_idle_init(st_session_loop(b->session), &r->idle);
-  r->idle.data = r;
-  r->idle_on = true;
-  return uv_idle_start(&r->idle, on_idle);
-}
-
-static int replay_stop(st_backend *b) {
-  replay_backend *r = (replay_backend *)b;
-  if (r->idle_on) {
-    uv_idle_stop(&r->idle);
-    uv_close((uv_handle_t *)&r->idle, NULL);
-    r->idle_on = false;
-  }
   return 0;
 }
 
@@ -445,11 +124,13 @@ static void replay_stats(st_backend *b, st_backend_stats *out) {
 }
 
 static const st_backend_ops replay_ops = {.name = "replay-jsonl",
+                                          .kind = ST_SOURCE_FILE,
                                           .open = replay_open,
-                                          .start = replay_start,
-                                          .stop = replay_stop,
+                                          .start = st_backend_nop,
+                                          .stop = st_backend_nop,
                                           .close = replay_close,
-                                          .stats = replay_stats};
+                                          .stats = replay_stats,
+                                          .next = replay_next};
 
 int st_backend_replay_jsonl_new(const char *path, st_backend **out) {
   replay_backend *r = calloc(1, sizeof *r);

@@ -1,30 +1,24 @@
 /*
- * Replay of .sktrace binary traces through the session, like
- * replay_jsonl.c: events are read in slices from a libuv idle callback so a
- * large file never blocks signal handling. Damage the reader finds (a
- * corrupt block, a cut-off end) becomes a DecodeError event with the
- * offset, and the first one becomes the backend's error line; the rest of
- * the file is still read.
+ * Replay of .sktrace binary traces: a file source the session pulls, one
+ * event per next(). Damage the reader finds (a corrupt block, a cut-off
+ * end) becomes a DecodeError event with the offset, and the first one
+ * becomes the backend's error line; the rest of the file is still read.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
-#include "replay/replay.h"
+#include "replay.h"
 #include "sktrace_format.h"
 #include "socktrace/session.h"
-
-#define EVENTS_PER_TICK 4096
 
 typedef struct sktrace_replay {
   st_backend base;
   char *path;
   FILE *in;
   st_sktrace_reader *reader;
-  uv_idle_t idle;
-  bool idle_on;
+  st_event ev; /* the event next() hands out */
   uint64_t last_ts;
   st_backend_stats stats;
 } sktrace_replay;
@@ -39,45 +33,41 @@ bool st_replay_is_sktrace(const char *path) {
   return st_sktrace_sniff(head, n);
 }
 
-static void emit_decode_error(sktrace_replay *r, const char *why) {
-  st_event ev;
-  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
-  ev.ts_ns = r->last_ts;
-  ev.backend = ST_BACKEND_REPLAY;
-  ev.has = ST_HAS_DETAIL;
-  snprintf(ev.detail, sizeof ev.detail, "%s", why);
+static void decode_error(sktrace_replay *r, const char *why) {
+  st_event *ev = &r->ev;
+  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
+  ev->ts_ns = r->last_ts;
+  ev->backend = ST_BACKEND_REPLAY;
+  ev->has = ST_HAS_DETAIL;
+  snprintf(ev->detail, sizeof ev->detail, "%s", why);
   if (!r->stats.errors)
     st_backend_set_error(&r->base, "%s: %s", r->path, why);
   r->stats.errors++;
-  st_session_emit(r->base.session, &ev);
 }
 
-static void on_idle(uv_idle_t *h) {
-  sktrace_replay *r = h->data;
-  for (int i = 0; i < EVENTS_PER_TICK; i++) {
-    st_event ev;
-    int rc = st_sktrace_reader_next(r->reader, &ev);
-    if (rc == 0) {
-      r->stats.events++;
-      r->last_ts = ev.ts_ns;
-      st_session_emit(r->base.session, &ev);
-    } else if (rc == ST_EBADMSG) {
-      emit_decode_error(r, st_sktrace_reader_problem(r->reader));
-    } else {
-      if (rc < 0)
-        st_backend_set_error(&r->base, "cannot read %s: %s", r->path,
-                             st_sktrace_reader_problem(r->reader));
-      st_session_backend_done(r->base.session, rc < 0 ? ST_EIO : 0);
-      return;
-    }
+static int sk_next(st_backend *b, const st_event **out) {
+  sktrace_replay *r = (sktrace_replay *)b;
+  int rc = st_sktrace_reader_next(r->reader, &r->ev);
+  if (rc == 0) {
+    r->stats.events++;
+    r->last_ts = r->ev.ts_ns;
+  } else if (rc == ST_EBADMSG) {
+    decode_error(r, st_sktrace_reader_problem(r->reader));
+  } else if (rc < 0) {
+    st_backend_set_error(b, "cannot read %s: %s", r->path, st_sktrace_reader_problem(r->reader));
+    return ST_EIO;
+  } else {
+    return ST_NEXT_END;
   }
+  *out = &r->ev;
+  return ST_NEXT_EVENT;
 }
 
 static int sk_open(st_backend *b, st_session *s) {
   sktrace_replay *r = (sktrace_replay *)b;
   r->in = strcmp(r->path, "-") == 0 ? stdin : fopen(r->path, "rb");
   if (!r->in) {
-    st_backend_set_error(b, "cannot open %s: %s", r->path, strerror(errno));
+    st_backend_set_error(b, "cannot open %s: %s", r->path, st_strerror(-errno));
     return ST_ENOENT;
   }
   char err[200];
@@ -99,24 +89,6 @@ static int sk_open(st_backend *b, st_session *s) {
   return 0;
 }
 
-static int sk_start(st_backend *b) {
-  sktrace_replay *r = (sktrace_replay *)b;
-  uv_idle_init(st_session_loop(b->session), &r->idle);
-  r->idle.data = r;
-  r->idle_on = true;
-  return uv_idle_start(&r->idle, on_idle);
-}
-
-static int sk_stop(st_backend *b) {
-  sktrace_replay *r = (sktrace_replay *)b;
-  if (r->idle_on) {
-    uv_idle_stop(&r->idle);
-    uv_close((uv_handle_t *)&r->idle, NULL);
-    r->idle_on = false;
-  }
-  return 0;
-}
-
 static void sk_close(st_backend *b) {
   sktrace_replay *r = (sktrace_replay *)b;
   st_sktrace_reader_free(r->reader);
@@ -131,11 +103,13 @@ static void sk_stats(st_backend *b, st_backend_stats *out) {
 }
 
 static const st_backend_ops sktrace_replay_ops = {.name = "replay-sktrace",
+                                                  .kind = ST_SOURCE_FILE,
                                                   .open = sk_open,
-                                                  .start = sk_start,
-                                                  .stop = sk_stop,
+                                                  .start = st_backend_nop,
+                                                  .stop = st_backend_nop,
                                                   .close = sk_close,
-                                                  .stats = sk_stats};
+                                                  .stats = sk_stats,
+                                                  .next = sk_next};
 
 int st_backend_replay_sktrace_new(const char *path, st_backend **out) {
   sktrace_replay *r = calloc(1, sizeof *r);

@@ -11,7 +11,6 @@
  * nanoseconds); otherData.origin_utc gives that instant. Instants stream
  * out as they come; slices and names are written when the session ends.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +41,13 @@ typedef struct ch_track {
 } ch_track;
 
 typedef struct chrome_sink {
-  st_sink base;
-  FILE *out;
+  st_out out;
   bool have_origin;
   uint64_t origin;
   uint64_t count;
   ch_socket *sockets;
   ch_process *procs;
   ch_track *tracks;
-  st_buf line;
   st_trace_info info;
 } chrome_sink;
 
@@ -128,28 +125,16 @@ static void note_socket(ch_socket *k, const st_event *ev) {
     st_addr_format(&ev->remote, k->remote, sizeof k->remote);
 }
 
-static int put_line(chrome_sink *c) {
-  if (c->line.oom)
-    return ST_ENOMEM;
-  if (fwrite(c->line.data, 1, c->line.len, c->out) != c->line.len) {
-    snprintf(c->base.error, sizeof c->base.error,
-             "cannot write the Chrome trace: %s (check free space and permissions)",
-             strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
-}
-
 static void sep(chrome_sink *c) {
-  st_buf_puts(&c->line, c->count++ ? ",\n" : "\n");
+  st_buf_puts(&c->out.line, c->count++ ? ",\n" : "\n");
 }
 
 static int chrome_begin(st_sink *s, const st_trace_info *info) {
   chrome_sink *c = (chrome_sink *)s;
   c->info = *info;
-  st_buf_reset(&c->line);
-  st_buf_puts(&c->line, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
-  return put_line(c);
+  st_buf_reset(&c->out.line);
+  st_buf_puts(&c->out.line, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
+  return st_out_put_line(&c->out);
 }
 
 static int chrome_write(st_sink *s, const st_event *ev) {
@@ -181,17 +166,17 @@ static int chrome_write(st_sink *s, const st_event *ev) {
   if (pid == ev->pid && note_process(c, &owner) < 0)
     return ST_ENOMEM;
   const char *name = st_event_name(ev->provider, ev->id);
-  st_buf_reset(&c->line);
+  st_buf_reset(&c->out.line);
   sep(c);
-  st_buf_puts(&c->line, "{\"name\":");
-  st_buf_json_string(&c->line, name ? name : "unknown");
-  st_buf_printf(&c->line, ",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
+  st_buf_puts(&c->out.line, "{\"name\":");
+  st_buf_json_string(&c->out.line, name ? name : "unknown");
+  st_buf_printf(&c->out.line, ",\"cat\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
                 st_provider_name(ev->provider) ? st_provider_name(ev->provider) : "unknown");
-  put_us(&c->line, c, ev->ts_ns);
-  st_buf_printf(&c->line, ",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"args\":", pid, tid);
-  st_event_json_append(&c->line, ev);
-  st_buf_puts(&c->line, "}");
-  return put_line(c);
+  put_us(&c->out.line, c, ev->ts_ns);
+  st_buf_printf(&c->out.line, ",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"args\":", pid, tid);
+  st_event_json_append(&c->out.line, ev);
+  st_buf_puts(&c->out.line, "}");
+  return st_out_put_line(&c->out);
 }
 
 static int by_track(ch_socket *a, ch_socket *b) {
@@ -213,7 +198,7 @@ static int chrome_end(st_sink *s, const st_counters *counters) {
   chrome_sink *c = (chrome_sink *)s;
   HASH_SORT(c->procs, by_pid);
   HASH_SORT(c->sockets, by_track);
-  st_buf *b = &c->line;
+  st_buf *b = &c->out.line;
   st_buf_reset(b);
   ch_process *p, *ptmp;
   HASH_ITER(hh, c->procs, p, ptmp) {
@@ -253,12 +238,8 @@ static int chrome_end(st_sink *s, const st_counters *counters) {
   st_buf_json_string(b, c->info.host);
   st_buf_printf(b, ",\"origin_utc\":\"%s\",\"events\":%" PRIu64 ",\"lost\":%" PRIu64 "}}\n", ts,
                 counters->delivered, counters->lost);
-  int rc = put_line(c);
-  if (rc == 0 && fflush(c->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write the Chrome trace: %s", strerror(errno));
-    rc = ST_EIO;
-  }
-  return rc;
+  int rc = st_out_put_line(&c->out);
+  return rc == 0 ? st_out_flush(s) : rc;
 }
 
 static void chrome_close(st_sink *s) {
@@ -278,8 +259,7 @@ static void chrome_close(st_sink *s) {
     HASH_DEL(c->tracks, t);
     free(t);
   }
-  st_buf_free(&c->line);
-  free(c);
+  st_out_close(s);
 }
 
 static const st_sink_ops chrome_ops = {.name = "chrome",
@@ -289,11 +269,9 @@ static const st_sink_ops chrome_ops = {.name = "chrome",
                                        .close = chrome_close};
 
 int st_sink_chrome_new(FILE *out, st_sink **sink) {
-  chrome_sink *c = calloc(1, sizeof *c);
+  chrome_sink *c = st_out_new(sizeof *c, &chrome_ops, out, "the Chrome trace");
   if (!c)
     return ST_ENOMEM;
-  c->base.ops = &chrome_ops;
-  c->out = out;
-  *sink = &c->base;
+  *sink = &c->out.base;
   return 0;
 }

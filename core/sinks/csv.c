@@ -4,10 +4,8 @@
  * an empty cell) and quoted as RFC 4180 says. Renaming or reordering a
  * column breaks users' sheets: add new ones at the end.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -18,12 +16,6 @@ static const char header[] =
     "family,type,protocol,local,remote,bytes,buffers,backlog,status,status_native,"
     "status_native_name,reason,option,value,old_state,new_state,accept_endpoint,bytes_sent,"
     "bytes_received,duration_ns,lost_count,lost_where,detail\r\n";
-
-typedef struct csv_sink {
-  st_sink base;
-  FILE *out;
-  st_buf line;
-} csv_sink;
 
 static void cell(st_buf *b, const char *s) {
   st_buf_puts(b, ",");
@@ -112,49 +104,27 @@ static void csv_row(st_buf *b, const st_event *ev) {
   st_buf_puts(b, "\r\n");
 }
 
-static int put(csv_sink *c, const char *s, size_t n) {
-  if (fwrite(s, 1, n, c->out) != n) {
-    snprintf(c->base.error, sizeof c->base.error,
-             "cannot write CSV output: %s (check free space and permissions)", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
-}
-
 static int csv_begin(st_sink *s, const st_trace_info *info) {
-  return put((csv_sink *)s, header, sizeof header - 1);
+  return st_out_write((st_out *)s, header, sizeof header - 1);
 }
 
 static int csv_write(st_sink *s, const st_event *ev) {
-  csv_sink *c = (csv_sink *)s;
-  st_buf_reset(&c->line);
-  csv_row(&c->line, ev);
-  return c->line.oom ? ST_ENOMEM : put(c, c->line.data, c->line.len);
+  st_out *o = (st_out *)s;
+  st_buf_reset(&o->line);
+  csv_row(&o->line, ev);
+  return st_out_put_line(o);
 }
 
-static int csv_flush(st_sink *s) {
-  if (fflush(((csv_sink *)s)->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write CSV output: %s", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
-}
-
-static void csv_close(st_sink *s) {
-  csv_sink *c = (csv_sink *)s;
-  st_buf_free(&c->line);
-  free(c);
-}
-
-static const st_sink_ops csv_ops = {
-    .name = "csv", .begin = csv_begin, .write = csv_write, .flush = csv_flush, .close = csv_close};
+static const st_sink_ops csv_ops = {.name = "csv",
+                                    .begin = csv_begin,
+                                    .write = csv_write,
+                                    .flush = st_out_flush,
+                                    .close = st_out_close};
 
 int st_sink_csv_new(FILE *out, st_sink **sink) {
-  csv_sink *c = calloc(1, sizeof *c);
-  if (!c)
+  st_out *o = st_out_new(sizeof *o, &csv_ops, out, "CSV output");
+  if (!o)
     return ST_ENOMEM;
-  c->base.ops = &csv_ops;
-  c->out = out;
-  *sink = &c->base;
+  *sink = &o->base;
   return 0;
 }

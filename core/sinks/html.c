@@ -12,7 +12,6 @@
  * their fields. The summary tables come from the summary sink's model, so they count exactly as `-f
  * summary` does.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,13 +324,7 @@ static int html_end(st_sink *s, const st_counters *c) {
   int rc = html_shed(h, h->opt.max_sockets);
   if (rc == 0)
     rc = html_write_page(h, c);
-  if (rc == 0 && fflush(h->out) != 0)
-    rc = ST_EIO;
-  if (rc == ST_EIO)
-    snprintf(s->error, sizeof s->error,
-             "cannot write the HTML report: %s (check free space and permissions)",
-             strerror(errno));
-  return rc;
+  return rc == 0 ? st_out_flush(s) : rc;
 }
 
 static void html_close(st_sink *s) {
@@ -341,18 +334,16 @@ static void html_close(st_sink *s) {
   ST_HASH_FREE_ALL(h_gone, h->gone, free);
   st_sum_free(&h->sum);
   st_buf_free(&h->buf);
-  free(h);
+  st_out_close(s);
 }
 
 static const st_sink_ops html_ops = {
     .name = "html", .begin = html_begin, .write = html_write, .end = html_end, .close = html_close};
 
 int st_sink_html_new(FILE *out, const st_html_options *opt, st_sink **sink) {
-  html_sink *h = calloc(1, sizeof *h);
+  html_sink *h = st_out_new(sizeof *h, &html_ops, out, "the HTML report");
   if (!h)
     return ST_ENOMEM;
-  h->base.ops = &html_ops;
-  h->out = out;
   if (opt)
     h->opt = *opt;
   snprintf(h->source, sizeof h->source, "%s", h->opt.source ? h->opt.source : "");
@@ -362,6 +353,6 @@ int st_sink_html_new(FILE *out, const st_html_options *opt, st_sink **sink) {
   if (!h->opt.max_events)
     h->opt.max_events = 25000;
   st_sum_init(&h->sum, 10);
-  *sink = &h->base;
+  *sink = &h->out.base;
   return 0;
 }

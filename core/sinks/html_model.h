@@ -70,8 +70,7 @@ typedef struct h_loss {
 } h_loss;
 
 typedef struct html_sink {
-  st_sink base;
-  FILE *out;
+  st_out out;
   st_html_options opt;
   char source[512];
   st_trace_info info;

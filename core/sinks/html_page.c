@@ -20,7 +20,7 @@ extern const char st_html_page[], st_html_css[], st_html_js[], st_html_timeline_
 static const char *const class_names[H_CLASSES] = {"ok", "warn", "abort", "reset", "fail", "lost"};
 
 static int put_raw(html_sink *h, const char *s, size_t n) {
-  return fwrite(s, 1, n, h->out) == n ? 0 : ST_EIO;
+  return st_out_write(&h->out, s, n);
 }
 
 /* JSON text into a <script> element, escaped for that context. */

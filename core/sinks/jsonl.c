@@ -5,10 +5,8 @@
  * trace came from. Other tools and the replay backend read this format:
  * renaming a field breaks them.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -179,73 +177,43 @@ int st_event_to_json(const st_event *ev, char *buf, size_t len) {
   return st_buf_take(&b, buf, len);
 }
 
-typedef struct jsonl_sink {
-  st_sink base;
-  FILE *out;
-  st_buf line;
-} jsonl_sink;
-
-static int write_line(jsonl_sink *j) {
-  st_buf_add(&j->line, "\n", 1);
-  if (j->line.oom)
-    return ST_ENOMEM;
-  if (fwrite(j->line.data, 1, j->line.len, j->out) != j->line.len) {
-    snprintf(j->base.error, sizeof j->base.error,
-             "cannot write JSON output: %s (check free space and permissions)", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
+static int write_line(st_out *o) {
+  st_buf_add(&o->line, "\n", 1);
+  return st_out_put_line(o);
 }
 
 static int jsonl_begin(st_sink *s, const st_trace_info *info) {
-  jsonl_sink *j = (jsonl_sink *)s;
+  st_out *o = (st_out *)s;
   char ts[48];
   st_format_utc(info->started_ns, 1, ts, sizeof ts);
-  st_buf_reset(&j->line);
-  st_buf_puts(&j->line, "{\"socktrace\":\"" ST_VERSION "\",\"host\":");
-  st_buf_json_string(&j->line, info->host);
-  st_buf_printf(&j->line,
+  st_buf_reset(&o->line);
+  st_buf_puts(&o->line, "{\"socktrace\":\"" ST_VERSION "\",\"host\":");
+  st_buf_json_string(&o->line, info->host);
+  st_buf_printf(&o->line,
                 ",\"os\":\"%s\",\"backend\":\"%s\",\"level\":%u,\"keywords\":\"0x%" PRIx64
                 "\",\"started\":\"%s\"}",
                 st_os_name(info->os), st_backend_kind_name(info->backend), info->level,
                 info->keywords, ts);
-  return write_line(j);
+  return write_line(o);
 }
 
 static int jsonl_write(st_sink *s, const st_event *ev) {
-  jsonl_sink *j = (jsonl_sink *)s;
-  st_buf_reset(&j->line);
-  st_event_json_append(&j->line, ev);
-  return write_line(j);
-}
-
-static int jsonl_flush(st_sink *s) {
-  jsonl_sink *j = (jsonl_sink *)s;
-  if (fflush(j->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write JSON output: %s", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
-}
-
-static void jsonl_close(st_sink *s) {
-  jsonl_sink *j = (jsonl_sink *)s;
-  st_buf_free(&j->line);
-  free(j);
+  st_out *o = (st_out *)s;
+  st_buf_reset(&o->line);
+  st_event_json_append(&o->line, ev);
+  return write_line(o);
 }
 
 static const st_sink_ops jsonl_ops = {.name = "jsonl",
                                       .begin = jsonl_begin,
                                       .write = jsonl_write,
-                                      .flush = jsonl_flush,
-                                      .close = jsonl_close};
+                                      .flush = st_out_flush,
+                                      .close = st_out_close};
 
 int st_sink_jsonl_new(FILE *out, st_sink **sink) {
-  jsonl_sink *j = calloc(1, sizeof *j);
-  if (!j)
+  st_out *o = st_out_new(sizeof *o, &jsonl_ops, out, "JSON output");
+  if (!o)
     return ST_ENOMEM;
-  j->base.ops = &jsonl_ops;
-  j->out = out;
-  *sink = &j->base;
+  *sink = &o->base;
   return 0;
 }

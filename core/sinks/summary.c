@@ -11,7 +11,6 @@
  * live in the model it shares with the HTML report and `diff`
  * (core/summary_model.c, core/story.c).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +22,9 @@
 #include "summary_model.h"
 
 typedef struct summary_sink {
-  st_sink base;
-  FILE *out;
+  st_out out; /* the summary is built in out.line and written at the end */
   st_summary_options opt;
   st_sum_model model;
-  st_buf buf;
 } summary_sink;
 
 enum { T_PROCS, T_REMOTES, T_IPC };
@@ -51,7 +48,7 @@ static size_t shown(const summary_sink *s, size_t n) {
  * saying there is nothing. */
 static void section(summary_sink *s, const char *title, const st_table *t, size_t more,
                     const char *none) {
-  st_buf *b = &s->buf;
+  st_buf *b = &s->out.line;
   if (s->opt.markdown) {
     st_buf_printf(b, "\n#### %s\n\n", title);
     if (!t->nrows) {
@@ -186,7 +183,7 @@ static void longest_section(summary_sink *s) {
 
 static int summary_end(st_sink *sk, const st_counters *c) {
   summary_sink *s = (summary_sink *)sk;
-  st_buf *b = &s->buf;
+  st_buf *b = &s->out.line;
   int rc = st_sum_finish(&s->model);
   if (s->opt.markdown) {
     st_buf_puts(b, "### socktrace summary");
@@ -215,37 +212,30 @@ static int summary_end(st_sink *sk, const st_counters *c) {
         s->opt.markdown ? "**" : "", c->lost, s->opt.markdown ? "**" : "");
   else
     st_buf_puts(b, "\nLost events: 0\n");
-  if (rc < 0 || b->oom) {
-    snprintf(sk->error, sizeof sk->error, "cannot build the summary: out of memory");
-    return ST_ENOMEM;
-  }
-  if (fwrite(b->data, 1, b->len, s->out) != b->len || fflush(s->out) != 0) {
-    snprintf(sk->error, sizeof sk->error, "cannot write the summary: %s", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
+  if (rc == 0)
+    rc = st_out_put_line(&s->out);
+  if (rc == ST_ENOMEM)
+    snprintf(sk->error, sizeof sk->error, "cannot build the summary: %s", st_strerror(rc));
+  return rc < 0 ? rc : st_out_flush(sk);
 }
 
 static void summary_close(st_sink *sk) {
   summary_sink *s = (summary_sink *)sk;
   st_sum_free(&s->model);
-  st_buf_free(&s->buf);
-  free(s);
+  st_out_close(sk);
 }
 
 static const st_sink_ops summary_ops = {
     .name = "summary", .write = summary_write, .end = summary_end, .close = summary_close};
 
 int st_sink_summary_new_opts(FILE *out, const st_summary_options *opt, st_sink **sink) {
-  summary_sink *s = calloc(1, sizeof *s);
+  summary_sink *s = st_out_new(sizeof *s, &summary_ops, out, "the summary");
   if (!s)
     return ST_ENOMEM;
-  s->base.ops = &summary_ops;
-  s->out = out;
   if (opt)
     s->opt = *opt;
   st_sum_init(&s->model, s->opt.longest_max);
-  *sink = &s->base;
+  *sink = &s->out.base;
   return 0;
 }
 

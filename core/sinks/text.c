@@ -6,7 +6,6 @@
  * Colour only when asked (the CLI asks on a TTY). Times are UTC unless the
  * caller asks for local time.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,53 +213,28 @@ int st_event_to_text(const st_event *ev, const st_text_options *opt, char *buf, 
 }
 
 typedef struct text_sink {
-  st_sink base;
-  FILE *out;
+  st_out out;
   st_text_options opt;
-  st_buf line;
 } text_sink;
 
 static int text_write(st_sink *s, const st_event *ev) {
   text_sink *t = (text_sink *)s;
-  st_buf_reset(&t->line);
-  st_event_text_append(&t->line, ev, &t->opt);
-  st_buf_add(&t->line, "\n", 1);
-  if (t->line.oom)
-    return ST_ENOMEM;
-  if (fwrite(t->line.data, 1, t->line.len, t->out) != t->line.len) {
-    snprintf(s->error, sizeof s->error,
-             "cannot write text output: %s (check free space and permissions)", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
-}
-
-static int text_flush(st_sink *s) {
-  if (fflush(((text_sink *)s)->out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write text output: %s", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
-}
-
-static void text_close(st_sink *s) {
-  text_sink *t = (text_sink *)s;
-  st_buf_free(&t->line);
-  free(t);
+  st_buf_reset(&t->out.line);
+  st_event_text_append(&t->out.line, ev, &t->opt);
+  st_buf_add(&t->out.line, "\n", 1);
+  return st_out_put_line(&t->out);
 }
 
 static const st_sink_ops text_ops = {
-    .name = "text", .write = text_write, .flush = text_flush, .close = text_close};
+    .name = "text", .write = text_write, .flush = st_out_flush, .close = st_out_close};
 
 int st_sink_text_new(FILE *out, const st_text_options *opt, st_sink **sink) {
-  text_sink *t = calloc(1, sizeof *t);
+  text_sink *t = st_out_new(sizeof *t, &text_ops, out, "text output");
   if (!t)
     return ST_ENOMEM;
-  t->base.ops = &text_ops;
-  t->out = out;
   if (opt)
     t->opt = *opt;
-  *sink = &t->base;
+  *sink = &t->out.base;
   return 0;
 }
 

@@ -10,7 +10,6 @@
  * Sockets are listed by their first event. It is a report view: it keeps
  * one line per event until the session ends.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +34,9 @@ typedef struct tl_socket {
 } tl_socket;
 
 typedef struct timeline_sink {
-  st_sink base;
-  FILE *out;
+  st_out out;
   tl_socket *sockets;
   uint64_t next_order;
-  st_buf line;
 } timeline_sink;
 
 static tl_socket *get_socket(timeline_sink *t, const st_event *ev) {
@@ -70,9 +67,9 @@ static int timeline_write(st_sink *s, const st_event *ev) {
     k->lines = n;
     k->cap = cap;
   }
-  st_buf_reset(&t->line);
-  st_event_text_body_append(&t->line, ev, NULL);
-  if (t->line.oom || !(k->lines[k->n].text = strdup(t->line.data ? t->line.data : "")))
+  st_buf_reset(&t->out.line);
+  st_event_text_body_append(&t->out.line, ev, NULL);
+  if (t->out.line.oom || !(k->lines[k->n].text = strdup(t->out.line.data ? t->out.line.data : "")))
     return ST_ENOMEM;
   k->lines[k->n++].ts = ev->ts_ns;
   if (k->n == 1 || ev->ts_ns < k->first_ts)
@@ -101,7 +98,7 @@ static int by_first(tl_socket *a, tl_socket *b) {
 
 static int timeline_end(st_sink *s, const st_counters *c) {
   timeline_sink *t = (timeline_sink *)s;
-  FILE *out = t->out;
+  FILE *out = t->out.file;
   HASH_SORT(t->sockets, by_first);
   fprintf(out, "\nTimeline (per socket; times relative to its first event)\n");
   if (!t->sockets)
@@ -110,9 +107,9 @@ static int timeline_end(st_sink *s, const st_counters *c) {
   HASH_ITER(hh, t->sockets, k, tmp) {
     if (!k->n)
       continue; /* named by an accept, never seen itself */
-    st_buf_reset(&t->line);
-    st_sock_label_heading(&t->line, k->endpoint, &k->label, k->first_ts);
-    fprintf(out, "\n  %s\n", t->line.data ? t->line.data : "");
+    st_buf_reset(&t->out.line);
+    st_sock_label_heading(&t->out.line, k->endpoint, &k->label, k->first_ts);
+    fprintf(out, "\n  %s\n", t->out.line.data ? t->out.line.data : "");
     /* Insertion sort: stable (equal times keep their order of arrival) and
      * linear on the usual, already ordered input. */
     for (size_t i = 1; i < k->n; i++) {
@@ -123,16 +120,12 @@ static int timeline_end(st_sink *s, const st_counters *c) {
       k->lines[j] = x;
     }
     for (size_t i = 0; i < k->n; i++) {
-      st_buf_reset(&t->line);
-      st_timeline_offset(&t->line, k->lines[i].ts - k->first_ts);
-      fprintf(out, "    %s  %s\n", t->line.data ? t->line.data : "", k->lines[i].text);
+      st_buf_reset(&t->out.line);
+      st_timeline_offset(&t->out.line, k->lines[i].ts - k->first_ts);
+      fprintf(out, "    %s  %s\n", t->out.line.data ? t->out.line.data : "", k->lines[i].text);
     }
   }
-  if (fflush(out) != 0) {
-    snprintf(s->error, sizeof s->error, "cannot write the timeline: %s", strerror(errno));
-    return ST_EIO;
-  }
-  return 0;
+  return st_out_flush(s);
 }
 
 static void timeline_close(st_sink *s) {
@@ -145,19 +138,16 @@ static void timeline_close(st_sink *s) {
     free(k->lines);
     free(k);
   }
-  st_buf_free(&t->line);
-  free(t);
+  st_out_close(s);
 }
 
 static const st_sink_ops timeline_ops = {
     .name = "timeline", .write = timeline_write, .end = timeline_end, .close = timeline_close};
 
 int st_sink_timeline_new(FILE *out, st_sink **sink) {
-  timeline_sink *t = calloc(1, sizeof *t);
+  timeline_sink *t = st_out_new(sizeof *t, &timeline_ops, out, "the timeline");
   if (!t)
     return ST_ENOMEM;
-  t->base.ops = &timeline_ops;
-  t->out = out;
-  *sink = &t->base;
+  *sink = &t->out.base;
   return 0;
 }

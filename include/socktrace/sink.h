@@ -108,6 +108,7 @@ typedef struct st_sktrace_options {
   uint32_t queue_events; /* queue between the loop and the writer; 0 = 16384 */
   const char *session;   /* session name for the header; may be NULL */
   const char *filters;   /* the session's filters in words, for the header */
+  unsigned mode;         /* permissions of the files it makes; 0 = 0600 (owner only) */
 } st_sktrace_options;
 int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink);
 
@@ -127,6 +128,10 @@ int st_sink_null_new(st_sink **sink);
 /* One event as a JSON object (no newline) into buf; returns the length it
  * needs, like snprintf. Shared by the jsonl sink and tools. */
 int st_event_to_json(const st_event *ev, char *buf, size_t len);
+/* The inverse: one event from a JSON Lines line (the jsonl sink's form).
+ * Returns 0, 1 for the header object (no event), or ST_EBADMSG with a
+ * reason in err. */
+int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen);
 /* One event as a text line (no newline). */
 int st_event_to_text(const st_event *ev, const st_text_options *opt, char *buf, size_t len);
 

@@ -90,20 +90,158 @@ const char *st_status_windows_name(const st_status *s);
 /* "refused (ECONNREFUSED / WSAECONNREFUSED)"; "ok" for success. */
 int st_status_format(const st_status *s, char *buf, size_t len);
 
-/* socktrace's own error returns: negative ints. */
+/* socktrace's own error returns: negative ints, as libuv's are. Each row is
+ * XX(name, value, words): the value is the negated Linux errno of that name
+ * (written out, not taken from <errno.h>, like the tables above), so a
+ * negated errno from a Linux system call or from libuv on Unix is already
+ * one of these codes. The classic values (below 35) are the same in every C
+ * library, the Windows one included. libuv.h's UV_ERRNO_MAP is the model. */
+#define ST_ERRNO_MAP(XX)                                                                           \
+  XX(EPERM, -1, "operation not permitted")                                                         \
+  XX(ENOENT, -2, "no such file or directory")                                                      \
+  XX(ESRCH, -3, "no such process")                                                                 \
+  XX(EINTR, -4, "interrupted system call")                                                         \
+  XX(EIO, -5, "input/output error")                                                                \
+  XX(ENXIO, -6, "no such device or address")                                                       \
+  XX(E2BIG, -7, "argument list too long")                                                          \
+  XX(ENOEXEC, -8, "exec format error")                                                             \
+  XX(EBADF, -9, "bad file descriptor")                                                             \
+  XX(ECHILD, -10, "no child processes")                                                            \
+  XX(EAGAIN, -11, "resource temporarily unavailable")                                              \
+  XX(ENOMEM, -12, "out of memory")                                                                 \
+  XX(EACCES, -13, "permission denied")                                                             \
+  XX(EFAULT, -14, "bad address in system call argument")                                           \
+  XX(ENOTBLK, -15, "block device required")                                                        \
+  XX(EBUSY, -16, "busy")                                                                           \
+  XX(EEXIST, -17, "already exists")                                                                \
+  XX(EXDEV, -18, "cross-device link not permitted")                                                \
+  XX(ENODEV, -19, "no such device")                                                                \
+  XX(ENOTDIR, -20, "not a directory")                                                              \
+  XX(EISDIR, -21, "illegal operation on a directory")                                              \
+  XX(EINVAL, -22, "invalid argument")                                                              \
+  XX(ENFILE, -23, "file table overflow")                                                           \
+  XX(EMFILE, -24, "too many open files")                                                           \
+  XX(ENOTTY, -25, "inappropriate ioctl for device")                                                \
+  XX(ETXTBSY, -26, "text file is busy")                                                            \
+  XX(EFBIG, -27, "file too large")                                                                 \
+  XX(ENOSPC, -28, "no space left on device")                                                       \
+  XX(ESPIPE, -29, "invalid seek")                                                                  \
+  XX(EROFS, -30, "read-only file system")                                                          \
+  XX(EMLINK, -31, "too many links")                                                                \
+  XX(EPIPE, -32, "broken pipe")                                                                    \
+  XX(EDOM, -33, "numerical argument out of domain")                                                \
+  XX(ERANGE, -34, "result too large")                                                              \
+  XX(EDEADLK, -35, "resource deadlock avoided")                                                    \
+  XX(ENAMETOOLONG, -36, "name too long")                                                           \
+  XX(ENOLCK, -37, "no locks available")                                                            \
+  XX(ENOSYS, -38, "not supported on this system")                                                  \
+  XX(ENOTEMPTY, -39, "directory not empty")                                                        \
+  XX(ELOOP, -40, "too many symbolic links encountered")                                            \
+  XX(ENOMSG, -42, "no message of desired type")                                                    \
+  XX(EIDRM, -43, "identifier removed")                                                             \
+  XX(ECHRNG, -44, "channel number out of range")                                                   \
+  XX(EL2NSYNC, -45, "level 2 not synchronized")                                                    \
+  XX(EL3HLT, -46, "level 3 halted")                                                                \
+  XX(EL3RST, -47, "level 3 reset")                                                                 \
+  XX(ELNRNG, -48, "link number out of range")                                                      \
+  XX(EUNATCH, -49, "protocol driver not attached")                                                 \
+  XX(ENOCSI, -50, "no CSI structure available")                                                    \
+  XX(EL2HLT, -51, "level 2 halted")                                                                \
+  XX(EBADE, -52, "invalid exchange")                                                               \
+  XX(EBADR, -53, "invalid request descriptor")                                                     \
+  XX(EXFULL, -54, "exchange full")                                                                 \
+  XX(ENOANO, -55, "no anode")                                                                      \
+  XX(EBADRQC, -56, "invalid request code")                                                         \
+  XX(EBADSLT, -57, "invalid slot")                                                                 \
+  XX(EBFONT, -59, "bad font file format")                                                          \
+  XX(ENOSTR, -60, "device not a stream")                                                           \
+  XX(ENODATA, -61, "no data available")                                                            \
+  XX(ETIME, -62, "timer expired")                                                                  \
+  XX(ENOSR, -63, "out of streams resources")                                                       \
+  XX(ENONET, -64, "machine is not on the network")                                                 \
+  XX(ENOPKG, -65, "package not installed")                                                         \
+  XX(EREMOTE, -66, "object is remote")                                                             \
+  XX(ENOLINK, -67, "link has been severed")                                                        \
+  XX(EADV, -68, "advertise error")                                                                 \
+  XX(ESRMNT, -69, "srmount error")                                                                 \
+  XX(ECOMM, -70, "communication error on send")                                                    \
+  XX(EPROTO, -71, "protocol error")                                                                \
+  XX(EMULTIHOP, -72, "multihop attempted")                                                         \
+  XX(EDOTDOT, -73, "RFS specific error")                                                           \
+  XX(EBADMSG, -74, "malformed input")                                                              \
+  XX(EOVERFLOW, -75, "value too large for defined data type")                                      \
+  XX(ENOTUNIQ, -76, "name not unique on network")                                                  \
+  XX(EBADFD, -77, "file descriptor in bad state")                                                  \
+  XX(EREMCHG, -78, "remote address changed")                                                       \
+  XX(ELIBACC, -79, "can not access a needed shared library")                                       \
+  XX(ELIBBAD, -80, "accessing a corrupted shared library")                                         \
+  XX(ELIBSCN, -81, ".lib section in a.out corrupted")                                              \
+  XX(ELIBMAX, -82, "attempting to link in too many shared libraries")                              \
+  XX(ELIBEXEC, -83, "cannot exec a shared library directly")                                       \
+  XX(EILSEQ, -84, "illegal byte sequence")                                                         \
+  XX(ERESTART, -85, "interrupted system call should be restarted")                                 \
+  XX(ESTRPIPE, -86, "streams pipe error")                                                          \
+  XX(EUSERS, -87, "too many users")                                                                \
+  XX(ENOTSOCK, -88, "socket operation on non-socket")                                              \
+  XX(EDESTADDRREQ, -89, "destination address required")                                            \
+  XX(EMSGSIZE, -90, "message too long")                                                            \
+  XX(EPROTOTYPE, -91, "protocol wrong type for socket")                                            \
+  XX(ENOPROTOOPT, -92, "protocol not available")                                                   \
+  XX(EPROTONOSUPPORT, -93, "protocol not supported")                                               \
+  XX(ESOCKTNOSUPPORT, -94, "socket type not supported")                                            \
+  XX(EOPNOTSUPP, -95, "operation not supported")                                                   \
+  XX(EPFNOSUPPORT, -96, "protocol family not supported")                                           \
+  XX(EAFNOSUPPORT, -97, "address family not supported")                                            \
+  XX(EADDRINUSE, -98, "address already in use")                                                    \
+  XX(EADDRNOTAVAIL, -99, "address not available")                                                  \
+  XX(ENETDOWN, -100, "network is down")                                                            \
+  XX(ENETUNREACH, -101, "network is unreachable")                                                  \
+  XX(ENETRESET, -102, "network dropped connection on reset")                                       \
+  XX(ECONNABORTED, -103, "software caused connection abort")                                       \
+  XX(ECONNRESET, -104, "connection reset by peer")                                                 \
+  XX(ENOBUFS, -105, "no buffer space available")                                                   \
+  XX(EISCONN, -106, "socket is already connected")                                                 \
+  XX(ENOTCONN, -107, "socket is not connected")                                                    \
+  XX(ESHUTDOWN, -108, "cannot send after transport endpoint shutdown")                             \
+  XX(ETOOMANYREFS, -109, "too many references: cannot splice")                                     \
+  XX(ETIMEDOUT, -110, "connection timed out")                                                      \
+  XX(ECONNREFUSED, -111, "connection refused")                                                     \
+  XX(EHOSTDOWN, -112, "host is down")                                                              \
+  XX(EHOSTUNREACH, -113, "host is unreachable")                                                    \
+  XX(EALREADY, -114, "connection already in progress")                                             \
+  XX(EINPROGRESS, -115, "operation now in progress")                                               \
+  XX(ESTALE, -116, "stale file handle")                                                            \
+  XX(EUCLEAN, -117, "structure needs cleaning")                                                    \
+  XX(ENOTNAM, -118, "not a XENIX named type file")                                                 \
+  XX(ENAVAIL, -119, "no XENIX semaphores available")                                               \
+  XX(EISNAM, -120, "is a named type file")                                                         \
+  XX(EREMOTEIO, -121, "remote I/O error")                                                          \
+  XX(EDQUOT, -122, "disk quota exceeded")                                                          \
+  XX(ENOMEDIUM, -123, "no medium found")                                                           \
+  XX(EMEDIUMTYPE, -124, "wrong medium type")                                                       \
+  XX(ECANCELED, -125, "operation canceled")                                                        \
+  XX(ENOKEY, -126, "required key not available")                                                   \
+  XX(EKEYEXPIRED, -127, "key has expired")                                                         \
+  XX(EKEYREVOKED, -128, "key has been revoked")                                                    \
+  XX(EKEYREJECTED, -129, "key was rejected by service")                                            \
+  XX(EOWNERDEAD, -130, "owner died")                                                               \
+  XX(ENOTRECOVERABLE, -131, "state not recoverable")                                               \
+  XX(ERFKILL, -132, "operation not possible due to RF-kill")
+
 enum {
-  ST_EINVAL = -22,
-  ST_ENOMEM = -12,
-  ST_ENOENT = -2,
-  ST_EIO = -5,
-  ST_EPERM = -1,
-  ST_ENOSYS = -38,
-  ST_EBUSY = -16,
-  ST_ENOSPC = -28,
-  ST_EBADMSG = -74,
-  ST_EEXIST = -17,
+#define ST_ERRNO_ENUM(name, value, words) ST_##name = value,
+  ST_ERRNO_MAP(ST_ERRNO_ENUM)
+#undef ST_ERRNO_ENUM
 };
-const char *st_strerror(int err); /* for ST_E* and negated errno values */
+
+/* Words for an error code: every ST_E* code, every libuv code (on Windows
+ * libuv's codes are its own, not negated errno), 0 ("success"); anything
+ * else is "unknown error -N". Never NULL; the text of an unknown code lives
+ * in a per-thread buffer until the next call on that thread. */
+const char *st_strerror(int err);
+/* The code's name: "ENOENT", "EOF" (libuv's own), "OK" for 0, "UNKNOWN"
+ * for anything else. */
+const char *st_err_name(int err);
 
 #ifdef __cplusplus
 }

@@ -115,11 +115,15 @@ char *st_test_read_file(const char *path, size_t *len) {
 }
 
 st_cli_result st_test_cli(const char *args) {
+  return st_test_cli_stdin("/dev/null", args);
+}
+
+st_cli_result st_test_cli_stdin(const char *in, const char *args) {
   char cmd[8192];
   char out[] = "/tmp/st-cli-out-XXXXXX", err[] = "/tmp/st-cli-err-XXXXXX";
   close(mkstemp(out));
   close(mkstemp(err));
-  snprintf(cmd, sizeof cmd, "%s/socktrace %s >%s 2>%s </dev/null", ST_BINARY_DIR, args, out, err);
+  snprintf(cmd, sizeof cmd, "%s/socktrace %s >%s 2>%s <%s", ST_BINARY_DIR, args, out, err, in);
   int st = system(cmd);
   st_cli_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, st_test_read_file(out, NULL),
                      st_test_read_file(err, NULL)};

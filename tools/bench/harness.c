@@ -7,7 +7,10 @@
  *
  * Every tracer is a separate process attached to one held workload process,
  * so wait4() gives the tracer's own CPU and memory, not the workload's.
- * Tools that are not installed are listed as such, never faked.
+ * Tools that are not installed are listed as such, never faked. Each tracer
+ * is one row of one table: how to start it, what it prints when it is
+ * ready, and how to count what it saw (socktrace's counters come from its
+ * --stats=json object, never from the words of a message).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,20 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tracers.h"
+
 #define MAX_REPS 15
+#define MAX_TRACERS 16
 #define READY_TIMEOUT_MS 20000
 #define WORKLOAD_TIMEOUT_MS 120000
 #define STOP_TIMEOUT_MS 15000
-
-enum kind { UNTRACED, SOCKTRACE, STRACE, BPFTRACE, TCPDUMP };
-
-typedef struct config {
-  const char *name;
-  enum kind kind;
-  const char *args[8]; /* socktrace options */
-  const char *out_ext; /* socktrace output file suffix, NULL for none */
-  bool available;
-} config;
 
 typedef struct result {
   double wall[MAX_REPS];
@@ -47,22 +43,11 @@ typedef struct result {
   char why[160];
 } result;
 
-static config configs[] = {
-    {"untraced", UNTRACED, {NULL}, NULL, true},
-    {"socktrace-l4-null", SOCKTRACE, {"-l", "4", "-f", "null", NULL}, NULL, true},
-    {"socktrace-l4-file", SOCKTRACE, {"-l", "4", NULL}, ".sktrace", true},
-    {"socktrace-l5-file", SOCKTRACE, {"-l", "5", NULL}, ".sktrace", true},
-    {"socktrace-l5-jsonl", SOCKTRACE, {"-l", "5", "-f", "jsonl", NULL}, ".jsonl", true},
-    {"strace", STRACE, {NULL}, NULL, true},
-    {"bpftrace", BPFTRACE, {NULL}, NULL, true},
-    {"tcpdump", TCPDUMP, {NULL}, NULL, true},
-};
-#define NCONFIGS (sizeof configs / sizeof configs[0])
-
 static const char *workloads[] = {"rr", "churn", "udp", "refused"};
 #define NWORKLOADS 4
 
 static char socktrace_bin[4096], workload_bin[4096], tmpdir[64];
+static const char *before_bin; /* --before PATH */
 static char sizes[4][64];
 
 static void die(const char *what) {
@@ -74,35 +59,6 @@ static bool on_path(const char *tool) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
   return system(cmd) == 0;
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap + 1);
-  size_t r;
-  while ((r = fread(b + n, 1, cap - n, f)) > 0) {
-    n += r;
-    if (n == cap)
-      b = realloc(b, (cap *= 2) + 1);
-  }
-  fclose(f);
-  b[n] = 0;
-  return b;
-}
-
-static long long count_lines(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return -1;
-  long long n = 0;
-  int c;
-  while ((c = getc(f)) != EOF)
-    n += c == '\n';
-  fclose(f);
-  return n;
 }
 
 static double now_s(void) {
@@ -138,7 +94,7 @@ static bool wait_ready(pid_t tracer, const char *f1, const char *f2, const char 
   for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 10) {
     const char *files[2] = {f1, f2};
     for (int i = 0; i < 2; i++) {
-      char *s = slurp(files[i]);
+      char *s = bench_slurp(files[i]);
       bool found = s && strstr(s, marker);
       free(s);
       if (found)
@@ -169,32 +125,19 @@ static bool wait_bounded(pid_t pid, int *status, struct rusage *ru, int ms) {
   }
 }
 
-static const char bpftrace_prog[] =
-    "tracepoint:syscalls:sys_enter_socket,tracepoint:syscalls:sys_exit_socket,"
-    "tracepoint:syscalls:sys_enter_connect,tracepoint:syscalls:sys_exit_connect,"
-    "tracepoint:syscalls:sys_exit_accept4,tracepoint:syscalls:sys_exit_accept,"
-    "tracepoint:syscalls:sys_enter_bind,tracepoint:syscalls:sys_enter_listen,"
-    "tracepoint:syscalls:sys_enter_close "
-    "/pid == $1/ { printf(\"%d %s %d\\n\", tid, probe, args->__syscall_nr); }\n"
-    "tracepoint:sock:inet_sock_set_state /pid == $1/ "
-    "{ printf(\"%d state %d %d\\n\", tid, args->oldstate, args->newstate); }\n"
-    "tracepoint:sock:sock_send_length,tracepoint:sock:sock_recv_length /pid == $1/ "
-    "{ printf(\"%d %s %d\\n\", tid, probe, args->ret); }\n"
-    "tracepoint:tcp:tcp_send_reset,tracepoint:tcp:tcp_receive_reset,"
-    "tracepoint:tcp:tcp_retransmit_skb { printf(\"%s\\n\", probe); }\n";
-
-/* Runs workload `only` (with size arguments) once under config c. */
-static void run_once(const config *c, const char *only, const char *size_args, result *r) {
-  char wout[128], tout[128], terr[128], evfile[160];
+/* Runs workload `only` (with size arguments) once under tracer t. */
+static void run_once(const tracer *t, const char *only, const char *size_args, result *r) {
+  run_files f = {.socktrace = socktrace_bin, .before = before_bin};
+  char wout[128];
   snprintf(wout, sizeof wout, "%s/workload.out", tmpdir);
-  snprintf(tout, sizeof tout, "%s/tracer.out", tmpdir);
-  snprintf(terr, sizeof terr, "%s/tracer.err", tmpdir);
-  snprintf(evfile, sizeof evfile, "%s/events%s", tmpdir, c->out_ext ? c->out_ext : "");
-  unlink(evfile);
+  snprintf(f.out, sizeof f.out, "%s/tracer.out", tmpdir);
+  snprintf(f.err, sizeof f.err, "%s/tracer.err", tmpdir);
+  snprintf(f.events, sizeof f.events, "%s/events%s", tmpdir, t->out_ext ? t->out_ext : "");
+  unlink(f.events);
   /* The tracer truncates these only after fork: a stale ready marker from the
    * previous run would let the workload start before the tracer is ready. */
-  unlink(tout);
-  unlink(terr);
+  unlink(f.out);
+  unlink(f.err);
 
   /* The workload, held before exec until the tracer is ready. */
   int hold[2];
@@ -215,8 +158,8 @@ static void run_once(const config *c, const char *only, const char *size_args, r
     int n = 5;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", size_args);
-    for (char *t = strtok(buf, " "); t && n < 14; t = strtok(NULL, " "))
-      argv[n++] = t;
+    for (char *tok = strtok(buf, " "); tok && n < 14; tok = strtok(NULL, " "))
+      argv[n++] = tok;
     argv[n] = NULL;
     execv(workload_bin, argv);
     _exit(127);
@@ -225,63 +168,14 @@ static void run_once(const config *c, const char *only, const char *size_args, r
 
   char pidbuf[16];
   snprintf(pidbuf, sizeof pidbuf, "%d", (int)wp);
+  f.pid = pidbuf;
   pid_t tp = 0;
-  const char *marker = NULL;
-  char *argv[32];
-  int n = 0;
-  switch (c->kind) {
-  case UNTRACED:
-    break;
-  case SOCKTRACE:
-    argv[n++] = socktrace_bin;
-    argv[n++] = "trace";
-    argv[n++] = "--stats";
-    argv[n++] = "-p";
-    argv[n++] = pidbuf;
-    for (int i = 0; c->args[i]; i++)
-      argv[n++] = (char *)c->args[i];
-    if (c->out_ext) {
-      argv[n++] = "-o";
-      argv[n++] = evfile;
-    }
-    marker = "tracing with";
-    break;
-  case STRACE:
-    argv[n++] = "strace";
-    argv[n++] = "-f";
-    argv[n++] = "-e";
-    argv[n++] = "trace=network,close";
-    argv[n++] = "-o";
-    argv[n++] = evfile;
-    argv[n++] = "-p";
-    argv[n++] = pidbuf;
-    marker = "attached";
-    break;
-  case BPFTRACE:
-    argv[n++] = "bpftrace";
-    argv[n++] = "-o";
-    argv[n++] = evfile;
-    argv[n++] = "-e";
-    argv[n++] = (char *)bpftrace_prog;
-    argv[n++] = pidbuf;
-    marker = "Attaching"; /* printed before attaching: see the grace below */
-    break;
-  case TCPDUMP:
-    argv[n++] = "tcpdump";
-    argv[n++] = "-i";
-    argv[n++] = "lo";
-    argv[n++] = "-n";
-    argv[n++] = "-w";
-    argv[n++] = "/dev/null";
-    argv[n++] = "tcp or udp";
-    marker = "listening on";
-    break;
-  }
-  argv[n] = NULL;
-  if (c->kind != UNTRACED) {
-    tp = spawn(argv, tout, terr);
-    if (!wait_ready(tp, terr, c->kind == BPFTRACE ? evfile : tout, marker)) {
-      char *e = slurp(terr);
+  char *argv[32] = {NULL};
+  if (t->argv) {
+    t->argv(t, &f, argv);
+    tp = spawn(argv, f.out, f.err);
+    if (!wait_ready(tp, f.err, t->ready_in_events ? f.events : f.out, t->ready)) {
+      char *e = bench_slurp(f.err);
       snprintf(r->why, sizeof r->why, "%s did not start: %.100s", argv[0], e ? e : "");
       free(e);
       r->failed = true;
@@ -291,11 +185,8 @@ static void run_once(const config *c, const char *only, const char *size_args, r
       waitpid(wp, NULL, 0);
       return;
     }
+    sleep_ms(t->grace_ms);
   }
-  /* bpftrace says "Attaching" before it attaches, and its output to a file
-   * is block-buffered, so no later line can be waited for: give it time. */
-  if (c->kind == BPFTRACE)
-    sleep_ms(1000);
   if (write(hold[1], "g", 1) != 1)
     die("release");
   close(hold[1]);
@@ -304,7 +195,7 @@ static void run_once(const config *c, const char *only, const char *size_args, r
   bool workload_ok = wait_bounded(wp, &st, &ru, WORKLOAD_TIMEOUT_MS);
   memset(&ru, 0, sizeof ru);
   if (tp) {
-    sleep_ms(c->kind == SOCKTRACE ? 50 : 200); /* let the tracer drain */
+    sleep_ms(t->drain_ms); /* let the tracer drain */
     kill(tp, SIGINT);
     int tst;
     if (!wait_bounded(tp, &tst, &ru, STOP_TIMEOUT_MS)) {
@@ -316,66 +207,24 @@ static void run_once(const config *c, const char *only, const char *size_args, r
   }
   if (!workload_ok) {
     snprintf(r->why, sizeof r->why, "workload did not finish within %d s under %s",
-             WORKLOAD_TIMEOUT_MS / 1000, c->name);
+             WORKLOAD_TIMEOUT_MS / 1000, t->name);
     r->failed = true;
     return;
   }
-  char *out = slurp(wout);
-  double wall = -1;
+  char *out = bench_slurp(wout);
   char *p = out ? strstr(out, "wall_s=") : NULL;
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !p) {
-    snprintf(r->why, sizeof r->why, "workload failed under %s", c->name);
+    snprintf(r->why, sizeof r->why, "workload failed under %s", t->name);
     r->failed = true;
     free(out);
     return;
   }
-  wall = strtod(p + 7, NULL);
+  double wall = strtod(p + 7, NULL);
   free(out);
 
   long long events = -1, lost = -1;
-  char *err = slurp(terr);
-  switch (c->kind) {
-  case SOCKTRACE: {
-    char *s = err ? strstr(err, "events seen, ") : NULL;
-    unsigned long long shown, filtered, l;
-    if (s && sscanf(s, "events seen, %llu shown, %llu filtered out, %llu lost", &shown, &filtered,
-                    &l) == 3) {
-      events = (long long)shown;
-      lost = (long long)l;
-    }
-    break;
-  }
-  case STRACE:
-    events = count_lines(evfile);
-    lost = 0;
-    break;
-  case BPFTRACE: {
-    events = count_lines(evfile) - 1; /* minus "Attaching N probes..." */
-    char *s = err ? strstr(err, "Lost ") : NULL;
-    lost = s ? atoll(s + 5) : 0;
-    break;
-  }
-  case TCPDUMP: {
-    /* Counted in the kernel: tcpdump hands packets to user space in blocks,
-     * so "captured" lags behind at the moment it is stopped. */
-    char *s = err ? strstr(err, " packets received by filter") : NULL;
-    if (s) {
-      while (s > err && s[-1] >= '0' && s[-1] <= '9')
-        s--;
-      events = atoll(s);
-    }
-    char *d = err ? strstr(err, " packets dropped by kernel") : NULL;
-    if (d) {
-      while (d > err && d[-1] >= '0' && d[-1] <= '9')
-        d--;
-      lost = atoll(d);
-    }
-    break;
-  }
-  default:
-    break;
-  }
-  free(err);
+  if (t->count)
+    t->count(&f, &events, &lost);
   int i = r->n++;
   r->wall[i] = wall;
   r->cpu[i] = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -417,7 +266,7 @@ static long long median_ll(const long long *v, int n) {
  * Then how fast `report` reads the largest file recorded. */
 static void throughput(FILE *js) {
   static const long rates[] = {100000, 250000, 500000, 750000, 1000000, 1500000, 2000000, 3000000};
-  const config *sinks[] = {&configs[1], &configs[2]}; /* l4 null, l4 .sktrace */
+  const tracer *sinks[] = {bench_tracer("socktrace-l4-null"), bench_tracer("socktrace-l4-file")};
   char file[128];
   snprintf(file, sizeof file, "%s/events.sktrace", tmpdir);
   printf("\nTHROUGHPUT (failing sends, one event each, level 4)\n");
@@ -465,24 +314,30 @@ static void throughput(FILE *js) {
     return;
   }
   char cmd[8192];
-  snprintf(cmd, sizeof cmd, "%s report %s -f summary --stats -o /dev/null 2>%s/report.err",
+  snprintf(cmd, sizeof cmd, "%s report %s -f summary --stats=json -o /dev/null 2>%s/report.err",
            socktrace_bin, file, tmpdir);
   double t0 = now_s();
   int rc = system(cmd);
   double secs = now_s() - t0;
   char errpath[128];
   snprintf(errpath, sizeof errpath, "%s/report.err", tmpdir);
-  char *err = slurp(errpath);
-  unsigned long long seen = 0;
-  char *p = err ? strstr(err, "socktrace: ") : NULL;
-  if (p)
-    sscanf(p, "socktrace: %llu events seen", &seen);
-  free(err);
-  printf("report -f summary: %llu events in %.3f s = %.0f events/s (%lld bytes, exit %d)\n", seen,
+  long long seen = 0, shown, lost;
+  if (!bench_socktrace_stats(errpath, &seen, &shown, &lost))
+    seen = 0;
+  printf("report -f summary: %lld events in %.3f s = %.0f events/s (%lld bytes, exit %d)\n", seen,
          secs, (double)seen / secs, (long long)st.st_size, rc);
   if (js)
     fprintf(js, ",\"report\":{\"events\":%llu,\"seconds\":%.4f,\"events_per_s\":%.0f}", seen, secs,
             (double)seen / secs);
+}
+
+/* Whether name is one of the comma-separated names in list. */
+static bool listed(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)); p += n)
+    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+      return true;
+  return false;
 }
 
 static void find_self_dir(char *dir, size_t len) {
@@ -498,7 +353,7 @@ static void find_self_dir(char *dir, size_t len) {
 int main(int argc, char **argv) {
   int reps = 5;
   bool tiny = false, tput = false;
-  const char *json_path = NULL, *only = NULL;
+  const char *json_path = NULL, *only = NULL, *pick = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = atoi(argv[++i]);
@@ -510,9 +365,13 @@ int main(int argc, char **argv) {
       json_path = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!strcmp(argv[i], "--before") && i + 1 < argc)
+      before_bin = argv[++i];
+    else if (!strcmp(argv[i], "--tracers") && i + 1 < argc)
+      pick = argv[++i];
     else {
       fprintf(stderr, "usage: st-bench [--reps N] [--tiny] [--only WORKLOAD] [--throughput]\n"
-                      "                [--json FILE]\n");
+                      "                [--json FILE] [--before SOCKTRACE] [--tracers A,B,...]\n");
       return 2;
     }
   }
@@ -537,18 +396,27 @@ int main(int argc, char **argv) {
     snprintf(sizes[2], sizeof sizes[2], "--udp 200");
     snprintf(sizes[3], sizeof sizes[3], "--refused 100");
   }
-  configs[5].available = on_path("strace");
-  configs[6].available = on_path("bpftrace");
-  configs[7].available = on_path("tcpdump");
+  if (before_bin && access(before_bin, X_OK) != 0) {
+    fprintf(stderr, "st-bench: --before %s: not an executable\n", before_bin);
+    return 2;
+  }
+  for (size_t c = 0; c < bench_ntracers; c++) {
+    tracer *t = &bench_tracers[c];
+    t->available = !t->tool || on_path(t->tool);
+    /* Rows not asked for are left out of the table, not shown as missing. */
+    t->shown = c == 0 || ((!t->before || before_bin) && (!pick || listed(pick, t->name)));
+  }
 
-  static result results[NWORKLOADS][NCONFIGS];
+  static result results[NWORKLOADS][MAX_TRACERS];
+  if (bench_ntracers > MAX_TRACERS)
+    die("too many tracers");
   for (int w = 0; w < NWORKLOADS; w++) {
     if (only && strcmp(only, workloads[w]))
       continue;
     for (int rep = 0; rep < reps; rep++)
-      for (size_t c = 0; c < NCONFIGS; c++)
-        if (configs[c].available && !results[w][c].failed)
-          run_once(&configs[c], workloads[w], sizes[w], &results[w][c]);
+      for (size_t c = 0; c < bench_ntracers; c++)
+        if (bench_tracers[c].shown && bench_tracers[c].available && !results[w][c].failed)
+          run_once(&bench_tracers[c], workloads[w], sizes[w], &results[w][c]);
   }
 
   FILE *js = json_path ? fopen(json_path, "w") : NULL;
@@ -563,14 +431,16 @@ int main(int argc, char **argv) {
     if (only && strcmp(only, workloads[w]))
       continue;
     double base = results[w][0].n ? median(results[w][0].wall, results[w][0].n) : 0;
-    for (size_t c = 0; c < NCONFIGS; c++) {
+    for (size_t c = 0; c < bench_ntracers; c++) {
       result *r = &results[w][c];
-      if (!configs[c].available) {
-        printf("%-9s %-20s %s\n", workloads[w], configs[c].name, "(not installed)");
+      if (!bench_tracers[c].shown)
+        continue;
+      if (!bench_tracers[c].available) {
+        printf("%-9s %-20s %s\n", workloads[w], bench_tracers[c].name, "(not installed)");
         continue;
       }
       if (r->failed || !r->n) {
-        printf("%-9s %-20s FAILED: %s\n", workloads[w], configs[c].name, r->why);
+        printf("%-9s %-20s FAILED: %s\n", workloads[w], bench_tracers[c].name, r->why);
         continue;
       }
       double wall = median(r->wall, r->n), cpu = median(r->cpu, r->n);
@@ -581,14 +451,14 @@ int main(int argc, char **argv) {
         snprintf(evs, sizeof evs, "%lld", ev);
       if (lost >= 0)
         snprintf(losts, sizeof losts, "%lld", lost);
-      printf("%-9s %-20s %10.4f %6.3fx %10s %8s %9.3f %9.1f\n", workloads[w], configs[c].name, wall,
-             base > 0 ? wall / base : 0, evs, losts, c ? cpu : 0.0, c ? rss : 0.0);
+      printf("%-9s %-20s %10.4f %6.3fx %10s %8s %9.3f %9.1f\n", workloads[w], bench_tracers[c].name,
+             wall, base > 0 ? wall / base : 0, evs, losts, c ? cpu : 0.0, c ? rss : 0.0);
       if (js) {
         fprintf(js,
                 "%s{\"workload\":\"%s\",\"tracer\":\"%s\",\"wall_s\":%.6f,\"ratio\":%.4f,"
                 "\"events\":%lld,\"lost\":%lld,\"cpu_s\":%.4f,\"peak_rss_mib\":%.1f}",
-                first ? "" : ",", workloads[w], configs[c].name, wall, base > 0 ? wall / base : 0,
-                ev, lost, c ? cpu : 0.0, c ? rss : 0.0);
+                first ? "" : ",", workloads[w], bench_tracers[c].name, wall,
+                base > 0 ? wall / base : 0, ev, lost, c ? cpu : 0.0, c ? rss : 0.0);
         first = false;
       }
     }
@@ -610,8 +480,8 @@ int main(int argc, char **argv) {
    * reason, but is not socktrace's failure. */
   int failures = 0;
   for (int w = 0; w < NWORKLOADS; w++)
-    for (size_t c = 0; c < NCONFIGS; c++)
-      if (configs[c].kind == UNTRACED || configs[c].kind == SOCKTRACE)
+    for (size_t c = 0; c < bench_ntracers; c++)
+      if (bench_tracers[c].ours)
         failures += results[w][c].failed;
   return failures ? 1 : 0;
 }

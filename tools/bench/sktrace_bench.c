@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <uv.h>
 
-#include "replay/replay.h"
 #include "socktrace/sink.h"
 
 #define POOL 4096

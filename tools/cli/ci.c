@@ -52,7 +52,7 @@ int cli_ci_begin(cli_options *o) {
     o->step_summary = fopen(path, "a");
     if (!o->step_summary)
       cli_error("cannot append the summary to GITHUB_STEP_SUMMARY (%s): %s; tracing anyway", path,
-                strerror(errno));
+                st_strerror(-errno));
   }
   return 0;
 }
@@ -109,7 +109,7 @@ int cli_ci_end(cli_options *o, int code) {
     o->fail_model = NULL;
   }
   if (o->step_summary && fclose(o->step_summary) != 0)
-    cli_error("cannot write the summary to GITHUB_STEP_SUMMARY: %s", strerror(errno));
+    cli_error("cannot write the summary to GITHUB_STEP_SUMMARY: %s", st_strerror(-errno));
   o->step_summary = NULL;
   return code;
 }

@@ -22,6 +22,9 @@ typedef struct cli_model {
   uint8_t lost_where; /* where the first EventsLost says it lost events */
 } cli_model;
 
+/* A row of the backend registry (registry.c). */
+typedef struct cli_source cli_source;
+
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
@@ -32,7 +35,7 @@ typedef struct cli_options {
   const char *capture_filter;
   bool summary;
   bool quiet;
-  bool stats;    /* --stats: counters on stderr at the end */
+  int stats;     /* CLI_STATS_*: counters on stderr at the end */
   bool announce; /* say on stderr when live tracing has started */
   int color;     /* -1 auto, 0 never, 1 always */
   bool local_time;
@@ -46,6 +49,12 @@ typedef struct cli_options {
   uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
+  const cli_source *source;    /* the registry row the backend came from */
+  unsigned file_mode;          /* --file-mode of outputs; 0 = 0600 */
+  const char *control_dir;     /* --control-dir of background sessions */
+  bool foreground;             /* start --foreground: the session in this process */
+  bool clear_filters;          /* update --clear-filters */
+  const char *config;          /* start --config FILE */
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
   bool fail_on_dns;            /* --fail-on dns */
@@ -61,6 +70,19 @@ typedef struct cli_options {
  * as --fail-on lists. */
 #define CLI_EXIT_FAIL_ON 3
 
+enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
+
+/* Options (options.c): parses the options after the command; returns the
+ * index of the first operand, or -1 after printing a usage error. With
+ * stop_at_operand, options end at the first operand (run's CMD keeps its
+ * own). cli_options_help is --help's text after the list of commands. */
+int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operand);
+extern const char cli_options_help[];
+/* -k's words ("stream,winsock", "0x6") to a keyword mask; 0 or -1. */
+int cli_parse_keywords(const char *s, uint64_t *out);
+/* --help (main.c): the commands from the command table, then the options. */
+void cli_usage(FILE *out);
+
 /* Print "socktrace: <message>" on stderr (one line): an error, or a note
  * such as "tracing ..." that tools (and the benchmark) wait for. */
 void cli_error(const char *fmt, ...)
@@ -74,10 +96,12 @@ void cli_note(const char *fmt, ...)
 #endif
     ;
 
-/* Backend registry (registry.c). Each returns 0 or a negative code after
- * printing one clear line. */
-int cli_live_backend(const cli_options *o, st_backend **out);
-int cli_file_backend(const cli_options *o, const char *path, st_backend **out);
+/* Backend registry (registry.c): a live backend by --backend's name (the
+ * build's default without it), or the file backend that recognises path.
+ * Each returns 0 (and sets o->source) or a negative code after printing one
+ * clear line. */
+int cli_live_backend(cli_options *o, st_backend **out);
+int cli_file_backend(cli_options *o, const char *path, st_backend **out);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);
@@ -93,11 +117,12 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
 /* Sinks (output.c). cli_add_sinks adds what the options ask for; a
  * .sktrace output's sink is returned in *sktrace (else NULL). */
 bool cli_is_sktrace_path(const char *path);
+/* -o FILE for writing, owner-only (0600) unless --file-mode; NULL after one
+ * line saying why not. */
+FILE *cli_open_output(const cli_options *o);
 int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
-/* The filters in words ("port=80 family=inet"), for the trace header. */
-void cli_describe_filter(const st_filter *f, char *buf, size_t len);
 
 /* The model sink (model.c) adds every event to m (which the caller owns)
  * and keeps the trace's header and counters. */
@@ -123,6 +148,16 @@ int cli_run_command(cli_options *o, char **argv);
 /* `demo`: runs this executable's hidden __demo-workload under `run`. */
 int cli_demo(cli_options *o);
 int cli_demo_workload(void);
+
+/* Background sessions (sessions_unix.c / sessions_win.c): start, query,
+ * update, stop and flush, like logman's. The host (session_host_unix.c)
+ * runs the session NAME with its control socket at path, its log at log. */
+int cli_start(cli_options *o, const char *name);
+int cli_query(cli_options *o, const char *name);
+int cli_update(cli_options *o, const char *name);
+int cli_stop(cli_options *o, const char *name);
+int cli_flush(cli_options *o, const char *name);
+int cli_session_host(cli_options *o, const char *name, const char *path, const char *log);
 
 /* `catalog`: what sits between applications and the network stack, like
  * `netsh winsock show catalog` (catalog_win.c / catalog_unix.c). */

@@ -175,8 +175,10 @@ int cli_diff(int argc, char **argv) {
     cli_error("out of memory");
     goto done;
   }
-  if (d.output && !(out = fopen(d.output, "w"))) {
-    cli_error("cannot open %s for writing: %s", d.output, strerror(errno));
+  /* Owner-only, as every output socktrace writes (it names who talked to
+   * whom). */
+  cli_options oo = {.output = d.output};
+  if (d.output && !(out = cli_open_output(&oo))) {
     out = stdout;
     goto done;
   }
@@ -196,7 +198,7 @@ int cli_diff(int argc, char **argv) {
   out = stdout;
   if (rc < 0)
     cli_error("cannot write the comparison to %s: %s", d.output ? d.output : "standard output",
-              rc == ST_EIO ? strerror(errno) : st_strerror(rc));
+              rc == ST_EIO ? st_strerror(-errno) : st_strerror(rc));
   else
     code = r.n ? 1 : 0;
 done:

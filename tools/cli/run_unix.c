@@ -72,7 +72,7 @@ static int release_child(st_session *s, uv_loop_t *loop, void *arg) {
   uv_signal_start(&r->sigint, on_stop_signal, SIGINT);
   uv_signal_start(&r->sigterm, on_stop_signal, SIGTERM);
   if (write(r->release_fd, "go", 2) != 2) {
-    cli_error("cannot start the command: %s", strerror(errno));
+    cli_error("cannot start the command: %s", st_strerror(-errno));
     return 1;
   }
   close(r->release_fd);
@@ -91,13 +91,13 @@ int cli_run_command(cli_options *o, char **argv) {
     o->title = title;
   int hold[2];
   if (pipe(hold) != 0) {
-    cli_error("cannot create a pipe: %s", strerror(errno));
+    cli_error("cannot create a pipe: %s", st_strerror(-errno));
     return 1;
   }
   fflush(NULL);
   pid_t child = fork();
   if (child < 0) {
-    cli_error("cannot fork: %s", strerror(errno));
+    cli_error("cannot fork: %s", st_strerror(-errno));
     return 1;
   }
   if (child == 0) {
@@ -108,7 +108,7 @@ int cli_run_command(cli_options *o, char **argv) {
       _exit(127);
     close(hold[0]);
     execvp(argv[0], argv);
-    fprintf(stderr, "socktrace: cannot run %s: %s\n", argv[0], strerror(errno));
+    fprintf(stderr, "socktrace: cannot run %s: %s\n", argv[0], st_strerror(-errno));
     _exit(127);
   }
   close(hold[0]);

@@ -1,0 +1,285 @@
+/*
+ * st-bench's table of tracers (tracers.h): socktrace at two levels into
+ * three sinks, and the tools users know. strace writes to a file and
+ * bpftrace either prints a line per event to a file ("bpftrace") or only
+ * counts in kernel maps, printed when it exits ("bpftrace-count"), so their
+ * events can be counted; tcpdump counts packets received by its filter.
+ */
+#include "tracers.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *bench_slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *b = malloc(cap + 1);
+  size_t r;
+  while ((r = fread(b + n, 1, cap - n, f)) > 0) {
+    n += r;
+    if (n == cap)
+      b = realloc(b, (cap *= 2) + 1);
+  }
+  fclose(f);
+  b[n] = 0;
+  return b;
+}
+
+static long long count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  long long n = 0;
+  int c;
+  while ((c = getc(f)) != EOF)
+    n += c == '\n';
+  fclose(f);
+  return n;
+}
+
+bool bench_socktrace_stats(const char *path, long long *seen, long long *shown, long long *lost) {
+  char *err = bench_slurp(path);
+  char *line = err ? strrchr(err, '{') : NULL;
+  /* The object is one line; find its start. */
+  while (line && line > err && line[-1] != '\n')
+    line--;
+  json_t *o = line ? json_loads(line, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+  free(err);
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return false;
+  }
+  *seen = json_integer_value(json_object_get(o, "seen"));
+  *shown = json_integer_value(json_object_get(o, "shown"));
+  *lost = json_integer_value(json_object_get(o, "lost"));
+  json_decref(o);
+  return true;
+}
+
+/* ---- how each tracer starts ---- */
+
+static void socktrace_argv(const tracer *t, const run_files *f, char **argv) {
+  int n = 0;
+  argv[n++] = (char *)f->socktrace;
+  argv[n++] = "trace";
+  argv[n++] = "--stats=json";
+  argv[n++] = "-p";
+  argv[n++] = (char *)f->pid;
+  for (int i = 0; t->args[i]; i++)
+    argv[n++] = (char *)t->args[i];
+  if (t->out_ext) {
+    argv[n++] = "-o";
+    argv[n++] = (char *)f->events;
+  }
+  argv[n] = NULL;
+}
+
+/* The binary from before a change may predate --stats=json: it is asked for
+ * the words, which every version prints. */
+static void before_argv(const tracer *t, const run_files *f, char **argv) {
+  int n = 0;
+  argv[n++] = (char *)f->before;
+  argv[n++] = "trace";
+  argv[n++] = "--stats";
+  argv[n++] = "-p";
+  argv[n++] = (char *)f->pid;
+  for (int i = 0; t->args[i]; i++)
+    argv[n++] = (char *)t->args[i];
+  if (t->out_ext) {
+    argv[n++] = "-o";
+    argv[n++] = (char *)f->events;
+  }
+  argv[n] = NULL;
+}
+
+static void strace_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[] = {"strace", "-f", "-e", "trace=network,close", "-o", f->events, "-p", f->pid};
+  size_t n = sizeof a / sizeof a[0];
+  memcpy(argv, a, sizeof a);
+  argv[n] = NULL;
+}
+
+static void bpftrace_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[] = {"bpftrace", "-o", f->events, "-e", t->args[0], f->pid};
+  size_t n = sizeof a / sizeof a[0];
+  memcpy(argv, a, sizeof a);
+  argv[n] = NULL;
+}
+
+static void tcpdump_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[] = {"tcpdump", "-i", "lo", "-n", "-w", "/dev/null", "tcp or udp"};
+  size_t n = sizeof a / sizeof a[0];
+  memcpy(argv, a, sizeof a);
+  argv[n] = NULL;
+}
+
+/* ---- how each tracer's events are counted ---- */
+
+static void count_socktrace(const run_files *f, long long *events, long long *lost) {
+  long long seen;
+  if (!bench_socktrace_stats(f->err, &seen, events, lost))
+    *events = *lost = -1;
+}
+
+static void count_before(const run_files *f, long long *events, long long *lost) {
+  char *err = bench_slurp(f->err);
+  char *s = err ? strstr(err, "events seen, ") : NULL;
+  long long shown, filtered, l;
+  *events = *lost = -1;
+  if (s && sscanf(s, "events seen, %lld shown, %lld filtered out, %lld lost", &shown, &filtered,
+                  &l) == 3) {
+    *events = shown;
+    *lost = l;
+  }
+  free(err);
+}
+
+static void count_strace(const run_files *f, long long *events, long long *lost) {
+  *events = count_lines(f->events);
+  *lost = 0;
+}
+
+/* bpftrace says "Lost N events" on stderr when its perf buffer overflows. */
+static long long bpftrace_lost(const run_files *f) {
+  char *err = bench_slurp(f->err);
+  char *s = err ? strstr(err, "Lost ") : NULL;
+  long long lost = s ? atoll(s + 5) : 0;
+  free(err);
+  return lost;
+}
+
+static void count_bpftrace_lines(const run_files *f, long long *events, long long *lost) {
+  *events = count_lines(f->events) - 1; /* minus "Attaching N probes..." */
+  *lost = bpftrace_lost(f);
+}
+
+/* The maps bpftrace prints at exit: "@[tracepoint:...]: N" per probe. */
+static void count_bpftrace_maps(const run_files *f, long long *events, long long *lost) {
+  char *out = bench_slurp(f->events);
+  *events = out ? 0 : -1;
+  for (char *line = out; line && *line;) {
+    char *eol = strchr(line, '\n');
+    char *v = strncmp(line, "@[", 2) == 0 ? strstr(line, "]: ") : NULL;
+    if (v && (!eol || v < eol))
+      *events += atoll(v + 3);
+    line = eol ? eol + 1 : NULL;
+  }
+  free(out);
+  *lost = bpftrace_lost(f);
+}
+
+/* Counted in the kernel: tcpdump hands packets to user space in blocks, so
+ * "captured" lags behind at the moment it is stopped. */
+static long long number_before(const char *text, const char *what) {
+  const char *s = text ? strstr(text, what) : NULL;
+  if (!s)
+    return -1;
+  while (s > text && s[-1] >= '0' && s[-1] <= '9')
+    s--;
+  return atoll(s);
+}
+
+static void count_tcpdump(const run_files *f, long long *events, long long *lost) {
+  char *err = bench_slurp(f->err);
+  *events = number_before(err, " packets received by filter");
+  *lost = number_before(err, " packets dropped by kernel");
+  free(err);
+}
+
+/* ---- the table ---- */
+
+/* The tracepoints socktrace's own hooks correspond to, for bpftrace. */
+#define BT_SYSCALLS                                                                                \
+  "tracepoint:syscalls:sys_enter_socket,tracepoint:syscalls:sys_exit_socket,"                      \
+  "tracepoint:syscalls:sys_enter_connect,tracepoint:syscalls:sys_exit_connect,"                    \
+  "tracepoint:syscalls:sys_exit_accept4,tracepoint:syscalls:sys_exit_accept,"                      \
+  "tracepoint:syscalls:sys_enter_bind,tracepoint:syscalls:sys_enter_listen,"                       \
+  "tracepoint:syscalls:sys_enter_close "
+#define BT_STATE "tracepoint:sock:inet_sock_set_state "
+/* Since Linux 6.3: where they are missing bpftrace cannot attach, and the
+ * row is FAILED. */
+#define BT_LENGTH "tracepoint:sock:sock_send_length,tracepoint:sock:sock_recv_length "
+#define BT_TCP                                                                                     \
+  "tracepoint:tcp:tcp_send_reset,tracepoint:tcp:tcp_receive_reset,"                                \
+  "tracepoint:tcp:tcp_retransmit_skb "
+#define BT_PID "/pid == $1/ "
+
+static const char bpftrace_print[] = BT_SYSCALLS BT_PID
+    "{ printf(\"%d %s %d\\n\", tid, probe, args->__syscall_nr); }\n" BT_STATE BT_PID
+    "{ printf(\"%d state %d %d\\n\", tid, args->oldstate, args->newstate); }\n" BT_LENGTH BT_PID
+    "{ printf(\"%d %s %d\\n\", tid, probe, args->ret); }\n" BT_TCP
+    "{ printf(\"%s\\n\", probe); }\n";
+
+/* The same probes and predicates, counted in kernel maps: no printf. */
+static const char bpftrace_count[] = BT_SYSCALLS BT_PID
+    "{ @[probe] = count(); }\n" BT_STATE BT_PID "{ @[probe] = count(); }\n" BT_LENGTH BT_PID
+    "{ @[probe] = count(); }\n" BT_TCP "{ @[probe] = count(); }\n";
+
+/* socktrace at a level into a sink; its counts come from --stats=json. */
+#define SOCKTRACE(row, ext, ...)                                                                   \
+  {                                                                                                \
+    .name = row, .ours = true, .args = {__VA_ARGS__, NULL}, .out_ext = ext,                        \
+    .argv = socktrace_argv, .ready = "tracing with", .drain_ms = 50, .count = count_socktrace      \
+  }
+
+/* The same, with the --before binary. */
+#define BEFORE(row, ext, ...)                                                                      \
+  {                                                                                                \
+    .name = row, .ours = true, .before = true, .args = {__VA_ARGS__, NULL}, .out_ext = ext,        \
+    .argv = before_argv, .ready = "tracing with", .drain_ms = 50, .count = count_before            \
+  }
+
+tracer bench_tracers[] = {
+    {.name = "untraced", .ours = true},
+    SOCKTRACE("socktrace-l4-null", NULL, "-l", "4", "-f", "null"),
+    BEFORE("before-l4-null", NULL, "-l", "4", "-f", "null"),
+    SOCKTRACE("socktrace-l4-file", ".sktrace", "-l", "4"),
+    BEFORE("before-l4-file", ".sktrace", "-l", "4"),
+    SOCKTRACE("socktrace-l5-file", ".sktrace", "-l", "5"),
+    BEFORE("before-l5-file", ".sktrace", "-l", "5"),
+    SOCKTRACE("socktrace-l5-jsonl", ".jsonl", "-l", "5", "-f", "jsonl"),
+    {.name = "strace",
+     .tool = "strace",
+     .argv = strace_argv,
+     .ready = "attached",
+     .drain_ms = 200,
+     .count = count_strace},
+    /* bpftrace says "Attaching" before it attaches, and its output to a
+     * file is block-buffered, so no later line can be waited for: a grace. */
+    {.name = "bpftrace",
+     .tool = "bpftrace",
+     .args = {bpftrace_print},
+     .argv = bpftrace_argv,
+     .ready = "Attaching",
+     .ready_in_events = true,
+     .grace_ms = 1000,
+     .drain_ms = 200,
+     .count = count_bpftrace_lines},
+    {.name = "bpftrace-count",
+     .tool = "bpftrace",
+     .args = {bpftrace_count},
+     .argv = bpftrace_argv,
+     .ready = "Attaching",
+     .ready_in_events = true,
+     .grace_ms = 1000,
+     .drain_ms = 200,
+     .count = count_bpftrace_maps},
+    {.name = "tcpdump",
+     .tool = "tcpdump",
+     .argv = tcpdump_argv,
+     .ready = "listening on",
+     .drain_ms = 200,
+     .count = count_tcpdump},
+};
+const size_t bench_ntracers = sizeof bench_tracers / sizeof bench_tracers[0];
+
+const tracer *bench_tracer(const char *name) {
+  for (size_t i = 0; i < bench_ntracers; i++)
+    if (strcmp(bench_tracers[i].name, name) == 0)
+      return &bench_tracers[i];
+  return NULL;
+}

@@ -1,0 +1,430 @@
+/*
+ * The command line's options: the words that explain them (--help) and the
+ * parser that turns them into cli_options, with a one-line usage error for
+ * anything it cannot take. Which command runs is main.c's business.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+
+const char cli_options_help[] =
+    "\n"
+    "What to trace:\n"
+    "  -l, --level N        4 Information (default): lifecycle, failures, resets, summaries;\n"
+    "                       5 Verbose: adds every send/receive, options, indications\n"
+    "  -k, --keywords MASK  AFD keyword mask: a number (0x2) or names joined by commas:\n"
+    "                       datagram, stream, winsock, transport, state, summary, loss, dns\n"
+    "  -p, --pid PID        only this process (repeatable)\n"
+    "      --port PORT      only sockets with this local or remote port (repeatable)\n"
+    "      --host ADDR      only sockets with this local or remote IP address (repeatable)\n"
+    "      --family F       inet, inet6 or unix (repeatable)\n"
+    "      --protocol P     tcp, udp or a number (repeatable)\n"
+    "  -e, --events LIST    only these events: names or ids, comma-separated\n"
+    "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
+    "\n"
+    "Where it goes:\n"
+    "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
+    "                       (discard; with --stats to count), summary (tables and longest-\n"
+    "                       lived connections; report's default), markdown (the summary as\n"
+    "                       markdown tables, for CI job summaries), chrome (trace-event\n"
+    "                       JSON for ui.perfetto.dev / chrome://tracing) or html (one\n"
+    "                       self-contained page: tables, timeline, each socket's events)\n"
+    "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
+    "                       .sktrace records the compact binary trace (read it with replay or\n"
+    "                       report); it is written by a background thread and never slows\n"
+    "                       tracing: events it cannot keep up with are counted as lost\n"
+    "      --max-size BYTES rotate .sktrace files at about this size (e.g. 100M), keeping\n"
+    "      --max-files N    the newest N files (default 8): FILE, then FILE's .1, .2, ...\n"
+    "      --block-size BYTES  .sktrace block size (default 64K)\n"
+    "  -s, --summary        at the end, print the network failures, then per-process and\n"
+    "                       per-remote tables (connects, failures by status, accepts, bytes,\n"
+    "                       resets), UNIX sockets in their own table, lost events\n"
+    "      --all            every row of the summary's tables (else each table's top 10)\n"
+    "      --fail-on LIST   exit 3 when a traced socket ended in one of these ways although\n"
+    "                       the command succeeded: portable statuses (refused, timed_out,\n"
+    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers)\n"
+    "      --timeline       at the end, list each socket's events in order with times\n"
+    "                       relative to its first event\n"
+    "  -q, --quiet          no per-event output (use with --summary or -o)\n"
+    "      --color WHEN     auto (default), always or never\n"
+    "      --local-time     print local time instead of UTC in text output\n"
+    "      --stats          at the end, print how many events were seen, shown, lost\n"
+    "      --stats=json     the same as one JSON object, the last line on stderr (for\n"
+    "                       scripts: seen, shown, filtered, lost, and the backend's and\n"
+    "                       the .sktrace writer's own counts)\n"
+    "      --all-providers  replay of .etl: also list the providers it holds that are not\n"
+    "                       Winsock's (by GUID, id, version, count)\n"
+    "      --file-mode MODE permissions of the files written (default 0600: traces say who\n"
+    "                       talks to whom, so only their owner reads them)\n"
+    "\n"
+    "Sessions (start, query, update, stop, flush):\n"
+    "      --control-dir DIR    where the sessions' control sockets are (default\n"
+    "                           /run/socktrace for root; also SOCKTRACE_RUN_DIR)\n"
+    "      --foreground         start: keep the session in this process (for systemd)\n"
+    "      --config FILE        start: more options from FILE (words, # comments)\n"
+    "      --clear-filters      update: drop the filters the update does not name\n"
+    "  -f json                  query: the sessions as JSON\n"
+    "\n"
+    "Live backends:\n"
+    "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
+    "                       no process info)\n"
+    "  -i, --interface IF   interface for --backend pcap (default: any)\n"
+    "      --capture-filter EXPR  pcap capture filter for --backend pcap\n"
+    "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
+    "      --debug                show libbpf's and the kernel verifier's messages (ebpf;\n"
+    "                             also SOCKTRACE_DEBUG=1)\n"
+    "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
+    "      --buffers N            most ETW buffers (default 512; at least 64 are kept)\n"
+    "\n"
+    "Examples:\n"
+    "  sudo socktrace run -- curl -s http://localhost:8080/\n"
+    "  sudo socktrace trace --port 5432 -f jsonl -o pg.jsonl\n"
+    "  socktrace replay pg.jsonl --summary -q\n"
+    "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
+    "  socktrace report web.sktrace -f chrome -o web.json\n"
+    "  socktrace report web.sktrace -f html -o web.html\n"
+    "  sudo socktrace run --summary --fail-on refused,timed_out,reset,dns -- pytest\n"
+    "  socktrace diff last-green.sktrace this-run.sktrace\n"
+    "\n"
+    "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
+    "had bad records (they are reported and skipped); 2 for a usage error; 3 when CMD (or a\n"
+    "replayed trace) was fine but a socket ended as --fail-on lists. 'diff': 0 the same,\n"
+    "1 different, 2 an input could not be read.\n";
+
+enum {
+  OPT_PORT = 256,
+  OPT_HOST,
+  OPT_FAMILY,
+  OPT_PROTOCOL,
+  OPT_COLOR,
+  OPT_LOCAL_TIME,
+  OPT_BACKEND,
+  OPT_CAPTURE_FILTER,
+  OPT_RING_SIZE,
+  OPT_TIMELINE,
+  OPT_MAX_SIZE,
+  OPT_MAX_FILES,
+  OPT_BLOCK_SIZE,
+  OPT_STATS,
+  OPT_ALL_PROVIDERS,
+  OPT_BUFFER_SIZE,
+  OPT_BUFFERS,
+  OPT_DEBUG,
+  OPT_FILE_MODE,
+  OPT_CONTROL_DIR,
+  OPT_FOREGROUND,
+  OPT_CONFIG,
+  OPT_CLEAR_FILTERS,
+  OPT_ALL,
+  OPT_FAIL_ON,
+};
+
+static const struct option long_opts[] = {
+    {"level", required_argument, NULL, 'l'},
+    {"keywords", required_argument, NULL, 'k'},
+    {"pid", required_argument, NULL, 'p'},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"family", required_argument, NULL, OPT_FAMILY},
+    {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"events", required_argument, NULL, 'e'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"summary", no_argument, NULL, 's'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
+    {"local-time", no_argument, NULL, OPT_LOCAL_TIME},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"interface", required_argument, NULL, 'i'},
+    {"capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER},
+    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+    {"timeline", no_argument, NULL, OPT_TIMELINE},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"max-files", required_argument, NULL, OPT_MAX_FILES},
+    {"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
+    {"stats", optional_argument, NULL, OPT_STATS},
+    {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
+    {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+    {"buffers", required_argument, NULL, OPT_BUFFERS},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"file-mode", required_argument, NULL, OPT_FILE_MODE},
+    {"control-dir", required_argument, NULL, OPT_CONTROL_DIR},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"clear-filters", no_argument, NULL, OPT_CLEAR_FILTERS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int cli_parse_keywords(const char *s, uint64_t *out) {
+  static const struct {
+    const char *name;
+    uint64_t bit;
+  } names[] = {{"datagram", ST_KW_DATAGRAM}, {"stream", ST_KW_STREAM},
+               {"winsock", ST_KW_WINSOCK},   {"transport", ST_KW_TRANSPORT},
+               {"state", ST_KW_TCP_STATE},   {"summary", ST_KW_SUMMARY},
+               {"loss", ST_KW_LOSS},         {"catalog", ST_KW_CATALOG},
+               {"dns", ST_KW_DNS},           {"all", ST_KW_ALL}};
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (*s && !*end && !errno && v) {
+    *out = v;
+    return 0;
+  }
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", s);
+  uint64_t mask = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(buf, ",|", &save); t; t = strtok_r(NULL, ",|", &save)) {
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+      if (strcasecmp(t, names[i].name) == 0)
+        break;
+    if (i == sizeof names / sizeof names[0])
+      return -1;
+    mask |= names[i].bit;
+  }
+  if (!mask)
+    return -1;
+  *out = mask;
+  return 0;
+}
+
+/* "4096", "64K", "100M", "2G" -> bytes; false when malformed or out of
+ * [min, max]. */
+static bool parse_size(const char *s, unsigned long long min, unsigned long long max,
+                       unsigned long long *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || end == s)
+    return false;
+  if (*end == 'k' || *end == 'K')
+    v <<= 10, end++;
+  else if (*end == 'm' || *end == 'M')
+    v <<= 20, end++;
+  else if (*end == 'g' || *end == 'G')
+    v <<= 30, end++;
+  if (*end || v < min || v > max)
+    return false;
+  *out = v;
+  return true;
+}
+
+int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operand) {
+  char err[256];
+  int c;
+  optind = 1;
+  /* `run` stops at its command so CMD's own options stay CMD's. */
+  const char *spec = stop_at_operand ? "+l:k:p:e:f:o:sqi:h" : "l:k:p:e:f:o:sqi:h";
+  while ((c = getopt_long(argc, argv, spec, long_opts, NULL)) != -1) {
+    int rc = 0;
+    switch (c) {
+    case 'l': {
+      char *end;
+      long l = strtol(optarg, &end, 10);
+      if (*end || l < 1 || l > 5) {
+        cli_error("bad level '%s' (use 4 for Information or 5 for Verbose)", optarg);
+        return -1;
+      }
+      o->cfg.level = (uint8_t)l;
+      o->level_given = true;
+      break;
+    }
+    case 'k':
+      if (cli_parse_keywords(optarg, &o->cfg.keywords) != 0) {
+        cli_error("bad keywords '%s' (a number like 0x6, or names: datagram,stream,winsock,"
+                  "transport,state,summary,loss,dns)",
+                  optarg);
+        return -1;
+      }
+      break;
+    case 'p':
+      rc = st_filter_add_pid(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case OPT_PORT:
+      rc = st_filter_add_port(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case OPT_HOST:
+      rc = st_filter_add_host(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case OPT_FAMILY:
+      rc = st_filter_add_family(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case OPT_PROTOCOL:
+      rc = st_filter_add_protocol(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case 'e':
+      rc = st_filter_add_events(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case 'f':
+      if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
+          strcmp(optarg, "summary") && strcmp(optarg, "markdown") && strcmp(optarg, "chrome") &&
+          strcmp(optarg, "html") && strcmp(optarg, "null") && strcmp(optarg, "json")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, markdown, chrome, html or "
+                  "null; json for query)",
+                  optarg);
+        return -1;
+      }
+      o->format = optarg;
+      break;
+    case 'o':
+      o->output = optarg;
+      break;
+    case 's':
+      o->summary = true;
+      break;
+    case 'q':
+      o->quiet = true;
+      break;
+    case OPT_COLOR:
+      if (strcmp(optarg, "auto") == 0)
+        o->color = -1;
+      else if (strcmp(optarg, "always") == 0)
+        o->color = 1;
+      else if (strcmp(optarg, "never") == 0)
+        o->color = 0;
+      else {
+        cli_error("bad --color '%s' (use auto, always or never)", optarg);
+        return -1;
+      }
+      break;
+    case OPT_LOCAL_TIME:
+      o->local_time = true;
+      break;
+    case OPT_STATS:
+      if (!optarg || strcmp(optarg, "text") == 0)
+        o->stats = CLI_STATS_TEXT;
+      else if (strcmp(optarg, "json") == 0)
+        o->stats = CLI_STATS_JSON;
+      else {
+        cli_error("bad --stats '%s' (use --stats or --stats=json)", optarg);
+        return -1;
+      }
+      break;
+    case OPT_ALL_PROVIDERS:
+      o->all_providers = true;
+      break;
+    case OPT_DEBUG:
+      o->debug = true;
+      break;
+    case OPT_ALL:
+      o->all = true;
+      break;
+    case OPT_FAIL_ON:
+      if (cli_fail_on_parse(optarg, o) < 0)
+        return -1;
+      break;
+    case OPT_FILE_MODE: {
+      char *end;
+      unsigned long m = strtoul(optarg, &end, 8);
+      if (*end || !*optarg || m > 0777 || !(m & 0600)) {
+        cli_error("bad --file-mode '%s' (octal permissions the owner can read and write, e.g. "
+                  "0640)",
+                  optarg);
+        return -1;
+      }
+      o->file_mode = (unsigned)m;
+      break;
+    }
+    case OPT_CONTROL_DIR:
+      o->control_dir = optarg;
+      break;
+    case OPT_FOREGROUND:
+      o->foreground = true;
+      break;
+    case OPT_CONFIG:
+      o->config = optarg;
+      break;
+    case OPT_CLEAR_FILTERS:
+      o->clear_filters = true;
+      break;
+    case OPT_BACKEND:
+      o->backend = optarg;
+      break;
+    case 'i':
+      o->iface = optarg;
+      break;
+    case OPT_CAPTURE_FILTER:
+      o->capture_filter = optarg;
+      break;
+    case OPT_RING_SIZE: {
+      unsigned long long v;
+      if (!parse_size(optarg, 4096, 1ull << 30, &v)) {
+        cli_error("bad --ring-size '%s' (bytes, e.g. 4M; between 4K and 1G)", optarg);
+        return -1;
+      }
+      o->ring_bytes = (unsigned long)v;
+      break;
+    }
+    case OPT_TIMELINE:
+      o->timeline = true;
+      break;
+    case OPT_MAX_SIZE: {
+      unsigned long long v;
+      if (!parse_size(optarg, 16 << 10, 1ull << 50, &v)) {
+        cli_error("bad --max-size '%s' (bytes, e.g. 100M; at least 16K)", optarg);
+        return -1;
+      }
+      o->max_size = v;
+      break;
+    }
+    case OPT_MAX_FILES: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (*end || v < 1 || v > 1000) {
+        cli_error("bad --max-files '%s' (a number from 1 to 1000)", optarg);
+        return -1;
+      }
+      o->max_files = (unsigned)v;
+      break;
+    }
+    case OPT_BLOCK_SIZE: {
+      unsigned long long v;
+      if (!parse_size(optarg, 4096, 8u << 20, &v)) {
+        cli_error("bad --block-size '%s' (bytes, e.g. 64K; between 4K and 8M)", optarg);
+        return -1;
+      }
+      o->block_size = (uint32_t)v;
+      break;
+    }
+    case OPT_BUFFER_SIZE:
+    case OPT_BUFFERS: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 0);
+      unsigned long lo = c == OPT_BUFFER_SIZE ? 4 : 2, hi = c == OPT_BUFFER_SIZE ? 1024 : 4096;
+      if (*end || v < lo || v > hi) {
+        cli_error("bad --%s '%s' (a number from %lu to %lu)",
+                  c == OPT_BUFFER_SIZE ? "buffer-size" : "buffers", optarg, lo, hi);
+        return -1;
+      }
+      if (c == OPT_BUFFER_SIZE)
+        o->etw_buffer_kb = v;
+      else
+        o->etw_buffers = v;
+      break;
+    }
+    case 'h':
+      cli_usage(stdout);
+      exit(0);
+    default:
+      cli_error("try 'socktrace --help'");
+      return -1;
+    }
+    if (rc < 0) {
+      cli_error("%s", err);
+      return -1;
+    }
+  }
+  return optind;
+}

@@ -357,6 +357,8 @@ static int ebpf_open(st_backend *base, st_session *s) {
     return err;
   }
   ebpf_drop_names_load(&b->drops, b->vmlinux);
+  btf__free(b->vmlinux); /* several MiB the trace does not need */
+  b->vmlinux = NULL;
   announce_gaps(b);
   return 0;
 }

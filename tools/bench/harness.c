@@ -279,7 +279,10 @@ static void throughput(FILE *js) {
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
       long n = rates[i] * 2 > 4000000 ? 4000000 : rates[i] * 2;
       char args[96];
-      snprintf(args, sizeof args, "--flood %ld --rate %ld", n, rates[i]);
+      /* Above one CPU's worth, a thread per CPU: the generator must be
+       * able to outrun the tracer. */
+      snprintf(args, sizeof args, "--flood %ld --rate %ld --threads %d", n, rates[i],
+               rates[i] > 500000 ? 2 : 1);
       result r = {0};
       run_once(sinks[k], "flood", args, &r);
       if (r.failed || !r.n) {

@@ -16,6 +16,13 @@
 #include "cli.h"
 
 FILE *cli_open_output(const cli_options *o) {
+#ifdef _WIN32
+  /* Windows: the file inherits its directory's ACL. */
+  FILE *w = fopen(o->output, "w");
+  if (!w)
+    cli_error("cannot open %s for writing: %s", o->output, st_strerror(-errno));
+  return w;
+#else
   /* Traces say which programs talk to whom: their owner's alone unless
    * --file-mode says otherwise, also when the file was there before. */
   mode_t mode = o->file_mode ? o->file_mode : 0600;
@@ -30,6 +37,7 @@ FILE *cli_open_output(const cli_options *o) {
   if (fchmod(fd, mode) < 0 && errno != EPERM)
     cli_error("note: cannot set the mode of %s: %s", o->output, st_strerror(-errno));
   return f;
+#endif
 }
 
 bool cli_is_sktrace_path(const char *path) {

@@ -7,8 +7,8 @@
  * a rename, deleted or created is seen like one written in place. fanotify
  * (with FAN_REPORT_DFID_NAME, Linux 5.9) says which process closed or
  * renamed the file; where it cannot be used (an older kernel, a file system
- * that gives no file handles, such as 9p or tmpfs before 6.7) inotify
- * watches instead and the events say the process is unknown. A file is
+ * that gives no file handles, such as 9p) inotify watches instead and the
+ * events say the process is unknown. A file is
  * read again when a writer closes it, or when it is renamed, created or
  * deleted, never on each write: a half-written file is never compared.
  *

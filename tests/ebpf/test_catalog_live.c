@@ -241,7 +241,7 @@ Test(catalog_live, file_changes_added_commented_out_removed_replaced, .fini = fi
 
   st_session_config cfg = {.keywords = ST_KW_CATALOG};
   start(&cfg, root);
-  /* fanotify names the process; where it cannot watch (9p, older tmpfs)
+  /* fanotify names the process; where it cannot watch (9p: the VM's /tmp)
    * inotify does, and the events say the process is unknown. */
   bool named = !strstr(notices, "inotify watches the files");
 

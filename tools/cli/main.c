@@ -137,6 +137,12 @@ static int run_flush(cli_options *o, int nrest, char **rest) {
   return cli_flush(o, rest[0]);
 }
 
+/* diff reads its own options (diff.c): it gets the command line from
+ * "diff" on. */
+static int run_diff(cli_options *o, int nrest, char **rest) {
+  return cli_diff(nrest + 1, rest - 1);
+}
+
 static int run_demo_workload(cli_options *o, int nrest, char **rest) {
   return cli_demo_workload();
 }
@@ -153,6 +159,10 @@ static const command commands[] = {
     {"report", "report [OPTIONS] FILE",
      "turn a trace into a report, like tracerpt:\nthe summary by default (-f for others)",
      OPERANDS_FILE, true, "report takes one FILE (try 'socktrace --help')", run_report},
+    {"diff", "diff [OPTIONS] A B",
+     "compare two traces (any kinds, e.g. a Windows\n.etl and a Linux .sktrace) as connection\n"
+     "stories ('socktrace diff --help')",
+     OPERANDS_ANY, false, NULL, run_diff},
     {"demo", "demo [OPTIONS]",
      "trace a built-in workload: a refused connect,\na loopback exchange, a UDP datagram, a reset",
      OPERANDS_NONE, true, "demo takes no operands", run_demo},

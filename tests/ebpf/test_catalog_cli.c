@@ -149,6 +149,38 @@ Test(catalog_cli, lists_the_files_under_catalog_root) {
   remove_root();
 }
 
+/* Without root the files are still listed; the programs' section and one
+ * line on stderr say what could not be read, and the exit status is 1. */
+Test(catalog_cli, without_root_lists_the_files_and_says_what_it_could_not) {
+  ST_REQUIRE_ROOT();
+  make_root();
+  cr_assert_eq(chmod(root, 0755), 0);
+  write_file("/etc/hosts", "127.0.0.1 localhost\n");
+  char out[128], err[128];
+  snprintf(out, sizeof out, "%s/out", root);
+  snprintf(err, sizeof err, "%s/err", root);
+  pid_t p = fork();
+  if (p == 0) {
+    int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT, 0600);
+    if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || setgid(65534) || setuid(65534))
+      _exit(126);
+    execl(CLI, CLI, "catalog", "--catalog-root", root, (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  waitpid(p, &st, 0);
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+  char *o = st_test_read_file(out, NULL), *e = st_test_read_file(err, NULL);
+  cr_assert(o && e);
+  cr_expect_not_null(strstr(o, "\n  127.0.0.1 localhost\n"), "%s", o);
+  cr_expect_not_null(strstr(o, "(not listed: cannot ask cgroup "), "%s", o);
+  cr_expect_eq(st_test_lines(e), 1, "one line: %s", e);
+  cr_expect_not_null(strstr(e, "(run as root or grant CAP_SYS_ADMIN)"), "%s", e);
+  free(o);
+  free(e);
+  remove_root();
+}
+
 Test(catalog_cli, trace_records_catalog_changes_that_replay_and_report_read) {
   ST_REQUIRE_ROOT();
   make_root();

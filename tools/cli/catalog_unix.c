@@ -36,14 +36,18 @@ static void print_bpf(const st_linux_catalog_entry *e, size_t n) {
     printf("  (none)\n");
 }
 
-static void print_text(const cli_options *o, const st_linux_catalog_entry *e, size_t n) {
+static void print_text(const cli_options *o, const st_linux_catalog_entry *e, size_t n,
+                       const char *bpf_error) {
   printf("socktrace catalog: what sits between applications and the network stack\n");
   for (uint8_t k = 0; k < ST_LCAT_KIND_COUNT; k++) {
     char where[1024];
     st_linux_catalog_path(o->catalog_root, k, where, sizeof where);
     printf("\n%s (%s)\n", st_linux_catalog_title(k), where[0] ? where : "no cgroup v2 mounted");
     if (k == ST_LCAT_BPF) {
-      print_bpf(e, n);
+      if (bpf_error)
+        printf("  (not listed: %s)\n", bpf_error);
+      else
+        print_bpf(e, n);
       continue;
     }
     int shown = 0;
@@ -88,7 +92,7 @@ int cli_catalog(cli_options *o) {
   if (strcmp(f, "jsonl") == 0)
     print_jsonl(e, n);
   else
-    print_text(o, e, n);
+    print_text(o, e, n, rc < 0 && rc != ST_ENOMEM ? err : NULL);
   free(e);
   fflush(stdout);
   if (rc < 0) {

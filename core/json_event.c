@@ -330,6 +330,8 @@ int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen)
       ev->dns.flags |= strcmp(dir, "sent") == 0 ? ST_DNS_SENT : ST_DNS_RECEIVED;
     if (json_is_true(json_object_get(o, "dns_unanswered")))
       ev->dns.flags |= ST_DNS_UNANSWERED;
+    if (json_is_true(json_object_get(o, "dns_api")))
+      ev->dns.flags |= ST_DNS_API;
     if (json_is_true(json_object_get(o, "dns_truncated")))
       ev->dns.flags |= ST_DNS_TRUNCATED;
     if (json_is_true(json_object_get(o, "dns_partial")))

@@ -62,7 +62,9 @@ static void json_dns(st_buf *b, const st_dns *d) {
   st_buf_printf(b, ",\"dns_id\":%u,\"dns_qr\":%u,\"dns_qtype\":%u", d->id, d->qr, d->qtype);
   if (type)
     st_buf_printf(b, ",\"dns_qtype_name\":\"%s\"", type);
-  if (d->qr) {
+  if (d->qr && (d->flags & ST_DNS_API)) {
+    st_buf_printf(b, ",\"dns_answers\":%u", d->answers);
+  } else if (d->qr) {
     st_status rs = st_status_from_dns_rcode(d->rcode);
     const char *rn = st_status_native_name(&rs);
     st_buf_printf(b, ",\"dns_rcode\":%u", d->rcode);
@@ -108,6 +110,8 @@ static void json_dns(st_buf *b, const st_dns *d) {
     st_buf_printf(b, ",\"dns_direction\":\"%s\"", d->flags & ST_DNS_SENT ? "sent" : "received");
   if (d->flags & ST_DNS_UNANSWERED)
     st_buf_puts(b, ",\"dns_unanswered\":true");
+  if (d->flags & ST_DNS_API)
+    st_buf_puts(b, ",\"dns_api\":true");
   if (d->flags & ST_DNS_TRUNCATED)
     st_buf_puts(b, ",\"dns_truncated\":true");
   if (d->flags & ST_DNS_PARTIAL)

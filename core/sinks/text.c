@@ -68,14 +68,18 @@ static void text_dns(st_buf *b, const st_dns *d) {
     type = tname;
   }
   const char *what = d->flags & ST_DNS_UNANSWERED ? "unanswered query" : d->qr ? "answer" : "query";
-  st_buf_printf(b, " dns %s %s %s id=0x%04x", what, type, d->qname[0] ? d->qname : ".", d->id);
-  if (d->qr) {
+  st_buf_printf(b, " dns %s %s %s", what, type, d->qname[0] ? d->qname : ".");
+  if (!(d->flags & ST_DNS_API))
+    st_buf_printf(b, " id=0x%04x", d->id);
+  if (d->qr && !(d->flags & ST_DNS_API)) {
     st_status rs = st_status_from_dns_rcode(d->rcode);
     const char *rn = st_status_native_name(&rs);
     if (rn)
       st_buf_printf(b, " %s", rn);
     else
       st_buf_printf(b, " rcode=%u", d->rcode);
+    st_buf_printf(b, " answers=%u", d->answers);
+  } else if (d->qr) {
     st_buf_printf(b, " answers=%u", d->answers);
   }
   if (d->cnames[0])

@@ -214,6 +214,8 @@ enum {
   ST_DNS_UNANSWERED = 1u << 2, /* a query no answer came for within the timeout */
   ST_DNS_SENT = 1u << 3,       /* the process sent it (else it received it; neither: the wire) */
   ST_DNS_RECEIVED = 1u << 4,
+  ST_DNS_API = 1u << 5, /* a resolver API's call and result (the Windows DNS client), not a
+                           message: no id or rcode; the status says how it ended */
 };
 
 /* TCP states, numbered as Linux does (1 ESTABLISHED .. 12 NEW_SYN_RECV). */

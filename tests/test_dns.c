@@ -4,10 +4,12 @@
  * unanswered queries, names on remotes) and the fields' round trip through
  * .sktrace and JSON Lines.
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/testutil.h"
 #include "dns.h"
@@ -206,6 +208,7 @@ static st_event dns_event(uint64_t ts, uint32_t pid, unsigned id, bool answer, c
   ev.ts_ns = ts;
   ev.pid = pid;
   ev.has = ST_HAS_DNS | ST_HAS_REMOTE;
+  ev.keywords = ST_KW_DNS;
   ev.level = answer ? 4 : 5;
   st_addr_parse_ip("127.0.0.53", &ev.remote);
   ev.remote.port = 53;
@@ -231,6 +234,7 @@ static st_event connect_event(uint64_t ts, uint32_t pid, const char *ip, uint16_
   st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_CONNECT_ADDR);
   ev.ts_ns = ts;
   ev.pid = pid;
+  ev.keywords = ST_KW_STREAM | ST_KW_WINSOCK;
   ev.has = ST_HAS_REMOTE;
   cr_assert_eq(st_addr_parse_ip(ip, &ev.remote), 0);
   ev.remote.port = port;
@@ -454,4 +458,91 @@ Test(dns_roundtrip, json_lines) {
   cr_assert_eq(st_event_from_json(buf.data, &b, err, sizeof err), 0, "%s", err);
   cr_expect_str_eq(b.remote_name, "www.example.test");
   st_buf_free(&buf);
+}
+
+/* ---- a recorded trace, replayed: names, the DNS failures table ----------- */
+
+/* A trace of curl resolving three names (one answered, one NXDOMAIN, one
+ * never) and connecting to the answer, written as JSON Lines without any
+ * name on the connect: replay must learn it from the answer. */
+static void write_trace(const char *path) {
+  st_event evs[6];
+  int n = 0;
+  evs[n] = dns_event(1000 * MS, 42, 1, false, "api.example.test", ST_DNS_SENT);
+  evs[n].endpoint = 1;
+  n++;
+  evs[n] = dns_event(1031 * MS, 42, 1, true, "api.example.test", ST_DNS_RECEIVED);
+  evs[n].endpoint = 1;
+  evs[n].dns.ttl = 60;
+  add_v4(&evs[n], 140, 82, 112, 3);
+  n++;
+  evs[n] = dns_event(1040 * MS, 42, 2, false, "nx.example.test", ST_DNS_SENT);
+  evs[n].endpoint = 2;
+  n++;
+  evs[n] = dns_event(1045 * MS, 42, 2, true, "nx.example.test", ST_DNS_RECEIVED);
+  evs[n].endpoint = 2;
+  evs[n].dns.rcode = 3;
+  n++;
+  evs[n] = dns_event(1050 * MS, 42, 3, false, "silent.example.test", ST_DNS_SENT);
+  evs[n].endpoint = 3;
+  n++;
+  evs[n] = connect_event(9000 * MS, 42, "140.82.112.3", 443);
+  evs[n].endpoint = 4;
+  evs[n].enter_exit = ST_EE_EXIT;
+  evs[n].status = st_status_from_errno(110);
+  evs[n].has |= ST_HAS_STATUS;
+  n++;
+  FILE *f = fopen(path, "w");
+  cr_assert(f);
+  for (int i = 0; i < n; i++) {
+    snprintf(evs[i].comm, sizeof evs[i].comm, "curl");
+    evs[i].os = ST_OS_LINUX;
+    evs[i].backend = ST_BACKEND_EBPF;
+    st_buf b = {0};
+    st_event_json_append(&b, &evs[i]);
+    fprintf(f, "%.*s\n", (int)b.len, b.data);
+    st_buf_free(&b);
+  }
+  fclose(f);
+}
+
+Test(dns_replay, a_recording_names_its_connects_and_lists_its_failed_lookups) {
+  char path[] = "/tmp/socktrace-dns-replay-XXXXXX.jsonl";
+  int fd = mkstemps(path, 6);
+  cr_assert(fd >= 0);
+  close(fd);
+  write_trace(path);
+
+  char args[256];
+  snprintf(args, sizeof args, "replay -f jsonl %s", path);
+  st_cli_result r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "\"remote\":{\"addr\":\"140.82.112.3\",\"port\":443,"
+                          "\"name\":\"api.example.test\"}"),
+            "%s", r.out);
+  cr_expect(strstr(r.out, "\"dns_unanswered\":true"), "silent.example.test timed out");
+  cr_expect(strstr(r.out, "\"status\":\"not_found\""), "NXDOMAIN has its status");
+  cr_expect(strstr(r.out, "\"dns_latency_us\":31000"), "%s", r.out);
+  st_cli_result_free(&r);
+
+  snprintf(args, sizeof args, "report %s", path);
+  r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "DNS failures"), "%s", r.out);
+  cr_expect(strstr(r.out, "nx.example.test A"), "%s", r.out);
+  cr_expect(strstr(r.out, "not_found (NXDOMAIN)"), "%s", r.out);
+  cr_expect(strstr(r.out, "silent.example.test A"), "%s", r.out);
+  cr_expect(strstr(r.out, "no answer"), "%s", r.out);
+  cr_expect(strstr(r.out, "api.example.test[140.82.112.3]:443"), "the remote table: %s", r.out);
+  cr_expect(strstr(r.out, "-> api.example.test:443"), "the failure's story: %s", r.out);
+  st_cli_result_free(&r);
+
+  /* Level 4 hides the queries, not what they taught. */
+  snprintf(args, sizeof args, "replay -f jsonl -l 4 -k stream,winsock %s", path);
+  r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_expect_null(strstr(r.out, "DnsMessage"), "%s", r.out);
+  cr_expect(strstr(r.out, "\"name\":\"api.example.test\""), "%s", r.out);
+  st_cli_result_free(&r);
+  unlink(path);
 }

@@ -32,6 +32,7 @@ typedef enum flow_end_reason {
 } flow_end_reason;
 
 typedef struct flow_key {
+  uint32_t tunnel; /* pkt_info.tunnel: 0 outside any tunnel */
   uint8_t family, proto;
   uint16_t port[2];
   uint8_t addr[2][16];
@@ -60,6 +61,7 @@ typedef struct flow {
   uint8_t family, proto, state;
   uint32_t flags; /* ST_FLAG_MIDSTREAM */
   uint64_t first_ts, last_ts;
+  char encap[64]; /* the tunnels it came through ("vxlan vni=42"), every event's detail */
 } flow;
 
 struct st_pcap_tracker {
@@ -78,9 +80,9 @@ struct st_pcap_tracker {
   st_pcap_tracker_stats stats;
 };
 
-/* Table. flow_lookup sets *side to the side that sent pkt. */
-flow *flow_lookup(st_pcap_tracker *t, uint8_t family, uint8_t proto, const uint8_t *src,
-                  uint16_t sport, const uint8_t *dst, uint16_t dport, int *side);
+/* Table. flow_lookup finds pkt's flow (by tunnel, family, protocol,
+ * addresses and ports) and sets *side to the side that sent pkt. */
+flow *flow_lookup(st_pcap_tracker *t, const pkt_info *pkt, int *side);
 /* New flow; the initiator is pkt's source when src_is_initiator. NULL when
  * out of memory. */
 flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator, uint32_t flags);
@@ -95,6 +97,8 @@ st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider,
                      uint8_t enter_exit, uint64_t keywords);
 void tracker_emit(st_pcap_tracker *t, st_event *ev);
 bool tracker_wants(const st_pcap_tracker *t, uint8_t level);
+/* Sets an event's detail to text, followed by the flow's tunnels. */
+void flow_detail(st_event *ev, const flow *f, const char *text);
 /* Records an error status on a side (first error kept for the summary). */
 void side_fail(flow_side *side, st_status st);
 /* Emits the connect completion (1017) for the initiator. */

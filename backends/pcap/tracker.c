@@ -151,7 +151,7 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
   bool syn = fl & PKT_TH_SYN, ack = fl & PKT_TH_ACK, rst = fl & PKT_TH_RST;
   bool fin = fl & PKT_TH_FIN;
   int s = 0;
-  flow *f = flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
+  flow *f = flow_lookup(t, p, &s);
   if (f && f->state == FLOW_CLOSED && syn && !ack && s == 0 && f->side[0].seq_valid &&
       p->seq != f->side[0].isn) {
     flow_end(t, f, FLOW_END_REUSED); /* the port was reused for a new connect */
@@ -174,7 +174,7 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
     } else if (!(f = tcp_midstream(t, p))) {
       return;
     }
-    flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
+    flow_lookup(t, p, &s);
   }
   flow_touch(t, f);
   flow_side *me = &f->side[s];
@@ -244,7 +244,7 @@ static bool is_unicast(uint8_t family, const uint8_t *ip) {
 
 static void udp_packet(st_pcap_tracker *t, const pkt_info *p) {
   int s = 0;
-  flow *f = flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
+  flow *f = flow_lookup(t, p, &s);
   if (!f) {
     if (!(f = flow_create(t, p, true, 0)))
       return;
@@ -326,7 +326,8 @@ static void icmp_packet(st_pcap_tracker *t, const pkt_info *p) {
     return;
   }
   int s = 0;
-  flow *f = flow_lookup(t, q.family, q.proto, q.src, q.sport, q.dst, q.dport, &s);
+  q.tunnel = p->tunnel; /* the quote travelled the same tunnel */
+  flow *f = flow_lookup(t, &q, &s);
   if (!f) {
     t->stats.icmp_unmatched++;
     return;
@@ -357,8 +358,8 @@ static void icmp_packet(st_pcap_tracker *t, const pkt_info *p) {
   ev->level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
   ev->status = st;
   ev->bytes = 0;
-  snprintf(ev->detail, sizeof ev->detail, "%s", detail);
-  ev->has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
+  flow_detail(ev, f, detail);
+  ev->has |= ST_HAS_STATUS | ST_HAS_BYTES;
   side_fail(&f->side[s], st);
   tracker_emit(t, ev);
 }
@@ -401,8 +402,10 @@ static void fragment(st_pcap_tracker *t, pkt_info *p) {
   pkt_verdict v = pkt_decode_transport(proto, data + off, len - off, len - off, p);
   if (v == PKT_OK)
     dispatch(t, p);
-  else if (v == PKT_UNSUPPORTED)
-    t->stats.unsupported++;
+  else if (v == PKT_NOT_IP)
+    t->stats.not_ip++;
+  else if (v == PKT_UNSUPPORTED || v == PKT_FRAGMENT)
+    t->stats.unsupported++; /* a fragment inside a reassembled tunnel packet: not rebuilt */
   else
     t->stats.malformed++;
 }
@@ -421,12 +424,8 @@ void st_pcap_tracker_packet(st_pcap_tracker *t, int linktype, uint64_t ts_ns, co
   t->now = ts_ns;
   if (caplen > len)
     caplen = len;
-  const uint8_t *l3;
-  uint32_t l3len;
   pkt_info p;
-  pkt_verdict v = pkt_decode_link(linktype, bytes, caplen, &l3, &l3len);
-  if (v == PKT_OK)
-    v = pkt_decode_ip(l3, l3len, &p);
+  pkt_verdict v = pkt_decode_frame(linktype, bytes, caplen, &p);
   switch (v) {
   case PKT_OK:
     dispatch(t, &p);

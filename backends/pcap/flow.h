@@ -47,6 +47,8 @@ typedef struct flow_side {
   bool seq_valid;
   uint32_t isn, nextseq;
   bool fin_reported;
+  bool fin_acked;   /* the peer acknowledged that FIN */
+  uint32_t fin_end; /* the sequence number after the FIN */
   /* counters for the summary */
   uint64_t bytes, msgs, retrans;
   bool failed;
@@ -59,6 +61,7 @@ typedef struct flow {
   struct flow *lru_prev, *lru_next;
   flow_side side[2]; /* 0: initiator (or best guess), 1: passive side */
   uint8_t family, proto, state;
+  bool reset;     /* a RST ended it */
   uint32_t flags; /* ST_FLAG_MIDSTREAM */
   uint64_t first_ts, last_ts;
   char encap[64]; /* the tunnels it came through ("vxlan vni=42"), every event's detail */

@@ -66,33 +66,6 @@ static void tcp_established(st_pcap_tracker *t, flow *f) {
   tracker_emit(t, ev);
 }
 
-static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
-  if (f->state == FLOW_CLOSED) {
-    t->stats.stray++;
-    return;
-  }
-  if (f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RCVD) {
-    /* The passive side refusing, or the initiator giving up. */
-    flow_connect_done(t, f, st_status_portable(s == 1 ? ST_REFUSED : ST_ABORTED),
-                      s == 1 ? "SYN answered by RST" : "initiator reset its own connect");
-    f->state = FLOW_CLOSED;
-    return;
-  }
-  st_event *ev;
-  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
-  ev->old_state = ev->new_state = ST_TCP_ESTABLISHED;
-  ev->has |= ST_HAS_STATE;
-  tracker_emit(t, ev);
-  ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
-  ev->reason = ST_ABORT_TRANSPORT_RESET;
-  ev->status = st_status_portable(ST_RESET);
-  ev->has |= ST_HAS_REASON | ST_HAS_STATUS;
-  side_fail(&f->side[!s], ev->status);
-  f->side[!s].exists = true;
-  tracker_emit(t, ev);
-  f->state = FLOW_CLOSED;
-}
-
 /* Sequence analysis as TShark does it: a segment that occupies sequence
  * space (data, SYN or FIN) and starts below the highest sequence already
  * seen from its sender is a retransmission, unless it is a keep-alive. */
@@ -117,17 +90,62 @@ static bool tcp_seq_update(flow_side *me, const pkt_info *p) {
   return retrans;
 }
 
+/* Both FINs were seen and one is not acknowledged yet (LAST_ACK, CLOSING):
+ * the connection is not over, and a RST still ends it abortively. */
+static bool fin_unacked(const flow *f) {
+  const flow_side *a = &f->side[0], *b = &f->side[1];
+  return !f->reset && a->fin_reported && b->fin_reported && !(a->fin_acked && b->fin_acked);
+}
+
+/* Side s's TCP state as far as the wire shows it. */
 static uint8_t tcp_state_of(const flow *f, int s) {
+  const flow_side *me = &f->side[s], *peer = &f->side[!s];
   switch (f->state) {
   case FLOW_SYN_SENT:
     return s == 0 ? ST_TCP_SYN_SENT : ST_TCP_LISTEN;
   case FLOW_SYN_RCVD:
     return s == 0 ? ST_TCP_SYN_SENT : ST_TCP_SYN_RECV;
   case FLOW_CLOSED:
-    return ST_TCP_CLOSE;
+    if (!fin_unacked(f))
+      return ST_TCP_CLOSE;
+    return me->fin_acked ? ST_TCP_TIME_WAIT : ST_TCP_LAST_ACK;
   default:
-    return f->side[s].fin_reported ? ST_TCP_FIN_WAIT1 : ST_TCP_ESTABLISHED;
+    if (me->fin_reported)
+      return me->fin_acked ? ST_TCP_FIN_WAIT2 : ST_TCP_FIN_WAIT1;
+    return peer->fin_reported ? ST_TCP_CLOSE_WAIT : ST_TCP_ESTABLISHED;
   }
+}
+
+/* A RST from side s. Before establishment it answers a connect; after it,
+ * in any state until both FINs are acknowledged, it is an abort for the
+ * side that receives it (the client sent FIN and the server answered RST:
+ * not a clean close). */
+static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
+  if (f->state == FLOW_CLOSED && !fin_unacked(f)) {
+    t->stats.stray++;
+    return;
+  }
+  if (f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RCVD) {
+    /* The passive side refusing, or the initiator giving up. */
+    flow_connect_done(t, f, st_status_portable(s == 1 ? ST_REFUSED : ST_ABORTED),
+                      s == 1 ? "SYN answered by RST" : "initiator reset its own connect");
+    f->state = FLOW_CLOSED;
+    return;
+  }
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->old_state = ev->new_state = tcp_state_of(f, s);
+  ev->has |= ST_HAS_STATE;
+  tracker_emit(t, ev);
+  ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->reason = ST_ABORT_TRANSPORT_RESET;
+  ev->status = st_status_portable(ST_RESET);
+  ev->has |= ST_HAS_REASON | ST_HAS_STATUS;
+  side_fail(&f->side[!s], ev->status);
+  f->side[!s].exists = true;
+  tracker_emit(t, ev);
+  f->state = FLOW_CLOSED;
+  f->reset = true;
 }
 
 /* A new flow from a segment that is not the first SYN: picked up
@@ -193,6 +211,9 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
     tcp_reset(t, f, s);
     return;
   }
+  flow_side *peer = &f->side[!s];
+  if (ack && peer->fin_reported && !seq_lt(p->ack, peer->fin_end))
+    peer->fin_acked = true;
   if (f->state == FLOW_SYN_SENT && s == 1 && syn && ack)
     f->state = FLOW_SYN_RCVD;
   else if (f->state == FLOW_SYN_RCVD && s == 0 && ack && !syn)
@@ -217,6 +238,7 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
   }
   if (fin && !me->fin_reported && f->state != FLOW_CLOSED) {
     me->fin_reported = true;
+    me->fin_end = p->seq + p->payload_len + 1u + (syn ? 1u : 0u);
     st_event *ev;
     ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DISCONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
     ev->status = st_status_portable(ST_OK);

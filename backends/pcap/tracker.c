@@ -8,7 +8,8 @@
  * (transport reset) for the receiver; FIN -> AfdDisconnect for the peer,
  * both FINs -> AfdCleanup for both; sequence analysis -> TcpRetransmit.
  * UDP: send/receive per datagram; ICMP unreachable quoting a datagram or a
- * SYN -> that flow's failure. DNS on port 53 -> DnsMessage.
+ * SYN -> that flow's failure (a datagram not in the capture: a failure on a
+ * flow picked up mid-stream). DNS on port 53 -> DnsMessage.
  */
 #include <stdio.h>
 #include <string.h>
@@ -350,11 +351,24 @@ static void icmp_packet(st_pcap_tracker *t, const pkt_info *p) {
   int s = 0;
   q.tunnel = p->tunnel; /* the quote travelled the same tunnel */
   flow *f = flow_lookup(t, &q, &s);
+  if (!f && q.proto == PKT_IPPROTO_UDP) {
+    /* The datagram is not in the capture (filtered to ICMP, or started
+     * late), but the quote names its socket: a flow picked up mid-stream,
+     * its sender first. A quoted TCP segment says nothing so certain. */
+    f = flow_create(t, &q, true, ST_FLAG_MIDSTREAM);
+    if (f)
+      f->side[0].exists = true;
+  }
   if (!f) {
     t->stats.icmp_unmatched++;
     return;
   }
-  t->stats.icmp_matched++;
+  /* Matched: the capture holds what it answers (an orphan's flow may see
+   * a second unreachable before any datagram). */
+  if (f->proto == PKT_IPPROTO_UDP && f->side[s].msgs == 0)
+    t->stats.icmp_unmatched++;
+  else
+    t->stats.icmp_matched++;
   flow_touch(t, f);
   char detail[ST_DETAIL_MAX], from[64];
   st_addr router;

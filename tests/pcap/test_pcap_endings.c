@@ -2,7 +2,8 @@
  * How connections and datagrams end, on exchanges the tests build: a RST
  * after a FIN (either side's, one or both FINs) is an abort for the side
  * that receives it until both FINs are acknowledged, a RST after that is
- * stray.
+ * stray; an ICMP unreachable quoting a datagram the capture does not hold
+ * fails that datagram's socket, flagged mid-stream.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -156,4 +157,63 @@ Test(pcap_endings, fin_then_rst_from_a_capture_file) {
   cr_expect_eq(aborts, 1);
   st_collect_free(&col);
   capbuf_free(&c);
+}
+
+/* ---- ICMP unreachable for a datagram the capture does not hold */
+
+Test(pcap_endings, orphan_icmp_unreachable_fails_the_quoted_datagram) {
+  struct {
+    uint8_t code;
+    st_code want;
+  } cases[] = {{3, ST_REFUSED}, {1, ST_HOST_UNREACHABLE}, {0, ST_NET_UNREACHABLE}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    rig *r = rig_new(&(st_pcap_tracker_config){.level = ST_LEVEL_INFO});
+    uint8_t dgram[128], icmp[256];
+    cb_udp(dgram, "10.0.0.1", 5353, "10.0.0.9", 9999, (const uint8_t *)"hello", 5);
+    /* only the answer was captured (a capture filtered to icmp) */
+    rig_ip(r, 2 * SEC, icmp,
+           cb_icmp4_unreach(icmp, "10.0.0.254", "10.0.0.1", cases[k].code, dgram));
+    st_pcap_tracker_finish(r->t);
+    cr_assert_geq(r->ev.n, 1, "code %u", cases[k].code);
+    const st_event *e = &r->ev.ev[0];
+    cr_expect_eq(e->id, ST_EV_RECEIVEFROM_ADDR);
+    cr_expect_eq(e->status.code, cases[k].want, "code %u", cases[k].code);
+    cr_expect(pcap_test_ev_is(e, "10.0.0.1", 5353, "10.0.0.9", 9999), "the quoted 5-tuple");
+    cr_expect_eq(e->protocol, 17);
+    cr_expect(e->flags & ST_FLAG_MIDSTREAM, "flagged mid-stream");
+    cr_expect(strstr(e->detail, "from 10.0.0.254"), "%s", e->detail);
+    cr_expect_eq(e->ts_ns, 2 * SEC);
+    cr_assert_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_ENDPOINT_SUMMARY), 1, "the sender only");
+    const st_event *sum = &r->ev.ev[r->ev.n - 1];
+    cr_expect_eq(sum->summary.first_error.code, cases[k].want);
+    cr_expect(sum->flags & ST_FLAG_MIDSTREAM);
+    st_pcap_tracker_stats st = rig_stats(r);
+    cr_expect_eq(st.icmp_unmatched, 1);
+    cr_expect_eq(st.icmp_matched, 0);
+    rig_free(r);
+  }
+}
+
+Test(pcap_endings, later_datagrams_join_the_orphan_flow) {
+  rig *r = rig_new(NULL);
+  uint8_t dgram[128], icmp[256];
+  size_t n = cb_udp(dgram, "10.0.0.1", 5353, "10.0.0.9", 9999, (const uint8_t *)"hello", 5);
+  rig_ip(r, SEC, icmp, cb_icmp4_unreach(icmp, "10.0.0.9", "10.0.0.1", 3, dgram));
+  rig_ip(r, 2 * SEC, dgram, n); /* the capture caught up */
+  st_pcap_tracker_finish(r->t);
+  st_pcap_tracker_stats st = rig_stats(r);
+  cr_expect_eq(st.udp_flows, 1, "one socket");
+  cr_expect_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_SENDTO_ADDR), 1);
+  rig_free(r);
+}
+
+Test(pcap_endings, orphan_icmp_quoting_tcp_stays_unmatched) {
+  rig *r = rig_new(NULL);
+  uint8_t seg[128], icmp[256];
+  cb_tcp(seg, "10.0.0.1", 40000, "10.0.0.9", 80, 1, 0, 0x02, 0);
+  rig_ip(r, SEC, icmp, cb_icmp4_unreach(icmp, "10.0.0.254", "10.0.0.1", 1, seg));
+  st_pcap_tracker_finish(r->t);
+  cr_expect_eq(r->ev.n, 0, "a quoted segment of an unseen connection proves no socket state");
+  cr_expect_eq(rig_stats(r).icmp_unmatched, 1);
+  rig_free(r);
 }

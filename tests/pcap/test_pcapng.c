@@ -13,83 +13,13 @@
 #include <unistd.h>
 
 #include "capture_builder.h"
+#include "capture_samples.h"
 #include "pcap_backend.h"
 #include "pcap_testutil.h"
 
 #define SEC 1000000000ull
-#define T0 1700000000ull /* seconds: the captures' epoch */
-
-/* Link headers before an IPv4 packet: the header's length. */
-static size_t null_header(uint8_t *f) { /* BSD loopback, AF_INET in host order */
-  memcpy(f, (uint8_t[]){2, 0, 0, 0}, 4);
-  return 4;
-}
-
-static size_t sll_header(uint8_t *f) {
-  memset(f, 0, 16);
-  cb_put16(f + 2, 1); /* ARPHRD_ETHER */
-  cb_put16(f + 4, 6);
-  cb_put16(f + 14, 0x0800);
-  return 16;
-}
-
-static size_t sll2_header(uint8_t *f) {
-  memset(f, 0, 20);
-  cb_put16(f, 0x0800);
-  cb_put32(f + 4, 3); /* interface index */
-  cb_put16(f + 8, 1);
-  f[11] = 6;
-  return 20;
-}
-
-/* A frame: a link header (or none) then a TCP segment. */
-static size_t tcp_frame(uint8_t *f, size_t (*link)(uint8_t *), const char *src, uint16_t sp,
-                        const char *dst, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t fl) {
-  size_t h = link ? link(f) : 0;
-  return h + cb_tcp(f + h, src, sp, dst, dp, seq, ack, fl, 0);
-}
-
-static size_t eth_tcp(uint8_t *f, const char *src, uint16_t sp, const char *dst, uint16_t dp,
-                      uint32_t seq, uint32_t ack, uint8_t fl) {
-  uint8_t ip[128];
-  return cb_eth(f, 0x0800, ip, cb_tcp(ip, src, sp, dst, dp, seq, ack, fl, 0));
-}
-
-/* Three interfaces: Ethernet in ns, the loopback in µs (the default), raw
- * IP in 2^-10 s with an offset of 1000 s; between them the blocks a reader
- * must step over. */
+#define T0 SAMPLE_T0
 static size_t syn_ends[2]; /* where the blocks of the two SYNs end */
-
-static void three_interfaces(capbuf *c, bool big) {
-  uint8_t f[256];
-  const uint8_t nrb[] = {1, 0, 8, 0, 10, 0, 0, 2, 'w', 'e', 'b', 0, 0, 0, 0, 0};
-  ng_section(c, big);
-  ng_interface(c, big, 1, 262144, 9, 0);
-  ng_block(c, big, 4, nrb, sizeof nrb); /* name resolution */
-  ng_interface(c, big, 0, 65535, -1, 0);
-  ng_interface(c, big, 101, 65535, 0x80 | 10, 1000);
-  uint64_t ns = T0 * SEC;
-  size_t n = eth_tcp(f, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02);
-  ng_packet(c, big, 0, ns + 1, f, n, n);
-  syn_ends[0] = c->len;
-  ng_block(c, big, 0x0BAD, (const uint8_t *)"\0\0\x7f\x00custom", 10); /* custom block */
-  n = eth_tcp(f, "10.0.0.2", 80, "10.0.0.1", 40000, 9, 2, 0x12);
-  ng_packet(c, big, 0, ns + 2, f, n, n);
-  n = eth_tcp(f, "10.0.0.1", 40000, "10.0.0.2", 80, 2, 10, 0x10);
-  ng_packet(c, big, 0, ns + 3, f, n, n);
-  uint8_t ip[64];
-  size_t h = null_header(f);
-  n = h + cb_udp(f + h, "127.0.0.1", 5000, "127.0.0.1", 6000, (const uint8_t *)"ping", 4);
-  ng_packet(c, big, 1, T0 * 1000000 + 10, f, n, n);           /* µs */
-  ng_block(c, big, 0x0A, (const uint8_t *)"TLSK\0\0\0\0", 8); /* decryption secrets */
-  n = cb_tcp(ip, "192.168.1.1", 50000, "192.168.1.2", 81, 7, 0, 0x02, 0);
-  ng_packet(c, big, 2, (T0 - 1000) * 1024 + 512, ip, n, n); /* T0 + 0.5 s */
-  syn_ends[1] = c->len;
-  n = cb_tcp(ip, "192.168.1.2", 81, "192.168.1.1", 50000, 0, 8, 0x14, 0);
-  ng_packet(c, big, 2, (T0 - 1000) * 1024 + 513, ip, n, n);
-  ng_block(c, big, 5, (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0", 12); /* statistics */
-  ng_block(c, big, 0x7777, (const uint8_t *)"future", 6);               /* unknown */
-}
 
 static char *save_temp(const capbuf *c, const char *suffix) {
   static char path[64];
@@ -140,7 +70,7 @@ static void expect_three_interfaces(const st_collect *c) {
 
 Test(pcapng, three_interfaces_of_different_link_types) {
   capbuf c = {0};
-  three_interfaces(&c, false);
+  sample_three_interfaces(&c, false, syn_ends);
   char *path = save_temp(&c, ".pcapng");
   char err[PCAP_ERRBUF_SIZE];
   pcap_t *p = pcap_open_offline(path, err);
@@ -160,8 +90,8 @@ Test(pcapng, three_interfaces_of_different_link_types) {
 
 Test(pcapng, big_endian_sections_read_the_same) {
   capbuf le = {0}, be = {0};
-  three_interfaces(&le, false);
-  three_interfaces(&be, true);
+  sample_three_interfaces(&le, false, syn_ends);
+  sample_three_interfaces(&be, true, syn_ends);
   cr_assert_eq(le.len, be.len);
   cr_assert_neq(memcmp(le.data, be.data, le.len), 0);
   st_collect a, b;
@@ -179,7 +109,7 @@ Test(pcapng, big_endian_sections_read_the_same) {
 }
 
 Test(pcapng, cooked_and_ip_link_types) {
-  static size_t (*const links[])(uint8_t *) = {sll_header, sll2_header, NULL, NULL};
+  static size_t (*const links[])(uint8_t *) = {sample_sll_header, sample_sll2_header, NULL, NULL};
   static const uint16_t types[] = {113, 276, 228, 229};
   capbuf c = {0};
   ng_section(&c, false);
@@ -188,7 +118,7 @@ Test(pcapng, cooked_and_ip_link_types) {
   uint8_t f[256];
   for (uint32_t i = 0; i < 4; i++) {
     const char *src = i == 3 ? "fd00::1" : "10.1.0.1", *dst = i == 3 ? "fd00::2" : "10.1.0.2";
-    size_t n = tcp_frame(f, links[i], src, (uint16_t)(41000 + i), dst, 443, 1, 0, 0x02);
+    size_t n = sample_tcp_frame(f, links[i], src, (uint16_t)(41000 + i), dst, 443, 1, 0, 0x02);
     ng_packet(&c, false, i, T0 * SEC + i, f, n, n);
   }
   st_collect col;
@@ -206,9 +136,9 @@ Test(pcapng, sections_simple_and_obsolete_packets) {
   uint8_t f[256];
   ng_section(&c, false);
   ng_interface(&c, false, 1, 96, -1, 0);
-  size_t n = eth_tcp(f, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02);
+  size_t n = sample_eth_tcp(f, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02);
   ng_packet(&c, false, 0, T0 * 1000000, f, n, n);
-  n = eth_tcp(f, "10.0.0.2", 80, "10.0.0.1", 40000, 9, 2, 0x12);
+  n = sample_eth_tcp(f, "10.0.0.2", 80, "10.0.0.1", 40000, 9, 2, 0x12);
   ng_simple_packet(&c, false, f, n); /* no timestamp: the previous frame's */
   /* A new section, big-endian this time: interface 0 is now raw IP. */
   ng_section(&c, true);
@@ -233,7 +163,7 @@ Test(pcapng, impossible_packet_blocks_are_skipped_and_counted) {
   uint8_t f[256];
   ng_section(&c, false);
   ng_interface(&c, false, 1, 0, -1, 0);
-  size_t n = eth_tcp(f, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02);
+  size_t n = sample_eth_tcp(f, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02);
   ng_packet(&c, false, 7, T0 * 1000000, f, n, n); /* interface 7 was never described */
   uint8_t body[20] = {0};
   body[12] = 200; /* caplen 200 in a block with no data */
@@ -252,7 +182,7 @@ Test(pcapng, impossible_packet_blocks_are_skipped_and_counted) {
 
 Test(pcapng, a_file_cut_short_keeps_what_was_read) {
   capbuf c = {0};
-  three_interfaces(&c, false);
+  sample_three_interfaces(&c, false, syn_ends);
   capbuf shb = {0};
   ng_section(&shb, false);
   for (size_t cut = c.len - 1; cut >= shb.len; cut -= 13) {
@@ -289,7 +219,7 @@ Test(pcapng, not_pcapng_after_all) {
 
 Test(pcapng, capture_filter_per_link_type) {
   capbuf c = {0};
-  three_interfaces(&c, false);
+  sample_three_interfaces(&c, false, syn_ends);
   st_collect col;
   pcap_session_result r = replay(&c, "tcp port 81", &col);
   cr_assert_eq(r.status, 0, "%s", r.error);

@@ -12,6 +12,9 @@
 #include "flow.h"
 #include "socktrace/status.h"
 
+/* Room for a flow's tunnels in words: PKT_MAX_ENCAP of them, each short. */
+#define ENCAP_MAX 96
+
 static int side_cmp(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp) {
   int c = memcmp(a, b, 16);
   if (c)
@@ -80,8 +83,8 @@ flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator
   if (!f)
     return NULL;
   make_key(&f->key, pkt);
-  if (pkt->nencap)
-    pkt_encap_format(pkt, f->encap, sizeof f->encap);
+  if (pkt->nencap && (f->encap = malloc(ENCAP_MAX)))
+    pkt_encap_format(pkt, f->encap, ENCAP_MAX);
   f->family = pkt->family;
   f->proto = pkt->proto;
   f->flags = flags;
@@ -151,17 +154,16 @@ st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider,
   fill_addr(&ev->local, f->family, f->side[s].addr, f->side[s].port);
   fill_addr(&ev->remote, f->family, f->side[!s].addr, f->side[!s].port);
   ev->has = ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL | ST_HAS_LOCAL | ST_HAS_REMOTE;
-  if (f->encap[0]) {
-    memcpy(ev->detail, f->encap, sizeof f->encap);
+  if (f->encap) {
+    snprintf(ev->detail, sizeof ev->detail, "%s", f->encap);
     ev->has |= ST_HAS_DETAIL;
   }
   return ev;
 }
 
-_Static_assert(sizeof(((flow *)0)->encap) <= ST_DETAIL_MAX, "a flow's tunnels fit a detail");
-
 void flow_detail(st_event *ev, const flow *f, const char *text) {
-  snprintf(ev->detail, sizeof ev->detail, "%s%s%s", text, f->encap[0] ? "; " : "", f->encap);
+  snprintf(ev->detail, sizeof ev->detail, "%s%s%s", text, f->encap ? "; " : "",
+           f->encap ? f->encap : "");
   ev->has |= ST_HAS_DETAIL;
 }
 
@@ -228,6 +230,7 @@ void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
   HASH_DEL(t->table, f);
   lru_unlink(t, f);
   t->stats.flows_active--;
+  free(f->encap);
   free(f);
 }
 
@@ -320,6 +323,7 @@ void st_pcap_tracker_free(st_pcap_tracker *t) {
   flow *f, *tmp;
   HASH_ITER(hh, t->table, f, tmp) {
     HASH_DEL(t->table, f);
+    free(f->encap);
     free(f);
   }
   pkt_reasm_free(t->reasm);

@@ -267,32 +267,30 @@ static bool packet(pcapng_reader *r, uint32_t type, uint32_t len, pcapng_frame *
   body(r, len, &c);
   uint32_t id = 0, caplen, wire;
   uint64_t units = 0;
-  bool stamped = true;
-  if (type == BT_SPB) {
-    wire = rd32(r, &c);
+  bool big = r->big, stamped = type != BT_SPB;
+  /* The fixed fields in one take: EPB and OPB 20 bytes, SPB 4. */
+  const uint8_t *h = st_cursor_take(&c, stamped ? 20 : 4);
+  if (!h) {
+    bad_block(r, "too short for its header", at);
+    return false;
+  }
+  if (!stamped) {
+    wire = get32(big, h);
     caplen = (uint32_t)st_cursor_left(&c);
     if (caplen > wire)
       caplen = wire; /* the rest is padding */
-    stamped = false;
   } else {
-    id = type == BT_OPB ? rd16(r, &c) : rd32(r, &c);
-    if (type == BT_OPB)
-      rd16(r, &c); /* drops count */
-    uint32_t hi = rd32(r, &c), lo = rd32(r, &c);
-    units = (uint64_t)hi << 32 | lo;
-    caplen = rd32(r, &c);
-    wire = rd32(r, &c);
-  }
-  if (c.bad) {
-    bad_block(r, "too short for its header", at);
-    return false;
+    id = type == BT_OPB ? (big ? st_be16(h) : st_le16(h)) : get32(big, h); /* OPB: + drops */
+    units = (uint64_t)get32(big, h + 4) << 32 | get32(big, h + 8);
+    caplen = get32(big, h + 12);
+    wire = get32(big, h + 16);
   }
   if (id >= r->nifaces) {
     bad_block(r, "names an interface the section does not describe", at);
     return false;
   }
   const iface *i = &r->ifaces[id];
-  if (type == BT_SPB && i->snaplen && caplen > i->snaplen)
+  if (!stamped && i->snaplen && caplen > i->snaplen)
     caplen = i->snaplen;
   const uint8_t *data = st_cursor_take(&c, caplen);
   if (!data) {

@@ -13,6 +13,7 @@
 
 #include "capture_builder.h"
 #include "pcap_backend.h"
+#include "flow.h"
 #include "pcap_testutil.h"
 
 #define SEC 1000000000ull
@@ -379,4 +380,27 @@ Test(pcap_backend, no_source_is_invalid) {
   st_pcap_options opt = {0};
   cr_expect_eq(st_backend_pcap_new(&opt, &b), ST_EINVAL);
   cr_expect_eq(st_backend_pcap_new(NULL, &b), ST_EINVAL);
+}
+
+/* The flow table's hash (flow.h) spreads the keys real captures have
+ * (neighbouring addresses and ports) over the buckets: uthash never had to
+ * stop expanding, and its chains stay near the ideal. */
+Test(pcap_flows, flow_table_stays_balanced) {
+  rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
+  uint8_t ip[64];
+  char src[32];
+  for (int i = 0; i < 60000; i++) {
+    snprintf(src, sizeof src, "10.1.%d.%d", i / 250 % 250, i % 250);
+    rig_ip(r, SEC, ip, cb_tcp(ip, src, (uint16_t)(32768 + i % 7), "10.0.0.2", 443, 1, 0, 0x02, 0));
+  }
+  for (int i = 0; i < 5000; i++) /* one client, many ports */
+    rig_ip(r, SEC, ip, cb_tcp(ip, "10.9.9.9", (uint16_t)(1024 + i), "10.0.0.3", 80, 1, 0, 0x02, 0));
+  const UT_hash_table *tbl = r->t->table->hh.tbl;
+  cr_log_info("%u items, %u buckets, %u non-ideal, %u inefficient expands", tbl->num_items,
+              tbl->num_buckets, tbl->nonideal_items, tbl->ineff_expands);
+  cr_expect_eq(tbl->num_items, 65000);
+  cr_expect_eq(tbl->noexpand, 0);
+  cr_expect_leq(tbl->ineff_expands, 1);
+  cr_expect_lt(tbl->nonideal_items, tbl->num_items / 4);
+  rig_free(r);
 }

@@ -59,18 +59,24 @@ Test(cli, output_file) {
   unlink(path);
 }
 
-Test(cli, malformed_input_one_line_nonzero_rest_processed) {
+/* replay of a JSON Lines file holding text. */
+static st_cli_result replay_text(const char *text) {
   char path[] = "/tmp/st-cli-bad-XXXXXX";
   FILE *f = fdopen(mkstemp(path), "w");
-  fputs("{\"ts_ns\":1,\"provider\":\"afd\",\"id\":1000,\"pid\":3,\"comm\":\"x\"}\n"
-        "garbage\n"
-        "{\"ts_ns\":2,\"provider\":\"afd\",\"id\":1001,\"pid\":3,\"comm\":\"x\"}\n",
-        f);
+  fputs(text, f);
   fclose(f);
   char args[256];
   snprintf(args, sizeof args, "replay %s", path);
   st_cli_result r = st_test_cli(args);
   unlink(path);
+  return r;
+}
+
+#define CREATE_LINE "{\"ts_ns\":1,\"provider\":\"afd\",\"id\":1000,\"pid\":3,\"comm\":\"x\"}\n"
+#define CLOSE_LINE "{\"ts_ns\":2,\"provider\":\"afd\",\"id\":1001,\"pid\":3,\"comm\":\"x\"}\n"
+
+Test(cli, malformed_input_one_line_nonzero_rest_processed) {
+  st_cli_result r = replay_text(CREATE_LINE "garbage\n" CLOSE_LINE);
   cr_expect_eq(r.code, 1);
   cr_expect_eq(st_test_lines(r.err), 1, "one line: %s", r.err);
   cr_expect_not_null(strstr(r.err, "line 2"), "%s", r.err);
@@ -288,17 +294,7 @@ Test(cli, files_that_are_no_trace_say_so_in_one_line) {
  * object (after a UTF-8 byte-order mark); bad lines after it are each
  * reported and the rest is read, as before. */
 Test(cli, json_lines_with_a_mark_and_bad_lines_still_read) {
-  char path[] = "/tmp/st-cli-bom-XXXXXX";
-  FILE *f = fdopen(mkstemp(path), "w");
-  fputs("\xef\xbb\xbf\n\n{\"ts_ns\":1,\"provider\":\"afd\",\"id\":1000,\"pid\":3,\"comm\":\"x\"}\n"
-        "\x89PNG not an event\n"
-        "{\"ts_ns\":2,\"provider\":\"afd\",\"id\":1001,\"pid\":3,\"comm\":\"x\"}\n",
-        f);
-  fclose(f);
-  char args[256];
-  snprintf(args, sizeof args, "replay %s", path);
-  st_cli_result r = st_test_cli(args);
-  unlink(path);
+  st_cli_result r = replay_text("\xef\xbb\xbf\n\n" CREATE_LINE "\x89PNG not an event\n" CLOSE_LINE);
   cr_expect_eq(r.code, 1);
   cr_expect_eq(st_test_lines(r.err), 1, "%s", r.err);
   cr_expect_not_null(strstr(r.err, "1 bad record skipped; first: "), "%s", r.err);

@@ -271,16 +271,23 @@ void ng_interface(capbuf *c, bool big, uint16_t linktype, uint32_t snaplen, int 
   block_close(c, big, s);
 }
 
-void ng_packet(capbuf *c, bool big, uint32_t iface, uint64_t ts, const uint8_t *frame,
-               size_t caplen, size_t len) {
-  size_t s = block_open(c, big, 6);
-  put_u32(c, big, iface);
+/* Timestamp, captured and wire lengths, then the frame, padded: the tail
+ * the enhanced and the obsolete packet blocks share. */
+static void put_stamped_frame(capbuf *c, bool big, uint64_t ts, const uint8_t *frame, size_t caplen,
+                              size_t len) {
   put_u32(c, big, (uint32_t)(ts >> 32));
   put_u32(c, big, (uint32_t)ts);
   put_u32(c, big, (uint32_t)caplen);
   put_u32(c, big, (uint32_t)len);
   capbuf_put(c, frame, caplen);
   pad4(c, caplen);
+}
+
+void ng_packet(capbuf *c, bool big, uint32_t iface, uint64_t ts, const uint8_t *frame,
+               size_t caplen, size_t len) {
+  size_t s = block_open(c, big, 6);
+  put_u32(c, big, iface);
+  put_stamped_frame(c, big, ts, frame, caplen, len);
   put_u16(c, big, 2); /* epb_flags: inbound */
   put_u16(c, big, 4);
   put_u32(c, big, 1);
@@ -300,13 +307,8 @@ void ng_old_packet(capbuf *c, bool big, uint16_t iface, uint64_t ts, const uint8
                    size_t len) {
   size_t s = block_open(c, big, 2);
   put_u16(c, big, iface);
-  put_u16(c, big, 0);
-  put_u32(c, big, (uint32_t)(ts >> 32));
-  put_u32(c, big, (uint32_t)ts);
-  put_u32(c, big, (uint32_t)len);
-  put_u32(c, big, (uint32_t)len);
-  capbuf_put(c, frame, len);
-  pad4(c, len);
+  put_u16(c, big, 0); /* drops */
+  put_stamped_frame(c, big, ts, frame, len, len);
   block_close(c, big, s);
 }
 

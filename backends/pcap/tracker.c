@@ -29,7 +29,7 @@ static bool seq_lt(uint32_t a, uint32_t b) {
 static void emit_dns(st_pcap_tracker *t, const flow *f, int s, const uint8_t *msg, uint32_t len) {
   st_event *ev;
   ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE, ST_EE_TRANSPORT, ST_KW_DNS);
-  if (!pkt_dns_parse(msg, len, &ev->dns)) {
+  if (!st_dns_parse(msg, len, 0, &ev->dns)) {
     t->stats.dns_malformed++;
     return;
   }

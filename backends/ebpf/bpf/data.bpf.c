@@ -1,7 +1,8 @@
 /*
  * The data path: sends and receives. Level 5 reports every call; level 4
- * only failed ones, and counts the calls of datagram and unix sockets for
- * their summaries (TCP keeps its own counters, read at close).
+ * only failed ones. The calls of datagram and unix sockets are counted for
+ * their summaries where the socket layer's tracepoints are (TCP keeps its
+ * own counters, read at close).
  *
  * Since Linux 6.3 the socket layer has sock:sock_send_length and
  * sock:sock_recv_length, which see every path (send*, recv*, read, write,
@@ -10,28 +11,11 @@
  * seen there). A receive's sender address reaches user memory only when the
  * syscall returns, so recvfrom/recvmsg with an address on a datagram socket
  * is reported from the syscall's exit on every kernel.
+ *
+ * DNS messages (dns.bpf.h) are looked for here too, before anything else
+ * decides the call is not worth a record.
  */
-#include "common.bpf.h"
-
-#if defined(__TARGET_ARCH_x86)
-#define NR_SENDTO 44
-#define NR_RECVFROM 45
-#define NR_SENDMSG 46
-#define NR_RECVMSG 47
-#define NR_RECVMMSG 299
-#define NR_SENDMMSG 307
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_SENDTO 206
-#define NR_RECVFROM 207
-#define NR_SENDMSG 211
-#define NR_RECVMSG 212
-#define NR_RECVMMSG 243
-#define NR_SENDMMSG 269
-#endif
-#define MSG_PEEK 2
-
-/* sock_send_length / sock_recv_length are there (6.3+). */
-const volatile bool have_sock_length __weak = 0;
+#include "dns.bpf.h"
 
 /* Level 4 wants a failed call (a would-block is not a failure). */
 static __always_inline bool worth_reporting(long ret) {
@@ -86,7 +70,7 @@ static __always_inline void emit_data(struct sock *sk, const struct st_bpf_sock 
   rec_submit(r);
 }
 
-/* Level 4: a datagram or unix socket's call, counted for its summary. */
+/* A datagram or unix socket's call, counted for its summary. */
 static __always_inline void count_call(struct sock *sk, long ret, bool send) {
   __u64 key = (__u64)sk;
   struct st_bpf_dgram_counts *c = bpf_map_lookup_elem(&dgram_counts, &key);
@@ -117,13 +101,15 @@ static __always_inline int sock_length(struct sock *sk, long ret, int flags, boo
 
   s.family = sk->__sk_common.skc_family;
   s.protocol = sk->sk_protocol;
-  if (!worth_reporting(ret)) {
-    /* Level 4, a successful call: TCP counts it itself. */
-    if (count_datagrams && ret > 0 && s.protocol != IPPROTO_TCP && family_ok(s.family) &&
-        current_ok() && !(flags & MSG_PEEK))
-      count_call(sk, ret, send);
+  /* TCP counts its own bytes; the others' calls are counted here for their
+   * summaries, at every level. */
+  if (count_datagrams && ret > 0 && s.protocol != IPPROTO_TCP && family_ok(s.family) &&
+      current_ok() && !(flags & MSG_PEEK))
+    count_call(sk, ret, send);
+  if (ret > 0 && dns_on() && !(flags & MSG_PEEK))
+    dns_on_length(sk, s.family, s.protocol, ret, send);
+  if (!worth_reporting(ret))
     return 0;
-  }
   if (!family_ok(s.family) || !current_ok())
     return 0;
   s.type = sk->sk_type;
@@ -167,6 +153,8 @@ static __always_inline int sys_data(long ret, bool send) {
   __u64 flags;
   __u8 call;
 
+  if (ret > 0 && dns_on())
+    dns_on_exit(ret, send);
   if (!worth_reporting(ret) || !current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
   call = call_of(SYS_NR(regs));

@@ -6,6 +6,7 @@
 #define ST_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "socktrace/session.h"
@@ -102,6 +103,10 @@ void cli_note(const char *fmt, ...)
  * clear line. */
 int cli_live_backend(cli_options *o, st_backend **out);
 int cli_file_backend(cli_options *o, const char *path, st_backend **out);
+/* What the first n bytes of a file that is no trace look like, in words
+ * ("gzip data: decompress it first (gunzip)", "a PNG image", "empty");
+ * foreign.c. */
+void cli_describe_content(const uint8_t *head, size_t n, char *buf, size_t len);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);

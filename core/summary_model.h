@@ -71,6 +71,7 @@ typedef struct st_sum_socket {
   uint32_t connects; /* connect attempts */
   uint32_t dns_failed;
   st_addr peer_addr, local_addr;
+  char peer_name[ST_SUM_KEY_MAX]; /* the peer's DNS name, when an answer gave it */
   uint8_t nsteps;
   uint8_t steps[ST_SUM_STEPS];
   UT_hash_handle hh;
@@ -83,6 +84,7 @@ typedef struct st_sum_socket {
  * forgotten socket is first told to its story. */
 #define ST_SUM_CLOSED_KEEP 4096
 #define ST_SUM_LONGEST_KEEP 64
+#define ST_SUM_CHANGES_MAX 32
 /* Catalog changes listed (the first ones; the rest are counted). */
 #define ST_SUM_CATALOG_KEEP 64
 
@@ -99,6 +101,20 @@ typedef struct st_sum_catalog {
 
 struct st_story;
 
+/* One row of the DNS failures table: a process's failed lookups of one
+ * name and type from one server, by outcome. */
+#define ST_SUM_DNS_MAX 1024
+typedef struct st_sum_dns {
+  char key[ST_SUM_PROC_MAX + ST_NAME_MAX + 128];
+  char process[ST_COMM_MAX + 1];
+  char query[ST_NAME_MAX + 12]; /* "api.example.com A" */
+  char server[64];              /* "127.0.0.53:53", "(resolver)" for an API's results */
+  char outcome[64];             /* "not_found (NXDOMAIN)", "no answer" */
+  uint64_t count;
+  uint32_t waited_us; /* the longest wait */
+  UT_hash_handle hh;
+} st_sum_dns;
+
 typedef struct st_sum_model {
   st_sum_row *procs, *remotes, *ipc;
   st_sum_socket *sockets;
@@ -113,7 +129,16 @@ typedef struct st_sum_model {
   uint64_t stories_folded_away; /* sockets past the story limit, told to a catch-all */
   st_addr own[ST_SUM_OWN_MAX];
   size_t nown;
-  uint64_t dns_failures; /* DNS answers with an error code */
+  uint64_t dns_failures; /* DNS answers with an error code, queries with no answer */
+  st_sum_dns *dns;       /* those failures, by process, query, server and outcome */
+  /* A running session's changes of level, keywords or filters (5901), in
+   * order: the first ST_SUM_CHANGES_MAX, and how many there were. */
+  struct {
+    uint64_t ts_ns;
+    char detail[ST_DETAIL_MAX];
+  } changes[ST_SUM_CHANGES_MAX];
+  size_t nchanges;
+  uint64_t dns_more; /* failures past ST_SUM_DNS_MAX rows */
   bool finished;
 } st_sum_model;
 

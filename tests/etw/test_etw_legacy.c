@@ -272,21 +272,23 @@ Test(etw_catalog, unknown_id_is_an_error) {
   cr_assert_eq(st_etw_decode(&r, NULL, 0, &ev, NULL), ST_EBADMSG);
 }
 
-/* -k catalog enables WS2HELP alone; AFD's own bits enable AFD alone; the
- * default (0 or all) both. The decoded event carries the catalog keyword,
+/* -k catalog enables WS2HELP alone; AFD's own bits enable AFD alone, dns
+ * the DNS client; the default (0 or all) every one. The decoded event carries the catalog keyword,
  * so a session's mask passes or drops it like any event, and the sinks
  * show it as they show Linux's catalog events: name, then the entry. */
 Test(etw_catalog, catalog_keyword_selects_ws2help) {
   st_etw_providers p = st_etw_providers_for(ST_KW_CATALOG);
-  cr_expect(!p.afd && p.ws2help);
+  cr_expect(!p.afd && p.ws2help && !p.dns_client);
   p = st_etw_providers_for(ST_KW_STREAM | ST_KW_WINSOCK);
-  cr_expect(p.afd && p.afd_keywords == 0x6 && !p.ws2help);
+  cr_expect(p.afd && p.afd_keywords == 0x6 && !p.ws2help && !p.dns_client);
   p = st_etw_providers_for(ST_KW_STREAM | ST_KW_CATALOG);
-  cr_expect(p.afd && p.afd_keywords == ST_KW_STREAM && p.ws2help);
+  cr_expect(p.afd && p.afd_keywords == ST_KW_STREAM && p.ws2help && !p.dns_client);
+  p = st_etw_providers_for(ST_KW_DNS | ST_KW_CATALOG);
+  cr_expect(!p.afd && p.ws2help && p.dns_client);
   p = st_etw_providers_for(0);
-  cr_expect(p.afd && p.afd_keywords == 0 && p.ws2help);
+  cr_expect(p.afd && p.afd_keywords == 0 && p.ws2help && p.dns_client);
   p = st_etw_providers_for(ST_KW_ALL);
-  cr_expect(p.afd && p.afd_keywords == 0 && p.ws2help);
+  cr_expect(p.afd && p.afd_keywords == 0 && p.ws2help && p.dns_client);
 
   fx f;
   build_lsp(&f);

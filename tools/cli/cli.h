@@ -6,6 +6,7 @@
 #define ST_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "socktrace/session.h"
@@ -103,6 +104,10 @@ void cli_note(const char *fmt, ...)
  * clear line. */
 int cli_live_backend(cli_options *o, st_backend **out);
 int cli_file_backend(cli_options *o, const char *path, st_backend **out);
+/* What the first n bytes of a file that is no trace look like, in words
+ * ("gzip data: decompress it first (gunzip)", "a PNG image", "empty");
+ * foreign.c. */
+void cli_describe_content(const uint8_t *head, size_t n, char *buf, size_t len);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);
@@ -116,12 +121,14 @@ typedef int (*cli_hook)(st_session *s, uv_loop_t *loop, void *arg);
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg);
 
 /* Sinks (output.c). cli_add_sinks adds what the options ask for; a
- * .sktrace output's sink is returned in *sktrace (else NULL). */
+ * .sktrace output's sink is returned in *sktrace (else NULL). A source that
+ * can wait (a file, not a live kernel) makes the .sktrace writer wait
+ * rather than drop events when its queue is full. */
 bool cli_is_sktrace_path(const char *path);
 /* -o FILE for writing, owner-only (0600) unless --file-mode; NULL after one
  * line saying why not. */
 FILE *cli_open_output(const cli_options *o);
-int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
+int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out, st_sink **sktrace);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
 

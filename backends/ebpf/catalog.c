@@ -1,6 +1,7 @@
 /*
- * The Linux catalog as a whole (ebpf.h): its files' entries and the BPF
- * programs on cgroup socket hooks, read for `socktrace catalog`, and the
+ * The Linux catalog as a whole (ebpf.h): its files' entries, the BPF
+ * programs on cgroup socket hooks and the nftables tables, read for
+ * `socktrace catalog`, and the
  * catalog event an entry makes, which the live watcher and the listing
  * share so both say an entry the same way. Never prints.
  */
@@ -13,6 +14,7 @@
 
 static const char *const titles[ST_LCAT_KIND_COUNT] = {
     [ST_LCAT_BPF] = "BPF programs on cgroup socket hooks",
+    [ST_LCAT_NFT] = "Packet filter rule sets (nftables)",
     [ST_LCAT_PRELOAD] = "Preloaded interposers",
     [ST_LCAT_NSS] = "Name-service providers",
     [ST_LCAT_RESOLVER] = "DNS resolvers",
@@ -29,6 +31,10 @@ void st_linux_catalog_path(const char *root, uint8_t kind, char *out, size_t len
   if (kind == ST_LCAT_BPF) {
     if (lcat_cgroup_mount(out, len) < 0 && len)
       out[0] = '\0';
+    return;
+  }
+  if (kind == ST_LCAT_NFT) {
+    lcat_format(out, len, "this network namespace");
     return;
   }
   lcat_root(root, r, sizeof r);
@@ -123,12 +129,23 @@ static int read_file_entries(entries *l, const char *root, uint8_t kind) {
   return rc;
 }
 
+/* An entry saying why kind could not be read (err). */
+static void unread(entries *l, uint8_t kind, const char *err) {
+  st_linux_catalog_entry *e = add(l, kind);
+  if (e) {
+    e->unread = true;
+    lcat_format(e->text, sizeof e->text, "%s", err);
+  }
+}
+
 static int read_bpf_entries(entries *l, char *err, size_t errlen) {
   char mount[1024];
   lcat_bpf_list progs = {0};
   if (lcat_cgroup_mount(mount, sizeof mount) < 0)
     return 0; /* no cgroup v2: no program can be on a cgroup hook */
   int rc = lcat_bpf_scan(mount, NULL, &progs, err, errlen);
+  if (rc < 0 && rc != ST_ENOMEM)
+    unread(l, ST_LCAT_BPF, err);
   for (size_t i = 0; i < progs.n && rc == 0; i++) {
     st_linux_catalog_entry *e = add(l, ST_LCAT_BPF);
     if (!e) {
@@ -143,6 +160,25 @@ static int read_bpf_entries(entries *l, char *err, size_t errlen) {
   return rc;
 }
 
+static int read_nft_entries(entries *l, char *err, size_t errlen) {
+  lcat_nft_table *t = NULL;
+  size_t n = 0;
+  int rc = lcat_nft_list(&t, &n, err, errlen);
+  if (rc < 0 && rc != ST_ENOMEM)
+    unread(l, ST_LCAT_NFT, err);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    st_linux_catalog_entry *e = add(l, ST_LCAT_NFT);
+    if (!e) {
+      rc = ST_ENOMEM;
+      break;
+    }
+    snprintf(e->source, sizeof e->source, "nftables");
+    lcat_nft_table_words(&t[i], e->text, sizeof e->text);
+  }
+  free(t);
+  return rc;
+}
+
 int st_linux_catalog_read(const char *root, st_linux_catalog_entry **out, size_t *count, char *err,
                           size_t errlen) {
   char r[1024];
@@ -151,13 +187,20 @@ int st_linux_catalog_read(const char *root, st_linux_catalog_entry **out, size_t
   lcat_root(root, r, sizeof r);
   if (errlen)
     err[0] = '\0';
-  /* The programs first, as `socktrace catalog` shows them; the files are
-   * read even when the programs cannot be (no privilege). */
+  /* The programs and the rule sets first, as `socktrace catalog` shows
+   * them; the files are read even when those cannot be (no privilege). The
+   * first failure is the one said. */
+  char nft_err[512] = "";
   int bpf_rc = read_bpf_entries(&l, err, errlen);
+  int nft_rc = read_nft_entries(&l, nft_err, sizeof nft_err);
   for (uint8_t k = ST_LCAT_PRELOAD; k < ST_LCAT_KIND_COUNT && !rc; k++)
     rc = read_file_entries(&l, r, k);
   if (!rc)
     rc = bpf_rc;
+  if (!rc && nft_rc) {
+    rc = nft_rc;
+    lcat_format(err, errlen, "%s", nft_err);
+  }
   if (rc == ST_ENOMEM)
     snprintf(err, errlen, "cannot read the catalog: out of memory");
   *out = l.v;

@@ -1,5 +1,5 @@
 /*
- * Private to the eBPF backend: the Linux catalog's three parts.
+ * Private to the eBPF backend: the Linux catalog's parts.
  *  - catalog_files.c: the files (ld.so.preload, nsswitch.conf's hosts line,
  *    resolv.conf, gai.conf, hosts) read into entries, switched on or
  *    commented out, and the difference between two versions of a file as
@@ -7,9 +7,11 @@
  *  - catalog_cgroup.c: the BPF programs attached to cgroup socket hooks,
  *    found by walking the cgroup v2 hierarchy (BPF_PROG_QUERY per hook) and
  *    the kernel's links; the words an entry is shown with.
+ *  - catalog_nft.c: nftables rule-set changes, from the kernel's
+ *    notifications, as CatalogReset events.
  *  - catalog_watch.c: a live session's watcher: the bpf() records of
  *    catalog.bpf.c, file watches (fanotify, else inotify), a periodic look
- *    for links released without a bpf() call; events out.
+ *    for links released without a bpf() call, nftables; events out.
  */
 #ifndef ST_EBPF_CATALOG_H
 #define ST_EBPF_CATALOG_H
@@ -149,6 +151,44 @@ void lcat_progs_record(lcat_progs *p, const struct st_bpf_rec_catalog *r, int64_
  * programs and the kernel's links. */
 void lcat_progs_look(lcat_progs *p, bool full, lcat_emit_fn emit, void *arg);
 void lcat_progs_free(lcat_progs *p);
+
+/* ---- nftables rule sets (catalog_nft.c) ----------------------------------- */
+
+#define LCAT_NFT_KINDS 7         /* tables, chains, rules, sets, elements, objects, flowtables */
+#define LCAT_NFT_BUF (64u << 10) /* bytes read at once */
+
+/* The nftables notifications of the tracer's network namespace, and the
+ * transaction they are adding up. */
+typedef struct lcat_nft {
+  int fd; /* -1: not watching */
+  char *buf;
+  uint32_t added[LCAT_NFT_KINDS], removed[LCAT_NFT_KINDS]; /* added also counts changed */
+  char table[80];                                          /* the first table: "inet filter" */
+  bool more_tables;                                        /* and others */
+} lcat_nft;
+
+/* Joins the nftables notification group (root). 0, or a negative code
+ * with err saying why not. */
+int lcat_nft_open(lcat_nft *n, char *err, size_t errlen);
+/* Reads what the socket holds: one CatalogReset per committed transaction,
+ * with the process that committed it ("nftables rules changed (generation
+ * 7): +1 table +2 rules (inet filter)"). */
+void lcat_nft_read(lcat_nft *n, lcat_emit_fn emit, void *arg);
+/* One notification (a struct nlmsghdr and what follows it). */
+void lcat_nft_message(lcat_nft *n, const void *msg, lcat_emit_fn emit, void *arg);
+void lcat_nft_close(lcat_nft *n);
+
+/* A table of the namespace's rule sets, as `socktrace catalog` lists it. */
+typedef struct lcat_nft_table {
+  char name[80]; /* "inet filter" */
+  uint32_t chains, rules, sets;
+} lcat_nft_table;
+/* The tables (a malloc'd array the caller frees, also on failure). 0 (also
+ * for a kernel without nftables), or a negative code with err (root or
+ * CAP_NET_ADMIN is needed). */
+int lcat_nft_list(lcat_nft_table **out, size_t *count, char *err, size_t errlen);
+/* "inet filter: 2 chains, 5 rules, 0 sets". */
+void lcat_nft_table_words(const lcat_nft_table *t, char *out, size_t len);
 
 /* ---- the live watcher ----------------------------------------------------- */
 

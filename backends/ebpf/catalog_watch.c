@@ -12,6 +12,9 @@
  * read again when a writer closes it, or when it is renamed, created or
  * deleted, never on each write: a half-written file is never compared.
  *
+ * nftables rule-set changes come from the kernel's notifications
+ * (catalog_nft.c), one CatalogReset per committed transaction.
+ *
  * Nothing here runs per socket operation.
  */
 #define _GNU_SOURCE
@@ -71,9 +74,10 @@ struct ebpf_catalog {
   bool fanotify;
   lcat_progs progs;
   bool progs_on;
-  uv_poll_t poll;
+  lcat_nft nft;
+  uv_poll_t poll, nft_poll;
   uv_timer_t timer;
-  bool poll_on, timer_on;
+  bool poll_on, nft_poll_on, timer_on;
   int closing; /* handles whose close is pending */
 };
 
@@ -354,6 +358,21 @@ static void on_timer(uv_timer_t *t) {
                   c);
 }
 
+/* ---- nftables --------------------------------------------------------------- */
+
+static void take_nft(ebpf_catalog *c) {
+  if (c->nft.fd < 0)
+    return;
+  c->h.drain(c->h.arg); /* the ring's changes first, so events keep their order */
+  lcat_nft_read(&c->nft, emit_event, c);
+}
+
+static void on_nft(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  take_nft(h->data);
+}
+
 void ebpf_catalog_record(ebpf_catalog *c, const void *rec, size_t size) {
   if (c && c->progs_on && size >= sizeof(struct st_bpf_rec_catalog))
     lcat_progs_record(&c->progs, rec, c->h.boot_to_real, emit_event, c);
@@ -376,6 +395,7 @@ ebpf_catalog *ebpf_catalog_start(uv_loop_t *loop, const char *root, const ebpf_c
   }
   c->h = *h;
   c->fd = -1;
+  c->nft.fd = -1;
   lcat_root(root, c->root, sizeof c->root);
   for (size_t i = 0; i < FILE_COUNT; i++) {
     watched_file *f = &c->files[i];
@@ -394,7 +414,15 @@ ebpf_catalog *ebpf_catalog_start(uv_loop_t *loop, const char *root, const ebpf_c
   else if (!h->bpf_records)
     notice(c, "the bpf() syscall cannot be traced here (no syscalls:sys_exit_bpf tracepoint): "
               "changes to cgroup socket hooks are found every few seconds, without their process");
+  if (lcat_nft_open(&c->nft, why, sizeof why) < 0)
+    notice(c, "nftables rule-set changes are not watched: %s", why);
   watch_dirs(c);
+  if (c->nft.fd >= 0) {
+    uv_poll_init(loop, &c->nft_poll, c->nft.fd);
+    c->nft_poll.data = c;
+    uv_poll_start(&c->nft_poll, UV_READABLE, on_nft);
+    c->nft_poll_on = true;
+  }
   if (c->fd >= 0) {
     uv_poll_init(loop, &c->poll, c->fd);
     c->poll.data = c;
@@ -415,6 +443,7 @@ static void free_catalog(ebpf_catalog *c) {
   for (size_t i = 0; i < FILE_COUNT; i++)
     lcat_parsed_free(&c->files[i].state);
   lcat_progs_free(&c->progs);
+  lcat_nft_close(&c->nft);
   if (c->fd >= 0)
     close(c->fd);
   free(c);
@@ -430,9 +459,14 @@ void ebpf_catalog_stop(ebpf_catalog *c) {
   if (!c)
     return;
   take_notifications(c); /* a change just before the end is still reported */
+  take_nft(c);
   if (c->poll_on) {
     c->closing++;
     uv_close((uv_handle_t *)&c->poll, on_closed);
+  }
+  if (c->nft_poll_on) {
+    c->closing++;
+    uv_close((uv_handle_t *)&c->nft_poll, on_closed);
   }
   if (c->timer_on) {
     c->closing++;

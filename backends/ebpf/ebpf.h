@@ -62,13 +62,15 @@ int st_ebpf_event_available(const st_ebpf_kernel *k, uint8_t provider, uint16_t 
 /* ---- the Linux catalog -----------------------------------------------------
  * What can change how a program's sockets behave without the program
  * knowing, the questions Windows' Winsock catalog answers: BPF programs on
- * cgroup socket hooks, preloaded interposers, name-service providers and
- * resolver configuration. `socktrace catalog` lists it; with the catalog
+ * cgroup socket hooks, nftables rule sets, preloaded interposers,
+ * name-service providers and resolver configuration. `socktrace catalog`
+ * lists it; with the catalog
  * keyword a trace reports its changes as catalog events (LspInstalled,
  * LspRemoved, LspDisabled, CatalogReset). */
 typedef enum st_linux_catalog_kind {
   ST_LCAT_BPF = 0,  /* a BPF program on a cgroup socket hook */
-  ST_LCAT_PRELOAD,  /* a library in /etc/ld.so.preload */
+  ST_LCAT_NFT,      /* an nftables table of this network namespace */
+  ST_LCAT_PRELOAD,  /* a library in /etc/ld.so.preload (the files from here on) */
   ST_LCAT_NSS,      /* a hosts: provider in /etc/nsswitch.conf */
   ST_LCAT_RESOLVER, /* a resolver line of /etc/resolv.conf */
   ST_LCAT_GAI,      /* an address-selection rule of /etc/gai.conf */
@@ -89,8 +91,10 @@ typedef struct st_linux_catalog_bpf {
 
 typedef struct st_linux_catalog_entry {
   uint8_t kind;             /* st_linux_catalog_kind */
-  char source[256];         /* the file, or the hook ("cgroup/connect4") */
-  char text[256];           /* the entry: a library, a provider, a line; a BPF program in words */
+  bool unread;              /* not an entry: this kind could not be read, text says why */
+  char source[256];         /* the file, the hook ("cgroup/connect4"), or "nftables" */
+  char text[256];           /* the entry: a library, a provider, a line; a BPF program or an
+                               nftables table in words */
   st_linux_catalog_bpf bpf; /* ST_LCAT_BPF */
 } st_linux_catalog_entry;
 
@@ -100,14 +104,15 @@ void st_linux_catalog_bpf_mode(const st_linux_catalog_bpf *b, char *out, size_t 
 
 /* Reads the catalog (root as st_ebpf_options.catalog_root) into a malloc'd
  * array the caller frees. Returns 0, or a negative code with err saying
- * what could not be read (the BPF programs need root); the entries that
- * could be read are returned either way. */
+ * what could not be read first (the BPF programs and the rule sets need
+ * root); the entries that could be read are returned either way, and an
+ * unread entry for each kind that could not be. */
 int st_linux_catalog_read(const char *root, st_linux_catalog_entry **out, size_t *count, char *err,
                           size_t errlen);
 /* A kind's title ("Preloaded interposers"). */
 const char *st_linux_catalog_title(uint8_t kind);
-/* Where a kind is read: its file under root, or for ST_LCAT_BPF where
- * cgroup v2 is mounted ("" when it is not). */
+/* Where a kind is read: its file under root, for ST_LCAT_BPF where cgroup
+ * v2 is mounted ("" when it is not), for ST_LCAT_NFT the namespace. */
 void st_linux_catalog_path(const char *root, uint8_t kind, char *out, size_t len);
 /* The catalog event (id: ST_EV_CAT_*) an entry makes: provider catalog,
  * keyword catalog, the entry in detail ("SOURCE ENTRY"), the cgroup id for

@@ -1,6 +1,7 @@
 /*
  * The catalog through the CLI, as a user runs it: `socktrace catalog` lists
- * a cgroup program attached on this host (text and -f jsonl) and the files
+ * a cgroup program attached on this host (text and -f jsonl), an nftables
+ * table, and the files
  * under --catalog-root; `socktrace trace -k catalog` records catalog changes
  * to a .sktrace file that replay and report read back. Root only (the
  * programs on cgroup hooks need it); under CI=true they must run.
@@ -21,6 +22,7 @@
 
 #include "common/testutil.h"
 #include "ebpf/cgroup_prog.h"
+#include "ebpf/nft_msg.h"
 
 #define CLI ST_BINARY_DIR "/socktrace"
 
@@ -116,6 +118,31 @@ Test(catalog_cli, lists_a_cgroup_program_attached_on_the_host) {
   test_cgroup_remove(&cg);
 }
 
+Test(catalog_cli, lists_an_nftables_table_with_its_counts) {
+  ST_REQUIRE_ROOT();
+  char table[32], want[96];
+  snprintf(table, sizeof table, "st_listed_%d", (int)getpid());
+  int rc = test_nft_table(table, true);
+  if (rc == -EPROTONOSUPPORT)
+    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+  cr_assert_eq(rc, 0, "add the table: %s", strerror(-rc));
+
+  st_cli_result r = st_test_cli("catalog");
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  const char *t = strstr(r.out, "\nPacket filter rule sets (nftables) (this network namespace)\n");
+  cr_assert_not_null(t, "%s", r.out);
+  snprintf(want, sizeof want, "\n  inet %s: 0 chains, 0 rules, 0 sets\n", table);
+  cr_expect_not_null(strstr(t, want), "%s in %s", want, r.out);
+  st_cli_result_free(&r);
+
+  r = st_test_cli("catalog -f jsonl");
+  snprintf(want, sizeof want, "\"detail\":\"nftables inet %s: 0 chains, 0 rules, 0 sets\"", table);
+  cr_expect_not_null(line_with(r.out, want, "\"name\":\"LspInstalled\"", "\"preexisting\":true"),
+                     "%s in %s", want, r.out);
+  st_cli_result_free(&r);
+  cr_expect_eq(test_nft_table(table, false), 0);
+}
+
 Test(catalog_cli, lists_the_files_under_catalog_root) {
   ST_REQUIRE_ROOT();
   make_root();
@@ -174,6 +201,7 @@ Test(catalog_cli, without_root_lists_the_files_and_says_what_it_could_not) {
   cr_assert(o && e);
   cr_expect_not_null(strstr(o, "\n  127.0.0.1 localhost\n"), "%s", o);
   cr_expect_not_null(strstr(o, "(not listed: cannot ask cgroup "), "%s", o);
+  cr_expect_not_null(strstr(o, "(not listed: cannot ask nftables for its rule sets: "), "%s", o);
   cr_expect_eq(st_test_lines(e), 1, "one line: %s", e);
   cr_expect_not_null(strstr(e, "(run as root or grant CAP_SYS_ADMIN)"), "%s", e);
   free(o);

@@ -3,7 +3,8 @@
  * attached to a cgroup of the test's own and detached while a session
  * traces, a link released with its last descriptor, the catalog's files
  * changed in a directory the test owns (added, commented out, removed,
- * replaced), and the catalog keyword switched on while the session runs.
+ * replaced), an nftables table of the test's own added and deleted, and
+ * the catalog keyword switched on while the session runs.
  * Root only; under CI=true they must run.
  */
 #define _GNU_SOURCE
@@ -23,6 +24,7 @@
 #include "ebpf/cgroup_prog.h"
 #include "ebpf/ebpf.h"
 #include "ebpf/live.h"
+#include "ebpf/nft_msg.h"
 
 static live L;
 static bool started;
@@ -336,4 +338,36 @@ Test(catalog_live, catalog_keyword_switched_on_while_tracing, .fini = fini) {
   cr_expect_not_null(find_catalog(ST_EV_CAT_LSP_REMOVED, 0, cgw, "name=st_update4"));
   close(prog);
   test_cgroup_remove(&cg);
+}
+
+/* A table of the test's own (empty: it filters nothing) added and deleted
+ * in the tracer's network namespace: one CatalogReset each, naming the
+ * table and this process, which committed the transaction. */
+Test(catalog_live, nftables_changes_name_the_table_and_the_committing_process, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  char table[32], want[64], all[8192];
+  snprintf(table, sizeof table, "st_catalog_%d", (int)getpid());
+  st_session_config cfg = {.keywords = ST_KW_CATALOG};
+  start(&cfg, "/nonexistent-catalog-root");
+  cr_expect_null(strstr(notices, "nftables"), "%s", notices);
+
+  int rc = test_nft_table(table, true);
+  if (rc == -EPROTONOSUPPORT)
+    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+  cr_assert_eq(rc, 0, "add the table: %s", strerror(-rc));
+  snprintf(want, sizeof want, "): +1 table (inet %s)", table);
+  const st_event *e =
+      wait_catalog(ST_EV_CAT_RESET, "nftables rules changed (generation ", want, 10);
+  catalog_events(all, sizeof all);
+  cr_assert_not_null(e, "the table added:%s\nnotices: %s", all, notices);
+  expect_me(e);
+
+  rc = test_nft_table(table, false);
+  cr_assert_eq(rc, 0, "delete the table: %s", strerror(-rc));
+  snprintf(want, sizeof want, "): -1 table (inet %s)", table);
+  e = wait_catalog(ST_EV_CAT_RESET, "nftables rules changed (generation ", want, 10);
+  catalog_events(all, sizeof all);
+  cr_assert_not_null(e, "the table deleted:%s", all);
+  expect_me(e);
+  live_stop(&L);
 }

@@ -2,8 +2,9 @@
  * `socktrace catalog` on Linux: the layers that sit between applications
  * and the network stack, the questions Windows' Winsock catalog answers
  * (event-model.md §5), read by the eBPF backend's st_linux_catalog_read():
- * BPF programs on cgroup socket hooks, preloaded interposers, the hosts:
- * providers of nsswitch.conf, resolv.conf, gai.conf and /etc/hosts. As
+ * BPF programs on cgroup socket hooks, nftables rule sets, preloaded
+ * interposers, the hosts: providers of nsswitch.conf, resolv.conf, gai.conf
+ * and /etc/hosts. As
  * text, section by section, or with -f jsonl one catalog event per entry
  * (LspInstalled, flagged preexisting) for other tools.
  */
@@ -22,7 +23,7 @@ static void print_bpf(const st_linux_catalog_entry *e, size_t n) {
   bool any = false;
   for (size_t i = 0; i < n; i++) {
     const st_linux_catalog_bpf *b = &e[i].bpf;
-    if (e[i].kind != ST_LCAT_BPF)
+    if (e[i].kind != ST_LCAT_BPF || e[i].unread)
       continue;
     if (!any)
       printf("  %-24s %-32s %6s %-16s %-16s %s\n", "HOOK", "CGROUP", "PROG", "NAME", "TAG", "MODE");
@@ -36,18 +37,27 @@ static void print_bpf(const st_linux_catalog_entry *e, size_t n) {
     printf("  (none)\n");
 }
 
-static void print_text(const cli_options *o, const st_linux_catalog_entry *e, size_t n,
-                       const char *bpf_error) {
+/* Why kind could not be read (NULL: it was). */
+static const char *unread(const st_linux_catalog_entry *e, size_t n, uint8_t kind) {
+  for (size_t i = 0; i < n; i++)
+    if (e[i].kind == kind && e[i].unread)
+      return e[i].text;
+  return NULL;
+}
+
+static void print_text(const cli_options *o, const st_linux_catalog_entry *e, size_t n) {
   printf("socktrace catalog: what sits between applications and the network stack\n");
   for (uint8_t k = 0; k < ST_LCAT_KIND_COUNT; k++) {
     char where[1024];
     st_linux_catalog_path(o->catalog_root, k, where, sizeof where);
     printf("\n%s (%s)\n", st_linux_catalog_title(k), where[0] ? where : "no cgroup v2 mounted");
+    const char *why = unread(e, n, k);
+    if (why) {
+      printf("  (not listed: %s)\n", why);
+      continue;
+    }
     if (k == ST_LCAT_BPF) {
-      if (bpf_error)
-        printf("  (not listed: %s)\n", bpf_error);
-      else
-        print_bpf(e, n);
+      print_bpf(e, n);
       continue;
     }
     int shown = 0;
@@ -58,7 +68,7 @@ static void print_text(const cli_options *o, const st_linux_catalog_entry *e, si
       }
     }
     if (!shown)
-      printf("  %s\n", access(where, F_OK) == 0 ? "(none)" : "(absent)");
+      printf("  %s\n", k == ST_LCAT_NFT || access(where, F_OK) == 0 ? "(none)" : "(absent)");
   }
 }
 
@@ -68,11 +78,14 @@ static void print_jsonl(const st_linux_catalog_entry *e, size_t n) {
                      ? (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull
                      : 0;
   char line[2048];
+  uint64_t seq = 0;
   for (size_t i = 0; i < n; i++) {
     st_event ev;
+    if (e[i].unread)
+      continue;
     st_linux_catalog_event(&e[i], ST_EV_CAT_LSP_INSTALLED, &ev);
     ev.ts_ns = now;
-    ev.seq = i + 1;
+    ev.seq = ++seq;
     ev.flags |= ST_FLAG_PREEXISTING;
     st_event_to_json(&ev, line, sizeof line);
     printf("%s\n", line);
@@ -92,7 +105,7 @@ int cli_catalog(cli_options *o) {
   if (strcmp(f, "jsonl") == 0)
     print_jsonl(e, n);
   else
-    print_text(o, e, n, rc < 0 && rc != ST_ENOMEM ? err : NULL);
+    print_text(o, e, n);
   free(e);
   fflush(stdout);
   if (rc < 0) {

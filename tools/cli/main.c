@@ -182,8 +182,8 @@ static const command commands[] = {
     {"events", "events", "list event names, ids and levels", OPERANDS_ANY, false, NULL, run_events},
     {"catalog", "catalog [-f jsonl]",
      "list the layers between applications and\nthe network stack (Winsock catalog on Windows;\n"
-     "BPF programs on cgroup socket hooks,\nld.so.preload, nsswitch hosts, resolv.conf,\n"
-     "gai.conf and hosts on Linux)",
+     "BPF programs on cgroup socket hooks,\nnftables rule sets, ld.so.preload, nsswitch\n"
+     "hosts, resolv.conf, gai.conf and hosts on\nLinux)",
      OPERANDS_NONE, true, "catalog takes no operands", run_catalog},
     {"__demo-workload", NULL, NULL, OPERANDS_ANY, false, NULL, run_demo_workload},
 };

@@ -61,6 +61,14 @@ void test_nl_nest_end(test_nl *b, size_t start) {
   ((struct nlattr *)(b->buf + start))->nla_len = (uint16_t)(b->len - start);
 }
 
+int test_nft_probe(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0)
+    return -errno;
+  close(fd);
+  return 0;
+}
+
 int test_nft_table(const char *name, bool add) {
   test_nl b = {.len = 0};
   test_nl_msg(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);

@@ -27,6 +27,9 @@ void test_nl_be32(test_nl *b, uint16_t type, uint32_t v);
 size_t test_nl_nest(test_nl *b, uint16_t type);
 void test_nl_nest_end(test_nl *b, size_t start);
 
+/* Whether this kernel has a netfilter netlink socket (asking loads it
+ * where it is a module): 0, or -errno (-EPROTONOSUPPORT: none). */
+int test_nft_probe(void);
 /* Adds (add) or deletes the inet table name in one nftables transaction;
  * 0, or -errno. */
 int test_nft_table(const char *name, bool add);

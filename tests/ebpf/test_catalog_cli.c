@@ -122,9 +122,10 @@ Test(catalog_cli, lists_an_nftables_table_with_its_counts) {
   ST_REQUIRE_ROOT();
   char table[32], want[96];
   snprintf(table, sizeof table, "st_listed_%d", (int)getpid());
-  int rc = test_nft_table(table, true);
+  int rc = test_nft_probe();
   if (rc == -EPROTONOSUPPORT)
     cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+  rc = test_nft_table(table, true);
   cr_assert_eq(rc, 0, "add the table: %s", strerror(-rc));
 
   st_cli_result r = st_test_cli("catalog");
@@ -184,6 +185,7 @@ Test(catalog_cli, without_root_lists_the_files_and_says_what_it_could_not) {
   cr_assert_eq(chmod(root, 0755), 0);
   write_file("/etc/hosts", "127.0.0.1 localhost\n");
   char out[128], err[128];
+  bool nft = test_nft_probe() == 0; /* as root: loads nftables where it is a module */
   snprintf(out, sizeof out, "%s/out", root);
   snprintf(err, sizeof err, "%s/err", root);
   pid_t p = fork();
@@ -201,7 +203,11 @@ Test(catalog_cli, without_root_lists_the_files_and_says_what_it_could_not) {
   cr_assert(o && e);
   cr_expect_not_null(strstr(o, "\n  127.0.0.1 localhost\n"), "%s", o);
   cr_expect_not_null(strstr(o, "(not listed: cannot ask cgroup "), "%s", o);
-  cr_expect_not_null(strstr(o, "(not listed: cannot ask nftables for its rule sets: "), "%s", o);
+  /* Without nftables in the kernel there is nothing to be refused. */
+  if (nft)
+    cr_expect_not_null(strstr(o, "(not listed: cannot ask nftables for its rule sets: "), "%s", o);
+  else
+    cr_expect_not_null(strstr(o, "(this network namespace)\n  (none)\n"), "%s", o);
   cr_expect_eq(st_test_lines(e), 1, "one line: %s", e);
   cr_expect_not_null(strstr(e, "(run as root or grant CAP_SYS_ADMIN)"), "%s", e);
   free(o);

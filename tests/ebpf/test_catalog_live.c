@@ -347,13 +347,14 @@ Test(catalog_live, nftables_changes_name_the_table_and_the_committing_process, .
   ST_REQUIRE_ROOT();
   char table[32], want[64], all[8192];
   snprintf(table, sizeof table, "st_catalog_%d", (int)getpid());
+  int rc = test_nft_probe();
+  if (rc == -EPROTONOSUPPORT)
+    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
   st_session_config cfg = {.keywords = ST_KW_CATALOG};
   start(&cfg, "/nonexistent-catalog-root");
   cr_expect_null(strstr(notices, "nftables"), "%s", notices);
 
-  int rc = test_nft_table(table, true);
-  if (rc == -EPROTONOSUPPORT)
-    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+  rc = test_nft_table(table, true);
   cr_assert_eq(rc, 0, "add the table: %s", strerror(-rc));
   snprintf(want, sizeof want, "): +1 table (inet %s)", table);
   const st_event *e =

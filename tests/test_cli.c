@@ -260,8 +260,14 @@ Test(cli, registry_reads_captures_and_etl_by_content) {
   char pcap[512], etl[512];
   snprintf(pcap, sizeof pcap, "%s", st_test_fixture("pcap/tcp-handshake-nano.pcap"));
   snprintf(etl, sizeof etl, "%s", st_test_fixture("etl/AMSITrace.etl"));
-  expect_same_by_content(pcap, "/tmp/st-cli-reg-capture.bin");
-  expect_same_by_content(etl, "/tmp/st-cli-reg-trace.bin");
+  /* A directory of its own: other checkouts may run this test at once. */
+  char dir[] = "/tmp/st-cli-reg-XXXXXX", alias[300];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(alias, sizeof alias, "%s/capture.bin", dir);
+  expect_same_by_content(pcap, alias);
+  snprintf(alias, sizeof alias, "%s/trace.bin", dir);
+  expect_same_by_content(etl, alias);
+  rmdir(dir);
 }
 
 Test(cli, registry_names_that_promise_other_content) {

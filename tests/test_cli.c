@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -232,6 +233,32 @@ static void expect_same_by_content(const char *path, const char *alias) {
   free(want);
   free(got);
   unlink(alias);
+}
+
+/* Outputs are made owner-only (0600), but only files: `-o /dev/null` or a
+ * FIFO keeps its mode (a chmod of /dev/null locks every other user out).
+ * A FIFO with a reader stands in for /dev/null. */
+Test(cli, output_that_is_not_a_file_keeps_its_mode) {
+  char dir[] = "/tmp/st-cli-fifo-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  const char *names[] = {"events", "events.sktrace"};
+  for (size_t i = 0; i < 2; i++) {
+    char fifo[300], args[600], cmd[700];
+    snprintf(fifo, sizeof fifo, "%s/%s", dir, names[i]);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    cr_assert_eq(chmod(fifo, 0644), 0);
+    snprintf(cmd, sizeof cmd, "cat %s > %s/read.%zu &", fifo, dir, i);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "replay " DEMO " -o %s", fifo);
+    st_cli_result r = st_test_cli(args);
+    cr_expect_eq(r.code, 0, "%s: %s", args, r.err);
+    struct stat sb;
+    cr_assert_eq(stat(fifo, &sb), 0);
+    cr_expect_eq(sb.st_mode & 0777, 0644, "%s: mode %o", names[i], sb.st_mode & 0777);
+  }
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
 }
 
 Test(cli, registry_reads_by_content_and_from_stdin) {

@@ -134,7 +134,11 @@ static int open_file(sk_writer *w) {
   if (w->fd < 0)
     return -errno;
 #ifndef _WIN32
-  fchmod(w->fd, (mode_t)mode); /* may fail on a file of another owner: then it keeps its mode */
+  /* Only a file (not /dev/null or a FIFO); may fail on a file of another
+   * owner: then it keeps its mode. */
+  struct stat st;
+  if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode))
+    fchmod(w->fd, (mode_t)mode);
 #endif
   st_buf_reset(&w->out);
   w->hdr.part = w->wstats.files;

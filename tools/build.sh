@@ -4,5 +4,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${BUILD_DIR:-$root/build}"
-cmake -S "$root" -B "$build" "$@" >/dev/null
+cmake -S "$root" -B "$build" -DST_WERROR=ON "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

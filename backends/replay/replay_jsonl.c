@@ -29,7 +29,12 @@ static void decode_error(replay_backend *r, const char *why) {
   st_event_init(ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
   ev->backend = ST_BACKEND_REPLAY;
   ev->has = ST_HAS_DETAIL;
-  snprintf(ev->detail, sizeof ev->detail, "line %llu: %s", (unsigned long long)r->lineno, why);
+  /* The detail field is short: a long reason is cut and ends in "..."; the
+   * backend's error line keeps it whole. */
+  int n =
+      snprintf(ev->detail, sizeof ev->detail, "line %llu: %s", (unsigned long long)r->lineno, why);
+  if (n >= (int)sizeof ev->detail)
+    memcpy(ev->detail + sizeof ev->detail - 4, "...", 4);
   if (!r->stats.errors)
     st_backend_set_error(&r->base, "%s: line %llu: %s", r->path, (unsigned long long)r->lineno,
                          why);

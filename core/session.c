@@ -35,6 +35,7 @@ struct st_session {
   bool filter_active;
   st_counters counters;
   st_trace_info info;
+  st_trace_info recorded; /* what a file source's recording says of itself */
 
   uv_poll_t poll;
   uv_async_t async;
@@ -160,6 +161,9 @@ const char *st_session_error(const st_session *s) {
 }
 st_trace_info *st_session_info(st_session *s) {
   return &s->info;
+}
+st_trace_info *st_session_recorded(st_session *s) {
+  return &s->recorded;
 }
 
 static void deliver(st_session *s, const st_event *ev) {

@@ -21,6 +21,10 @@ typedef struct replay_backend {
   char *line;
   size_t line_cap;
   uint64_t lineno;
+  /* The first line, read at open for the header; when it was an event,
+   * next() takes it before reading on. */
+  bool held, held_too_long;
+  long held_len;
   st_backend_stats stats;
 } replay_backend;
 
@@ -77,8 +81,9 @@ static int replay_next(st_backend *b, const st_event **out) {
   replay_backend *r = (replay_backend *)b;
   *out = &r->ev;
   for (;;) {
-    bool too_long;
-    long n = read_line(r, &too_long);
+    bool too_long = r->held_too_long;
+    long n = r->held ? r->held_len : read_line(r, &too_long);
+    r->held = false;
     if (n < 0) {
       if (!ferror(r->in))
         return ST_NEXT_END;
@@ -112,6 +117,18 @@ static int replay_open(st_backend *b, st_session *s) {
     return ST_ENOENT;
   }
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
+  /* The header, when the trace starts with one, says where it was
+   * recorded; any other first line is kept for next(). */
+  r->held_len = read_line(r, &r->held_too_long);
+  if (r->held_len < 0)
+    return 0; /* empty, or a read error that next() reports */
+  char why[200];
+  if (!r->held_too_long && r->line &&
+      st_trace_info_from_json(r->line, st_session_recorded(s), why, sizeof why) == 0) {
+    r->lineno++;
+    return 0;
+  }
+  r->held = true;
   return 0;
 }
 

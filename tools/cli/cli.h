@@ -10,9 +10,6 @@
 
 #include "socktrace/session.h"
 
-/* A row of the backend registry (registry.c). */
-typedef struct cli_source cli_source;
-
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
@@ -37,7 +34,7 @@ typedef struct cli_options {
   uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
-  const cli_source *source;    /* the registry row the backend came from */
+  const char *source;          /* the registry row the backend came from: "ebpf", "etl" ... */
 } cli_options;
 
 enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
@@ -75,6 +72,8 @@ int cli_file_backend(cli_options *o, const char *path, st_backend **out);
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);
 /* What a backend has to say after the run (--all-providers for .etl). */
 void cli_backend_report(const cli_options *o, st_backend *b);
+/* --version: the live backends and file readers this build has. */
+void cli_print_backends(FILE *out);
 
 /* Builds the session with the sinks the options ask for; runs it to the end
  * on a fresh loop. before_run, if set, is called after the session started

@@ -4,6 +4,8 @@
  * the kernel do so with the same st_filter; this code is the reference and
  * the fallback, so it must agree with them.
  */
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,4 +332,49 @@ bool st_filter_match(const st_filter *f, st_filter_state *st, const st_event *ev
   if (f->nhosts && !match_host(f, &v))
     return false;
   return true;
+}
+
+static void add(char *buf, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void add(char *buf, size_t len, const char *fmt, ...) {
+  size_t used = strlen(buf);
+  if (used >= len - 1)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + used, len - used, fmt, ap);
+  va_end(ap);
+}
+
+int st_filter_describe(const st_filter *f, char *buf, size_t len) {
+  if (!len)
+    return 0;
+  buf[0] = 0;
+  for (unsigned i = 0; i < f->npids; i++)
+    add(buf, len, "%s%" PRIu32, i ? "," : " pid=", f->pids[i]);
+  if (f->tree_root)
+    add(buf, len, " tree=%" PRIu32, f->tree_root);
+  for (unsigned i = 0; i < f->nports; i++)
+    add(buf, len, "%s%u", i ? "," : " port=", f->ports[i]);
+  for (unsigned i = 0; i < f->nhosts; i++) {
+    char ip[64];
+    st_addr_format_ip(&f->hosts[i], ip, sizeof ip);
+    add(buf, len, "%s%s", i ? "," : " host=", ip);
+  }
+  for (int fam = 1, n = 0; fam <= ST_FAMILY_UNIX; fam++)
+    if (f->families & (1u << fam))
+      add(buf, len, "%s%s", n++ ? "," : " family=", st_family_name((uint8_t)fam));
+  for (unsigned i = 0; i < f->nprotocols; i++)
+    add(buf, len, "%s%u", i ? "," : " protocol=", f->protocols[i]);
+  for (unsigned i = 0; i < f->nevents; i++)
+    add(buf, len, "%s%u", i ? "," : " events=", f->events[i].id);
+  if (!buf[0])
+    snprintf(buf, len, "none");
+  else
+    memmove(buf, buf + 1, strlen(buf)); /* the leading space */
+  return (int)strlen(buf);
 }

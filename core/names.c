@@ -75,6 +75,7 @@ static const event_def event_defs[] = {
     {ST_PROVIDER_EXT, 5200, 4, "DnsMessage"},
     {ST_PROVIDER_EXT, 5800, 2, "DecodeError"},
     {ST_PROVIDER_EXT, 5900, 2, "EventsLost"},
+    {ST_PROVIDER_EXT, 5901, 2, "SessionChange"},
     {ST_PROVIDER_CATALOG, 1, 4, "LspInstalled"},
     {ST_PROVIDER_CATALOG, 2, 4, "LspRemoved"},
     {ST_PROVIDER_CATALOG, 3, 4, "LspDisabled"},

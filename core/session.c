@@ -27,7 +27,8 @@
 struct st_session {
   uv_loop_t *loop;
   st_session_config cfg;
-  st_filter filter; /* cfg.filter less what the backend applies itself */
+  st_filter filter;         /* cfg.filter less what the backend applies itself */
+  unsigned backend_filters; /* ST_FILTERED_* the backend applies */
   st_backend *backend;
   st_sink *sinks[MAX_SINKS];
   unsigned nsinks;
@@ -89,12 +90,20 @@ static void update_filter_active(st_session *s) {
                      f->nprotocols || f->nevents;
 }
 
-void st_session_backend_filters(st_session *s, unsigned kinds) {
-  if (kinds & ST_FILTERED_PID)
+/* The filter the session itself applies: cfg's, less what the backend
+ * applies in its source. */
+static void set_session_filter(st_session *s) {
+  s->filter = s->cfg.filter;
+  if (s->backend_filters & ST_FILTERED_PID)
     s->filter.npids = 0;
-  if (kinds & ST_FILTERED_TREE)
+  if (s->backend_filters & ST_FILTERED_TREE)
     s->filter.tree_root = 0;
   update_filter_active(s);
+}
+
+void st_session_backend_filters(st_session *s, unsigned kinds) {
+  s->backend_filters = kinds;
+  set_session_filter(s);
 }
 
 int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **out) {
@@ -109,8 +118,7 @@ int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **o
     s->cfg.keywords = ST_KW_ALL;
   if (!s->cfg.name)
     s->cfg.name = "socktrace";
-  s->filter = s->cfg.filter;
-  update_filter_active(s);
+  set_session_filter(s);
   s->fstate = st_filter_state_new();
   if (!s->fstate || uv_mutex_init(&s->qlock) != 0) {
     st_filter_state_free(s->fstate);
@@ -439,6 +447,82 @@ void st_session_backend_done(st_session *s, int status) {
     set_error(s, status, "%s",
               s->backend && s->backend->error[0] ? s->backend->error : st_strerror(status));
   st_session_stop(s);
+}
+
+/* "level 4 -> 5; keywords 0x6 -> all; filters pid=1 -> pid=2" */
+static void describe_change(const st_session_config *a, const st_session_config *b, char *buf,
+                            size_t len) {
+  char fa[200], fb[200];
+  size_t n = 0;
+  buf[0] = 0;
+  if (a->level != b->level)
+    n += (size_t)snprintf(buf + n, len - n, "level %u -> %u", a->level, b->level);
+  if (a->keywords != b->keywords && n < len)
+    n += (size_t)snprintf(buf + n, len - n, "%skeywords 0x%llx -> 0x%llx", n ? "; " : "",
+                          (unsigned long long)a->keywords, (unsigned long long)b->keywords);
+  st_filter_describe(&a->filter, fa, sizeof fa);
+  st_filter_describe(&b->filter, fb, sizeof fb);
+  if (strcmp(fa, fb) != 0 && n < len)
+    n += (size_t)snprintf(buf + n, len - n, "%sfilters %s -> %s", n ? "; " : "", fa, fb);
+  if (!n)
+    snprintf(buf, len, "no change");
+}
+
+int st_session_update(st_session *s, const st_session_config *cfg) {
+  st_session_config next = s->cfg;
+  next.level = cfg->level ? cfg->level : ST_LEVEL_INFO;
+  next.keywords = cfg->keywords ? cfg->keywords : ST_KW_ALL;
+  next.filter = cfg->filter;
+  if (!s->backend || !s->backend->ops->update) {
+    snprintf(s->error, sizeof s->error, "the %s source cannot change while it runs",
+             s->backend ? s->backend->ops->name : "session's");
+    return ST_ENOSYS;
+  }
+  if (s->stopping) {
+    snprintf(s->error, sizeof s->error, "the session is stopping");
+    return ST_EINVAL;
+  }
+  /* What the source made under the old settings comes first, so the
+   * change record stands between the two in every output. */
+  if (s->backend->ops->poll && !s->backend->ops->next)
+    s->backend->ops->poll(s->backend);
+  drain_queue(s);
+  int rc = s->backend->ops->update(s->backend, &next);
+  if (rc < 0) {
+    snprintf(s->error, sizeof s->error, "%s",
+             s->backend->error[0] ? s->backend->error : st_strerror(rc));
+    return rc;
+  }
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_EXT, ST_EV_SESSION_CHANGE);
+  ev.ts_ns = now_ns();
+  ev.os = s->info.os;
+  ev.backend = s->info.backend;
+  ev.has = ST_HAS_DETAIL;
+  describe_change(&s->cfg, &next, ev.detail, sizeof ev.detail);
+  s->cfg = next;
+  set_session_filter(s);
+  /* A change is part of the record whatever the filters: like a loss. */
+  s->counters.seen++;
+  s->counters.delivered++;
+  deliver(s, &ev);
+  return 0;
+}
+
+bool st_session_stopping(const st_session *s) {
+  return s->stopping;
+}
+
+int st_session_flush(st_session *s) {
+  for (unsigned i = 0; i < s->nsinks && !s->stopped; i++) {
+    st_sink *k = s->sinks[i];
+    int rc = k->ops->flush ? k->ops->flush(k) : 0;
+    if (rc < 0) {
+      snprintf(s->error, sizeof s->error, "%s", k->error[0] ? k->error : st_strerror(rc));
+      return rc;
+    }
+  }
+  return 0;
 }
 
 void st_session_stop(st_session *s) {

@@ -67,7 +67,7 @@ static const native_row rows[] = {
     E(ST_INVALID, 91, "EPROTOTYPE"),
     E(ST_INVALID, 92, "ENOPROTOOPT"),
     E(ST_INVALID, 96, "EPFNOSUPPORT"),
-    E(ST_OTHER, 2, "ENOENT"),
+    E(ST_NOT_FOUND, 2, "ENOENT"),
     E(ST_OTHER, 5, "EIO"),
     E(ST_OTHER, 16, "EBUSY"),
     E(ST_OTHER, 17, "EEXIST"),
@@ -117,6 +117,10 @@ static const native_row rows[] = {
     W(ST_INVALID, 10041, "WSAEPROTOTYPE"),
     W(ST_INVALID, 10042, "WSAENOPROTOOPT"),
     W(ST_INVALID, 10046, "WSAEPFNOSUPPORT"),
+    /* Winsock has no WSAE* code for a missing path; the Win32 errors that
+     * name it are what a Windows program sees for one. */
+    W(ST_NOT_FOUND, 2, "ERROR_FILE_NOT_FOUND"),
+    W(ST_NOT_FOUND, 3, "ERROR_PATH_NOT_FOUND"),
     W(ST_OTHER, 10093, "WSANOTINITIALISED"),
     W(ST_OTHER, 10101, "WSAEDISCON"),
 
@@ -152,6 +156,8 @@ static const native_row rows[] = {
     N(ST_INVALID, 0xC0000008, "STATUS_INVALID_HANDLE"),
     N(ST_INVALID, 0xC00000BB, "STATUS_NOT_SUPPORTED"),
     N(ST_INVALID, 0xC0000024, "STATUS_OBJECT_TYPE_MISMATCH"),
+    N(ST_NOT_FOUND, 0xC0000034, "STATUS_OBJECT_NAME_NOT_FOUND"),
+    N(ST_NOT_FOUND, 0xC000003A, "STATUS_OBJECT_PATH_NOT_FOUND"),
     N(ST_OTHER, 0xC0000001, "STATUS_UNSUCCESSFUL"),
     N(ST_OTHER, 0xC0000023, "STATUS_BUFFER_TOO_SMALL"),
 };
@@ -176,7 +182,8 @@ static const char *const code_names[ST_CODE_COUNT] = {"ok",
                                                       "no_buffers",
                                                       "cancelled",
                                                       "invalid",
-                                                      "other"};
+                                                      "other",
+                                                      "not_found"};
 
 static const native_row *find_value(uint8_t domain, uint32_t value) {
   for (size_t i = 0; i < NROWS; i++)

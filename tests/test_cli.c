@@ -121,6 +121,93 @@ Test(cli, filters_on_the_command_line) {
   cr_expect_eq(st_test_lines(r.out), 3, "%s", r.out);
 }
 
+/* Runs args and expects exit code and the fixture's text on stdout, with
+ * the source tree's path taken out of the output. */
+static void expect_output(const char *args, int code, const char *fixture) {
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, code, "%s: %s", args, r.err);
+  const char *root = ST_SOURCE_DIR "/";
+  for (char *p; (p = strstr(r.out, root));)
+    memmove(p, p + strlen(root), strlen(p + strlen(root)) + 1);
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fixtures/%s", ST_SOURCE_DIR, fixture);
+  char *want = st_test_read_file(path, NULL);
+  cr_expect_str_eq(r.out, want, "%s", fixture);
+  free(want);
+  st_cli_result_free(&r);
+}
+
+/* The summary in markdown, for CI job summaries. */
+Test(cli, report_markdown_matches_fixture) {
+  expect_output("report " DEMO " -f markdown", 0, "demo.summary.md");
+}
+
+#define CHANGED ST_SOURCE_DIR "/tests/fixtures/demo.changed.jsonl"
+
+Test(cli, diff_of_a_trace_with_itself_is_empty) {
+  st_cli_result r = st_test_cli("diff " DEMO " " DEMO);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  cr_expect_not_null(strstr(r.out, "A and B tell the same story: 6 stories, no differences"), "%s",
+                     r.out);
+  st_cli_result_free(&r);
+}
+
+/* demo.changed.jsonl is the demo from another run (other pids and
+ * ephemeral ports) where the refused connect timed out, the client sent
+ * 500 bytes instead of 5, and 3 events were lost. */
+Test(cli, diff_markdown_matches_fixture) {
+  expect_output("diff -f markdown " DEMO " " CHANGED, 1, "demo.diff.md");
+}
+
+Test(cli, diff_says_loss_first_and_takes_a_tolerance) {
+  st_cli_result r = st_test_cli("diff --color always --bytes-tolerance 600 " DEMO " " CHANGED);
+  cr_expect_eq(r.code, 1, "%s", r.err);
+  const char *loss = strstr(r.out, "B lost 3 events (kernel_ring)"),
+             *table = strstr(r.out, "CHANGE");
+  cr_assert(loss && table, "%s", r.out);
+  cr_expect_lt(loss, table, "the loss comes before the changes:\n%s", r.out);
+  cr_expect_null(strstr(r.out, "bytes"), "within the tolerance:\n%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\x1b[33m  outcome"), "changes in colour:\n%s", r.out);
+  st_cli_result_free(&r);
+  r = st_test_cli("diff -f jsonl --bytes-tolerance 5% " DEMO " " CHANGED);
+  cr_expect_eq(st_test_lines(r.out), 4, "a header and three changes:\n%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\"lost\":3,\"lost_where\":\"kernel_ring\""), "%s", r.out);
+  st_cli_result_free(&r);
+}
+
+Test(cli, diff_bad_input_is_one_line_exit_2) {
+  const char *bad[] = {"diff " DEMO " /nonexistent.jsonl",
+                       "diff " DEMO " " ST_SOURCE_DIR "/README.md",
+                       "diff " DEMO,
+                       "diff -f xml " DEMO " " DEMO,
+                       "diff --bytes-tolerance lots " DEMO " " DEMO,
+                       "diff " DEMO " /dev/null"};
+  const char *names[] = {"/nonexistent.jsonl", "README.md", "two traces", "xml", "lots",
+                         "/dev/null"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    st_cli_result r = st_test_cli(bad[i]);
+    cr_expect_eq(r.code, 2, "%s -> %d", bad[i], r.code);
+    cr_expect_eq(st_test_lines(r.err), 1, "%s: %s", bad[i], r.err);
+    cr_expect_not_null(strstr(r.err, names[i]), "%s: %s", bad[i], r.err);
+    cr_expect_str_eq(r.out, "", "%s", bad[i]);
+    st_cli_result_free(&r);
+  }
+}
+
+Test(cli, fail_on_a_recording) {
+  st_cli_result r = st_test_cli("replay -q --fail-on refused " DEMO);
+  cr_expect_eq(r.code, 3, "%s", r.err);
+  cr_expect_str_eq(r.err, "socktrace: sockets ended as --fail-on lists: curl -> 127.0.0.1:9 "
+                          "refused 1\n");
+  st_cli_result_free(&r);
+  r = st_test_cli("replay -q --fail-on timed_out,dns,not_found " DEMO);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+  r = st_test_cli("replay -q --fail-on ok " DEMO);
+  cr_expect_eq(r.code, 2, "%s", r.err);
+  st_cli_result_free(&r);
+}
+
 /* The registry picks a file's reader by content before name: the same
  * output whatever the file is called, and from standard input. */
 static char *replay_out(const char *in, const char *path) {

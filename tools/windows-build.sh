@@ -137,6 +137,31 @@ cat_out=$(timeout 60 wine "$build/socktrace/socktrace.exe" catalog 2>&1) ||
 entries=$(echo "$cat_out" | grep -c '^Winsock Catalog Provider Entry' || true)
 [ "$entries" -gt 0 ] || { echo "windows-build: the catalog listed no protocol entry" >&2; exit 1; }
 echo "  | $entries protocol entries, $(echo "$cat_out" | grep -c '^Winsock Name Space' || true) name-space providers"
+say "smoke run: socktrace.exe sessions (start, query, update, flush, stop: ETW's own sessions)"
+# Wine's ETW is stubs: each command must end by itself with one line, and a
+# session option ETW cannot take must be refused before any ETW call.
+for args in "start smoke -o C:\\smoke.etl -l 4" "query" "query smoke" "update smoke -l 5" \
+  "flush smoke" "stop smoke"; do
+  set +e
+  out=$(timeout 60 wine "$build/socktrace/socktrace.exe" $args 2>&1)
+  rc=$?
+  set -e
+  echo "  | socktrace $args -> exit $rc: $(echo "$out" | head -n 1)"
+  if [ "$rc" -gt 2 ] || [ "$(echo "$out" | grep -c .)" -gt 4 ] || echo "$out" | grep -q "Unhandled exception"; then
+    echo "$out" >&2
+    echo "windows-build: 'socktrace $args' did not end cleanly" >&2
+    exit 1
+  fi
+done
+set +e
+out=$(timeout 60 wine "$build/socktrace/socktrace.exe" start smoke -o C:\\x.sktrace 2>&1)
+rc=$?
+set -e
+if [ "$rc" -ne 2 ] || ! echo "$out" | grep -q "records to an .etl file"; then
+  echo "$out" >&2
+  echo "windows-build: a session to a .sktrace file was not refused" >&2
+  exit 1
+fi
 fixtures="${SOCKTRACE_FIXTURES:-$root/../shared/fixtures}"
 if [ -f "$fixtures/etl/AMSITrace.etl" ]; then
   say "smoke run: socktrace.exe replay of a real .etl file"

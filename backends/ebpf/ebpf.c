@@ -26,6 +26,7 @@
 
 #include "ebpf.h"
 #include "ebpf_internal.h"
+#include "ebpf_programs.h"
 #include "socktrace.skel.h"
 #include "socktrace/session.h"
 
@@ -50,6 +51,8 @@ typedef struct ebpf_backend {
   uint64_t seq;
   uint64_t events, lost, bad;
   uint64_t lost_since_ns; /* start of the window the next loss report covers */
+  ebpf_programs programs; /* the attached ones */
+  uint32_t tree_root;     /* the process tree's root now (0: none) */
   bool attached;
   uv_timer_t drain;
   bool drain_on;
@@ -127,16 +130,6 @@ static int ensure_tracefs(ebpf_backend *b) {
   return err;
 }
 
-/* Whether a syscall tracepoint exists (assumed when tracefs is not there
- * yet: attaching then says what is missing). */
-static bool syscall_tracepoint(const ebpf_backend *b, const char *name) {
-  char path[256];
-  if (!b->tracing)
-    return true;
-  snprintf(path, sizeof path, "%s/events/syscalls/%s", b->tracing, name);
-  return access(path, F_OK) == 0;
-}
-
 /* The session's filters and level, as the kernel side's settings. */
 static void fill_settings(struct st_bpf_settings *st, const st_session_config *cfg) {
   const st_filter *f = &cfg->filter;
@@ -182,68 +175,6 @@ static uint64_t socket_file_ops_address(void) {
   }
   fclose(f);
   return addr;
-}
-
-/* Programs this kernel and this session can use; the rest are not loaded
- * (a program whose tracepoint is missing would fail the whole object). */
-static void choose_programs(ebpf_backend *b, const st_session_config *cfg) {
-  struct socktrace_bpf *s = b->skel;
-  const st_ebpf_kernel *k = &b->kernel;
-  bool verbose = (cfg->level ? cfg->level : ST_LEVEL_INFO) >= ST_LEVEL_VERBOSE;
-  struct {
-    struct bpf_program *prog;
-    bool on;
-  } plan[] = {
-      /* The data path: the socket layer's tracepoints, else the syscalls;
-       * recvfrom/recvmsg report datagram senders at level 5 everywhere. */
-      {s->progs.send_length, k->sock_length},
-      {s->progs.recv_length, k->sock_length},
-      {s->progs.exit_sendto, !k->sock_length},
-      {s->progs.exit_sendmsg, !k->sock_length},
-      {s->progs.exit_sendmmsg, !k->sock_length},
-      {s->progs.exit_recvmmsg, !k->sock_length},
-      {s->progs.exit_recvfrom, !k->sock_length || verbose},
-      {s->progs.exit_recvmsg, !k->sock_length || verbose},
-      {s->progs.data_ready, k->data_ready && verbose},
-      {s->progs.exit_setsockopt, verbose},
-      {s->progs.enter_ioctl, verbose},
-      {s->progs.set_state, k->tcp_tracepoints},
-      {s->progs.receive_reset, k->tcp_tracepoints},
-      {s->progs.send_reset, k->tcp_tracepoints},
-      {s->progs.retransmit, k->tcp_tracepoints},
-      {s->progs.destroy_sock, k->tcp_tracepoints},
-      {s->progs.kfree_skb_rx, k->kfree_skb_sk},
-      {s->progs.udp_queue_fail_skb, !k->kfree_skb_sk && k->udp_drop_sender},
-      {s->progs.udp_queue_fail, !k->kfree_skb_sk && k->udp_drops && !k->udp_drop_sender},
-      {s->progs.kfree_skb_stash,
-       !k->kfree_skb_sk && k->udp_drops && !k->udp_drop_sender && k->kfree_skb_reason},
-      {s->progs.process_fork, cfg->filter.tree_root != 0},
-      {s->progs.process_exit, cfg->filter.tree_root != 0},
-  };
-  for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
-    bpf_program__set_autoload(plan[i].prog, plan[i].on);
-
-  /* Syscall tracepoints an architecture or configuration may lack. */
-  struct bpf_program *p;
-  bpf_object__for_each_program(p, s->obj) {
-    const char *sec = bpf_program__section_name(p);
-    if (!strncmp(sec, "tracepoint/syscalls/", 20) && bpf_program__autoload(p) &&
-        !syscall_tracepoint(b, sec + 20))
-      bpf_program__set_autoload(p, false);
-  }
-
-  /* SOCKTRACE_EBPF_FORCE=prog,prog loads programs the probe left out, to
-   * see the kernel's own reason. */
-  const char *force = getenv("SOCKTRACE_EBPF_FORCE");
-  if (force && *force) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", force);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-      struct bpf_program *fp = bpf_object__find_program_by_name(s->obj, t);
-      if (fp)
-        bpf_program__set_autoload(fp, true);
-    }
-  }
 }
 
 /* "tracepoint sock:sock_send_length" for a program's section. */
@@ -331,7 +262,6 @@ static void announce_gaps(ebpf_backend *b) {
 
 static int load(ebpf_backend *b, const st_session_config *cfg) {
   struct socktrace_bpf *s = b->skel;
-  uint8_t level = cfg->level ? cfg->level : ST_LEVEL_INFO;
   uint32_t ring = ring_size(b, cfg);
 
   fill_settings(&s->data->settings, cfg);
@@ -340,14 +270,35 @@ static int load(ebpf_backend *b, const st_session_config *cfg) {
   s->rodata->have_task_pt_regs =
       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1;
   s->rodata->have_sock_length = b->kernel.sock_length;
-  s->rodata->count_datagrams = b->kernel.sock_length && level < ST_LEVEL_VERBOSE;
-  choose_programs(b, cfg);
+  s->rodata->count_datagrams = b->kernel.sock_length;
+  ebpf_programs_choose(s, &b->kernel, b->tracing);
   int err = bpf_map__set_max_entries(s->maps.events, ring);
   if (err)
     return err;
   load_log_len = 0;
   load_log[0] = '\0';
   return socktrace_bpf__load(s);
+}
+
+/* The process tree a tree filter follows, from its root (a new root
+ * replaces the old tree). */
+static int seed_tree(ebpf_backend *b, uint32_t root) {
+  struct bpf_map *tree = b->skel->maps.tree;
+  uint32_t key, next;
+  uint8_t one = 1;
+  if (root == b->tree_root)
+    return 0;
+  while (bpf_map__get_next_key(tree, NULL, &next, sizeof next) == 0) {
+    key = next;
+    bpf_map__delete_elem(tree, &key, sizeof key, 0);
+  }
+  b->tree_root = root;
+  if (!root)
+    return 0;
+  int err = bpf_map__update_elem(tree, &root, sizeof root, &one, sizeof one, BPF_ANY);
+  if (err)
+    st_backend_set_error(&b->base, "cannot seed the process tree: %s", st_strerror(err));
+  return err;
 }
 
 static int ebpf_open(st_backend *base, st_session *s) {
@@ -396,15 +347,9 @@ static int ebpf_open(st_backend *base, st_session *s) {
   err = ensure_tracefs(b);
   if (err)
     return err;
-  if (cfg->filter.tree_root) {
-    uint32_t root = cfg->filter.tree_root;
-    uint8_t one = 1;
-    err = bpf_map__update_elem(b->skel->maps.tree, &root, sizeof root, &one, sizeof one, BPF_ANY);
-    if (err) {
-      st_backend_set_error(base, "cannot seed the process tree: %s", st_strerror(err));
-      return err;
-    }
-  }
+  err = seed_tree(b, cfg->filter.tree_root);
+  if (err)
+    return err;
   b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), on_record, b, NULL);
   if (!b->rb) {
     err = -errno;
@@ -412,6 +357,8 @@ static int ebpf_open(st_backend *base, st_session *s) {
     return err;
   }
   ebpf_drop_names_load(&b->drops, b->vmlinux);
+  btf__free(b->vmlinux); /* several MiB the trace does not need */
+  b->vmlinux = NULL;
   announce_gaps(b);
   return 0;
 }
@@ -427,12 +374,11 @@ static int ebpf_start(st_backend *base) {
   if (!b->x)
     return ST_ENOMEM;
   ebpf_expander_settings(b->x, cfg->level ? cfg->level : ST_LEVEL_INFO, cfg->keywords);
-  int err = socktrace_bpf__attach(b->skel);
-  if (err) {
-    st_backend_set_error(base, "cannot attach to the socket tracepoints: %s", st_strerror(err));
-    return err;
-  }
   b->attached = true;
+  int err = ebpf_programs_attach(&b->programs, b->skel, b->kernel.sock_length, cfg, base->error,
+                                 sizeof base->error);
+  if (err)
+    return err;
   b->lost_since_ns = clock_ns(CLOCK_REALTIME);
   uv_timer_init(st_session_loop(base->session), &b->drain);
   b->drain.data = b;
@@ -472,15 +418,49 @@ static int ebpf_stop(st_backend *base) {
   }
   if (!b->attached)
     return 0;
-  socktrace_bpf__detach(b->skel);
+  ebpf_programs_detach(&b->programs);
   b->attached = false;
   ring_buffer__consume(b->rb);
   report_lost(b);
   return 0;
 }
 
+/* A live change: the settings the kernel side reads are rewritten in place
+ * (global data the kernel and this process share), level 5's and the
+ * tree's programs attached or detached, the expander told. Nothing that
+ * stays attached is touched, so no event the old and the new settings both
+ * want is missed. */
+static int ebpf_update(st_backend *base, const st_session_config *cfg) {
+  ebpf_backend *b = (ebpf_backend *)base;
+  struct st_bpf_settings next;
+  int err;
+
+  if (cfg->filter.npids > ST_BPF_FILTER_MAX || cfg->filter.nports > ST_BPF_FILTER_MAX) {
+    st_backend_set_error(base, "at most %d pids and %d ports", ST_BPF_FILTER_MAX,
+                         ST_BPF_FILTER_MAX);
+    return ST_EINVAL;
+  }
+  err = seed_tree(b, cfg->filter.tree_root);
+  if (err)
+    return err;
+  fill_settings(&next, cfg);
+  /* One copy into the shared page: programs read either settings whole or,
+   * for the few instructions of a copy, a mix of the two. */
+  memcpy((void *)&b->skel->data->settings, &next, sizeof next);
+  if (b->attached) {
+    err = ebpf_programs_attach(&b->programs, b->skel, b->kernel.sock_length, cfg, base->error,
+                               sizeof base->error);
+    if (err)
+      return err;
+  }
+  if (b->x)
+    ebpf_expander_settings(b->x, cfg->level ? cfg->level : ST_LEVEL_INFO, cfg->keywords);
+  return 0;
+}
+
 static void ebpf_close(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
+  ebpf_programs_detach(&b->programs);
   ring_buffer__free(b->rb);
   socktrace_bpf__destroy(b->skel);
   ebpf_expander_free(b->x);
@@ -511,6 +491,7 @@ static const st_backend_ops ebpf_ops = {
     .stats = ebpf_stats,
     .fd = ebpf_fd,
     .poll = ebpf_poll,
+    .update = ebpf_update,
 };
 
 int st_backend_ebpf_new(const st_ebpf_options *opt, st_backend **out) {

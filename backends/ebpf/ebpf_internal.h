@@ -17,8 +17,8 @@
 struct btf;
 typedef struct st_ebpf_kernel st_ebpf_kernel;
 
-/* Names of the kernel's skb drop reasons, read from its BTF (probe.c). The
- * strings belong to the BTF, which must outlive the names. */
+/* Names of the kernel's skb drop reasons, read from its BTF (probe.c),
+ * copied: the BTF (megabytes) need not stay. */
 typedef struct ebpf_drop_names {
   const char **names;
   uint32_t count;

@@ -176,11 +176,13 @@ void ebpf_drop_names_load(ebpf_drop_names *d, struct btf *btf) {
       continue;
     if (strncmp(n, DROP_PREFIX, strlen(DROP_PREFIX)) == 0)
       n += strlen(DROP_PREFIX);
-    d->names[e[i].val] = n;
+    d->names[e[i].val] = strdup(n);
   }
 }
 
 void ebpf_drop_names_free(ebpf_drop_names *d) {
+  for (uint32_t i = 0; i < d->count; i++)
+    free((char *)d->names[i]);
   free(d->names);
   memset(d, 0, sizeof *d);
 }

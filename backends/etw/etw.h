@@ -9,6 +9,7 @@
 #ifndef ST_BACKEND_ETW_H
 #define ST_BACKEND_ETW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,41 @@ typedef struct st_etw_options {
 
 /* The session's name (st_session_config.name) names the ETW session. */
 int st_backend_etw_new(const st_etw_options *opt, st_backend **out);
+
+/* Background sessions are ETW's own (etw_sessions_win.c): the OS records
+ * Winsock-AFD and -WS2HELP into an .etl file, socktrace only controls it. */
+#define ST_ETW_MAX_PIDS 8
+typedef struct st_etw_session_settings {
+  const char *file;     /* the .etl file the OS writes (start) */
+  uint32_t max_file_mb; /* circular at this size; 0: one growing file */
+  uint32_t buffer_kb, max_buffers;
+  uint8_t level;
+  uint64_t keywords; /* ~0: all */
+  uint32_t pids[ST_ETW_MAX_PIDS];
+  unsigned npids; /* the provider's process filter (Windows 8.1+) */
+} st_etw_session_settings;
+
+typedef struct st_etw_session_info {
+  char name[256];
+  char file[520];
+  bool real_time, has_afd; /* has_afd: Winsock-AFD is enabled in it */
+  uint32_t buffer_kb, buffers, max_file_mb;
+  uint64_t buffers_written, events_lost, buffers_lost;
+  uint64_t logger_id;
+} st_etw_session_info;
+
+/* Each returns 0 or a negative code with one line in err (ST_ENOENT: no
+ * such session; ST_EEXIST: the name runs; ST_EPERM: not elevated). */
+int st_etw_session_start(const char *name, const st_etw_session_settings *s, char *err,
+                         size_t errlen);
+int st_etw_session_query(const char *name, st_etw_session_info *out, char *err, size_t errlen);
+int st_etw_session_update(const char *name, const st_etw_session_settings *s, char *err,
+                          size_t errlen);
+int st_etw_session_flush(const char *name, char *err, size_t errlen);
+int st_etw_session_stop(const char *name, st_etw_session_info *out, char *err, size_t errlen);
+/* Every ETW session on the machine (a malloc'd array the caller frees). */
+int st_etw_session_list(st_etw_session_info **out, size_t *count, char *err, size_t errlen);
+bool st_etw_session_has_afd(uint64_t logger_id);
 
 /* One entry of the Winsock catalog, as `netsh winsock show catalog` shows
  * it. */

@@ -121,10 +121,16 @@ static void rotated_name(const sk_writer *w, unsigned k, char *buf, size_t len) 
     snprintf(buf, len, "%.*s.%u%s", (int)(dot - w->path), w->path, k, dot);
 }
 
+/* A trace says which programs talk to whom: owner-only unless asked,
+ * also when the file was there before (open keeps an old file's mode). */
 static int open_file(sk_writer *w) {
-  w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0644);
+  unsigned mode = w->opt.mode ? w->opt.mode : 0600;
+  w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, mode);
   if (w->fd < 0)
     return -errno;
+#ifndef _WIN32
+  fchmod(w->fd, (mode_t)mode); /* may fail on a file of another owner: then it keeps its mode */
+#endif
   st_buf_reset(&w->out);
   w->hdr.part = w->wstats.files;
   st_sktrace_header_encode(&w->hdr, &w->out);

@@ -102,7 +102,12 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
   if (ev->endpoint)
     st_buf_printf(b, " ep=0x%" PRIx64, ev->endpoint);
 
-  if (ev->has & ST_HAS_PROTOCOL) {
+  bool unix_family = (ev->has & ST_HAS_FAMILY) && ev->family == ST_FAMILY_UNIX;
+  if (unix_family) {
+    /* A UNIX socket's protocol number means nothing: name the family. */
+    const char *t = (ev->has & ST_HAS_TYPE) ? st_type_name(ev->type) : NULL;
+    st_buf_printf(b, " unix%s%s", t ? " " : "", t ? t : "");
+  } else if (ev->has & ST_HAS_PROTOCOL) {
     const char *p = st_protocol_name(ev->protocol);
     if (p)
       st_buf_printf(b, " %s", p);
@@ -116,7 +121,8 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
     if (t)
       st_buf_printf(b, " %s", t);
   }
-  if ((ev->has & ST_HAS_PROTOCOL) && (ev->has & ST_HAS_FAMILY) && ev->family != ST_FAMILY_INET) {
+  if ((ev->has & ST_HAS_PROTOCOL) && (ev->has & ST_HAS_FAMILY) && ev->family != ST_FAMILY_INET &&
+      !unix_family) {
     const char *f = st_family_name(ev->family);
     if (f)
       st_buf_printf(b, "/%s", f);

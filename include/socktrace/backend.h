@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 typedef struct st_session st_session;
+typedef struct st_session_config st_session_config;
 typedef struct st_backend st_backend;
 
 typedef struct st_backend_stats {
@@ -78,6 +79,11 @@ typedef struct st_backend_ops {
    * st_session_emit() before returning. */
   int (*stop)(st_backend *b);
   void (*close)(st_backend *b); /* frees b */
+  /* A live change of the session's level, keywords and filters (cfg is
+   * the whole new configuration); may be NULL when the source cannot
+   * change while it runs. On failure nothing changed and b->error says
+   * why. */
+  int (*update)(st_backend *b, const st_session_config *cfg);
   void (*stats)(st_backend *b, st_backend_stats *out);
   int (*fd)(st_backend *b);                        /* may be NULL; -1 when none */
   int (*poll)(st_backend *b);                      /* live only; may be NULL */

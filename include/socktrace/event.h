@@ -121,6 +121,7 @@ enum {
   ST_EV_DNS_MESSAGE = 5200,  /* wire-derived DNS query/answer */
   ST_EV_DECODE_ERROR = 5800, /* a backend could not decode a record */
   ST_EV_EVENTS_LOST = 5900,
+  ST_EV_SESSION_CHANGE = 5901, /* a running session's level, keywords or filters changed */
   /* Catalog (WS2HELP). */
   ST_EV_CAT_LSP_INSTALLED = 1,
   ST_EV_CAT_LSP_REMOVED = 2,

@@ -50,6 +50,10 @@ int st_filter_add_protocol(st_filter *f, const char *s, char *err, size_t errlen
 /* Comma-separated event names or numeric ids. */
 int st_filter_add_events(st_filter *f, const char *s, char *err, size_t errlen);
 
+/* The filters in words ("pid=42 port=80 family=inet", or "none"); returns
+ * the length written. */
+int st_filter_describe(const st_filter *f, char *buf, size_t len);
+
 /* What matching remembers between events: the pids of the process tree
  * (filter->tree_root) and, per endpoint, the family, protocol and addresses
  * seen so far, so that an AfdClose (which carries no address) still matches
@@ -80,6 +84,17 @@ void st_session_add_sink(st_session *s, st_sink *sink);
 /* Opens and starts the backend, begins the sinks. On failure returns a
  * negative code; st_session_error() says why in one line. */
 int st_session_start(st_session *s);
+/* Changes a running session's level, keywords and filters (cfg's other
+ * fields are ignored) without detaching from its source: the backend applies
+ * what it filters itself (its update op), the session the rest, from the
+ * next event on. A SessionChange event (5901) saying what changed goes to
+ * every sink, so recordings show it. Returns 0, ST_ENOSYS when the source
+ * cannot change while it runs (a file), or the backend's failure (then
+ * nothing changed; st_session_error() says why). */
+int st_session_update(st_session *s, const st_session_config *cfg);
+/* Flushes every sink (a .sktrace file gets its current block written). */
+int st_session_flush(st_session *s);
+
 /* Stops the backend, flushes and ends every sink, closes the session's
  * handles so the loop can finish. Safe to call more than once. */
 void st_session_stop(st_session *s);
@@ -108,6 +123,9 @@ void st_session_backend_done(st_session *s, int status);
 const st_session_config *st_session_config_get(const st_session *s);
 uv_loop_t *st_session_loop(const st_session *s);
 void st_session_counters(const st_session *s, st_counters *out);
+/* True once the session is stopping or stopped (asked to, or its source or
+ * a sink failed). */
+bool st_session_stopping(const st_session *s);
 /* Status the session ended with: 0, or the backend's / a sink's failure. */
 int st_session_status(const st_session *s);
 const char *st_session_error(const st_session *s);

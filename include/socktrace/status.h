@@ -38,6 +38,9 @@ typedef enum st_code {
   ST_CANCELLED,
   ST_INVALID,
   ST_OTHER,
+  /* Codes added later come after ST_OTHER: .sktrace files store the number,
+   * so the numbers above never change. */
+  ST_NOT_FOUND, /* no such path: a UNIX-socket connect to a file that is not there */
   ST_CODE_COUNT
 } st_code;
 

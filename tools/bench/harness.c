@@ -47,6 +47,7 @@ static const char *workloads[] = {"rr", "churn", "udp", "refused"};
 #define NWORKLOADS 4
 
 static char socktrace_bin[4096], workload_bin[4096], tmpdir[64];
+static const char *before_bin; /* --before PATH */
 static char sizes[4][64];
 
 static void die(const char *what) {
@@ -126,7 +127,7 @@ static bool wait_bounded(pid_t pid, int *status, struct rusage *ru, int ms) {
 
 /* Runs workload `only` (with size arguments) once under tracer t. */
 static void run_once(const tracer *t, const char *only, const char *size_args, result *r) {
-  run_files f = {.socktrace = socktrace_bin};
+  run_files f = {.socktrace = socktrace_bin, .before = before_bin};
   char wout[128];
   snprintf(wout, sizeof wout, "%s/workload.out", tmpdir);
   snprintf(f.out, sizeof f.out, "%s/tracer.out", tmpdir);
@@ -278,7 +279,10 @@ static void throughput(FILE *js) {
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
       long n = rates[i] * 2 > 4000000 ? 4000000 : rates[i] * 2;
       char args[96];
-      snprintf(args, sizeof args, "--flood %ld --rate %ld", n, rates[i]);
+      /* Above one CPU's worth, a thread per CPU: the generator must be
+       * able to outrun the tracer. */
+      snprintf(args, sizeof args, "--flood %ld --rate %ld --threads %d", n, rates[i],
+               rates[i] > 500000 ? 2 : 1);
       result r = {0};
       run_once(sinks[k], "flood", args, &r);
       if (r.failed || !r.n) {
@@ -330,6 +334,15 @@ static void throughput(FILE *js) {
             (double)seen / secs);
 }
 
+/* Whether name is one of the comma-separated names in list. */
+static bool listed(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)); p += n)
+    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+      return true;
+  return false;
+}
+
 static void find_self_dir(char *dir, size_t len) {
   ssize_t n = readlink("/proc/self/exe", dir, len - 1);
   if (n <= 0)
@@ -343,7 +356,7 @@ static void find_self_dir(char *dir, size_t len) {
 int main(int argc, char **argv) {
   int reps = 5;
   bool tiny = false, tput = false;
-  const char *json_path = NULL, *only = NULL;
+  const char *json_path = NULL, *only = NULL, *pick = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = atoi(argv[++i]);
@@ -355,9 +368,13 @@ int main(int argc, char **argv) {
       json_path = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!strcmp(argv[i], "--before") && i + 1 < argc)
+      before_bin = argv[++i];
+    else if (!strcmp(argv[i], "--tracers") && i + 1 < argc)
+      pick = argv[++i];
     else {
       fprintf(stderr, "usage: st-bench [--reps N] [--tiny] [--only WORKLOAD] [--throughput]\n"
-                      "                [--json FILE]\n");
+                      "                [--json FILE] [--before SOCKTRACE] [--tracers A,B,...]\n");
       return 2;
     }
   }
@@ -382,8 +399,16 @@ int main(int argc, char **argv) {
     snprintf(sizes[2], sizeof sizes[2], "--udp 200");
     snprintf(sizes[3], sizeof sizes[3], "--refused 100");
   }
-  for (size_t c = 0; c < bench_ntracers; c++)
-    bench_tracers[c].available = !bench_tracers[c].tool || on_path(bench_tracers[c].tool);
+  if (before_bin && access(before_bin, X_OK) != 0) {
+    fprintf(stderr, "st-bench: --before %s: not an executable\n", before_bin);
+    return 2;
+  }
+  for (size_t c = 0; c < bench_ntracers; c++) {
+    tracer *t = &bench_tracers[c];
+    t->available = !t->tool || on_path(t->tool);
+    /* Rows not asked for are left out of the table, not shown as missing. */
+    t->shown = c == 0 || ((!t->before || before_bin) && (!pick || listed(pick, t->name)));
+  }
 
   static result results[NWORKLOADS][MAX_TRACERS];
   if (bench_ntracers > MAX_TRACERS)
@@ -393,7 +418,7 @@ int main(int argc, char **argv) {
       continue;
     for (int rep = 0; rep < reps; rep++)
       for (size_t c = 0; c < bench_ntracers; c++)
-        if (bench_tracers[c].available && !results[w][c].failed)
+        if (bench_tracers[c].shown && bench_tracers[c].available && !results[w][c].failed)
           run_once(&bench_tracers[c], workloads[w], sizes[w], &results[w][c]);
   }
 
@@ -411,6 +436,8 @@ int main(int argc, char **argv) {
     double base = results[w][0].n ? median(results[w][0].wall, results[w][0].n) : 0;
     for (size_t c = 0; c < bench_ntracers; c++) {
       result *r = &results[w][c];
+      if (!bench_tracers[c].shown)
+        continue;
       if (!bench_tracers[c].available) {
         printf("%-9s %-20s %s\n", workloads[w], bench_tracers[c].name, "(not installed)");
         continue;

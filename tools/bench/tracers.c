@@ -78,6 +78,24 @@ static void socktrace_argv(const tracer *t, const run_files *f, char **argv) {
   argv[n] = NULL;
 }
 
+/* The binary from before a change may predate --stats=json: it is asked for
+ * the words, which every version prints. */
+static void before_argv(const tracer *t, const run_files *f, char **argv) {
+  int n = 0;
+  argv[n++] = (char *)f->before;
+  argv[n++] = "trace";
+  argv[n++] = "--stats";
+  argv[n++] = "-p";
+  argv[n++] = (char *)f->pid;
+  for (int i = 0; t->args[i]; i++)
+    argv[n++] = (char *)t->args[i];
+  if (t->out_ext) {
+    argv[n++] = "-o";
+    argv[n++] = (char *)f->events;
+  }
+  argv[n] = NULL;
+}
+
 static void strace_argv(const tracer *t, const run_files *f, char **argv) {
   const char *a[] = {"strace", "-f", "-e", "trace=network,close", "-o", f->events, "-p", f->pid};
   size_t n = sizeof a / sizeof a[0];
@@ -105,6 +123,19 @@ static void count_socktrace(const run_files *f, long long *events, long long *lo
   long long seen;
   if (!bench_socktrace_stats(f->err, &seen, events, lost))
     *events = *lost = -1;
+}
+
+static void count_before(const run_files *f, long long *events, long long *lost) {
+  char *err = bench_slurp(f->err);
+  char *s = err ? strstr(err, "events seen, ") : NULL;
+  long long shown, filtered, l;
+  *events = *lost = -1;
+  if (s && sscanf(s, "events seen, %lld shown, %lld filtered out, %lld lost", &shown, &filtered,
+                  &l) == 3) {
+    *events = shown;
+    *lost = l;
+  }
+  free(err);
 }
 
 static void count_strace(const run_files *f, long long *events, long long *lost) {
@@ -195,11 +226,21 @@ static const char bpftrace_count[] = BT_SYSCALLS BT_PID
     .argv = socktrace_argv, .ready = "tracing with", .drain_ms = 50, .count = count_socktrace      \
   }
 
+/* The same, with the --before binary. */
+#define BEFORE(row, ext, ...)                                                                      \
+  {                                                                                                \
+    .name = row, .ours = true, .before = true, .args = {__VA_ARGS__, NULL}, .out_ext = ext,        \
+    .argv = before_argv, .ready = "tracing with", .drain_ms = 50, .count = count_before            \
+  }
+
 tracer bench_tracers[] = {
     {.name = "untraced", .ours = true},
     SOCKTRACE("socktrace-l4-null", NULL, "-l", "4", "-f", "null"),
+    BEFORE("before-l4-null", NULL, "-l", "4", "-f", "null"),
     SOCKTRACE("socktrace-l4-file", ".sktrace", "-l", "4"),
+    BEFORE("before-l4-file", ".sktrace", "-l", "4"),
     SOCKTRACE("socktrace-l5-file", ".sktrace", "-l", "5"),
+    BEFORE("before-l5-file", ".sktrace", "-l", "5"),
     SOCKTRACE("socktrace-l5-jsonl", ".jsonl", "-l", "5", "-f", "jsonl"),
     {.name = "strace",
      .tool = "strace",

@@ -16,6 +16,7 @@ typedef struct run_files {
   char out[128], err[128], events[160];
   const char *pid;
   const char *socktrace;
+  const char *before; /* --before: a socktrace from before a change, or NULL */
 } run_files;
 
 typedef struct tracer tracer;
@@ -23,6 +24,7 @@ struct tracer {
   const char *name;
   const char *tool;    /* must be on PATH; NULL: always there */
   bool ours;           /* untraced and socktrace: their failures fail st-bench */
+  bool before;         /* runs the --before binary (shown only with --before) */
   const char *args[8]; /* socktrace's options, or bpftrace's script in args[0] */
   const char *out_ext; /* suffix of the events file socktrace writes; NULL: none */
   /* Fills argv (NULL-terminated, at most 32); NULL for the untraced row. */
@@ -34,6 +36,7 @@ struct tracer {
   /* Events seen and lost, from what the tracer left; -1 when unknown. */
   void (*count)(const run_files *f, long long *events, long long *lost);
   bool available;
+  bool shown; /* asked for: --tracers names it (or no --tracers), --before given for before rows */
 };
 
 extern tracer bench_tracers[];

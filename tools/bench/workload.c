@@ -8,7 +8,8 @@
  *   udp      N UDP request/response datagram pairs
  *   refused  N connects to a closed port
  *   flood    N failing sends (one level-4 event each), paced at --rate per
- *            second when given: the harness's throughput probe
+ *            second when given, from --threads T threads (one per CPU in
+ *            turn): the harness's throughput probe
  * Only loopback addresses are used. Sizes are options; defaults finish in
  * seconds on 2 cores.
  */
@@ -235,24 +236,57 @@ static double run_refused(long n) {
 }
 
 /* --- flood ------------------------------------------------------------ */
-static double run_flood(long n, long rate) {
+typedef struct flooder {
+  pthread_t thread;
+  long n, rate;
+  int cpu; /* -1: where it is */
+  double t0;
+} flooder;
+
+static void *flood_thread(void *arg) {
+  flooder *f = arg;
+  if (f->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(f->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
   /* A TCP socket that never connected: every send fails at once with
    * EPIPE, and each failure is one event at level 4. */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     die("socket");
   char b = 0;
-  double t0 = now();
-  for (long i = 0; i < n; i++) {
-    if (rate > 0)
-      while (now() - t0 < (double)i / (double)rate)
+  for (long i = 0; i < f->n; i++) {
+    if (f->rate > 0)
+      while (now() - f->t0 < (double)i / (double)f->rate)
         ;
     if (send(fd, &b, 1, MSG_NOSIGNAL) >= 0)
       die("expected a failing send");
   }
-  double t = now() - t0;
   close(fd);
-  return t;
+  return NULL;
+}
+
+/* n failing sends from `threads` threads of this process (one per CPU in
+ * turn), rate per second in all; one thread alone stays where it is. */
+static double run_flood(long n, long rate, long threads) {
+  flooder f[64];
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (threads > 64)
+    threads = 64;
+  double t0 = now();
+  for (long i = 0; i < threads; i++) {
+    f[i] = (flooder){.n = n / threads + (i < n % threads),
+                     .rate = rate / threads,
+                     .cpu = threads > 1 ? (int)(i % ncpu) : -1,
+                     .t0 = t0};
+    if (pthread_create(&f[i].thread, NULL, flood_thread, &f[i]) != 0)
+      die("pthread_create");
+  }
+  for (long i = 0; i < threads; i++)
+    pthread_join(f[i].thread, NULL);
+  return now() - t0;
 }
 
 static void report(const char *name, long ops, double secs, int json) {
@@ -275,7 +309,8 @@ static long arg_long(const char *s) {
 }
 
 int main(int argc, char **argv) {
-  long churn = 10000, rr_k = 4, rr_m = 25000, udp = 50000, refused = 10000, flood = 0, rate = 0;
+  long churn = 10000, rr_k = 4, rr_m = 25000, udp = 50000, refused = 10000, flood = 0, rate = 0,
+       threads = 1;
   const char *only = NULL;
   int json = 0;
   for (int i = 1; i < argc; i++) {
@@ -292,6 +327,8 @@ int main(int argc, char **argv) {
       flood = arg_long(argv[++i]);
     else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
       rate = arg_long(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+      threads = arg_long(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
     else if (!strcmp(argv[i], "--json"))
@@ -306,7 +343,8 @@ int main(int argc, char **argv) {
         die("sched_setaffinity");
     } else {
       fprintf(stderr, "usage: st-bench-workload [--churn N] [--rr K M] [--udp N] [--refused N]\n"
-                      "                         [--flood N [--rate PER_S]] [--cpu N (1-based)]\n"
+                      "                         [--flood N [--rate PER_S] [--threads T]]\n"
+                      "                         [--cpu N (1-based)]\n"
                       "                         [--only churn|rr|udp|refused|flood] [--json]\n");
       return 2;
     }
@@ -320,6 +358,6 @@ int main(int argc, char **argv) {
   if (!only || !strcmp(only, "refused"))
     report("refused", refused, run_refused(refused), json);
   if (flood && (!only || !strcmp(only, "flood")))
-    report("flood", flood, run_flood(flood, rate), json);
+    report("flood", flood, run_flood(flood, rate, threads), json);
   return 0;
 }

@@ -9,6 +9,18 @@
 #include <stdio.h>
 
 #include "socktrace/session.h"
+#include "summary_model.h"
+
+/* A trace read into the summary model (model.c): for --fail-on, and for
+ * each side of `diff`. */
+typedef struct cli_model {
+  st_sum_model sum;
+  st_trace_info info;
+  bool has_info;
+  st_counters counters;
+  uint64_t events;
+  uint8_t lost_where; /* where the first EventsLost says it lost events */
+} cli_model;
 
 typedef struct cli_options {
   st_session_config cfg;
@@ -35,7 +47,25 @@ typedef struct cli_options {
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
   const char *source;          /* the registry row the backend came from: "ebpf", "etl" ... */
+  unsigned file_mode;          /* --file-mode of outputs; 0 = 0600 */
+  const char *control_dir;     /* --control-dir of background sessions */
+  bool foreground;             /* start --foreground: the session in this process */
+  bool clear_filters;          /* update --clear-filters */
+  const char *config;          /* start --config FILE */
+  bool all;                    /* --all: every row of the summary's tables */
+  uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
+  bool fail_on_dns;            /* --fail-on dns */
+  bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
+  const char *title;           /* what was traced, for the markdown summary's heading */
+  /* Set while a session runs (ci.c). */
+  cli_model *fail_model;
+  bool fail_hit;
+  FILE *step_summary;
 } cli_options;
+
+/* `run`'s exit status when the command succeeded but a traced socket ended
+ * as --fail-on lists. */
+#define CLI_EXIT_FAIL_ON 3
 
 enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
 
@@ -45,6 +75,8 @@ enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
  * own). cli_options_help is --help's text after the list of commands. */
 int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operand);
 extern const char cli_options_help[];
+/* -k's words ("stream,winsock", "0x6") to a keyword mask; 0 or -1. */
+int cli_parse_keywords(const char *s, uint64_t *out);
 /* --help (main.c): the commands from the command table, then the options. */
 void cli_usage(FILE *out);
 
@@ -84,17 +116,47 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
 /* Sinks (output.c). cli_add_sinks adds what the options ask for; a
  * .sktrace output's sink is returned in *sktrace (else NULL). */
 bool cli_is_sktrace_path(const char *path);
-int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
+/* -o FILE for writing, owner-only (0600) unless --file-mode; NULL after one
+ * line saying why not. */
+FILE *cli_open_output(const cli_options *o);
+int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
-/* The filters in words ("port=80 family=inet"), for the trace header. */
-void cli_describe_filter(const st_filter *f, char *buf, size_t len);
+
+/* The model sink (model.c) adds every event to m (which the caller owns)
+ * and keeps the trace's header and counters. */
+int cli_model_sink_new(cli_model *m, st_sink **out);
+
+/* CI (ci.c). */
+/* --fail-on LIST: portable statuses and "dns"; 0, or -1 after one line. */
+int cli_fail_on_parse(const char *list, cli_options *o);
+/* Around a session: begin makes the --fail-on model and opens
+ * $GITHUB_STEP_SUMMARY for run --summary; add_sinks adds their sinks; end
+ * says which sockets --fail-on caught (setting o->fail_hit), closes what
+ * begin opened and returns the exit code (CLI_EXIT_FAIL_ON for a clean
+ * replay whose sockets failed). */
+int cli_ci_begin(cli_options *o);
+void cli_ci_add_sinks(cli_options *o, st_session *s);
+int cli_ci_end(cli_options *o, int code);
+
+/* `diff A B` (diff.c): its own options; returns the exit code. */
+int cli_diff(int argc, char **argv);
 
 /* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
 int cli_run_command(cli_options *o, char **argv);
 /* `demo`: runs this executable's hidden __demo-workload under `run`. */
 int cli_demo(cli_options *o);
 int cli_demo_workload(void);
+
+/* Background sessions (sessions_unix.c / sessions_win.c): start, query,
+ * update, stop and flush, like logman's. The host (session_host_unix.c)
+ * runs the session NAME with its control socket at path, its log at log. */
+int cli_start(cli_options *o, const char *name);
+int cli_query(cli_options *o, const char *name);
+int cli_update(cli_options *o, const char *name);
+int cli_stop(cli_options *o, const char *name);
+int cli_flush(cli_options *o, const char *name);
+int cli_session_host(cli_options *o, const char *name, const char *path, const char *log);
 
 /* `catalog`: what sits between applications and the network stack, like
  * `netsh winsock show catalog` (catalog_win.c / catalog_unix.c). */

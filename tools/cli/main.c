@@ -37,7 +37,9 @@ typedef enum operands {
   OPERANDS_NONE,    /* nothing */
   OPERANDS_FILE,    /* exactly one FILE */
   OPERANDS_COMMAND, /* a command line of its own (options stop at it) */
-  OPERANDS_ANY,     /* ignored */
+  OPERANDS_NAME,    /* exactly one session NAME */
+  OPERANDS_NAME_OR_NONE,
+  OPERANDS_ANY, /* ignored */
 } operands;
 
 typedef struct command {
@@ -115,6 +117,32 @@ static int run_catalog(cli_options *o, int nrest, char **rest) {
   return cli_catalog(o);
 }
 
+static int run_start(cli_options *o, int nrest, char **rest) {
+  return cli_start(o, rest[0]);
+}
+
+static int run_query(cli_options *o, int nrest, char **rest) {
+  return cli_query(o, nrest ? rest[0] : NULL);
+}
+
+static int run_update(cli_options *o, int nrest, char **rest) {
+  return cli_update(o, rest[0]);
+}
+
+static int run_stop(cli_options *o, int nrest, char **rest) {
+  return cli_stop(o, rest[0]);
+}
+
+static int run_flush(cli_options *o, int nrest, char **rest) {
+  return cli_flush(o, rest[0]);
+}
+
+/* diff reads its own options (diff.c): it gets the command line from
+ * "diff" on. */
+static int run_diff(cli_options *o, int nrest, char **rest) {
+  return cli_diff(nrest + 1, rest - 1);
+}
+
 static int run_demo_workload(cli_options *o, int nrest, char **rest) {
   return cli_demo_workload();
 }
@@ -131,9 +159,26 @@ static const command commands[] = {
     {"report", "report [OPTIONS] FILE",
      "turn a trace into a report, like tracerpt:\nthe summary by default (-f for others)",
      OPERANDS_FILE, true, "report takes one FILE (try 'socktrace --help')", run_report},
+    {"diff", "diff [OPTIONS] A B",
+     "compare two traces (any kinds, e.g. a Windows\n.etl and a Linux .sktrace) as connection\n"
+     "stories ('socktrace diff --help')",
+     OPERANDS_ANY, false, NULL, run_diff},
     {"demo", "demo [OPTIONS]",
      "trace a built-in workload: a refused connect,\na loopback exchange, a UDP datagram, a reset",
      OPERANDS_NONE, true, "demo takes no operands", run_demo},
+    {"start", "start NAME [OPTIONS]",
+     "start a background session NAME (like logman\nstart): tracing goes on after the shell ends",
+     OPERANDS_NAME, true, "start needs a session NAME: socktrace start NAME -o FILE.sktrace",
+     run_start},
+    {"query", "query [NAME] [-f json]", "the running sessions (or one): settings,\noutputs, counts",
+     OPERANDS_NAME_OR_NONE, true, "query takes at most one session NAME", run_query},
+    {"update", "update NAME [OPTIONS]",
+     "change a running session's level, keywords\nor filters, without a gap", OPERANDS_NAME, true,
+     "update needs a session NAME: socktrace update NAME -l 5", run_update},
+    {"flush", "flush NAME", "write what a session holds to its file", OPERANDS_NAME, true,
+     "flush needs a session NAME", run_flush},
+    {"stop", "stop NAME", "stop a session: flush, close its outputs, say\nits counts",
+     OPERANDS_NAME, true, "stop needs a session NAME", run_stop},
     {"events", "events", "list event names, ids and levels", OPERANDS_ANY, false, NULL, run_events},
     {"catalog", "catalog",
      "list the layers between applications and\nthe network stack (Winsock catalog on Windows)",
@@ -174,6 +219,10 @@ static bool operands_fit(operands rule, int n) {
     return n == 1;
   case OPERANDS_COMMAND:
     return n > 0;
+  case OPERANDS_NAME:
+    return n == 1;
+  case OPERANDS_NAME_OR_NONE:
+    return n <= 1;
   default:
     return true;
   }
@@ -207,6 +256,10 @@ int main(int argc, char **argv) {
     if (first < 0)
       return 2;
     o.cfg.ring_pages = (uint32_t)(o.ring_bytes / 4096);
+    if (o.format && strcmp(o.format, "json") == 0 && c->run != run_query) {
+      cli_error("-f json is query's; events as JSON are -f jsonl");
+      return 2;
+    }
     if (o.timeline && o.format && strcmp(o.format, "summary") != 0 &&
         strcmp(o.format, "text") != 0) {
       cli_error("--timeline goes with the text or summary output, not -f %s", o.format);

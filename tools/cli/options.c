@@ -31,7 +31,8 @@ const char cli_options_help[] =
     "Where it goes:\n"
     "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
     "                       (discard; with --stats to count), summary (tables and longest-\n"
-    "                       lived connections; report's default), chrome (trace-event\n"
+    "                       lived connections; report's default), markdown (the summary as\n"
+    "                       markdown tables, for CI job summaries), chrome (trace-event\n"
     "                       JSON for ui.perfetto.dev / chrome://tracing) or html (one\n"
     "                       self-contained page: tables, timeline, each socket's events)\n"
     "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
@@ -41,8 +42,13 @@ const char cli_options_help[] =
     "      --max-size BYTES rotate .sktrace files at about this size (e.g. 100M), keeping\n"
     "      --max-files N    the newest N files (default 8): FILE, then FILE's .1, .2, ...\n"
     "      --block-size BYTES  .sktrace block size (default 64K)\n"
-    "  -s, --summary        at the end, print per-process and per-remote tables: connects,\n"
-    "                       failures by status, accepts, bytes, resets, lost events\n"
+    "  -s, --summary        at the end, print the network failures, then per-process and\n"
+    "                       per-remote tables (connects, failures by status, accepts, bytes,\n"
+    "                       resets), UNIX sockets in their own table, lost events\n"
+    "      --all            every row of the summary's tables (else each table's top 10)\n"
+    "      --fail-on LIST   exit 3 when a traced socket ended in one of these ways although\n"
+    "                       the command succeeded: portable statuses (refused, timed_out,\n"
+    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers)\n"
     "      --timeline       at the end, list each socket's events in order with times\n"
     "                       relative to its first event\n"
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
@@ -54,6 +60,16 @@ const char cli_options_help[] =
     "                       the .sktrace writer's own counts)\n"
     "      --all-providers  replay of .etl: also list the providers it holds that are not\n"
     "                       Winsock's (by GUID, id, version, count)\n"
+    "      --file-mode MODE permissions of the files written (default 0600: traces say who\n"
+    "                       talks to whom, so only their owner reads them)\n"
+    "\n"
+    "Sessions (start, query, update, stop, flush):\n"
+    "      --control-dir DIR    where the sessions' control sockets are (default\n"
+    "                           /run/socktrace for root; also SOCKTRACE_RUN_DIR)\n"
+    "      --foreground         start: keep the session in this process (for systemd)\n"
+    "      --config FILE        start: more options from FILE (words, # comments)\n"
+    "      --clear-filters      update: drop the filters the update does not name\n"
+    "  -f json                  query: the sessions as JSON\n"
     "\n"
     "Live backends:\n"
     "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
@@ -73,9 +89,13 @@ const char cli_options_help[] =
     "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
     "  socktrace report web.sktrace -f chrome -o web.json\n"
     "  socktrace report web.sktrace -f html -o web.html\n"
+    "  sudo socktrace run --summary --fail-on refused,timed_out,reset,dns -- pytest\n"
+    "  socktrace diff last-green.sktrace this-run.sktrace\n"
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
-    "had bad records (they are reported and skipped); 2 for a usage error.\n";
+    "had bad records (they are reported and skipped); 2 for a usage error; 3 when CMD (or a\n"
+    "replayed trace) was fine but a socket ended as --fail-on lists. 'diff': 0 the same,\n"
+    "1 different, 2 an input could not be read.\n";
 
 enum {
   OPT_PORT = 256,
@@ -96,6 +116,13 @@ enum {
   OPT_BUFFER_SIZE,
   OPT_BUFFERS,
   OPT_DEBUG,
+  OPT_FILE_MODE,
+  OPT_CONTROL_DIR,
+  OPT_FOREGROUND,
+  OPT_CONFIG,
+  OPT_CLEAR_FILTERS,
+  OPT_ALL,
+  OPT_FAIL_ON,
 };
 
 static const struct option long_opts[] = {
@@ -127,11 +154,18 @@ static const struct option long_opts[] = {
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"file-mode", required_argument, NULL, OPT_FILE_MODE},
+    {"control-dir", required_argument, NULL, OPT_CONTROL_DIR},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"clear-filters", no_argument, NULL, OPT_CLEAR_FILTERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-static int parse_keywords(const char *s, uint64_t *out) {
+int cli_parse_keywords(const char *s, uint64_t *out) {
   static const struct {
     const char *name;
     uint64_t bit;
@@ -208,7 +242,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     }
     case 'k':
-      if (parse_keywords(optarg, &o->cfg.keywords) != 0) {
+      if (cli_parse_keywords(optarg, &o->cfg.keywords) != 0) {
         cli_error("bad keywords '%s' (a number like 0x6, or names: datagram,stream,winsock,"
                   "transport,state,summary,loss,dns)",
                   optarg);
@@ -235,9 +269,11 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
-          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "html") &&
-          strcmp(optarg, "null")) {
-        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome, html or null)", optarg);
+          strcmp(optarg, "summary") && strcmp(optarg, "markdown") && strcmp(optarg, "chrome") &&
+          strcmp(optarg, "html") && strcmp(optarg, "null") && strcmp(optarg, "json")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, markdown, chrome, html or "
+                  "null; json for query)",
+                  optarg);
         return -1;
       }
       o->format = optarg;
@@ -281,6 +317,37 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_DEBUG:
       o->debug = true;
+      break;
+    case OPT_ALL:
+      o->all = true;
+      break;
+    case OPT_FAIL_ON:
+      if (cli_fail_on_parse(optarg, o) < 0)
+        return -1;
+      break;
+    case OPT_FILE_MODE: {
+      char *end;
+      unsigned long m = strtoul(optarg, &end, 8);
+      if (*end || !*optarg || m > 0777 || !(m & 0600)) {
+        cli_error("bad --file-mode '%s' (octal permissions the owner can read and write, e.g. "
+                  "0640)",
+                  optarg);
+        return -1;
+      }
+      o->file_mode = (unsigned)m;
+      break;
+    }
+    case OPT_CONTROL_DIR:
+      o->control_dir = optarg;
+      break;
+    case OPT_FOREGROUND:
+      o->foreground = true;
+      break;
+    case OPT_CONFIG:
+      o->config = optarg;
+      break;
+    case OPT_CLEAR_FILTERS:
+      o->clear_filters = true;
       break;
     case OPT_BACKEND:
       o->backend = optarg;

@@ -1,63 +1,48 @@
 /*
  * Where a session's events go: the sinks the options ask for (-f, -o,
- * --summary, --timeline, a .sktrace file), and the filters described in
- * words for the .sktrace header. Knows every sink by name; never prints
+ * --summary, --timeline, a .sktrace file, and CI's from ci.c), and the
+ * filters described in words for the .sktrace header. Knows every sink by name; never prints
  * except through cli_error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
+FILE *cli_open_output(const cli_options *o) {
+#ifdef _WIN32
+  /* Windows: the file inherits its directory's ACL. */
+  FILE *w = fopen(o->output, "w");
+  if (!w)
+    cli_error("cannot open %s for writing: %s", o->output, st_strerror(-errno));
+  return w;
+#else
+  /* Traces say which programs talk to whom: their owner's alone unless
+   * --file-mode says otherwise, also when the file was there before. */
+  mode_t mode = o->file_mode ? o->file_mode : 0600;
+  int fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f) {
+    cli_error("cannot open %s for writing: %s", o->output, st_strerror(-errno));
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  if (fchmod(fd, mode) < 0 && errno != EPERM)
+    cli_error("note: cannot set the mode of %s: %s", o->output, st_strerror(-errno));
+  return f;
+#endif
+}
+
 bool cli_is_sktrace_path(const char *path) {
   size_t n = path ? strlen(path) : 0, m = strlen(".sktrace");
   return n > m && strcmp(path + n - m, ".sktrace") == 0;
-}
-
-static void add(char *buf, size_t len, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void add(char *buf, size_t len, const char *fmt, ...) {
-  size_t used = strlen(buf);
-  if (used >= len - 1)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf + used, len - used, fmt, ap);
-  va_end(ap);
-}
-
-void cli_describe_filter(const st_filter *f, char *buf, size_t len) {
-  buf[0] = 0;
-  for (unsigned i = 0; i < f->npids; i++)
-    add(buf, len, "%s%" PRIu32, i ? "," : " pid=", f->pids[i]);
-  if (f->tree_root)
-    add(buf, len, " tree=%" PRIu32, f->tree_root);
-  for (unsigned i = 0; i < f->nports; i++)
-    add(buf, len, "%s%u", i ? "," : " port=", f->ports[i]);
-  for (unsigned i = 0; i < f->nhosts; i++) {
-    char ip[64];
-    st_addr_format_ip(&f->hosts[i], ip, sizeof ip);
-    add(buf, len, "%s%s", i ? "," : " host=", ip);
-  }
-  for (int fam = 1, n = 0; fam <= ST_FAMILY_UNIX; fam++)
-    if (f->families & (1u << fam))
-      add(buf, len, "%s%s", n++ ? "," : " family=", st_family_name((uint8_t)fam));
-  for (unsigned i = 0; i < f->nprotocols; i++)
-    add(buf, len, "%s%u", i ? "," : " protocol=", f->protocols[i]);
-  for (unsigned i = 0; i < f->nevents; i++)
-    add(buf, len, "%s%u", i ? "," : " events=", f->events[i].id);
-  if (!buf[0])
-    snprintf(buf, len, "none");
-  else
-    memmove(buf, buf + 1, strlen(buf)); /* the leading space */
 }
 
 static st_sink *event_sink(const cli_options *o, FILE *out) {
@@ -74,8 +59,14 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
   } else if (strcmp(f, "html") == 0) {
     st_html_options ho = {.source = o->input};
     st_sink_html_new(out, &ho, &sink);
-  } else if (strcmp(f, "summary") == 0) {
-    st_summary_options so = {.longest = true};
+  } else if (strcmp(f, "summary") == 0 || strcmp(f, "markdown") == 0) {
+    /* The markdown heading names the file, not where it lies. */
+    const char *title = o->input ? o->input : o->title;
+    for (const char *p = title; p && *p; p++)
+      if ((*p == '/' || *p == '\\') && o->input && p[1])
+        title = p + 1;
+    st_summary_options so = {
+        .longest = true, .markdown = strcmp(f, "markdown") == 0, .all = o->all, .title = title};
     st_sink_summary_new_opts(out, &so, &sink);
   } else {
     st_text_options to = {.color = o->color == 1 ||
@@ -86,17 +77,18 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
   return sink;
 }
 
-int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace) {
+int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace) {
   *sktrace = NULL;
   if (cli_is_sktrace_path(o->output)) {
     char filters[512];
-    cli_describe_filter(&o->cfg.filter, filters, sizeof filters);
+    st_filter_describe(&o->cfg.filter, filters, sizeof filters);
     st_sktrace_options so = {.path = o->output,
                              .max_size = o->max_size,
                              .max_files = o->max_files,
                              .block_bytes = o->block_size,
                              .session = o->cfg.name,
-                             .filters = filters};
+                             .filters = filters,
+                             .mode = o->file_mode};
     int rc = st_sink_sktrace_new(&so, sktrace);
     if (rc < 0) {
       cli_error("cannot record to %s: %s", o->output, st_strerror(rc));
@@ -114,8 +106,10 @@ int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktr
   /* The extra views go to the terminal unless the events do. */
   FILE *view = out == stdout || !o->quiet ? stdout : out;
   st_sink *sink = NULL;
-  if (o->summary && st_sink_summary_new(view, &sink) == 0)
+  st_summary_options so = {.all = o->all};
+  if (o->summary && st_sink_summary_new_opts(view, &so, &sink) == 0)
     st_session_add_sink(s, sink);
+  cli_ci_add_sinks(o, s);
   if (o->timeline && st_sink_timeline_new(view, &sink) == 0)
     st_session_add_sink(s, sink);
   return 0;

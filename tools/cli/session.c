@@ -1,7 +1,8 @@
 /*
  * Running one session to its end for a command: the output file, the
- * sinks, the loop, and what is said afterwards (the errors, --stats in
- * words or as JSON, what the backend and the .sktrace writer report).
+ * sinks, the loop, and what is said afterwards (the errors, --fail-on,
+ * --stats in words or as JSON, what the backend and the .sktrace writer
+ * report).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,9 +37,8 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   uv_loop_init(&loop);
   FILE *out = stdout;
   if (o->output && strcmp(o->output, "-") != 0 && !cli_is_sktrace_path(o->output)) {
-    out = fopen(o->output, "w");
+    out = cli_open_output(o);
     if (!out) {
-      cli_error("cannot open %s for writing: %s", o->output, st_strerror(-errno));
       b->ops->close(b);
       uv_loop_close(&loop);
       return 1;
@@ -53,7 +53,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_session_set_backend(s, b);
   st_sink *sktrace = NULL;
   int code = 0;
-  if (cli_add_sinks(o, s, out, &sktrace) < 0) {
+  if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, out, &sktrace) < 0) {
     code = 1;
   } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
@@ -100,6 +100,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     cli_error("cannot write %s: %s", o->output, st_strerror(-errno));
     code = 1;
   }
+  code = cli_ci_end(o, code);
   if (json[0]) {
     fprintf(stderr, "%s\n", json);
     fflush(stderr);

@@ -48,7 +48,7 @@ const volatile __u64 wakeup_bytes __weak = 0;     /* wake the reader at this muc
 const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when unknown */
 const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
 const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
-const volatile bool count_datagrams __weak = 0;   /* level 4 counts UDP/unix calls */
+const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
 
 /* ---- maps ---------------------------------------------------------------- */
 
@@ -64,8 +64,8 @@ struct {
   __type(value, __u64);
 } lost SEC(".maps") __weak;
 
-/* Calls and bytes of datagram and unix sockets at level 4 (TCP keeps its
- * own), by socket, read at close. */
+/* Calls and bytes of datagram and unix sockets (TCP keeps its own), by
+ * socket, read at close. */
 struct st_bpf_dgram_counts {
   __u64 bytes_sent, bytes_received, sends, receives;
 };

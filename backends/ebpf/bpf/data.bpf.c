@@ -1,7 +1,8 @@
 /*
  * The data path: sends and receives. Level 5 reports every call; level 4
- * only failed ones, and counts the calls of datagram and unix sockets for
- * their summaries (TCP keeps its own counters, read at close).
+ * only failed ones. The calls of datagram and unix sockets are counted for
+ * their summaries where the socket layer's tracepoints are (TCP keeps its
+ * own counters, read at close).
  *
  * Since Linux 6.3 the socket layer has sock:sock_send_length and
  * sock:sock_recv_length, which see every path (send*, recv*, read, write,
@@ -86,7 +87,7 @@ static __always_inline void emit_data(struct sock *sk, const struct st_bpf_sock 
   rec_submit(r);
 }
 
-/* Level 4: a datagram or unix socket's call, counted for its summary. */
+/* A datagram or unix socket's call, counted for its summary. */
 static __always_inline void count_call(struct sock *sk, long ret, bool send) {
   __u64 key = (__u64)sk;
   struct st_bpf_dgram_counts *c = bpf_map_lookup_elem(&dgram_counts, &key);
@@ -117,13 +118,13 @@ static __always_inline int sock_length(struct sock *sk, long ret, int flags, boo
 
   s.family = sk->__sk_common.skc_family;
   s.protocol = sk->sk_protocol;
-  if (!worth_reporting(ret)) {
-    /* Level 4, a successful call: TCP counts it itself. */
-    if (count_datagrams && ret > 0 && s.protocol != IPPROTO_TCP && family_ok(s.family) &&
-        current_ok() && !(flags & MSG_PEEK))
-      count_call(sk, ret, send);
+  /* TCP counts its own bytes; the others' calls are counted here for their
+   * summaries, at every level. */
+  if (count_datagrams && ret > 0 && s.protocol != IPPROTO_TCP && family_ok(s.family) &&
+      current_ok() && !(flags & MSG_PEEK))
+    count_call(sk, ret, send);
+  if (!worth_reporting(ret))
     return 0;
-  }
   if (!family_ok(s.family) || !current_ok())
     return 0;
   s.type = sk->sk_type;

@@ -73,14 +73,14 @@ static void expect_option(const char *opt, void *arg) {
     char next = p[strlen(want)];
     found = !(next == '-' || next == '\\' || (next >= 'a' && next <= 'z'));
   }
-  cr_expect(found, "%s do not give %s", d->name, opt);
+  cr_expect(found, "%s lack %s", d->name, opt);
 }
 
 static void expect_command(const char *cmd, void *arg) {
   const docs *d = arg;
   char want[128];
   snprintf(want, sizeof want, d->roff ? ".B %s" : "%s", cmd);
-  cr_expect_not_null(strstr(d->text, want), "%s does not mention the command %s", d->name, cmd);
+  cr_expect_not_null(strstr(d->text, want), "%s lack the command %s", d->name, cmd);
 }
 
 static void check_cli_words(const docs *d) {

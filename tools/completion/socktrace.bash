@@ -13,11 +13,16 @@ _socktrace() {
     words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
   fi
 
-  local commands="trace run replay report demo events catalog"
+  local commands="trace run replay report diff demo start query update flush stop events catalog"
   local options="--level --keywords --pid --port --host --family --protocol --events
-    --format --output --max-size --max-files --block-size --summary --timeline --quiet
-    --color --local-time --stats --stats=json --all-providers --backend --interface
+    --format --output --max-size --max-files --block-size --summary --all --fail-on --timeline
+    --quiet --color --local-time --stats --stats=json --all-providers --file-mode
+    --control-dir --foreground --config --clear-filters --backend --interface
     --capture-filter --ring-size --debug --buffer-size --buffers --help"
+  local diff_options="--format --output --bytes-tolerance --order --color --help"
+  local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
+    net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
+    msg_size no_buffers cancelled invalid not_found other unfinished dns"
 
   # The command comes first; `run` ends its options at `--`, then a command
   # line of its own follows.
@@ -42,7 +47,15 @@ _socktrace() {
   case $prev in
   -l | --level) COMPREPLY=($(compgen -W "4 5" -- "$cur")); return ;;
   -f | --format)
-    COMPREPLY=($(compgen -W "text jsonl csv summary chrome html null" -- "$cur")); return ;;
+    case $cmd in
+    diff) COMPREPLY=($(compgen -W "text jsonl markdown" -- "$cur")) ;;
+    query) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
+    *) COMPREPLY=($(compgen -W "text jsonl csv summary markdown chrome html null" -- "$cur")) ;;
+    esac
+    return ;;
+  --fail-on)
+    local head=${cur%"${cur##*,}"}
+    COMPREPLY=($(compgen -P "$head" -W "$statuses" -- "${cur##*,}")); return ;;
   -k | --keywords)
     local kw="datagram stream winsock transport state summary loss catalog dns all"
     local head=${cur%"${cur##*,}"}
@@ -58,20 +71,30 @@ _socktrace() {
   -i | --interface)
     COMPREPLY=($(compgen -W "any $(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
   -p | --pid) COMPREPLY=($(compgen -W "$(ps -eo pid= 2>/dev/null)" -- "$cur")); return ;;
-  -o | --output)
+  -o | --output | --config | --control-dir)
     if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
     return ;;
   --port | --host | --max-size | --max-files | --block-size | --capture-filter | --ring-size | \
-    --buffer-size | --buffers) return ;;
+    --buffer-size | --buffers | --file-mode | --bytes-tolerance) return ;;
   esac
 
   case $cmd in
   events | catalog) return ;;
+  diff) options=$diff_options ;;
+  query | update | flush | stop)
+    if [[ $cur != -* ]] && ((cword == 2)); then
+      # The running sessions: their control sockets.
+      local dir=${SOCKTRACE_RUN_DIR:-/run/socktrace} f names=""
+      ((EUID != 0)) && [[ -z ${SOCKTRACE_RUN_DIR:-} ]] && dir=${XDG_RUNTIME_DIR:-/nonexistent}/socktrace
+      for f in "$dir"/*.sock; do [[ -e $f ]] && names+=" $(basename "$f" .sock)"; done
+      COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      return
+    fi ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$options" -- "$cur"))
     [[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
-  elif [[ $cmd == replay || $cmd == report ]]; then
+  elif [[ $cmd == replay || $cmd == report || $cmd == diff ]]; then
     if declare -F _filedir >/dev/null; then
       _filedir '@(sktrace|jsonl|json|pcap|pcapng|cap|etl)'
     else

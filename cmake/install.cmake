@@ -9,7 +9,8 @@
 #   share/man/man{1,3,5,7}/                socktrace(1), libsocktrace(3), sktrace(5),
 #                                          socktrace-events(7)
 #   share/bash-completion, share/zsh       completion
-#   share/doc/socktrace/                   README, the .sktrace format, the example
+#   lib/systemd/system/socktrace@.service  boot-time sessions
+#   share/doc/socktrace/                   README, the .sktrace format, sessions, CI, the example
 # Linux (and other Unix) only: on Windows the build makes socktrace.exe alone.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -152,7 +153,18 @@ else()
 endif()
 install(FILES ${CMAKE_SOURCE_DIR}/tools/completion/_socktrace DESTINATION ${ST_ZSH_DIR})
 
+# The boot-time session unit (socktrace@NAME.service), run from where the
+# program is installed; systemd looks in PREFIX/lib/systemd/system for /usr
+# and /usr/local.
+file(READ ${CMAKE_SOURCE_DIR}/tools/systemd/socktrace@.service ST_UNIT)
+string(REPLACE "/usr/bin/socktrace" "${CMAKE_INSTALL_FULL_BINDIR}/socktrace" ST_UNIT "${ST_UNIT}")
+file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/systemd/socktrace@.service CONTENT "${ST_UNIT}" @ONLY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${CMAKE_SOURCE_DIR}/tools/systemd/socktrace@.service)
+install(FILES ${CMAKE_BINARY_DIR}/systemd/socktrace@.service DESTINATION lib/systemd/system)
+
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/sktrace-format.md
+              ${CMAKE_SOURCE_DIR}/docs/sessions.md ${CMAKE_SOURCE_DIR}/docs/ci.md
               ${CMAKE_SOURCE_DIR}/docs/html-report.png
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/docs/example/print_trace.c

@@ -7,8 +7,9 @@
 # library, and the installed example program builds both ways (and static)
 # and prints the fixture's events exactly as `socktrace replay` does; the
 # shared library has its soname and exports what the headers declare, no
-# more; each header compiles on its own, as C (gnu11: uv.h needs POSIX types) and C++; the completions load
-# and complete. As root, `socktrace demo` traces live.
+# more; each header compiles on its own, as C (gnu11: uv.h needs POSIX
+# types) and C++; the completions load and complete; the systemd unit and
+# the docs are in place. As root, `socktrace demo` traces live.
 # Exit 0 when all holds; the first failure says what and exits 1.
 set -euo pipefail
 prefix=$(cd "$1" && pwd)
@@ -149,7 +150,17 @@ else
   ok "completion: bash completes commands, formats, options, events (zsh not installed: not checked)"
 fi
 
-# 7. Live, as root: the demo traces its workload.
+# 7. The boot-time session unit, running the installed program.
+unit="$prefix/lib/systemd/system/socktrace@.service"
+[ -f "$unit" ] || fail "no systemd unit at $unit"
+grep -E '^ExecStart=/.*/bin/socktrace start %i --foreground' "$unit" >/dev/null ||
+  fail "$unit does not start socktrace: $(grep ExecStart "$unit")"
+for doc in README.md sktrace-format.md sessions.md ci.md; do
+  [ -f "$prefix/share/doc/socktrace/$doc" ] || fail "no $doc in $prefix/share/doc/socktrace"
+done
+ok "the systemd unit and the docs are in place"
+
+# 8. Live, as root: the demo traces its workload.
 if [ "$(id -u)" = 0 ] && "$bin" --version | has '^live backends: .*ebpf'; then
   timeout 120 "$bin" demo --summary -q >"$work/demo.txt" 2>&1 || { cat "$work/demo.txt" >&2; fail "socktrace demo failed"; }
   grep -q 'refused' "$work/demo.txt" || fail "socktrace demo's summary shows no refused connect"

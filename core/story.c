@@ -152,7 +152,12 @@ int st_story_fold(st_sum_model *m, st_sum_socket *k) {
   bool listening = role == ST_ROLE_SERVER && k->listener;
   bool ipc = k->family == ST_FAMILY_UNIX;
   char peer[ST_SUM_KEY_MAX] = "", local[ST_SUM_KEY_MAX] = "";
-  if (!listening)
+  /* A client's peer that a DNS answer named is told by its name: two
+   * traces of one scenario (other hosts, other addresses) then match. */
+  bool named = !listening && !serves && k->peer_name[0] && k->peer_addr.family;
+  if (named)
+    snprintf(peer, sizeof peer, "%.*s:%u", (int)sizeof peer - 7, k->peer_name, k->peer_addr.port);
+  else if (!listening)
     format_peer(&k->peer_addr, serves, peer, sizeof peer);
   if (serves)
     format_local(&k->local_addr, local, sizeof local);
@@ -184,6 +189,7 @@ int st_story_fold(st_sum_model *m, st_sum_socket *k) {
     s->listening = listening;
     s->wire = k->wire && !k->pid;
     s->peer_masked = serves;
+    s->named = named;
     s->peer_addr = listening ? (st_addr){0} : k->peer_addr;
     memcpy(s->peer, peer, sizeof s->peer);
     memcpy(s->local, local, sizeof s->local);
@@ -213,7 +219,7 @@ void st_story_free_all(st_sum_model *m) {
  * as IPv4. */
 static void match_peer(const st_sum_model *m, const st_story *s, char *buf, size_t len) {
   st_addr a = s->peer_addr;
-  if (s->listening || !a.family) {
+  if (s->listening || s->named || !a.family) {
     snprintf(buf, len, "%s", s->peer);
     return;
   }

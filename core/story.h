@@ -38,9 +38,10 @@ typedef struct st_story {
   bool listening;                                 /* a listener: no peer */
   bool wire;                                      /* from packets: no process */
   bool peer_masked;                               /* the peer's port is its own: '*' */
-  st_addr peer_addr;                              /* the first socket's peer */
-  char peer[ST_SUM_KEY_MAX];                      /* as traced: "127.0.0.1:9", "10.0.0.2:*" */
-  char local[ST_SUM_KEY_MAX];                     /* a server's own port or path: ":8080" */
+  bool named;        /* the peer is a DNS name ("api.example.com:443"): it matches as it is */
+  st_addr peer_addr; /* the first socket's peer */
+  char peer[ST_SUM_KEY_MAX];  /* as traced: "127.0.0.1:9", "10.0.0.2:*" */
+  char local[ST_SUM_KEY_MAX]; /* a server's own port or path: ":8080" */
   /* Set by st_story_list: what matches across traces. */
   char match_proc[ST_COMM_MAX + 1]; /* "curl" ("" matches any process) */
   char match_peer[ST_SUM_KEY_MAX];  /* "localhost:5432" */

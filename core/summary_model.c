@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "internal.h"
 #include "story.h"
 #include "summary_model.h"
@@ -167,9 +168,63 @@ static bool is_failure(uint8_t code) {
 }
 
 /* A DNS answer that says the name did not resolve (NXDOMAIN, SERVFAIL,
- * REFUSED, ...). */
+ * REFUSED, ...), or a query no answer came for. An answer's status, when
+ * the session gave it one, is the judge (a Windows timeout has no rcode). */
 static bool is_dns_failure(const st_event *ev) {
-  return (ev->has & ST_HAS_DNS) && ev->dns.qr && ev->dns.rcode;
+  if (!(ev->has & ST_HAS_DNS))
+    return false;
+  if (ev->dns.flags & ST_DNS_UNANSWERED)
+    return true;
+  if (!ev->dns.qr || (ev->dns.flags & ST_DNS_SENT))
+    return false; /* a query, or a server's own answer */
+  if (ev->has & ST_HAS_STATUS)
+    return ev->status.code != ST_OK;
+  return ev->dns.rcode != 0;
+}
+
+/* Counts a failed lookup in the DNS failures table. */
+static void add_dns_failure(st_sum_model *m, const st_event *ev) {
+  const st_dns *d = &ev->dns;
+  char process[ST_COMM_MAX + 1], query[ST_NAME_MAX + 12], server[64], outcome[64], type[12];
+  memcpy(process, ev->comm, ST_COMM_MAX);
+  process[ST_COMM_MAX] = 0;
+  if (!process[0])
+    snprintf(process, sizeof process, "%s", ev->os == ST_OS_WIRE ? "(wire)" : "?");
+  const char *tn = st_dns_type_name(d->qtype);
+  if (!tn)
+    snprintf(type, sizeof type, "TYPE%u", d->qtype);
+  snprintf(query, sizeof query, "%s %s", d->qname[0] ? d->qname : ".", tn ? tn : type);
+  if ((ev->has & ST_HAS_REMOTE) && ev->remote.family)
+    st_addr_format(&ev->remote, server, sizeof server);
+  else
+    snprintf(server, sizeof server, "%s", d->flags & ST_DNS_API ? "(resolver)" : "?");
+  if (d->flags & ST_DNS_UNANSWERED) {
+    snprintf(outcome, sizeof outcome, "no answer");
+  } else {
+    st_status st = (ev->has & ST_HAS_STATUS) ? ev->status : st_status_from_dns_rcode(d->rcode);
+    const char *native = st_status_native_name(&st);
+    snprintf(outcome, sizeof outcome, "%s%s%s%s", st_code_name((st_code)st.code),
+             native ? " (" : "", native ? native : "", native ? ")" : "");
+  }
+  char key[sizeof((st_sum_dns *)0)->key];
+  snprintf(key, sizeof key, "%s|%s|%s|%s", process, query, server, outcome);
+  st_sum_dns *r = NULL;
+  HASH_FIND_STR(m->dns, key, r);
+  if (!r) {
+    if (HASH_COUNT(m->dns) >= ST_SUM_DNS_MAX || !(r = calloc(1, sizeof *r))) {
+      m->dns_more++;
+      return;
+    }
+    memcpy(r->key, key, sizeof r->key);
+    memcpy(r->process, process, sizeof r->process);
+    memcpy(r->query, query, sizeof r->query);
+    memcpy(r->server, server, sizeof r->server);
+    memcpy(r->outcome, outcome, sizeof r->outcome);
+    HASH_ADD_STR(m->dns, key, r);
+  }
+  r->count++;
+  if (d->latency_us > r->waited_us)
+    r->waited_us = d->latency_us;
 }
 
 static void step(st_sum_socket *e, uint8_t s) {
@@ -459,8 +514,10 @@ static void learn_kind(st_sum_socket *e, const st_event *ev) {
 }
 
 int st_sum_add(st_sum_model *m, const st_event *ev) {
-  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && is_dns_failure(ev))
+  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && is_dns_failure(ev)) {
     m->dns_failures++;
+    add_dns_failure(m, ev);
+  }
   if (ev->provider == ST_PROVIDER_CATALOG || !ev->endpoint)
     return 0;
   st_sum_socket *e = get_socket(m, ev);
@@ -469,7 +526,7 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
   learn_kind(e, ev);
   char remote[sizeof e->remote] = "";
   if (ev->has & ST_HAS_REMOTE)
-    st_addr_format(&ev->remote, remote, sizeof remote);
+    st_event_remote_format(ev, remote, sizeof remote);
   if ((ev->has & ST_HAS_LOCAL) && ev->local.family) {
     st_addr_format(&ev->local, e->local, sizeof e->local);
     if (ev->local.port || ev->local.family == ST_FAMILY_UNIX)
@@ -479,6 +536,9 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
   }
   if (!e->peer[0] && st_event_remote_is_peer(ev))
     memcpy(e->peer, remote, sizeof remote);
+  if (!e->peer_name[0] && (ev->has & ST_HAS_REMOTE_NAME) && st_event_remote_is_peer(ev))
+    snprintf(e->peer_name, sizeof e->peer_name, "%.*s", (int)sizeof e->peer_name - 1,
+             ev->remote_name);
   if (is_datagram_call(ev->id) && (ev->has & ST_HAS_REMOTE) && ev->enter_exit != ST_EE_ENTER) {
     /* A datagram socket whose first call received serves: whoever sent
      * came from a port of their own. */
@@ -547,5 +607,6 @@ void st_sum_free(st_sum_model *m) {
   ST_HASH_FREE_ALL(st_sum_row, m->remotes, free);
   ST_HASH_FREE_ALL(st_sum_row, m->ipc, free);
   ST_HASH_FREE_ALL(st_sum_socket, m->sockets, free);
+  ST_HASH_FREE_ALL(st_sum_dns, m->dns, free);
   st_story_free_all(m);
 }

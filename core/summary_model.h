@@ -71,6 +71,7 @@ typedef struct st_sum_socket {
   uint32_t connects; /* connect attempts */
   uint32_t dns_failed;
   st_addr peer_addr, local_addr;
+  char peer_name[ST_SUM_KEY_MAX]; /* the peer's DNS name, when an answer gave it */
   uint8_t nsteps;
   uint8_t steps[ST_SUM_STEPS];
   UT_hash_handle hh;
@@ -88,6 +89,20 @@ typedef struct st_sum_socket {
 
 struct st_story;
 
+/* One row of the DNS failures table: a process's failed lookups of one
+ * name and type from one server, by outcome. */
+#define ST_SUM_DNS_MAX 1024
+typedef struct st_sum_dns {
+  char key[ST_SUM_PROC_MAX + ST_NAME_MAX + 128];
+  char process[ST_COMM_MAX + 1];
+  char query[ST_NAME_MAX + 12]; /* "api.example.com A" */
+  char server[64];              /* "127.0.0.53:53", "(resolver)" for an API's results */
+  char outcome[64];             /* "not_found (NXDOMAIN)", "no answer" */
+  uint64_t count;
+  uint32_t waited_us; /* the longest wait */
+  UT_hash_handle hh;
+} st_sum_dns;
+
 typedef struct st_sum_model {
   st_sum_row *procs, *remotes, *ipc;
   st_sum_socket *sockets;
@@ -100,7 +115,9 @@ typedef struct st_sum_model {
   uint64_t stories_folded_away; /* sockets past the story limit, told to a catch-all */
   st_addr own[ST_SUM_OWN_MAX];
   size_t nown;
-  uint64_t dns_failures; /* DNS answers with an error code */
+  uint64_t dns_failures; /* DNS answers with an error code, queries with no answer */
+  st_sum_dns *dns;       /* those failures, by process, query, server and outcome */
+  uint64_t dns_more;     /* failures past ST_SUM_DNS_MAX rows */
   bool finished;
 } st_sum_model;
 

@@ -1,12 +1,14 @@
 /*
  * The file sources of this build, in the order they are tried: the
  * backends that read files are compiled in when the build found what they
- * need (ST_HAVE_PCAP, ST_HAVE_ETL); .sktrace and JSON Lines always are.
- * Library code: it never prints; a file no reader takes gets one line in
- * the caller's buffer.
+ * need (ST_HAVE_PCAP, ST_HAVE_ETL); .sktrace and JSON Lines always are. A
+ * file no source recognises is no trace: one line says what was looked for
+ * and what the file looks like instead (foreign.c). Library code: it never
+ * prints; that line goes into the caller's buffer.
  */
 #include "registry.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,15 +60,29 @@ static bool sniff_sktrace(const char *path) {
   return c == 0x89;
 }
 
+/* The first non-blank line is a JSON object (st_replay_is_jsonl); on
+ * standard input, which cannot be read twice, its first non-blank byte is
+ * '{' (the blank ones are consumed: JSON Lines skips them anyway). */
+static bool sniff_jsonl(const char *path) {
+  if (!is_stdin(path))
+    return st_replay_is_jsonl(path);
+  int c;
+  while ((c = getc(stdin)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+    ;
+  if (c != EOF)
+    ungetc(c, stdin);
+  return c == '{';
+}
+
 static const st_file_source sources[] = {
 #ifdef ST_HAVE_PCAP
-    {"pcap", ".pcap, .pcapng", sniff_pcap, create_pcap},
+    {"pcap", "a pcap or pcapng capture", sniff_pcap, create_pcap},
 #endif
 #ifdef ST_HAVE_ETL
-    {"etl", "Windows .etl", sniff_etl, st_backend_etl_new},
+    {"etl", "a Windows .etl", sniff_etl, st_backend_etl_new},
 #endif
-    {"sktrace", ".sktrace", sniff_sktrace, st_backend_replay_sktrace_new},
-    {"jsonl", "JSON Lines: any other file", NULL, st_backend_replay_jsonl_new},
+    {"sktrace", "an .sktrace", sniff_sktrace, st_backend_replay_sktrace_new},
+    {"jsonl", "JSON Lines", sniff_jsonl, st_backend_replay_jsonl_new},
 };
 #define NSOURCES (sizeof sources / sizeof sources[0])
 
@@ -92,9 +108,57 @@ const st_file_source *st_file_sources(size_t *count) {
   return sources;
 }
 
+/* Up to len bytes from the start of path (standard input for "-"); -1
+ * with errno when the file cannot be read. */
+static long read_head(const char *path, uint8_t *buf, size_t len) {
+  FILE *f = is_stdin(path) ? stdin : fopen(path, "rb");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, len, f);
+  int failed = ferror(f);
+  if (f != stdin)
+    fclose(f);
+  if (failed) {
+    errno = EIO;
+    return -1;
+  }
+  return (long)n;
+}
+
+/* "a pcap or pcapng capture, a Windows .etl, an .sktrace or JSON Lines" */
+static void formats_looked_for(char *buf, size_t len) {
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < NSOURCES && n < len; i++) {
+    const char *sep = i == 0 ? "" : i + 1 == NSOURCES ? " or " : ", ";
+    int w = snprintf(buf + n, len - n, "%s%s", sep, sources[i].format);
+    if (w < 0)
+      break;
+    n += (size_t)w;
+  }
+}
+
+/* No source recognised path: what was looked for and what the file looks
+ * like instead, or why it could not be looked at. */
+static int not_a_trace(const char *path, char *err, size_t errlen) {
+  uint8_t head[512];
+  long n = read_head(path, head, sizeof head);
+  if (n < 0) {
+    int e = errno;
+    snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-e));
+    return e == ENOENT ? ST_ENOENT : ST_EIO;
+  }
+  char looked[160], what[160];
+  formats_looked_for(looked, sizeof looked);
+  st_describe_content(head, (size_t)n, what, sizeof what);
+  snprintf(err, errlen, "%s: not a trace socktrace reads (it looked for %s); this is %s",
+           is_stdin(path) ? "standard input" : path, looked, what);
+  return ST_EBADMSG;
+}
+
 const st_file_source *st_file_source_find(const char *path, int *rc, char *err, size_t errlen) {
   for (size_t i = 0; i < NSOURCES; i++)
-    if (sources[i].sniff && sources[i].sniff(path))
+    if (sources[i].sniff(path))
       return &sources[i];
   for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++) {
     if (has_suffix(path, hints[h].suffix)) {
@@ -103,10 +167,6 @@ const st_file_source *st_file_source_find(const char *path, int *rc, char *err, 
       return NULL;
     }
   }
-  for (size_t i = 0; i < NSOURCES; i++)
-    if (!sources[i].sniff)
-      return &sources[i];
-  snprintf(err, errlen, "%s: no reader in this build takes this file", path);
-  *rc = ST_ENOSYS;
+  *rc = not_a_trace(path, err, errlen);
   return NULL;
 }

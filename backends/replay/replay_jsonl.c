@@ -1,9 +1,12 @@
 /*
  * Replay of JSON Lines traces: a file source the session pulls, one event
  * per next(). A malformed line becomes a DecodeError event naming the
- * line; the rest is still read.
+ * line; the rest is still read. A file whose first line is no JSON object
+ * is not JSON Lines at all (st_replay_is_jsonl): the registry says what it
+ * is instead of reporting every "line" of it.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,9 @@
 #include "socktrace/session.h"
 
 #define MAX_LINE (1u << 20)
+
+/* A UTF-8 byte-order mark, as editors on Windows write it. */
+static const char BOM[] = "\xef\xbb\xbf";
 
 typedef struct replay_backend {
   st_backend base;
@@ -77,12 +83,30 @@ static long read_line(replay_backend *r, bool *too_long) {
   return (long)len;
 }
 
+/* The next line, counted, without line 1's byte-order mark; -1 at the end
+ * of the file (or on a read error: ferror says which). */
+static long next_line(replay_backend *r, bool *too_long) {
+  long n = read_line(r, too_long);
+  if (n < 0)
+    return n;
+  r->lineno++;
+  if (r->lineno == 1 && n >= 3 && memcmp(r->line, BOM, 3) == 0) {
+    memmove(r->line, r->line + 3, (size_t)n - 2);
+    n -= 3;
+  }
+  return n;
+}
+
+static bool blank(const replay_backend *r, long n) {
+  return n == 0 || (n == 1 && r->line[0] == '\r');
+}
+
 static int replay_next(st_backend *b, const st_event **out) {
   replay_backend *r = (replay_backend *)b;
   *out = &r->ev;
   for (;;) {
     bool too_long = r->held_too_long;
-    long n = r->held ? r->held_len : read_line(r, &too_long);
+    long n = r->held ? r->held_len : next_line(r, &too_long);
     r->held = false;
     if (n < 0) {
       if (!ferror(r->in))
@@ -90,12 +114,11 @@ static int replay_next(st_backend *b, const st_event **out) {
       st_backend_set_error(b, "cannot read %s: %s", r->path, st_strerror(-errno));
       return ST_EIO;
     }
-    r->lineno++;
     if (too_long) {
       decode_error(r, "line too long; skipped");
       return ST_NEXT_EVENT;
     }
-    if (n == 0 || (n == 1 && r->line[0] == '\r'))
+    if (blank(r, n))
       continue;
     char why[200];
     int rc = st_event_from_json(r->line, &r->ev, why, sizeof why);
@@ -117,17 +140,17 @@ static int replay_open(st_backend *b, st_session *s) {
     return ST_ENOENT;
   }
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
-  /* The header, when the trace starts with one, says where it was
-   * recorded; any other first line is kept for next(). */
-  r->held_len = read_line(r, &r->held_too_long);
+  /* The header, when the trace starts with one (after blank lines), says
+   * where it was recorded; any other first line is kept for next(). */
+  do
+    r->held_len = next_line(r, &r->held_too_long);
+  while (r->held_len >= 0 && !r->held_too_long && blank(r, r->held_len));
   if (r->held_len < 0)
     return 0; /* empty, or a read error that next() reports */
   char why[200];
-  if (!r->held_too_long && r->line &&
-      st_trace_info_from_json(r->line, st_session_recorded(s), why, sizeof why) == 0) {
-    r->lineno++;
+  if (!r->held_too_long &&
+      st_trace_info_from_json(r->line, st_session_recorded(s), why, sizeof why) == 0)
     return 0;
-  }
   r->held = true;
   return 0;
 }
@@ -163,4 +186,37 @@ int st_backend_replay_jsonl_new(const char *path, st_backend **out) {
   r->base.ops = &replay_ops;
   *out = &r->base;
   return 0;
+}
+
+bool st_replay_is_jsonl(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  char *line = NULL;
+  size_t len = 0, cap = 0;
+  int c = getc(f);
+  for (int i = 0; i < 3 && c == (unsigned char)BOM[i]; i++) /* the mark, byte by byte */
+    c = getc(f);
+  while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    c = getc(f);
+  bool object = false;
+  if (c == '{') {
+    for (; c != EOF && c != '\n' && len < MAX_LINE; c = getc(f)) {
+      if (len == cap) {
+        cap = cap ? cap * 2 : 4096;
+        char *n = realloc(line, cap);
+        if (!n)
+          break;
+        line = n;
+      }
+      line[len++] = (char)c;
+    }
+    json_error_t err;
+    json_t *o = line ? json_loadb(line, len, 0, &err) : NULL;
+    object = json_is_object(o);
+    json_decref(o);
+  }
+  free(line);
+  fclose(f);
+  return object;
 }

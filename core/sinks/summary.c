@@ -111,6 +111,47 @@ static int failures_section(summary_sink *s) {
   return 0;
 }
 
+static int by_dns_count(const void *a, const void *b) {
+  const st_sum_dns *x = *(const st_sum_dns *const *)a, *y = *(const st_sum_dns *const *)b;
+  if (x->count != y->count)
+    return x->count > y->count ? -1 : 1;
+  return strcmp(x->key, y->key);
+}
+
+/* Lookups that failed: NXDOMAIN, SERVFAIL, REFUSED, no answer in time. Only
+ * when there were some. */
+static int dns_section(summary_sink *s) {
+  size_t n = HASH_COUNT(s->model.dns), i = 0;
+  if (!n)
+    return 0;
+  const st_sum_dns **rows = malloc(n * sizeof *rows);
+  if (!rows)
+    return ST_ENOMEM;
+  for (const st_sum_dns *r = s->model.dns; r; r = r->hh.next)
+    rows[i++] = r;
+  qsort(rows, n, sizeof *rows, by_dns_count);
+  static const char *const head[] = {"Process", "Query", "Server", "Outcome", "Count", "Waited"};
+  st_table t;
+  st_table_init(&t, 6, head, "llllrr");
+  for (i = 0; i < shown(s, n); i++) {
+    char count[32], waited[32];
+    snprintf(count, sizeof count, "%" PRIu64, rows[i]->count);
+    if (rows[i]->waited_us >= 1000000)
+      snprintf(waited, sizeof waited, "%.1f s", rows[i]->waited_us / 1e6);
+    else if (rows[i]->waited_us)
+      snprintf(waited, sizeof waited, "%.1f ms", rows[i]->waited_us / 1e3);
+    else
+      snprintf(waited, sizeof waited, "-");
+    const char *cells[] = {rows[i]->process, rows[i]->query, rows[i]->server,
+                           rows[i]->outcome, count,          waited};
+    st_table_row(&t, cells);
+  }
+  section(s, "DNS failures", &t, n - shown(s, n) + s->model.dns_more, "none");
+  st_table_free(&t);
+  free(rows);
+  return 0;
+}
+
 static void rows_section(summary_sink *s, const char *title, const st_sum_row *table, int kind) {
   static const char *const procs[] = {"Process", "PIDs",    "Connects", "OK",
                                       "Failed",  "Accepts", "Sent",     "Received",
@@ -200,6 +241,8 @@ static int summary_end(st_sink *sk, const st_counters *c) {
       c->seen, c->delivered, c->filtered, c->lost);
   if (rc == 0)
     rc = failures_section(s);
+  if (rc == 0)
+    rc = dns_section(s);
   rows_section(s, "By process", s->model.procs, T_PROCS);
   rows_section(s, "By remote endpoint", s->model.remotes, T_REMOTES);
   if (s->model.ipc)

@@ -105,7 +105,7 @@ typedef struct st_sktrace_options {
   unsigned max_files;    /* files kept when rotating, this one included; 0 = 8 */
   uint32_t block_bytes;  /* target block size; 0 = 64 KiB (less for small max_size) */
   uint32_t flush_ms;     /* longest an event waits in a partial block; 0 = 1000 */
-  uint32_t queue_events; /* queue between the loop and the writer; 0 = 16384 */
+  uint32_t queue_events; /* queue between the loop and the writer; 0 = 8192 */
   const char *session;   /* session name for the header; may be NULL */
   const char *filters;   /* the session's filters in words, for the header */
   unsigned mode;         /* permissions of the files it makes; 0 = 0600 (owner only) */

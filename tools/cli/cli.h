@@ -6,6 +6,7 @@
 #define ST_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "socktrace/session.h"

@@ -27,6 +27,8 @@ const char cli_options_help[] =
     "      --protocol P     tcp, udp or a number (repeatable)\n"
     "  -e, --events LIST    only these events: names or ids, comma-separated\n"
     "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
+    "      --dns-timeout S  a DNS query with no answer after S seconds (default 5) is\n"
+    "                       reported as unanswered (DnsMessage, status timed_out)\n"
     "\n"
     "Where it goes:\n"
     "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
@@ -123,6 +125,7 @@ enum {
   OPT_CLEAR_FILTERS,
   OPT_ALL,
   OPT_FAIL_ON,
+  OPT_DNS_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -132,6 +135,7 @@ static const struct option long_opts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"host", required_argument, NULL, OPT_HOST},
     {"family", required_argument, NULL, OPT_FAMILY},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
     {"events", required_argument, NULL, 'e'},
     {"format", required_argument, NULL, 'f'},
@@ -358,6 +362,16 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     case OPT_CAPTURE_FILTER:
       o->capture_filter = optarg;
       break;
+    case OPT_DNS_TIMEOUT: {
+      char *end;
+      double v = strtod(optarg, &end);
+      if (end == optarg || *end || !(v >= 0.001 && v <= 3600)) {
+        cli_error("bad --dns-timeout '%s' (seconds, e.g. 5 or 0.5; at most 3600)", optarg);
+        return -1;
+      }
+      o->cfg.dns_timeout_ms = (uint32_t)(v * 1000 + 0.5);
+      break;
+    }
     case OPT_RING_SIZE: {
       unsigned long long v;
       if (!parse_size(optarg, 4096, 1ull << 30, &v)) {

@@ -4,8 +4,8 @@
  * trace takes the row named by --backend (the first by default). Files go
  * through the library's table of file sources (backends/registry), the
  * same one the reader API uses, which picks the reader by content before
- * name. Backends are compiled in when the build found what they need
- * (ST_HAVE_*).
+ * name and says in one line what a file that is no trace is instead.
+ * Backends are compiled in when the build found what they need (ST_HAVE_*).
  */
 #include <stdio.h>
 #include <string.h>
@@ -146,7 +146,7 @@ void cli_print_backends(FILE *out) {
     fprintf(out, "%s %s (%s)", i ? "," : "", live_sources[i].name, live_sources[i].what);
   fprintf(out, "%s\nfile readers:", NLIVE ? "" : " none");
   for (size_t i = 0; i < nfiles; i++)
-    fprintf(out, "%s %s (%s)", i ? "," : "", files[i].name, files[i].what);
+    fprintf(out, "%s %s (%s)", i ? "," : "", files[i].name, files[i].format);
   fputc('\n', out);
 }
 

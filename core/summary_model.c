@@ -518,6 +518,15 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
     m->dns_failures++;
     add_dns_failure(m, ev);
   }
+  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_SESSION_CHANGE) {
+    if (m->nchanges < ST_SUM_CHANGES_MAX) {
+      m->changes[m->nchanges].ts_ns = ev->ts_ns;
+      memcpy(m->changes[m->nchanges].detail, ev->detail, ST_DETAIL_MAX);
+      m->changes[m->nchanges].detail[ST_DETAIL_MAX - 1] = 0;
+    }
+    m->nchanges++;
+    return 0;
+  }
   if (ev->provider == ST_PROVIDER_CATALOG || !ev->endpoint)
     return 0;
   st_sum_socket *e = get_socket(m, ev);

@@ -84,6 +84,7 @@ typedef struct st_sum_socket {
  * forgotten socket is first told to its story. */
 #define ST_SUM_CLOSED_KEEP 4096
 #define ST_SUM_LONGEST_KEEP 64
+#define ST_SUM_CHANGES_MAX 32
 /* The host's own addresses, learned from the local side of its sockets. */
 #define ST_SUM_OWN_MAX 32
 
@@ -117,7 +118,14 @@ typedef struct st_sum_model {
   size_t nown;
   uint64_t dns_failures; /* DNS answers with an error code, queries with no answer */
   st_sum_dns *dns;       /* those failures, by process, query, server and outcome */
-  uint64_t dns_more;     /* failures past ST_SUM_DNS_MAX rows */
+  /* A running session's changes of level, keywords or filters (5901), in
+   * order: the first ST_SUM_CHANGES_MAX, and how many there were. */
+  struct {
+    uint64_t ts_ns;
+    char detail[ST_DETAIL_MAX];
+  } changes[ST_SUM_CHANGES_MAX];
+  size_t nchanges;
+  uint64_t dns_more; /* failures past ST_SUM_DNS_MAX rows */
   bool finished;
 } st_sum_model;
 

@@ -152,6 +152,25 @@ static int dns_section(summary_sink *s) {
   return 0;
 }
 
+/* What a running session was told to change, and when (only when it was). */
+static void changes_section(summary_sink *s) {
+  const st_sum_model *m = &s->model;
+  if (!m->nchanges)
+    return;
+  static const char *const head[] = {"Time (UTC)", "Change"};
+  st_table t;
+  st_table_init(&t, 2, head, "ll");
+  size_t n = m->nchanges < ST_SUM_CHANGES_MAX ? m->nchanges : ST_SUM_CHANGES_MAX;
+  for (size_t i = 0; i < n; i++) {
+    char when[48];
+    st_format_utc(m->changes[i].ts_ns, 1, when, sizeof when);
+    const char *cells[] = {when, m->changes[i].detail};
+    st_table_row(&t, cells);
+  }
+  section(s, "Session changes", &t, m->nchanges - n, "none");
+  st_table_free(&t);
+}
+
 static void rows_section(summary_sink *s, const char *title, const st_sum_row *table, int kind) {
   static const char *const procs[] = {"Process", "PIDs",    "Connects", "OK",
                                       "Failed",  "Accepts", "Sent",     "Received",
@@ -243,6 +262,7 @@ static int summary_end(st_sink *sk, const st_counters *c) {
     rc = failures_section(s);
   if (rc == 0)
     rc = dns_section(s);
+  changes_section(s);
   rows_section(s, "By process", s->model.procs, T_PROCS);
   rows_section(s, "By remote endpoint", s->model.remotes, T_REMOTES);
   if (s->model.ipc)

@@ -115,12 +115,14 @@ typedef int (*cli_hook)(st_session *s, uv_loop_t *loop, void *arg);
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg);
 
 /* Sinks (output.c). cli_add_sinks adds what the options ask for; a
- * .sktrace output's sink is returned in *sktrace (else NULL). */
+ * .sktrace output's sink is returned in *sktrace (else NULL). A source that
+ * can wait (a file, not a live kernel) makes the .sktrace writer wait
+ * rather than drop events when its queue is full. */
 bool cli_is_sktrace_path(const char *path);
 /* -o FILE for writing, owner-only (0600) unless --file-mode; NULL after one
  * line saying why not. */
 FILE *cli_open_output(const cli_options *o);
-int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
+int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out, st_sink **sktrace);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
 

@@ -77,7 +77,8 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
   return sink;
 }
 
-int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace) {
+int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
+                  st_sink **sktrace) {
   *sktrace = NULL;
   if (cli_is_sktrace_path(o->output)) {
     char filters[512];
@@ -88,7 +89,8 @@ int cli_add_sinks(cli_options *o, st_session *s, FILE *out, st_sink **sktrace) {
                              .block_bytes = o->block_size,
                              .session = o->cfg.name,
                              .filters = filters,
-                             .mode = o->file_mode};
+                             .mode = o->file_mode,
+                             .wait_when_full = b->ops->kind == ST_SOURCE_FILE};
     int rc = st_sink_sktrace_new(&so, sktrace);
     if (rc < 0) {
       cli_error("cannot record to %s: %s", o->output, st_strerror(rc));

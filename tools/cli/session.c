@@ -53,7 +53,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_session_set_backend(s, b);
   st_sink *sktrace = NULL;
   int code = 0;
-  if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, out, &sktrace) < 0) {
+  if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, b, out, &sktrace) < 0) {
     code = 1;
   } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));

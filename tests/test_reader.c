@@ -165,6 +165,22 @@ Test(reader, failures_are_codes_with_words) {
   cr_expect_not_null(strstr(err, "not a readable .etl file"), "%s", err);
   unlink(path);
 
+  /* A file that is no trace: what was looked for, and what it is. */
+  static const uint8_t gzip[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  snprintf(path, sizeof path, "%s/trace.jsonl.gz", dir);
+  f = fopen(path, "wb");
+  fwrite(gzip, 1, sizeof gzip, f);
+  fclose(f);
+  rc = st_reader_open(path, &r, err, sizeof err);
+  cr_expect_eq(rc, ST_EBADMSG);
+  cr_expect_null(r);
+  cr_expect_not_null(strstr(err, "not a trace socktrace reads (it looked for "), "%s", err);
+  cr_expect_not_null(strstr(err, "this is gzip data: decompress it first"), "%s", err);
+  unlink(path);
+  rc = st_reader_open(dir, &r, err, sizeof err);
+  cr_expect_lt(rc, 0, "a directory is no trace");
+  cr_expect_not_null(strstr(err, dir), "%s", err);
+
   /* A damaged line is an event saying so, and reading goes on. */
   snprintf(path, sizeof path, "%s/damaged.jsonl", dir);
   f = fopen(path, "w");

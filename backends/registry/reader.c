@@ -3,8 +3,10 @@
  * pulled directly, without a loop. The source still gets a session to talk
  * to, since that is what backends know (st_session_info, the recorded
  * header, st_session_emit): a session that is never started, at level 5
- * with no filter, whose one sink keeps whatever a source emits instead of
- * returning it from next() (a capture's open flows when it stops). File
+ * with no filter, whose one sink keeps what comes out of it until next()
+ * hands it out. Every pulled event goes through that session, as replay's
+ * do, so the reader's events are replay's: DNS answers name the remotes
+ * after them, and queries left unanswered become events of their own. File
  * sources are pulled and never use the loop, so the session has none.
  * Library code: never prints, never exits.
  */
@@ -155,20 +157,25 @@ int st_reader_next(st_reader *r, const st_event **ev) {
     const st_event *e;
     int rc = r->backend->ops->next(r->backend, &e);
     if (rc == ST_NEXT_EVENT) {
-      *ev = e;
-      return 1;
+      st_session_emit(r->session, e); /* into the spill, DNS names joined */
+      if ((rc = st_session_status(r->session)) == 0)
+        continue;
     }
     if (rc == ST_NEXT_AGAIN)
       return ST_EAGAIN; /* a source that waits for data: try again later */
     /* The end, or a failure: the source may hand its last events to the
-     * session as it stops; they come out before the end is told. */
+     * session as it stops, and the session its unanswered DNS queries; they
+     * come out before the end is told. */
     r->ended = true;
     r->status = rc == ST_NEXT_END ? 0 : rc;
     if (rc < 0)
       snprintf(r->error, sizeof r->error, "%s",
-               r->backend->error[0] ? r->backend->error : st_strerror(rc));
+               st_session_status(r->session) < 0 ? st_session_error(r->session)
+               : r->backend->error[0]            ? r->backend->error
+                                                 : st_strerror(rc));
     if (r->backend->ops->stop)
       r->backend->ops->stop(r->backend);
+    st_session_stop(r->session);
   }
 }
 

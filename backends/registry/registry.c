@@ -114,12 +114,13 @@ static long read_head(const char *path, uint8_t *buf, size_t len) {
   FILE *f = is_stdin(path) ? stdin : fopen(path, "rb");
   if (!f)
     return -1;
+  errno = 0;
   size_t n = fread(buf, 1, len, f);
-  int failed = ferror(f);
+  int failed = ferror(f) ? (errno ? errno : EIO) : 0; /* EISDIR: a directory */
   if (f != stdin)
     fclose(f);
   if (failed) {
-    errno = EIO;
+    errno = failed;
     return -1;
   }
   return (long)n;
@@ -146,7 +147,7 @@ static int not_a_trace(const char *path, char *err, size_t errlen) {
   if (n < 0) {
     int e = errno;
     snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-e));
-    return e == ENOENT ? ST_ENOENT : ST_EIO;
+    return e == ENOENT ? ST_ENOENT : e == EACCES ? ST_EACCES : ST_EIO;
   }
   char looked[160], what[160];
   formats_looked_for(looked, sizeof looked);

@@ -42,8 +42,10 @@ typedef struct st_reader st_reader;
 
 /* Opens path ("-" reads standard input: .sktrace or JSON Lines) and reads
  * its header. Returns 0 and *out, or a negative code with one line in err
- * (err may be NULL): ST_ENOENT / ST_EACCES (the file cannot be opened),
- * ST_EBADMSG (not a trace this library reads, or its header is unusable),
+ * (err may be NULL): ST_ENOENT / ST_EACCES / ST_EIO (the file cannot be
+ * read), ST_EBADMSG (not a trace this library reads: err says what was
+ * looked for and what the file is instead, such as "gzip data: decompress
+ * it first"; or a name that promises a format the content does not have),
  * ST_ENOSYS (a format this build of the library was made without, such as
  * packet captures without libpcap), ST_ENOMEM. */
 int st_reader_open(const char *path, st_reader **out, char *err, size_t errlen);

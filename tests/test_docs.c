@@ -4,6 +4,7 @@
  * the format version in sktrace(5), the example program whole in
  * libsocktrace(3). Written by hand, they fail here when the code moves on. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "common/testutil.h"
 #include "sktrace_format.h"
 #include "socktrace/reader.h"
+#include "socktrace/sink.h"
 
 #define SRC ST_SOURCE_DIR "/"
 
@@ -144,6 +146,112 @@ Test(docs, events_7_has_every_event_and_status) {
                        st_code_name((st_code)c));
   }
   free(man);
+}
+
+/* roff's escapes for quotes and dashes undone, so that words stand alone. */
+static void roff_plain(char *s) {
+  char *o = s;
+  for (const char *p = s; *p;) {
+    if (strncmp(p, "\\(dq", 4) == 0)
+      *o++ = '"', p += 4;
+    else if (strncmp(p, "\\-", 2) == 0)
+      *o++ = '-', p += 2;
+    else
+      *o++ = *p++;
+  }
+  *o = 0;
+}
+
+static bool is_word_char(char c) {
+  return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool has_word(const char *text, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = text; (p = strstr(p, word)); p++)
+    if ((p == text || !is_word_char(p[-1])) && !is_word_char(p[n]))
+      return true;
+  return false;
+}
+
+/* Each key of a JSON object, and of the objects in it, in FIELDS. */
+static void expect_keys_documented(json_t *o, const char *fields) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(o, key, v) {
+    cr_expect(has_word(fields, key), "socktrace-events(7)'s FIELDS lack \"%s\"", key);
+    if (json_is_object(v))
+      expect_keys_documented(v, fields);
+  }
+}
+
+static void expect_json_documented(const st_event *ev, const char *fields) {
+  char json[8192];
+  cr_assert_lt(st_event_to_json(ev, json, sizeof json), (int)sizeof json);
+  json_error_t jerr;
+  json_t *o = json_loads(json, 0, &jerr);
+  cr_assert_not_null(o, "%s: %s", jerr.text, json);
+  expect_keys_documented(o, fields);
+  json_decref(o);
+}
+
+/* An event with every optional field and flag the JSON form can show: each
+ * of its keys is in socktrace-events(7)'s FIELDS section. */
+Test(docs, events_7_has_every_json_field) {
+  char *man = slurp("docs/man/socktrace-events.7");
+  roff_plain(man);
+  char *fields = strstr(man, "\n.SH FIELDS\n"), *end = strstr(man, "\n.SH STATUS NAMES\n");
+  cr_assert(fields && end && fields < end);
+  *end = 0;
+
+  static st_event ev;
+  st_event_init(&ev, ST_PROVIDER_AFD, ST_EV_ABORT); /* an abort's reason has a name */
+  ev.pid = ev.tid = ev.ppid = 7;
+  snprintf(ev.comm, sizeof ev.comm, "curl");
+  ev.endpoint = ev.accept_endpoint = 1;
+  ev.has = ~0u;
+  ev.flags = ~0u;
+  ev.family = ST_FAMILY_INET;
+  ev.type = ST_TYPE_STREAM;
+  ev.protocol = 6;
+  ev.local.family = ST_FAMILY_UNIX;
+  snprintf(ev.local.path, sizeof ev.local.path, "/run/x.sock");
+  ev.remote.family = ST_FAMILY_INET;
+  ev.remote.port = 443;
+  snprintf(ev.remote_name, sizeof ev.remote_name, "web.test");
+  ev.reason = 2;
+  ev.old_state = ST_TCP_SYN_SENT;
+  ev.new_state = ST_TCP_ESTABLISHED;
+  ev.status = st_status_from_errno(111);
+  ev.summary.rtt_us = 100;
+  ev.lost.where = ST_LOST_SINK;
+  ev.dns.qr = 1;
+  ev.dns.qtype = 1;
+  ev.dns.naddrs = 1;
+  ev.dns.addrs[0].family = ST_FAMILY_INET;
+  ev.dns.latency_us = 5;
+  ev.dns.flags = ST_DNS_SENT | ST_DNS_UNANSWERED | ST_DNS_TRUNCATED | ST_DNS_PARTIAL;
+  snprintf(ev.dns.qname, sizeof ev.dns.qname, "web.test");
+  snprintf(ev.dns.cnames, sizeof ev.dns.cnames, "edge.test");
+  snprintf(ev.detail, sizeof ev.detail, "detail");
+  snprintf(ev.container, sizeof ev.container, "web");
+  expect_json_documented(&ev, fields);
+  ev.dns.flags |= ST_DNS_API; /* the Windows DNS client's result */
+  expect_json_documented(&ev, fields);
+  free(man);
+}
+
+/* Every status --fail-on takes is offered by both completions. */
+Test(docs, completions_offer_every_status) {
+  char *bash = slurp("tools/completion/socktrace.bash");
+  char *zsh = slurp("tools/completion/_socktrace");
+  for (int c = 0; c < ST_CODE_COUNT; c++) {
+    const char *name = st_code_name((st_code)c);
+    cr_expect(has_word(bash, name), "the bash completion lacks the status %s", name);
+    cr_expect(has_word(zsh, name), "the zsh completion lacks the status %s", name);
+  }
+  free(bash);
+  free(zsh);
 }
 
 Test(docs, sktrace_5_and_the_format_doc_state_the_version_written) {

@@ -14,7 +14,7 @@ _socktrace() {
   fi
 
   local commands="trace run replay report diff demo start query update flush stop events catalog"
-  local options="--level --keywords --pid --port --host --family --protocol --events
+  local options="--level --keywords --pid --port --host --family --protocol --events --dns-timeout
     --format --output --max-size --max-files --block-size --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --control-dir --foreground --config --clear-filters --backend --interface
@@ -22,7 +22,7 @@ _socktrace() {
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
     net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
-    msg_size no_buffers cancelled invalid not_found other unfinished dns"
+    msg_size no_buffers cancelled invalid not_found server_failure other unfinished dns"
 
   # The command comes first; `run` ends its options at `--`, then a command
   # line of its own follows.
@@ -74,8 +74,8 @@ _socktrace() {
   -o | --output | --config | --control-dir)
     if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
     return ;;
-  --port | --host | --max-size | --max-files | --block-size | --capture-filter | --ring-size | \
-    --buffer-size | --buffers | --file-mode | --bytes-tolerance) return ;;
+  --port | --host | --dns-timeout | --max-size | --max-files | --block-size | --capture-filter | \
+    --ring-size | --buffer-size | --buffers | --file-mode | --bytes-tolerance) return ;;
   esac
 
   case $cmd in

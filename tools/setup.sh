@@ -11,6 +11,9 @@ packages=(
   qemu-system-x86 busybox-static            # the live eBPF tests on Debian 12's 6.1 kernel
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
+  dpkg-dev                                  # the .deb: dpkg-shlibdeps computes its dependencies
+  man-db groff-base                         # the install test renders the man pages (man -l)
+  zsh bash-completion                       # the install test loads the shell completions
 )
 
 missing=()

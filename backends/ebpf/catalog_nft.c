@@ -273,7 +273,7 @@ void lcat_nft_read(lcat_nft *n, lcat_emit_fn emit, void *arg) {
     }
     if (len <= 0)
       return;
-    int left = (int)len;
+    unsigned int left = (unsigned int)len; /* unsigned: NLMSG_OK compares with nlmsg_len */
     for (const struct nlmsghdr *h = (const struct nlmsghdr *)n->buf; NLMSG_OK(h, left);
          h = NLMSG_NEXT(h, left))
       lcat_nft_message(n, h, emit, arg);
@@ -352,7 +352,7 @@ static int dump(int fd, uint16_t type, char *buf, listing *l) {
       continue;
     if (n <= 0)
       return n < 0 ? -errno : -EIO;
-    int left = (int)n;
+    unsigned int left = (unsigned int)n;
     for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left);
          h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != req.h.nlmsg_seq)

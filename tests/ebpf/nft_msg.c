@@ -93,7 +93,7 @@ int test_nft_table(const char *name, bool add) {
   char ack[8192] __attribute__((aligned(4)));
   int rc = -ETIMEDOUT;
   for (ssize_t n; rc == -ETIMEDOUT && (n = recv(fd, ack, sizeof ack, 0)) > 0;) {
-    int left = (int)n;
+    unsigned int left = (unsigned int)n;
     for (struct nlmsghdr *h = (struct nlmsghdr *)ack; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
       if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == seq)
         rc = ((struct nlmsgerr *)NLMSG_DATA(h))->error;

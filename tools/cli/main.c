@@ -137,6 +137,10 @@ static int run_flush(cli_options *o, int nrest, char **rest) {
   return cli_flush(o, rest[0]);
 }
 
+static int run_collect(cli_options *o, int nrest, char **rest) {
+  return cli_collect(o, rest[0]);
+}
+
 static int run_demo_workload(cli_options *o, int nrest, char **rest) {
   return cli_demo_workload();
 }
@@ -148,11 +152,15 @@ static const command commands[] = {
      "trace CMD and its children only;\nexits with CMD's exit code", OPERANDS_COMMAND, true,
      "run needs a command: socktrace run [OPTIONS] -- CMD [ARGS...]", run_run},
     {"replay", "replay [OPTIONS] FILE",
-     "read a recorded trace (.sktrace, .jsonl, .pcap,\n.pcapng, or .etl from Windows)",
+     "read a recorded trace (.sktrace, .jsonl, .pcap,\n.pcapng, .etl from Windows) or a nats:// "
+     "stream",
      OPERANDS_FILE, true, "replay takes one FILE (try 'socktrace --help')", run_file},
     {"report", "report [OPTIONS] FILE",
      "turn a trace into a report, like tracerpt:\nthe summary by default (-f for others)",
      OPERANDS_FILE, true, "report takes one FILE (try 'socktrace --help')", run_report},
+    {"collect", "collect [OPTIONS] nats://HOST",
+     "follow a fleet's stream live, like tail -f;\nat Ctrl-C, a table by host", OPERANDS_FILE, true,
+     "collect takes one nats:// URL: socktrace collect nats://HOST[:PORT][/STREAM]", run_collect},
     {"demo", "demo [OPTIONS]",
      "trace a built-in workload: a refused connect,\na loopback exchange, a UDP datagram, a reset",
      OPERANDS_NONE, true, "demo takes no operands", run_demo},
@@ -261,5 +269,7 @@ int main(int argc, char **argv) {
     cli_error("%s", c->misuse);
     return 2;
   }
+  if (c->options && !cli_nats_check(&o, c->name, nrest ? rest[0] : NULL))
+    return 2;
   return c->run(&o, nrest, rest);
 }

@@ -215,6 +215,8 @@ static const cli_source *file_source(const char *path, int *rc) {
 }
 
 int cli_file_backend(cli_options *o, const char *path, st_backend **out) {
+  if (cli_is_nats_url(path)) /* a stream, read like a file (nats_cli.c) */
+    return cli_nats_backend(o, path, out);
   int rc = 0;
   const cli_source *src = file_source(path, &rc);
   if (!src)

@@ -44,6 +44,16 @@ int st_addr_format(const st_addr *a, char *buf, size_t len) {
   }
 }
 
+int st_event_remote_format(const st_event *ev, char *buf, size_t len) {
+  const st_addr *a = &ev->remote;
+  char ip[64];
+  if (!(ev->has & ST_HAS_REMOTE_NAME) || !ev->remote_name[0] ||
+      (a->family != ST_FAMILY_INET && a->family != ST_FAMILY_INET6))
+    return st_addr_format(a, buf, len);
+  st_addr_format_ip(a, ip, sizeof ip);
+  return snprintf(buf, len, "%s[%s]:%u", ev->remote_name, ip, a->port);
+}
+
 int st_addr_parse_ip(const char *s, st_addr *a) {
   uint8_t tmp[16];
   if (uv_inet_pton(AF_INET, s, tmp) == 0) {

@@ -76,6 +76,27 @@ void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *
 /* The text line without its time and process: from the event name on. */
 void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_options *opt);
 
+/* A table for the terminal (columns fitted to their widest cell, headers
+ * in capitals) or for markdown (GitHub and GitLab render it; cells are
+ * escaped). Cells are copied. */
+typedef struct st_table {
+  unsigned ncols;
+  const char *const *head; /* column titles, "Rst in" -> "RST-IN" on the terminal */
+  const char *align;       /* per column: 'l' or 'r' */
+  char **cells;            /* nrows * ncols */
+  size_t nrows, cap;
+  int oom;
+} st_table;
+void st_table_init(st_table *t, unsigned ncols, const char *const *head, const char *align);
+void st_table_row(st_table *t, const char *const *cells);
+/* row_color: per row, an ANSI colour for the whole row, or NULL. */
+void st_table_text(const st_table *t, st_buf *b, const char *indent, const char *const *row_color);
+void st_table_markdown(const st_table *t, st_buf *b);
+void st_table_free(st_table *t);
+/* Appends s with markdown's special characters escaped (and < and & as
+ * entities, so no name becomes markup), on one line. */
+void st_buf_markdown(st_buf *b, const char *s);
+
 /* Empties a uthash table (handle hh) of elements of type type, each
  * released with release (free, or the owner's own). */
 #define ST_HASH_FREE_ALL(type, head, release)                                                      \

@@ -47,6 +47,39 @@ static int parse_addr(json_t *o, st_addr *a) {
   return -1;
 }
 
+/* "dns_addrs": ["1.2.3.4", ...] and "dns_cnames": ["a", ...]. */
+static int parse_dns_lists(json_t *o, st_dns *d) {
+  json_t *addrs = json_object_get(o, "dns_addrs"), *cnames = json_object_get(o, "dns_cnames"), *v;
+  size_t i;
+  if (addrs && !json_is_array(addrs))
+    return -1;
+  json_array_foreach(addrs, i, v) {
+    st_addr a;
+    if (!json_is_string(v) || st_addr_parse_ip(json_string_value(v), &a) != 0)
+      return -1;
+    if (d->naddrs >= ST_DNS_ADDRS_MAX)
+      continue;
+    d->addrs[d->naddrs].family = a.family;
+    memcpy(d->addrs[d->naddrs].addr, a.addr, sizeof d->addrs[0].addr);
+    d->naddrs++;
+  }
+  if (cnames && !json_is_array(cnames))
+    return -1;
+  size_t n = 0;
+  json_array_foreach(cnames, i, v) {
+    if (!json_is_string(v))
+      return -1;
+    int w =
+        snprintf(d->cnames + n, sizeof d->cnames - n, "%s%s", n ? " " : "", json_string_value(v));
+    if (w < 0 || (size_t)w >= sizeof d->cnames - n) {
+      d->cnames[n] = 0;
+      break;
+    }
+    n += (size_t)w;
+  }
+  return 0;
+}
+
 static const char *str(json_t *o, const char *key) {
   json_t *v = json_object_get(o, key);
   return json_is_string(v) ? json_string_value(v) : NULL;
@@ -92,6 +125,10 @@ static st_status parse_status(json_t *o, const char *code_key, bool with_native)
       s.domain = ST_DOMAIN_NTSTATUS;
     else if (strcmp(dom, "winsock") == 0)
       s.domain = ST_DOMAIN_WINSOCK;
+    else if (strcmp(dom, "dns") == 0)
+      s.domain = ST_DOMAIN_DNS;
+    else if (strcmp(dom, "win32") == 0)
+      s.domain = ST_DOMAIN_WIN32;
     s.native = (uint32_t)native;
   }
   return s;
@@ -198,6 +235,12 @@ int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen)
     if (parse_addr(a, &ev->remote) != 0)
       BAD("bad \"remote\" address");
     ev->has |= ST_HAS_REMOTE;
+    if ((s = str(a, "name"))) {
+      snprintf(ev->remote_name, sizeof ev->remote_name, "%s", s);
+      ev->has |= ST_HAS_REMOTE_NAME;
+      if (json_is_true(json_object_get(a, "name_shared")))
+        ev->flags |= ST_FLAG_NAME_SHARED;
+    }
   }
   if (num(o, "bytes", &v)) {
     ev->bytes = v;
@@ -276,6 +319,23 @@ int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen)
       ev->dns.answers = (uint16_t)v;
     if ((s = str(o, "dns_qname")))
       snprintf(ev->dns.qname, sizeof ev->dns.qname, "%s", s);
+    if (parse_dns_lists(o, &ev->dns) != 0)
+      BAD("bad \"dns_addrs\" or \"dns_cnames\"");
+    if (num(o, "dns_ttl", &v))
+      ev->dns.ttl = (uint32_t)v;
+    if (num(o, "dns_latency_us", &v))
+      ev->dns.latency_us = (uint32_t)v;
+    const char *dir = str(o, "dns_direction");
+    if (dir)
+      ev->dns.flags |= strcmp(dir, "sent") == 0 ? ST_DNS_SENT : ST_DNS_RECEIVED;
+    if (json_is_true(json_object_get(o, "dns_unanswered")))
+      ev->dns.flags |= ST_DNS_UNANSWERED;
+    if (json_is_true(json_object_get(o, "dns_api")))
+      ev->dns.flags |= ST_DNS_API;
+    if (json_is_true(json_object_get(o, "dns_truncated")))
+      ev->dns.flags |= ST_DNS_TRUNCATED;
+    if (json_is_true(json_object_get(o, "dns_partial")))
+      ev->dns.flags |= ST_DNS_PARTIAL;
     ev->has |= ST_HAS_DNS;
   }
   if (num(o, "legacy_id", &v)) {

@@ -3,7 +3,8 @@
  * on the loop thread except st_session_push(), which only touches the
  * mutex-guarded queue and wakes the loop.
  *
- * st_session_emit() is the per-event hot path: level, keywords, filters,
+ * st_session_emit() is the per-event hot path: DNS enrichment (names on
+ * remotes, query/answer pairing: dns_join.h), level, keywords, filters,
  * counters, sinks. Keep it free of allocation and I/O of its own.
  *
  * A file source is pulled here (backend.h): the one loop that calls its
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_join.h"
 #include "socktrace/session.h"
 
 /* Events queued by other threads beyond this are counted as lost rather
@@ -23,6 +25,9 @@
 /* Events pulled from a file source per loop turn: large enough that the
  * turn's own cost vanishes, small enough that a signal is seen at once. */
 #define PULL_BATCH 4096
+/* How often unanswered DNS queries are looked for: on the loop's clock for
+ * a live source, on the events' for a file. */
+#define DNS_CHECK_MS 250
 
 struct st_session {
   uv_loop_t *loop;
@@ -36,6 +41,10 @@ struct st_session {
   bool filter_active;
   st_counters counters;
   st_trace_info info;
+  st_dns_join *dns;
+  uint64_t last_ts, dns_checked_ts; /* a file source's event time */
+  uv_timer_t dns_timer;             /* a live source: unanswered queries */
+  bool dns_timer_on;
 
   uv_poll_t poll;
   uv_async_t async;
@@ -115,12 +124,18 @@ int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **o
     s->cfg.level = ST_LEVEL_INFO;
   if (!s->cfg.keywords)
     s->cfg.keywords = ST_KW_ALL;
+  s->dns = st_dns_join_new(s->cfg.dns_timeout_ms);
+  if (!s->dns) {
+    free(s);
+    return ST_ENOMEM;
+  }
   if (!s->cfg.name)
     s->cfg.name = "socktrace";
   set_session_filter(s);
   s->fstate = st_filter_state_new();
   if (!s->fstate || uv_mutex_init(&s->qlock) != 0) {
     st_filter_state_free(s->fstate);
+    st_dns_join_free(s->dns);
     free(s);
     return ST_ENOMEM;
   }
@@ -182,12 +197,8 @@ static void deliver(st_session *s, const st_event *ev) {
   }
 }
 
-void st_session_emit(st_session *s, const st_event *ev) {
-  if (s->stopped)
-    return;
-  s->counters.seen++;
-  if (ev->id == ST_EV_EVENTS_LOST && ev->provider == ST_PROVIDER_EXT && (ev->has & ST_HAS_LOST))
-    s->counters.lost += ev->lost.count;
+/* Level, keywords, filters, sinks. */
+static void pass(st_session *s, const st_event *ev) {
   /* ETW's rule: an event passes the keyword mask when it has no keyword or
    * shares a bit with the mask. */
   if (ev->level > s->cfg.level || (ev->keywords && !(ev->keywords & s->cfg.keywords)) ||
@@ -197,6 +208,39 @@ void st_session_emit(st_session *s, const st_event *ev) {
   }
   s->counters.delivered++;
   deliver(s, ev);
+}
+
+static void on_unanswered(void *arg, st_event *ev) {
+  st_session *s = arg;
+  if (s->stopped)
+    return;
+  s->counters.seen++;
+  pass(s, ev);
+}
+
+void st_session_emit(st_session *s, const st_event *ev) {
+  if (s->stopped)
+    return;
+  s->counters.seen++;
+  if (ev->id == ST_EV_EVENTS_LOST && ev->provider == ST_PROVIDER_EXT && (ev->has & ST_HAS_LOST))
+    s->counters.lost += ev->lost.count;
+  /* A file's queries time out on the file's clock. */
+  if (!s->dns_timer_on) {
+    s->last_ts = ev->ts_ns;
+    if (ev->ts_ns >= s->dns_checked_ts + DNS_CHECK_MS * 1000000ull && st_dns_join_waiting(s->dns)) {
+      s->dns_checked_ts = ev->ts_ns;
+      st_dns_join_expire(s->dns, ev->ts_ns, false, on_unanswered, s);
+    }
+  }
+  st_event copy;
+  if (ev->id == ST_EV_DNS_MESSAGE && ev->provider == ST_PROVIDER_EXT) {
+    copy = *ev;
+    st_dns_join_message(s->dns, &copy);
+    ev = &copy;
+  } else if (st_dns_join_name(s->dns, ev, &copy)) {
+    ev = &copy;
+  }
+  pass(s, ev);
 }
 
 void st_session_lost_event(const st_session *s, uint64_t count, uint8_t where, uint64_t from_ns,
@@ -268,6 +312,18 @@ static void drain_queue(st_session *s) {
     free(q);
     st_session_report_lost(s, lost, ST_LOST_QUEUE, from, to);
   }
+}
+
+/* A live source's queries time out on the clock, once what the source
+ * holds has been read: an answer waiting in a kernel ring is no timeout. */
+static void on_dns_timer(uv_timer_t *h) {
+  st_session *s = h->data;
+  if (!st_dns_join_waiting(s->dns) || s->stopping)
+    return;
+  if (s->backend->ops->poll && !s->backend->ops->next)
+    s->backend->ops->poll(s->backend);
+  drain_queue(s);
+  st_dns_join_expire(s->dns, now_ns(), false, on_unanswered, s);
 }
 
 static void resume_pull(st_session *s);
@@ -409,6 +465,12 @@ int st_session_start(st_session *s) {
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     s->signals_on = true;
   }
+  if (ops->kind == ST_SOURCE_LIVE) {
+    uv_timer_init(s->loop, &s->dns_timer);
+    s->dns_timer.data = s;
+    uv_timer_start(&s->dns_timer, on_dns_timer, DNS_CHECK_MS, DNS_CHECK_MS);
+    s->dns_timer_on = true;
+  }
   s->started = true;
   rc = ops->start(s->backend);
   if (rc < 0) {
@@ -535,6 +597,9 @@ void st_session_stop(st_session *s) {
   if (s->backend_open && s->backend->ops->stop)
     s->backend->ops->stop(s->backend);
   drain_queue(s);
+  /* Queries left unanswered, by the trace's end. */
+  if (st_dns_join_waiting(s->dns))
+    st_dns_join_expire(s->dns, s->dns_timer_on ? now_ns() : s->last_ts, true, on_unanswered, s);
   s->stopped = true;
   if (s->started) {
     for (unsigned i = 0; i < s->nsinks; i++) {
@@ -556,6 +621,8 @@ void st_session_stop(st_session *s) {
     uv_close((uv_handle_t *)&s->retry, NULL);
   if (s->async_on)
     uv_close((uv_handle_t *)&s->async, NULL);
+  if (s->dns_timer_on)
+    uv_close((uv_handle_t *)&s->dns_timer, NULL);
   if (s->signals_on) {
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -573,6 +640,7 @@ void st_session_free(st_session *s) {
   for (unsigned i = 0; i < s->nsinks; i++)
     s->sinks[i]->ops->close(s->sinks[i]);
   st_filter_state_free(s->fstate);
+  st_dns_join_free(s->dns);
   uv_mutex_destroy(&s->qlock);
   free(s->queue);
   free(s);

@@ -228,11 +228,18 @@ enum {
   F_DNS = 1u << 27,
   F_DETAIL = 1u << 28,
   F_SUMMARY_EXTRA = 1u << 29, /* minor version 1 */
-  F_KNOWN = (1u << 30) - 1,
+  F_EXT = 1u << 30,           /* minor version 2: a le16 mask of X_* fields follows */
+  F_KNOWN = (1u << 31) - 1,
+};
+
+/* Fields behind F_EXT, in this order; a later version's come after them. */
+enum {
+  X_DNS_MORE = 1u << 0,    /* answers: flags, addresses, TTL, latency, CNAME chain */
+  X_REMOTE_NAME = 1u << 1, /* the remote's DNS name */
 };
 
 #define REC_FIXED 13 /* length, mask, provider..backend, id */
-#define REC_MAX 512
+#define REC_MAX 640
 
 /* The bytes of a string field up to its last non-zero one. Most of a
  * field is zero padding: skip it a word at a time. */
@@ -347,7 +354,12 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   long rpath = intern(b, ev->remote.path, sizeof ev->remote.path);
   long qname = intern(b, ev->dns.qname, sizeof ev->dns.qname);
   long detail = intern(b, ev->detail, sizeof ev->detail);
-  if (comm < 0 || lpath < 0 || rpath < 0 || qname < 0 || detail < 0)
+  long cnames = 0, rname = 0;
+  if (ev->has & ST_HAS_DNS)
+    cnames = intern(b, ev->dns.cnames, sizeof ev->dns.cnames);
+  if (ev->has & ST_HAS_REMOTE_NAME)
+    rname = intern(b, ev->remote_name, sizeof ev->remote_name);
+  if (comm < 0 || lpath < 0 || rpath < 0 || qname < 0 || detail < 0 || cnames < 0 || rname < 0)
     return ST_ENOSPC;
   if (!b->nevents)
     b->base_ts = b->prev_ts = ev->ts_ns;
@@ -392,6 +404,10 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   m |= d->id || d->qr || d->rcode || d->qtype || d->answers || qname ? F_DNS : 0;
   m |= detail ? F_DETAIL : 0;
   m |= s->flags || s->rtt_us ? F_SUMMARY_EXTRA : 0;
+  uint16_t x = 0;
+  x |= d->flags || d->naddrs || d->ttl || d->latency_us || cnames ? X_DNS_MORE : 0;
+  x |= rname ? X_REMOTE_NAME : 0;
+  m |= x ? F_EXT : 0;
 
   uint8_t rec[REC_MAX], *p = rec + 2;
   p = st_put_le32(p, m);
@@ -468,6 +484,22 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
     p = st_put_le16(p, (uint16_t)detail);
   if (m & F_SUMMARY_EXTRA)
     p = st_put_le32(st_put_le32(p, s->flags), s->rtt_us);
+  if (m & F_EXT)
+    p = st_put_le16(p, x);
+  if (x & X_DNS_MORE) {
+    unsigned n = d->naddrs < ST_DNS_ADDRS_MAX ? d->naddrs : ST_DNS_ADDRS_MAX;
+    p = st_put_u8(st_put_u8(p, d->flags), (uint8_t)n);
+    for (unsigned i = 0; i < n; i++) {
+      size_t len = d->addrs[i].family == ST_FAMILY_INET ? 4 : 16;
+      p = st_put_u8(p, d->addrs[i].family);
+      memcpy(p, d->addrs[i].addr, len);
+      p += len;
+    }
+    p = st_put_le32(st_put_le32(p, d->ttl), d->latency_us);
+    p = st_put_le16(p, (uint16_t)cnames);
+  }
+  if (x & X_REMOTE_NAME)
+    p = st_put_le16(p, (uint16_t)rname);
   st_put_le16(rec, (uint16_t)(p - rec - 2));
   st_buf_add(&b->events, (const char *)rec, (size_t)(p - rec));
   b->prev_ts = ev->ts_ns;
@@ -635,6 +667,29 @@ static int decode_event(st_cursor *r, const strtab *t, uint64_t *prev_ts, st_eve
     ev->summary.flags = st_cursor_le32(r);
     ev->summary.rtt_us = st_cursor_le32(r);
   }
+  uint16_t x = m & F_EXT ? st_cursor_le16(r) : 0;
+  if (x & X_DNS_MORE) {
+    st_dns *d = &ev->dns;
+    d->flags = st_cursor_u8(r);
+    unsigned n = st_cursor_u8(r);
+    if (n > ST_DNS_ADDRS_MAX)
+      return -1;
+    for (unsigned i = 0; i < n; i++) {
+      uint8_t fam = st_cursor_u8(r);
+      size_t len = fam == ST_FAMILY_INET ? 4 : 16;
+      const uint8_t *a = st_cursor_take(r, len);
+      if (!a)
+        return -1;
+      d->addrs[i].family = fam;
+      memcpy(d->addrs[i].addr, a, len);
+    }
+    d->naddrs = (uint8_t)n;
+    d->ttl = st_cursor_le32(r);
+    d->latency_us = st_cursor_le32(r);
+    get_str(r, t, d->cnames, sizeof d->cnames);
+  }
+  if (x & X_REMOTE_NAME)
+    get_str(r, t, ev->remote_name, sizeof ev->remote_name);
   /* Bits above F_KNOWN are a later minor version's fields: the record
    * length lets the caller skip them. */
   return r->bad ? -1 : 0;

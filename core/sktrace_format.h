@@ -21,7 +21,7 @@
 #define ST_SKTRACE_MAGIC "\x89SKTRACE"
 #define ST_SKTRACE_MAGIC_LEN 8
 #define ST_SKTRACE_MAJOR 1
-#define ST_SKTRACE_MINOR 1
+#define ST_SKTRACE_MINOR 2
 /* magic + major + minor + header length */
 #define ST_SKTRACE_PREAMBLE 16
 #define ST_SKTRACE_HEADER_MAX 65536u

@@ -15,7 +15,9 @@ void st_sock_label_note(st_sock_label *k, const st_event *ev) {
     comm[ST_COMM_MAX] = 0;
     snprintf(k->who, sizeof k->who, "%s[%" PRIu32 "]", comm[0] ? comm : "?", ev->pid);
   }
-  if (!k->proto[0] && (ev->has & ST_HAS_PROTOCOL)) {
+  if (!k->proto[0] && (ev->has & ST_HAS_FAMILY) && ev->family == ST_FAMILY_UNIX) {
+    snprintf(k->proto, sizeof k->proto, "unix");
+  } else if (!k->proto[0] && (ev->has & ST_HAS_PROTOCOL)) {
     const char *p = st_protocol_name(ev->protocol);
     snprintf(k->proto, sizeof k->proto, "%s", p ? p : "proto");
   }

@@ -24,6 +24,10 @@ typedef struct native_row {
   { c, ST_DOMAIN_WINSOCK, v, n }
 #define N(c, v, n)                                                                                 \
   { c, ST_DOMAIN_NTSTATUS, v, n }
+#define D(c, v, n)                                                                                 \
+  { c, ST_DOMAIN_DNS, v, n }
+#define X(c, v, n)                                                                                 \
+  { c, ST_DOMAIN_WIN32, v, n }
 
 static const native_row rows[] = {
     /* Linux errno (asm-generic numbering, as on x86-64 and arm64). */
@@ -67,7 +71,7 @@ static const native_row rows[] = {
     E(ST_INVALID, 91, "EPROTOTYPE"),
     E(ST_INVALID, 92, "ENOPROTOOPT"),
     E(ST_INVALID, 96, "EPFNOSUPPORT"),
-    E(ST_OTHER, 2, "ENOENT"),
+    E(ST_NOT_FOUND, 2, "ENOENT"),
     E(ST_OTHER, 5, "EIO"),
     E(ST_OTHER, 16, "EBUSY"),
     E(ST_OTHER, 17, "EEXIST"),
@@ -117,6 +121,10 @@ static const native_row rows[] = {
     W(ST_INVALID, 10041, "WSAEPROTOTYPE"),
     W(ST_INVALID, 10042, "WSAENOPROTOOPT"),
     W(ST_INVALID, 10046, "WSAEPFNOSUPPORT"),
+    /* Winsock has no WSAE* code for a missing path; the Win32 errors that
+     * name it are what a Windows program sees for one. */
+    W(ST_NOT_FOUND, 2, "ERROR_FILE_NOT_FOUND"),
+    W(ST_NOT_FOUND, 3, "ERROR_PATH_NOT_FOUND"),
     W(ST_OTHER, 10093, "WSANOTINITIALISED"),
     W(ST_OTHER, 10101, "WSAEDISCON"),
 
@@ -152,8 +160,40 @@ static const native_row rows[] = {
     N(ST_INVALID, 0xC0000008, "STATUS_INVALID_HANDLE"),
     N(ST_INVALID, 0xC00000BB, "STATUS_NOT_SUPPORTED"),
     N(ST_INVALID, 0xC0000024, "STATUS_OBJECT_TYPE_MISMATCH"),
+    N(ST_NOT_FOUND, 0xC0000034, "STATUS_OBJECT_NAME_NOT_FOUND"),
+    N(ST_NOT_FOUND, 0xC000003A, "STATUS_OBJECT_PATH_NOT_FOUND"),
     N(ST_OTHER, 0xC0000001, "STATUS_UNSUCCESSFUL"),
     N(ST_OTHER, 0xC0000023, "STATUS_BUFFER_TOO_SMALL"),
+
+    /* DNS response codes (RFC 1035, 2136, 6895). */
+    D(ST_OK, 0, "NOERROR"),
+    D(ST_INVALID, 1, "FORMERR"),
+    D(ST_SERVER_FAILURE, 2, "SERVFAIL"),
+    D(ST_NOT_FOUND, 3, "NXDOMAIN"),
+    D(ST_INVALID, 4, "NOTIMP"),
+    D(ST_REFUSED, 5, "REFUSED"),
+    D(ST_OTHER, 6, "YXDOMAIN"),
+    D(ST_OTHER, 7, "YXRRSET"),
+    D(ST_OTHER, 8, "NXRRSET"),
+    D(ST_OTHER, 9, "NOTAUTH"),
+    D(ST_OTHER, 10, "NOTZONE"),
+
+    /* Windows system errors as the DNS client reports them (winerror.h):
+     * DNS_ERROR_RCODE_* is 9000 + the response code. */
+    X(ST_OK, 0, "ERROR_SUCCESS"),
+    X(ST_NOT_FOUND, 9003, "DNS_ERROR_RCODE_NAME_ERROR"),
+    X(ST_SERVER_FAILURE, 9002, "DNS_ERROR_RCODE_SERVER_FAILURE"),
+    X(ST_REFUSED, 9005, "DNS_ERROR_RCODE_REFUSED"),
+    X(ST_INVALID, 9001, "DNS_ERROR_RCODE_FORMAT_ERROR"),
+    X(ST_INVALID, 9004, "DNS_ERROR_RCODE_NOT_IMPLEMENTED"),
+    X(ST_TIMED_OUT, 1460, "ERROR_TIMEOUT"),
+    X(ST_OK, 9501, "DNS_INFO_NO_RECORDS"), /* the name is there, without records of the type */
+    X(ST_NOT_FOUND, 11001, "WSAHOST_NOT_FOUND"),
+    X(ST_NOT_FOUND, 1168, "ERROR_NOT_FOUND"),
+    X(ST_INVALID, 87, "ERROR_INVALID_PARAMETER"),
+    X(ST_INVALID, 123, "ERROR_INVALID_NAME"),
+    X(ST_INVALID, 9560, "DNS_ERROR_INVALID_NAME_CHAR"),
+    X(ST_CANCELLED, 1223, "ERROR_CANCELLED"),
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -176,7 +216,9 @@ static const char *const code_names[ST_CODE_COUNT] = {"ok",
                                                       "no_buffers",
                                                       "cancelled",
                                                       "invalid",
-                                                      "other"};
+                                                      "other",
+                                                      "not_found",
+                                                      "server_failure"};
 
 static const native_row *find_value(uint8_t domain, uint32_t value) {
   for (size_t i = 0; i < NROWS; i++)
@@ -216,6 +258,18 @@ st_status st_status_from_ntstatus(uint32_t nt) {
   else /* Unlisted success and informational codes (severity 0 or 1) are ok. */
     code = (nt >> 31) == 0 ? ST_OK : ST_OTHER;
   st_status s = {code, ST_DOMAIN_NTSTATUS, nt};
+  return s;
+}
+
+st_status st_status_from_dns_rcode(uint8_t rcode) {
+  const native_row *r = find_value(ST_DOMAIN_DNS, rcode);
+  st_status s = {r ? r->code : ST_OTHER, ST_DOMAIN_DNS, rcode};
+  return s;
+}
+
+st_status st_status_from_win32(uint32_t err) {
+  const native_row *r = find_value(ST_DOMAIN_WIN32, err);
+  st_status s = {r ? r->code : ST_OTHER, ST_DOMAIN_WIN32, err};
   return s;
 }
 
@@ -312,8 +366,14 @@ const char *st_status_native_name(const st_status *s) {
 }
 
 const char *st_status_windows_name(const st_status *s) {
-  if (s->domain == ST_DOMAIN_WINSOCK) {
-    const native_row *r = find_value(ST_DOMAIN_WINSOCK, s->native);
+  if (s->domain == ST_DOMAIN_WINSOCK || s->domain == ST_DOMAIN_WIN32) {
+    const native_row *r = find_value(s->domain, s->native);
+    if (r)
+      return r->name;
+  }
+  if (s->domain == ST_DOMAIN_DNS && s->native) {
+    /* What the Windows DNS client reports for this response code. */
+    const native_row *r = find_value(ST_DOMAIN_WIN32, 9000 + s->native);
     if (r)
       return r->name;
   }

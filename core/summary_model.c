@@ -1,16 +1,22 @@
 /*
- * The summary's counting rules, shared by the summary sink (text tables)
- * and the HTML report (documented in the README):
+ * The summary's counting rules, shared by the summary sink (text and
+ * markdown tables), the HTML report and the connection stories `diff`
+ * compares (documented in the README):
  * - a connect is counted at AfdConnectWithAddress enter (or at its exit if
  *   the enter was not seen); its outcome is the exit status, or for
  *   `pending` the later AfdConnect completion; one never resolved is shown
  *   as `unfinished`;
  * - an accept is an AfdAccept(WithAddress) exit with status ok; its remote
  *   is grouped by IP (the client's ephemeral port would make one row each);
+ *   so is the peer of a datagram socket that serves (bound to a port of its
+ *   own, or that received before it sent): its peers' ports are theirs;
+ * - UNIX sockets count in their own table, by process and path;
  * - bytes come from completed send/receive calls, topped up by the socket's
  *   EndpointSummary when that says more (level 4 has no per-call events);
- * - resets: AfdAbort with reason transport_reset (received) and
- *   TcpResetSent (sent);
+ * - resets: a socket counts once as reset (AfdAbort with reason
+ *   transport_reset, or a call that failed with `reset`) and once as
+ *   resetting (TcpResetSent, or AfdAbort with reason local_abort); the RST
+ *   that refuses a connect is the refusal, not a reset;
  * - a connection is an endpoint with a known peer (connected or accepted);
  *   its lifetime runs from its first to its last event, or its
  *   EndpointSummary duration when that is longer.
@@ -21,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "internal.h"
+#include "story.h"
 #include "summary_model.h"
 
 void st_sum_init(st_sum_model *m, unsigned longest_max) {
@@ -31,7 +39,8 @@ void st_sum_init(st_sum_model *m, unsigned longest_max) {
     m->longest_max = ST_SUM_LONGEST_KEEP;
 }
 
-static st_sum_row *get_row(st_sum_row **table, const char *key, uint32_t pid) {
+static st_sum_row *get_row(st_sum_row **table, const char *key, const char *name, const char *peer,
+                           uint32_t pid) {
   st_sum_row *r = NULL;
   HASH_FIND_STR(*table, key, r);
   if (!r) {
@@ -39,7 +48,10 @@ static st_sum_row *get_row(st_sum_row **table, const char *key, uint32_t pid) {
     if (!r)
       return NULL;
     snprintf(r->key, sizeof r->key, "%s", key);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    snprintf(r->peer, sizeof r->peer, "%s", peer);
     r->pid = pid;
+    r->pids = pid ? 1 : 0;
     HASH_ADD_STR(*table, key, r);
   }
   return r;
@@ -55,6 +67,14 @@ void st_sum_proc_key(const st_event *ev, char *buf, size_t len) {
     snprintf(buf, len, "%s[%" PRIu32 "]", comm[0] ? comm : "?", ev->pid);
 }
 
+/* The process a socket's rows are grouped under: its name, "(wire)" for
+ * packets, "?" when unknown. */
+static const char *proc_name(const st_sum_socket *e) {
+  if (e->wire && !e->pid)
+    return "(wire)";
+  return e->name[0] ? e->name : "?";
+}
+
 static st_sum_socket *get_socket(st_sum_model *m, const st_event *ev) {
   st_sum_socket *e = NULL;
   uint64_t key = ev->endpoint;
@@ -64,6 +84,7 @@ static st_sum_socket *get_socket(st_sum_model *m, const st_event *ev) {
     if (!e)
       return NULL;
     e->endpoint = key;
+    e->connect_code = ST_SUM_NO_CODE;
     HASH_ADD(hh, m->sockets, endpoint, sizeof e->endpoint, e);
   }
   if (!e->first_ts || ev->ts_ns < e->first_ts)
@@ -73,19 +94,35 @@ static st_sum_socket *get_socket(st_sum_model *m, const st_event *ev) {
   if (!e->proc[0] || (ev->pid && !e->pid)) {
     st_sum_proc_key(ev, e->proc, sizeof e->proc);
     e->pid = ev->pid;
+    memcpy(e->name, ev->comm, ST_COMM_MAX);
+    e->name[ST_COMM_MAX] = 0;
   }
+  if (ev->os == ST_OS_WIRE)
+    e->wire = true;
   return e;
 }
 
-/* Both rows an event counts in: its process and its remote (if known). */
+/* Both rows an event counts in: its process and its remote (if known), or
+ * for a UNIX socket its process-and-path row alone. */
 typedef struct rows2 {
   st_sum_row *proc, *remote;
 } rows2;
 
 static rows2 rows_for(st_sum_model *m, const st_sum_socket *e, const char *remote) {
-  rows2 r = {get_row(&m->procs, e->proc, e->pid), NULL};
+  rows2 r = {NULL, NULL};
+  if (e->family == ST_FAMILY_UNIX) {
+    const char *path = remote && *remote ? remote
+                       : e->remote[0]    ? e->remote
+                       : e->local[0]     ? e->local
+                                         : "(unnamed)";
+    char key[sizeof r.proc->key];
+    snprintf(key, sizeof key, "%s %s", e->proc, path);
+    r.proc = get_row(&m->ipc, key, proc_name(e), path, e->pid);
+    return r;
+  }
+  r.proc = get_row(&m->procs, e->proc, proc_name(e), "", e->pid);
   if (remote && *remote)
-    r.remote = get_row(&m->remotes, remote, 0);
+    r.remote = get_row(&m->remotes, remote, "", remote, 0);
   return r;
 }
 
@@ -116,6 +153,118 @@ static bool is_send(uint16_t id) {
 static bool is_receive(uint16_t id) {
   return id == ST_EV_RECEIVE || id == ST_EV_RECEIVEFROM || id == ST_EV_RECEIVEFROM_ADDR ||
          id == ST_EV_RECEIVEMSG || id == ST_EV_RECEIVEMSG_ADDR;
+}
+
+/* A call with its own peer address: a datagram send or receive. */
+static bool is_datagram_call(uint16_t id) {
+  return id == ST_EV_SENDTO_ADDR || id == ST_EV_RECEIVEFROM_ADDR || id == ST_EV_SENDMSG_ADDR ||
+         id == ST_EV_RECEIVEMSG_ADDR;
+}
+
+/* A status that says a socket went wrong (not a call that must wait or was
+ * interrupted). */
+static bool is_failure(uint8_t code) {
+  return code != ST_OK && code != ST_PENDING && code != ST_WOULD_BLOCK && code != ST_CANCELLED;
+}
+
+/* A DNS answer that says the name did not resolve (NXDOMAIN, SERVFAIL,
+ * REFUSED, ...), or a query no answer came for. An answer's status, when
+ * the session gave it one, is the judge (a Windows timeout has no rcode). */
+static bool is_dns_failure(const st_event *ev) {
+  if (!(ev->has & ST_HAS_DNS))
+    return false;
+  if (ev->dns.flags & ST_DNS_UNANSWERED)
+    return true;
+  if (!ev->dns.qr || (ev->dns.flags & ST_DNS_SENT))
+    return false; /* a query, or a server's own answer */
+  if (ev->has & ST_HAS_STATUS)
+    return ev->status.code != ST_OK;
+  return ev->dns.rcode != 0;
+}
+
+/* Counts a failed lookup in the DNS failures table. */
+static void add_dns_failure(st_sum_model *m, const st_event *ev) {
+  const st_dns *d = &ev->dns;
+  char process[ST_COMM_MAX + 1], query[ST_NAME_MAX + 12], server[64], outcome[64], type[12];
+  memcpy(process, ev->comm, ST_COMM_MAX);
+  process[ST_COMM_MAX] = 0;
+  if (!process[0])
+    snprintf(process, sizeof process, "%s", ev->os == ST_OS_WIRE ? "(wire)" : "?");
+  const char *tn = st_dns_type_name(d->qtype);
+  if (!tn)
+    snprintf(type, sizeof type, "TYPE%u", d->qtype);
+  snprintf(query, sizeof query, "%s %s", d->qname[0] ? d->qname : ".", tn ? tn : type);
+  if ((ev->has & ST_HAS_REMOTE) && ev->remote.family)
+    st_addr_format(&ev->remote, server, sizeof server);
+  else
+    snprintf(server, sizeof server, "%s", d->flags & ST_DNS_API ? "(resolver)" : "?");
+  if (d->flags & ST_DNS_UNANSWERED) {
+    snprintf(outcome, sizeof outcome, "no answer");
+  } else {
+    st_status st = (ev->has & ST_HAS_STATUS) ? ev->status : st_status_from_dns_rcode(d->rcode);
+    const char *native = st_status_native_name(&st);
+    snprintf(outcome, sizeof outcome, "%s%s%s%s", st_code_name((st_code)st.code),
+             native ? " (" : "", native ? native : "", native ? ")" : "");
+  }
+  char key[sizeof((st_sum_dns *)0)->key];
+  snprintf(key, sizeof key, "%s|%s|%s|%s", process, query, server, outcome);
+  st_sum_dns *r = NULL;
+  HASH_FIND_STR(m->dns, key, r);
+  if (!r) {
+    if (HASH_COUNT(m->dns) >= ST_SUM_DNS_MAX || !(r = calloc(1, sizeof *r))) {
+      m->dns_more++;
+      return;
+    }
+    memcpy(r->key, key, sizeof r->key);
+    memcpy(r->process, process, sizeof r->process);
+    memcpy(r->query, query, sizeof r->query);
+    memcpy(r->server, server, sizeof r->server);
+    memcpy(r->outcome, outcome, sizeof r->outcome);
+    HASH_ADD_STR(m->dns, key, r);
+  }
+  r->count++;
+  if (d->latency_us > r->waited_us)
+    r->waited_us = d->latency_us;
+}
+
+static void step(st_sum_socket *e, uint8_t s) {
+  if (e->nsteps && e->steps[e->nsteps - 1] == s)
+    return;
+  if (e->nsteps < ST_SUM_STEPS)
+    e->steps[e->nsteps++] = s;
+}
+
+static bool connect_failed(const st_sum_socket *e) {
+  return e->connects && !e->established && e->connect_code != ST_SUM_NO_CODE &&
+         e->connect_code != ST_OK;
+}
+
+static void connect_done(rows2 r, st_sum_socket *e, const st_status *st) {
+  count_outcome(r, st);
+  e->connecting = 0;
+  e->connect_code = st->code;
+  if (st->code == ST_OK)
+    e->established = true;
+  step(e, ST_STEP_CONNECT);
+}
+
+static void reset_received(st_sum_model *m, st_sum_socket *e, const char *remote) {
+  /* A RST during the handshake is the refusal itself. */
+  if (connect_failed(e) || (e->connecting && !e->established))
+    return;
+  step(e, ST_STEP_RESET);
+  if (e->reset_in)
+    return;
+  e->reset_in = 1;
+  add(rows_for(m, e, e->remote[0] ? e->remote : remote), offsetof(st_sum_row, resets_in), 1);
+}
+
+static void reset_sent(st_sum_model *m, st_sum_socket *e, const char *remote) {
+  step(e, ST_STEP_RESET);
+  if (e->reset_out)
+    return;
+  e->reset_out = 1;
+  add(rows_for(m, e, e->remote[0] ? e->remote : remote), offsetof(st_sum_row, resets_out), 1);
 }
 
 uint64_t st_sum_lifetime(const st_sum_socket *e) {
@@ -149,6 +298,7 @@ static void closed(st_sum_model *m, uint64_t endpoint) {
     HASH_FIND(hh, m->sockets, &key, sizeof key, old);
     if (old) {
       offer_longest(m, old);
+      st_story_fold(m, old);
       HASH_DEL(m->sockets, old);
       free(old);
     }
@@ -159,28 +309,105 @@ static void closed(st_sum_model *m, uint64_t endpoint) {
   m->closed_n++;
 }
 
+/* "1.2.3.4:*": an address whose port is the peer's own (ephemeral). */
+static void masked_remote(const st_addr *a, char *buf, size_t len) {
+  if (a->family == ST_FAMILY_UNIX) {
+    st_addr_format_ip(a, buf, len);
+    return;
+  }
+  st_addr_format_ip(a, buf, len - 2);
+  strcat(buf, ":*");
+}
+
 static void add_accept(st_sum_model *m, st_sum_socket *e, const st_event *ev, char *remote,
                        size_t len) {
-  if (ev->has & ST_HAS_REMOTE) {
-    st_addr_format_ip(&ev->remote, remote, len - 2);
-    strcat(remote, ":*");
-  }
+  if (e->family == ST_FAMILY_UNIX)
+    snprintf(remote, len, "%s", e->local[0] ? e->local : "(unnamed)");
+  else if (ev->has & ST_HAS_REMOTE)
+    masked_remote(&ev->remote, remote, len);
   add(rows_for(m, e, remote), offsetof(st_sum_row, accepts), 1);
   /* The accepted socket's traffic belongs to the same client. */
-  if (ev->has & ST_HAS_ACCEPT_EP) {
+  st_sum_socket *c = e;
+  /* Packets show the accepted connection alone: it accepted itself. */
+  if ((ev->has & ST_HAS_ACCEPT_EP) && ev->accept_endpoint != ev->endpoint) {
+    e->listener = true;
     st_event child = *ev;
     child.endpoint = ev->accept_endpoint;
-    st_sum_socket *c = get_socket(m, &child);
-    if (c) {
-      memcpy(c->remote, remote, len);
-      if (ev->has & ST_HAS_REMOTE)
-        st_addr_format(&ev->remote, c->peer, sizeof c->peer);
-      if (ev->has & ST_HAS_LOCAL)
-        st_addr_format(&ev->local, c->local, sizeof c->local);
-    }
-  } else {
-    memcpy(e->remote, remote, len);
+    c = get_socket(m, &child);
+    if (!c)
+      return;
+    if (ev->has & ST_HAS_REMOTE)
+      st_addr_format(&ev->remote, c->peer, sizeof c->peer);
+    if (ev->has & ST_HAS_LOCAL)
+      st_addr_format(&ev->local, c->local, sizeof c->local);
+    if (!c->family)
+      c->family = e->family;
+    if (!c->type)
+      c->type = e->type;
   }
+  memcpy(c->remote, remote, len);
+  c->accepted = c->established = true;
+  if (ev->has & ST_HAS_REMOTE)
+    c->peer_addr = ev->remote;
+  if ((ev->has & ST_HAS_LOCAL) && ev->local.family)
+    c->local_addr = ev->local;
+  else if (!c->local_addr.family) /* Windows' accept names only the client */
+    c->local_addr = e->local_addr;
+  step(c, ST_STEP_ACCEPT);
+}
+
+static void add_call(st_sum_model *m, st_sum_socket *e, const st_event *ev, const char *remote) {
+  bool snd = is_send(ev->id);
+  if (ev->enter_exit == ST_EE_ENTER)
+    return;
+  if ((ev->has & ST_HAS_STATUS) && is_failure(ev->status.code)) {
+    if (ev->status.code == ST_RESET)
+      reset_received(m, e, remote);
+    else if (e->end_code == ST_OK)
+      e->end_code = ev->status.code;
+    return;
+  }
+  if (!(ev->has & ST_HAS_BYTES) || ((ev->has & ST_HAS_STATUS) && ev->status.code != ST_OK))
+    return;
+  /* Datagrams name their own peer; streams use the socket's. */
+  rows2 r = rows_for(m, e, remote[0] ? remote : e->remote);
+  e->has_bytes = true;
+  step(e, snd ? ST_STEP_SEND : ST_STEP_RECEIVE);
+  if (snd) {
+    add(r, offsetof(st_sum_row, bytes_sent), ev->bytes);
+    e->call_sent += ev->bytes;
+  } else {
+    add(r, offsetof(st_sum_row, bytes_received), ev->bytes);
+    e->call_received += ev->bytes;
+  }
+}
+
+static void add_connect(st_sum_model *m, st_sum_socket *e, const st_event *ev, const char *remote,
+                        size_t len) {
+  if (remote[0])
+    memcpy(e->remote, remote, len);
+  if (ev->has & ST_HAS_REMOTE)
+    e->peer_addr = ev->remote;
+  if (ev->enter_exit == ST_EE_ENTER || !e->connecting) {
+    if (!e->connecting) {
+      add(rows_for(m, e, e->remote), offsetof(st_sum_row, attempts), 1);
+      e->connects++;
+    }
+    e->connecting = 1;
+  }
+  if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) && ev->status.code != ST_PENDING &&
+      ev->status.code != ST_WOULD_BLOCK)
+    connect_done(rows_for(m, e, e->remote), e, &ev->status);
+}
+
+static void add_setup(st_sum_socket *e, const st_event *ev) {
+  if (ev->id == ST_EV_LISTEN)
+    e->listener = true;
+  else if ((ev->has & ST_HAS_LOCAL) && (ev->local.port || ev->local.family == ST_FAMILY_UNIX))
+    e->bound = true;
+  if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) && is_failure(ev->status.code) &&
+      e->setup_code == ST_OK)
+    e->setup_code = ev->status.code;
 }
 
 static void add_afd(st_sum_model *m, st_sum_socket *e, const st_event *ev, char *remote,
@@ -189,25 +416,12 @@ static void add_afd(st_sum_model *m, st_sum_socket *e, const st_event *ev, char 
   switch (ev->id) {
   case ST_EV_CONNECT_ADDR:
   case ST_EV_SUPER_CONNECT_ADDR:
-    if (remote[0])
-      memcpy(e->remote, remote, len);
-    if (ev->enter_exit == ST_EE_ENTER || !e->connecting) {
-      if (!e->connecting)
-        add(rows_for(m, e, e->remote), offsetof(st_sum_row, attempts), 1);
-      e->connecting = 1;
-    }
-    if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) &&
-        ev->status.code != ST_PENDING && ev->status.code != ST_WOULD_BLOCK) {
-      count_outcome(rows_for(m, e, e->remote), &ev->status);
-      e->connecting = 0;
-    }
+    add_connect(m, e, ev, remote, len);
     return;
   case ST_EV_CONNECT:
   case ST_EV_SUPER_CONNECT:
-    if (e->connecting && (ev->has & ST_HAS_STATUS) && ev->status.code != ST_PENDING) {
-      count_outcome(rows_for(m, e, e->remote), &ev->status);
-      e->connecting = 0;
-    }
+    if (e->connecting && (ev->has & ST_HAS_STATUS) && ev->status.code != ST_PENDING)
+      connect_done(rows_for(m, e, e->remote), e, &ev->status);
     return;
   case ST_EV_ACCEPT:
   case ST_EV_ACCEPT_ADDR:
@@ -216,61 +430,135 @@ static void add_afd(st_sum_model *m, st_sum_socket *e, const st_event *ev, char 
     if (ev->enter_exit != ST_EE_ENTER && ok_status)
       add_accept(m, e, ev, remote, len);
     return;
+  case ST_EV_BIND:
+  case ST_EV_BIND_ADDR:
+  case ST_EV_LISTEN:
+    add_setup(e, ev);
+    return;
   case ST_EV_ABORT:
     if ((ev->has & ST_HAS_REASON) && ev->reason == ST_ABORT_TRANSPORT_RESET)
-      add(rows_for(m, e, e->remote), offsetof(st_sum_row, resets_in), 1);
+      reset_received(m, e, remote);
+    else if ((ev->has & ST_HAS_REASON) && ev->reason == ST_ABORT_LOCAL)
+      reset_sent(m, e, remote);
+    return;
+  case ST_EV_DISCONNECT:
+    step(e, ST_STEP_FIN);
     return;
   case ST_EV_CLOSE:
+    step(e, ST_STEP_CLOSE);
     closed(m, ev->endpoint);
     return;
   default:
     break;
   }
-  bool snd = is_send(ev->id), rcv = is_receive(ev->id);
-  if ((snd || rcv) && (ev->has & ST_HAS_BYTES) && ok_status && ev->enter_exit != ST_EE_ENTER) {
-    /* Datagrams name their own peer; streams use the socket's. */
-    rows2 r = rows_for(m, e, remote[0] ? remote : e->remote);
-    if (snd) {
-      add(r, offsetof(st_sum_row, bytes_sent), ev->bytes);
-      e->call_sent += ev->bytes;
-    } else {
-      add(r, offsetof(st_sum_row, bytes_received), ev->bytes);
-      e->call_received += ev->bytes;
-    }
-  }
+  if (is_send(ev->id) || is_receive(ev->id))
+    add_call(m, e, ev, remote);
 }
 
 static void add_ext(st_sum_model *m, st_sum_socket *e, const st_event *ev, const char *remote) {
   if (ev->id == ST_EV_TCP_RESET_SENT) {
-    add(rows_for(m, e, e->remote[0] ? e->remote : remote), offsetof(st_sum_row, resets_out), 1);
+    reset_sent(m, e, remote);
+  } else if (ev->id == ST_EV_DNS_MESSAGE && is_dns_failure(ev)) {
+    e->dns_failed++;
   } else if (ev->id == ST_EV_ENDPOINT_SUMMARY && (ev->has & ST_HAS_SUMMARY)) {
     rows2 r = rows_for(m, e, e->remote[0] ? e->remote : remote);
-    if (ev->summary.duration_ns > e->duration_ns)
-      e->duration_ns = ev->summary.duration_ns;
-    if (ev->summary.bytes_sent > e->call_sent) {
-      add(r, offsetof(st_sum_row, bytes_sent), ev->summary.bytes_sent - e->call_sent);
-      e->call_sent = ev->summary.bytes_sent;
+    const st_summary *s = &ev->summary;
+    e->has_bytes = true;
+    if (s->duration_ns > e->duration_ns)
+      e->duration_ns = s->duration_ns;
+    if (s->bytes_sent > e->call_sent) {
+      add(r, offsetof(st_sum_row, bytes_sent), s->bytes_sent - e->call_sent);
+      e->call_sent = s->bytes_sent;
     }
-    if (ev->summary.bytes_received > e->call_received) {
-      add(r, offsetof(st_sum_row, bytes_received), ev->summary.bytes_received - e->call_received);
-      e->call_received = ev->summary.bytes_received;
+    if (s->bytes_received > e->call_received) {
+      add(r, offsetof(st_sum_row, bytes_received), s->bytes_received - e->call_received);
+      e->call_received = s->bytes_received;
     }
+    /* At level 4 a connection that timed out mid-stream says so only here. */
+    uint8_t fs = s->final_status.code;
+    if (is_failure(fs) && fs != ST_RESET && !connect_failed(e) && e->end_code == ST_OK)
+      e->end_code = fs;
   }
 }
 
+/* The host's own addresses: the local side of its sockets (not of packets,
+ * which see both ends of a flow). Loopback needs no entry. Returns false
+ * while the socket's address is still the wildcard (a listener before it
+ * accepts), so its next one is looked at. */
+static bool learn_own(st_sum_model *m, const st_event *ev) {
+  const st_addr *a = &ev->local;
+  static const uint8_t zero[16];
+  if (a->family != ST_FAMILY_INET && a->family != ST_FAMILY_INET6)
+    return true;
+  if (memcmp(a->addr, zero, a->family == ST_FAMILY_INET ? 4 : 16) == 0)
+    return false;
+  if (ev->os == ST_OS_WIRE || m->nown == ST_SUM_OWN_MAX || st_story_loopback(a))
+    return true;
+  for (size_t i = 0; i < m->nown; i++)
+    if (st_addr_ip_equal(&m->own[i], a))
+      return true;
+  m->own[m->nown++] = *a;
+  return true;
+}
+
+/* What the socket is: family and type from the event, or its addresses. */
+static void learn_kind(st_sum_socket *e, const st_event *ev) {
+  if (ev->has & ST_HAS_FAMILY)
+    e->family = ev->family;
+  else if (!e->family && (ev->has & ST_HAS_LOCAL) && ev->local.family)
+    e->family = ev->local.family;
+  else if (!e->family && (ev->has & ST_HAS_REMOTE) && ev->remote.family)
+    e->family = ev->remote.family;
+  if (ev->has & ST_HAS_TYPE)
+    e->type = ev->type;
+}
+
 int st_sum_add(st_sum_model *m, const st_event *ev) {
+  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && is_dns_failure(ev)) {
+    m->dns_failures++;
+    add_dns_failure(m, ev);
+  }
+  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_SESSION_CHANGE) {
+    if (m->nchanges < ST_SUM_CHANGES_MAX) {
+      m->changes[m->nchanges].ts_ns = ev->ts_ns;
+      memcpy(m->changes[m->nchanges].detail, ev->detail, ST_DETAIL_MAX);
+      m->changes[m->nchanges].detail[ST_DETAIL_MAX - 1] = 0;
+    }
+    m->nchanges++;
+    return 0;
+  }
   if (ev->provider == ST_PROVIDER_CATALOG || !ev->endpoint)
     return 0;
   st_sum_socket *e = get_socket(m, ev);
   if (!e)
     return ST_ENOMEM;
+  learn_kind(e, ev);
   char remote[sizeof e->remote] = "";
   if (ev->has & ST_HAS_REMOTE)
-    st_addr_format(&ev->remote, remote, sizeof remote);
-  if ((ev->has & ST_HAS_LOCAL) && ev->local.family)
+    st_event_remote_format(ev, remote, sizeof remote);
+  if ((ev->has & ST_HAS_LOCAL) && ev->local.family) {
     st_addr_format(&ev->local, e->local, sizeof e->local);
+    if (ev->local.port || ev->local.family == ST_FAMILY_UNIX)
+      e->local_addr = ev->local;
+    if (!e->own_learned) /* once per socket: its address does not change */
+      e->own_learned = learn_own(m, ev);
+  }
   if (!e->peer[0] && st_event_remote_is_peer(ev))
     memcpy(e->peer, remote, sizeof remote);
+  if (!e->peer_name[0] && (ev->has & ST_HAS_REMOTE_NAME) && st_event_remote_is_peer(ev))
+    snprintf(e->peer_name, sizeof e->peer_name, "%.*s", (int)sizeof e->peer_name - 1,
+             ev->remote_name);
+  if (is_datagram_call(ev->id) && (ev->has & ST_HAS_REMOTE) && ev->enter_exit != ST_EE_ENTER) {
+    /* A datagram socket whose first call received serves: whoever sent
+     * came from a port of their own. */
+    if (!e->datagram_ops && is_receive(ev->id))
+      e->service = true;
+    e->datagram_ops = true;
+    if (!e->peer_addr.family)
+      e->peer_addr = ev->remote;
+    if (e->service || e->bound)
+      masked_remote(&ev->remote, remote, sizeof remote);
+  }
   if (ev->provider == ST_PROVIDER_AFD)
     add_afd(m, e, ev, remote, sizeof remote);
   else if (ev->provider == ST_PROVIDER_EXT)
@@ -278,39 +566,17 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
   return 0;
 }
 
-static int by_pid(st_sum_row *a, st_sum_row *b) {
-  if (a->pid != b->pid)
-    return a->pid < b->pid ? -1 : 1;
-  return strcmp(a->key, b->key);
-}
-
-static int by_key(st_sum_row *a, st_sum_row *b) {
-  return strcmp(a->key, b->key);
-}
-
-void st_sum_sort(st_sum_model *m) {
-  HASH_SORT(m->procs, by_pid);
-  HASH_SORT(m->remotes, by_key);
-}
-
-uint64_t st_sum_row_failures(const st_sum_row *r, char *reasons, size_t len, uint64_t *unfinished) {
-  uint64_t failed = 0;
-  size_t rl = 0;
-  reasons[0] = 0;
-  for (int c = 0; c < ST_CODE_COUNT; c++) {
-    if (!r->failed[c])
-      continue;
-    failed += r->failed[c];
-    rl += (size_t)snprintf(reasons + rl, rl < len ? len - rl : 0, "%s%s %" PRIu64, rl ? ", " : "",
-                           st_code_name((st_code)c), r->failed[c]);
+int st_sum_finish(st_sum_model *m) {
+  if (m->finished)
+    return 0;
+  m->finished = true;
+  st_sum_socket *e, *tmp;
+  HASH_ITER(hh, m->sockets, e, tmp) {
+    int rc = st_story_fold(m, e);
+    if (rc < 0)
+      return rc;
   }
-  uint64_t pending = r->attempts > r->ok + failed ? r->attempts - r->ok - failed : 0;
-  if (pending)
-    snprintf(reasons + rl, rl < len ? len - rl : 0, "%sunfinished %" PRIu64, rl ? ", " : "",
-             pending);
-  if (unfinished)
-    *unfinished = pending;
-  return failed;
+  return 0;
 }
 
 static int cmp_lifetime(const void *a, const void *b) {
@@ -348,5 +614,8 @@ size_t st_sum_longest(st_sum_model *m, const st_sum_socket ***out) {
 void st_sum_free(st_sum_model *m) {
   ST_HASH_FREE_ALL(st_sum_row, m->procs, free);
   ST_HASH_FREE_ALL(st_sum_row, m->remotes, free);
+  ST_HASH_FREE_ALL(st_sum_row, m->ipc, free);
   ST_HASH_FREE_ALL(st_sum_socket, m->sockets, free);
+  ST_HASH_FREE_ALL(st_sum_dns, m->dns, free);
+  st_story_free_all(m);
 }

@@ -59,18 +59,24 @@ Test(cli, output_file) {
   unlink(path);
 }
 
-Test(cli, malformed_input_one_line_nonzero_rest_processed) {
+/* replay of a JSON Lines file holding text. */
+static st_cli_result replay_text(const char *text) {
   char path[] = "/tmp/st-cli-bad-XXXXXX";
   FILE *f = fdopen(mkstemp(path), "w");
-  fputs("{\"ts_ns\":1,\"provider\":\"afd\",\"id\":1000,\"pid\":3,\"comm\":\"x\"}\n"
-        "garbage\n"
-        "{\"ts_ns\":2,\"provider\":\"afd\",\"id\":1001,\"pid\":3,\"comm\":\"x\"}\n",
-        f);
+  fputs(text, f);
   fclose(f);
   char args[256];
   snprintf(args, sizeof args, "replay %s", path);
   st_cli_result r = st_test_cli(args);
   unlink(path);
+  return r;
+}
+
+#define CREATE_LINE "{\"ts_ns\":1,\"provider\":\"afd\",\"id\":1000,\"pid\":3,\"comm\":\"x\"}\n"
+#define CLOSE_LINE "{\"ts_ns\":2,\"provider\":\"afd\",\"id\":1001,\"pid\":3,\"comm\":\"x\"}\n"
+
+Test(cli, malformed_input_one_line_nonzero_rest_processed) {
+  st_cli_result r = replay_text(CREATE_LINE "garbage\n" CLOSE_LINE);
   cr_expect_eq(r.code, 1);
   cr_expect_eq(st_test_lines(r.err), 1, "one line: %s", r.err);
   cr_expect_not_null(strstr(r.err, "line 2"), "%s", r.err);
@@ -114,6 +120,93 @@ Test(cli, filters_on_the_command_line) {
   cr_expect_eq(st_test_lines(r.out), 4, "%s", r.out);
   r = st_test_cli("replay " DEMO " -e AfdAbort,TcpResetSent");
   cr_expect_eq(st_test_lines(r.out), 3, "%s", r.out);
+}
+
+/* Runs args and expects exit code and the fixture's text on stdout, with
+ * the source tree's path taken out of the output. */
+static void expect_output(const char *args, int code, const char *fixture) {
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, code, "%s: %s", args, r.err);
+  const char *root = ST_SOURCE_DIR "/";
+  for (char *p; (p = strstr(r.out, root));)
+    memmove(p, p + strlen(root), strlen(p + strlen(root)) + 1);
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fixtures/%s", ST_SOURCE_DIR, fixture);
+  char *want = st_test_read_file(path, NULL);
+  cr_expect_str_eq(r.out, want, "%s", fixture);
+  free(want);
+  st_cli_result_free(&r);
+}
+
+/* The summary in markdown, for CI job summaries. */
+Test(cli, report_markdown_matches_fixture) {
+  expect_output("report " DEMO " -f markdown", 0, "demo.summary.md");
+}
+
+#define CHANGED ST_SOURCE_DIR "/tests/fixtures/demo.changed.jsonl"
+
+Test(cli, diff_of_a_trace_with_itself_is_empty) {
+  st_cli_result r = st_test_cli("diff " DEMO " " DEMO);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  cr_expect_not_null(strstr(r.out, "A and B tell the same story: 6 stories, no differences"), "%s",
+                     r.out);
+  st_cli_result_free(&r);
+}
+
+/* demo.changed.jsonl is the demo from another run (other pids and
+ * ephemeral ports) where the refused connect timed out, the client sent
+ * 500 bytes instead of 5, and 3 events were lost. */
+Test(cli, diff_markdown_matches_fixture) {
+  expect_output("diff -f markdown " DEMO " " CHANGED, 1, "demo.diff.md");
+}
+
+Test(cli, diff_says_loss_first_and_takes_a_tolerance) {
+  st_cli_result r = st_test_cli("diff --color always --bytes-tolerance 600 " DEMO " " CHANGED);
+  cr_expect_eq(r.code, 1, "%s", r.err);
+  const char *loss = strstr(r.out, "B lost 3 events (kernel_ring)"),
+             *table = strstr(r.out, "CHANGE");
+  cr_assert(loss && table, "%s", r.out);
+  cr_expect_lt(loss, table, "the loss comes before the changes:\n%s", r.out);
+  cr_expect_null(strstr(r.out, "bytes"), "within the tolerance:\n%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\x1b[33m  outcome"), "changes in colour:\n%s", r.out);
+  st_cli_result_free(&r);
+  r = st_test_cli("diff -f jsonl --bytes-tolerance 5% " DEMO " " CHANGED);
+  cr_expect_eq(st_test_lines(r.out), 4, "a header and three changes:\n%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\"lost\":3,\"lost_where\":\"kernel_ring\""), "%s", r.out);
+  st_cli_result_free(&r);
+}
+
+Test(cli, diff_bad_input_is_one_line_exit_2) {
+  const char *bad[] = {"diff " DEMO " /nonexistent.jsonl",
+                       "diff " DEMO " " ST_SOURCE_DIR "/README.md",
+                       "diff " DEMO,
+                       "diff -f xml " DEMO " " DEMO,
+                       "diff --bytes-tolerance lots " DEMO " " DEMO,
+                       "diff " DEMO " /dev/null"};
+  const char *names[] = {"/nonexistent.jsonl", "README.md", "two traces", "xml", "lots",
+                         "/dev/null"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    st_cli_result r = st_test_cli(bad[i]);
+    cr_expect_eq(r.code, 2, "%s -> %d", bad[i], r.code);
+    cr_expect_eq(st_test_lines(r.err), 1, "%s: %s", bad[i], r.err);
+    cr_expect_not_null(strstr(r.err, names[i]), "%s: %s", bad[i], r.err);
+    cr_expect_str_eq(r.out, "", "%s", bad[i]);
+    st_cli_result_free(&r);
+  }
+}
+
+Test(cli, fail_on_a_recording) {
+  st_cli_result r = st_test_cli("replay -q --fail-on refused " DEMO);
+  cr_expect_eq(r.code, 3, "%s", r.err);
+  cr_expect_str_eq(r.err, "socktrace: sockets ended as --fail-on lists: curl -> 127.0.0.1:9 "
+                          "refused 1\n");
+  st_cli_result_free(&r);
+  r = st_test_cli("replay -q --fail-on timed_out,dns,not_found " DEMO);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+  r = st_test_cli("replay -q --fail-on ok " DEMO);
+  cr_expect_eq(r.code, 2, "%s", r.err);
+  st_cli_result_free(&r);
 }
 
 /* The registry picks a file's reader by content before name: the same
@@ -211,5 +304,89 @@ Test(cli, stats_as_json) {
   r = st_test_cli("replay " DEMO " --stats=yaml");
   cr_expect_eq(r.code, 2);
   cr_expect_str_eq(r.err, "socktrace: bad --stats 'yaml' (use --stats or --stats=json)\n");
+  st_cli_result_free(&r);
+}
+
+/* ---- files that are no trace at all: one line, exit 1, nothing read */
+
+static void write_bytes(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f, "%s", path);
+  cr_assert_eq(fwrite(p, 1, n, f), n);
+  fclose(f);
+}
+
+static void expect_not_a_trace(const char *cmd, const char *path, const char *stdin_from,
+                               const char *what) {
+  char args[600];
+  snprintf(args, sizeof args, "%s %s", cmd, path);
+  st_cli_result r = stdin_from ? st_test_cli_stdin(stdin_from, args) : st_test_cli(args);
+  cr_expect_eq(r.code, 1, "%s: exit %d", args, r.code);
+  cr_expect_eq(st_test_lines(r.err), 1, "%s: one line: %s", args, r.err);
+  cr_expect_not_null(strstr(r.err, "not a trace socktrace reads (it looked for a pcap or pcapng "
+                                   "capture"),
+                     "%s: %s", args, r.err);
+  cr_expect_not_null(strstr(r.err, what), "%s: says '%s': %s", args, what, r.err);
+  cr_expect_str_eq(r.out, "", "%s: nothing read, no summary", args);
+  st_cli_result_free(&r);
+}
+
+Test(cli, files_that_are_no_trace_say_so_in_one_line) {
+  char dir[] = "/tmp/st-cli-foreign-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[400], cmd[1200];
+  static uint8_t noise[100000];
+  srand(7);
+  for (size_t i = 0; i < sizeof noise; i++)
+    noise[i] = (uint8_t)rand();
+  noise[0] = 0x93; /* no magic by chance */
+  static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+                                'I',  'H', 'D', 'R', 0,    0,    0,    1,    0, 0, 0, 1};
+  static const uint8_t zip[30] = {'P', 'K', 3, 4, 20};
+  const struct {
+    const char *name;
+    const void *bytes;
+    size_t len;
+    const char *what;
+  } files[] = {
+      {"noise.bin", noise, sizeof noise, "this is binary data starting 93 "},
+      {"trace.jsonl", "", 0, "this is empty"},
+      {"picture.png", png, sizeof png, "this is a PNG image"},
+      {"trace.zip", zip, sizeof zip, "this is a zip archive: extract the trace from it first"},
+      {"trace.json", "[\n {\"id\": 1000}\n]\n", 18, "this is a JSON array, not JSON Lines"},
+      {"pretty.json", "{\n  \"id\": 1000\n}\n", 16, "JSON whose first line is not a whole object"},
+      {"trace.csv", "ts,provider,id\n", 15, "this is text starting \"ts,provider,id\""},
+  };
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+    write_bytes(path, files[i].bytes, files[i].len);
+    expect_not_a_trace("report", path, NULL, files[i].what);
+    expect_not_a_trace("replay", path, NULL, files[i].what);
+    unlink(path);
+  }
+  /* a gzip'd JSON Lines trace, and an executable */
+  snprintf(path, sizeof path, "%s/demo.jsonl.gz", dir);
+  snprintf(cmd, sizeof cmd, "gzip -c %s > %s", DEMO, path);
+  cr_assert_eq(system(cmd), 0);
+  expect_not_a_trace("report", path, NULL, "this is gzip data: decompress it first");
+  expect_not_a_trace("replay", "-", path, "this is gzip data: decompress it first");
+  unlink(path);
+  snprintf(path, sizeof path, "%s/socktrace", ST_BINARY_DIR);
+  expect_not_a_trace("report", path, NULL, "this is an ELF executable");
+  expect_not_a_trace("replay", "-", "/dev/null", "this is empty");
+  rmdir(dir);
+}
+
+/* How much must look like JSON Lines: the first non-blank line a JSON
+ * object (after a UTF-8 byte-order mark); bad lines after it are each
+ * reported and the rest is read, as before. */
+Test(cli, json_lines_with_a_mark_and_bad_lines_still_read) {
+  st_cli_result r = replay_text("\xef\xbb\xbf\n\n" CREATE_LINE "\x89PNG not an event\n" CLOSE_LINE);
+  cr_expect_eq(r.code, 1);
+  cr_expect_eq(st_test_lines(r.err), 1, "%s", r.err);
+  cr_expect_not_null(strstr(r.err, "1 bad record skipped; first: "), "%s", r.err);
+  cr_expect_not_null(strstr(r.err, "line 4"), "%s", r.err);
+  cr_expect_not_null(strstr(r.out, "AfdCreate"), "%s", r.out);
+  cr_expect_not_null(strstr(r.out, "AfdClose"));
   st_cli_result_free(&r);
 }

@@ -126,11 +126,11 @@ Test(pipeline, summary_at_level_4_uses_endpoint_summaries) {
   st_session_config info = {.level = 4};
   run_result r4 = run(DEMO, &info, OUT_SUMMARY);
   run_result r5 = run(DEMO, &verbose, OUT_SUMMARY);
-  cr_expect(strstr(r4.out, "curl[4242]                              3      2       1       0"
-                           "            5            6") != NULL,
+  cr_expect(strstr(r4.out, "curl            1         3   2       1        0     5         6") !=
+                NULL,
             "%s", r4.out);
-  cr_expect(strstr(r5.out, "curl[4242]                              3      2       1       0"
-                           "            9            6") != NULL,
+  cr_expect(strstr(r5.out, "curl            1         3   2       1        0     9         6") !=
+                NULL,
             "%s", r5.out);
   free(r4.out);
   free(r5.out);

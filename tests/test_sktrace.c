@@ -111,7 +111,8 @@ Test(sktrace, string_table_overflow_starts_a_new_block) {
     st_event_init(&evs[i], ST_PROVIDER_AFD, ST_EV_CREATE);
     snprintf(evs[i].comm, sizeof evs[i].comm, "p%zu", i);
   }
-  st_sktrace_options opt = {.block_bytes = 8u << 20};
+  /* More events than the writer's queue: write() waits rather than drops. */
+  st_sktrace_options opt = {.block_bytes = 8u << 20, .wait_when_full = true};
   cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
   skt_read_result r = skt_read(path);
   cr_assert_eq(r.problems, 0, "%s", r.all_problems);

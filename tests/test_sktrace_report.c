@@ -251,6 +251,26 @@ Test(sktrace_report, cli_damaged_trace_one_line_exit_1_rest_read) {
   cr_expect_gt(st_test_lines(r.out), 2000, "the rest is read");
 }
 
+Test(sktrace_report, cli_replay_into_a_trace_keeps_every_event) {
+  /* Far more events than the writer's queue holds: a replayed file is read
+   * as fast as the disk allows, and the writer makes it wait, never drops. */
+  char args[1024], rec[300], out[300];
+  snprintf(rec, sizeof rec, "%s/many.sktrace", dir);
+  snprintf(out, sizeof out, "%s/copy.sktrace", dir);
+  size_t n = 100000;
+  st_event *evs = skt_many_events(n);
+  st_sktrace_options opt = {.wait_when_full = true};
+  cr_assert_eq(skt_write(opt, rec, evs, n, NULL), 0);
+  free(evs);
+  snprintf(args, sizeof args, "replay %s -o %s", rec, out);
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  skt_read_result got = skt_read(out);
+  cr_expect_eq(got.problems, 0, "%s", got.all_problems);
+  cr_expect_eq(got.n, n, "no event dropped, no EventsLost record");
+  free(got.events);
+}
+
 Test(sktrace_report, cli_options_and_usage_errors) {
   const char *bad[] = {"report",
                        "report a b",

@@ -217,6 +217,24 @@ Test(sktrace_writer, full_queue_drops_without_blocking_and_records_the_loss) {
   free(evs);
 }
 
+Test(sktrace_writer, a_source_that_can_wait_loses_nothing_on_a_full_queue) {
+  /* A file being replayed: the same tiny queue, but write() waits. */
+  const size_t n = 200000;
+  st_event *evs = skt_many_events(n);
+  st_sktrace_options opt = {.queue_events = 4, .wait_when_full = true};
+  st_sktrace_stats stats;
+  cr_assert_eq(skt_write(opt, path, evs, n, &stats), 0);
+  cr_expect_eq(stats.lost, 0);
+  cr_expect_eq(stats.events, n);
+  skt_read_result r = skt_read(path);
+  cr_assert_eq(r.problems, 0, "%s", r.all_problems);
+  cr_assert_eq(r.n, n, "every event, no EventsLost record");
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(r.events[i].seq, evs[i].seq, "event %zu in order", i);
+  free(r.events);
+  free(evs);
+}
+
 Test(sktrace_writer, partial_block_is_flushed_when_old) {
   size_t n;
   st_event *evs = skt_demo_events(&n);

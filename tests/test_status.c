@@ -157,6 +157,14 @@ static const row rows[] = {
      "WSAEINVAL",
      0xC000000D,
      "STATUS_INVALID_PARAMETER"},
+    {ST_NOT_FOUND,
+     "not_found",
+     {2},
+     {"ENOENT"},
+     2,
+     "ERROR_FILE_NOT_FOUND",
+     0xC0000034,
+     "STATUS_OBJECT_NAME_NOT_FOUND"},
 };
 
 Test(status, every_row_from_every_os) {
@@ -194,8 +202,10 @@ Test(status, table_rows_beyond_the_examples) {
   cr_expect_eq(st_status_from_ntstatus(0xC000013B).code, ST_ABORTED); /* LOCAL_DISCONNECT */
   cr_expect_eq(st_status_from_winsock(997).code, ST_PENDING);         /* WSA_IO_PENDING */
   cr_expect_eq(st_status_from_winsock(10038).code, ST_INVALID);       /* WSAENOTSOCK */
-  cr_expect_eq(st_status_from_errno(2).code, ST_OTHER);               /* ENOENT */
-  cr_expect_str_eq(st_errno_name(2), "ENOENT");
+  cr_expect_eq(st_status_from_errno(5).code, ST_OTHER);               /* EIO */
+  cr_expect_str_eq(st_errno_name(5), "EIO");
+  cr_expect_eq(st_status_from_winsock(3).code, ST_NOT_FOUND); /* ERROR_PATH_NOT_FOUND */
+  cr_expect_eq(st_status_from_ntstatus(0xC000003A).code, ST_NOT_FOUND);
   cr_expect_eq(st_status_from_errno(4095).code, ST_OTHER);
   cr_expect_null(st_errno_name(4095));
   cr_expect_eq(st_status_from_ntstatus(0x00000001).code, ST_OK); /* unlisted success */
@@ -219,6 +229,7 @@ Test(status, format_in_words) {
   cr_expect_str_eq(fmt(st_status_from_errno(4095)), "other (4095)");
   cr_expect_str_eq(fmt(st_status_from_ntstatus(0xC0FFEE00)), "other (0xC0FFEE00)");
   cr_expect_str_eq(fmt(st_status_portable(ST_TIMED_OUT)), "timed_out (WSAETIMEDOUT)");
+  cr_expect_str_eq(fmt(st_status_from_errno(2)), "not_found (ENOENT / ERROR_FILE_NOT_FOUND)");
 }
 
 Test(status, linux_and_windows_refusals_compare_equal) {

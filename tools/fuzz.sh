@@ -12,7 +12,8 @@ seconds="${ST_FUZZ_SECONDS:-60}"
 CC=clang cmake -S "$root" -B "$build" -DST_FUZZ=ON -DST_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"${FUZZ_JOBS:-2}" \
-  --target fuzz_sktrace_reader fuzz_etl_reader fuzz_pcap_decode fuzz_etw_decode socktrace-cli \
+  --target fuzz_sktrace_reader fuzz_etl_reader fuzz_pcap_decode fuzz_pcapng_reader pcap_seeds \
+  fuzz_etw_decode socktrace-cli \
   >/dev/null
 
 work=$(mktemp -d)
@@ -45,13 +46,17 @@ echo "fuzz: no finding in ${seconds}s"
 
 # The other targets, shorter: the file readers seeded with the shared
 # fixtures (real .etl files from Windows, real captures) copied to a
-# writable corpus; the ETW payload decoder from nothing.
+# writable corpus, the packet ones also with the tests' sample captures
+# (several link types in one pcapng, every kind of tunnel); the ETW payload
+# decoder from nothing.
 other="${ST_FUZZ_OTHER_SECONDS:-15}"
 fixtures="${SOCKTRACE_FIXTURES:-$root/../shared/fixtures}"
-for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*" "fuzz_etw_decode:etw:"; do
+for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*" \
+  "fuzz_pcapng_reader:pcap:*.pcapng" "fuzz_etw_decode:etw:"; do
   IFS=: read -r target dir pattern <<<"$pair"
-  seeds="$work/seeds-$dir"
+  seeds="$work/seeds-$target"
   mkdir -p "$seeds"
+  if [ "$dir" = pcap ]; then "$build/pcap_seeds" "$seeds"; fi
   if [ -z "$pattern" ]; then
     : # no seeds
   elif [ -d "$fixtures/$dir" ]; then
@@ -62,8 +67,8 @@ for pair in "fuzz_etl_reader:etl:*.etl" "fuzz_pcap_decode:pcap:*.pcap*" "fuzz_et
   fi
   echo "fuzz: $target for ${other}s ($(ls "$seeds" | wc -l) seeds)"
   if ! "$build/$target" -max_total_time="$other" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
-    -artifact_prefix="$root/" "$seeds" >"$work/log-$dir" 2>&1; then
-    tail -40 "$work/log-$dir" >&2
+    -artifact_prefix="$root/" "$seeds" >"$work/log-$target" 2>&1; then
+    tail -40 "$work/log-$target" >&2
     echo "fuzz: FINDING in $target - reproducer saved next to the sources" >&2
     exit 1
   fi

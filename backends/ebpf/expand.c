@@ -20,11 +20,13 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "dns.h"
 #include "ebpf_internal.h"
 
 _Static_assert(ST_BPF_COMM_MAX == ST_COMM_MAX, "comm sizes differ");
 _Static_assert(ST_BPF_KW_DATAGRAM == ST_KW_DATAGRAM && ST_BPF_KW_STREAM == ST_KW_STREAM &&
-                   ST_BPF_KW_WINSOCK == ST_KW_WINSOCK && ST_BPF_KW_TRANSPORT == ST_KW_TRANSPORT,
+                   ST_BPF_KW_WINSOCK == ST_KW_WINSOCK && ST_BPF_KW_TRANSPORT == ST_KW_TRANSPORT &&
+                   ST_BPF_KW_DNS == ST_KW_DNS,
                "socktrace.h keywords must equal event.h's");
 _Static_assert(ST_BPF_LEVEL_INFO == ST_LEVEL_INFO && ST_BPF_LEVEL_VERBOSE == ST_LEVEL_VERBOSE &&
                    ST_BPF_LEVEL_ERROR == ST_LEVEL_ERROR,
@@ -71,8 +73,18 @@ typedef struct ebpf_ep {
   struct st_bpf_addr local, remote, conn_to;
   char *path, *peer; /* a unix socket's bound path and the path it connected to */
   uint8_t path_len, peer_len;
+  struct dns_stream *dns[2]; /* DNS over TCP, being reassembled: [0] received, [1] sent */
   UT_hash_handle hh;
 } ebpf_ep;
+
+/* One direction of a DNS-over-TCP connection: messages framed by a 2-byte
+ * length, which the application may read or write in any pieces. */
+typedef struct dns_stream {
+  uint8_t prefix[2];
+  uint8_t prefix_have;
+  uint32_t msg_len, msg_have, msg_kept;
+  uint8_t msg[ST_BPF_DNS_MAX];
+} dns_stream;
 
 struct ebpf_expander {
   ebpf_ep *eps;          /* by sk, in insertion order */
@@ -117,6 +129,8 @@ static void ep_free(ebpf_expander *x, ebpf_ep *e) {
   HASH_DEL(x->eps, e);
   free(e->path);
   free(e->peer);
+  free(e->dns[0]);
+  free(e->dns[1]);
   free(e);
 }
 
@@ -976,6 +990,90 @@ static void on_drop(ebpf_expander *x, const struct st_bpf_rec_drop *r) {
   emit(x, &ev);
 }
 
+/* ---- DNS ---------------------------------------------------------------- */
+
+/* One DNS message (kept bytes of wire_len) a process sent or received. */
+static void emit_dns(ebpf_expander *x, const ebpf_ep *e, const struct st_bpf_rec_dns *r,
+                     const uint8_t *msg, uint32_t kept, uint32_t wire_len) {
+  st_event ev;
+  st_dns d;
+  if (!st_dns_parse(msg, kept, wire_len, &d))
+    return;
+  /* Queries are level 5, answers level 4; both reach the session, which
+   * pairs them (latency, unanswered queries) before its level applies. */
+  uint8_t level = d.qr ? ST_LEVEL_INFO : ST_LEVEL_VERBOSE;
+  ev_start(x, &ev, ST_EV_DNS_MESSAGE, level, ST_EE_TRANSPORT, ST_KW_DNS, r->h.ts, e);
+  ev_local(&ev, &r->local);
+  if (!(ev.has & ST_HAS_LOCAL))
+    ev_local(&ev, &e->local);
+  ev_remote(&ev, &r->remote);
+  if (!(ev.has & ST_HAS_REMOTE))
+    ev_remote(&ev, &e->remote);
+  ev.dns = d;
+  ev.dns.flags |= r->send ? ST_DNS_SENT : ST_DNS_RECEIVED;
+  ev.bytes = wire_len;
+  ev.has |= ST_HAS_DNS | ST_HAS_BYTES;
+  emit(x, &ev);
+}
+
+/* Feeds what one call moved on a DNS-over-TCP socket (kept of n bytes
+ * were copied) to its direction's reassembly; each complete message is
+ * emitted. Bytes not copied lose the framing: the stream starts over. */
+static void dns_tcp_feed(ebpf_expander *x, ebpf_ep *e, const struct st_bpf_rec_dns *r,
+                         const uint8_t *p, uint32_t kept, uint32_t n) {
+  dns_stream **slot = &e->dns[r->send ? 1 : 0];
+  if (!*slot && !(*slot = calloc(1, sizeof **slot)))
+    return;
+  dns_stream *d = *slot;
+  for (uint32_t i = 0; i < n;) {
+    if (d->prefix_have < 2) {
+      if (i >= kept) {
+        d->prefix_have = 0;
+        return;
+      }
+      d->prefix[d->prefix_have++] = p[i++];
+      if (d->prefix_have == 2) {
+        d->msg_len = (uint32_t)d->prefix[0] << 8 | d->prefix[1];
+        d->msg_have = d->msg_kept = 0;
+        if (!d->msg_len)
+          d->prefix_have = 0;
+      }
+      continue;
+    }
+    uint32_t take = n - i < d->msg_len - d->msg_have ? n - i : d->msg_len - d->msg_have;
+    uint32_t avail = i < kept ? kept - i : 0;
+    uint32_t copy = take < avail ? take : avail;
+    if (d->msg_kept == d->msg_have) { /* what is kept is the message's start */
+      uint32_t room = (uint32_t)sizeof d->msg - d->msg_kept;
+      uint32_t c = copy < room ? copy : room;
+      memcpy(d->msg + d->msg_kept, p + i, c);
+      d->msg_kept += c;
+    }
+    d->msg_have += take;
+    i += take;
+    if (d->msg_have == d->msg_len) {
+      emit_dns(x, e, r, d->msg, d->msg_kept, d->msg_len);
+      d->prefix_have = 0;
+    }
+  }
+}
+
+static void on_dns(ebpf_expander *x, const struct st_bpf_rec_dns *r) {
+  ebpf_ep *e;
+  if (!(x->kw_mask & ST_KW_DNS) || r->h.ret <= 0)
+    return;
+  if (!(e = ep_get(x, r->h.sk, r->h.ts)))
+    return;
+  ep_owner(e, &r->p);
+  if (r->s.family)
+    ep_kind(e, &r->s);
+  uint32_t kept = r->len < ST_BPF_DNS_MAX ? r->len : ST_BPF_DNS_MAX;
+  if (r->s.protocol == TCP_)
+    dns_tcp_feed(x, e, r, r->data, kept, (uint32_t)r->h.ret);
+  else
+    emit_dns(x, e, r, r->data, kept, (uint32_t)r->h.ret);
+}
+
 /* Sizes of each kind's record. */
 static size_t rec_size(uint16_t kind) {
   switch (kind) {
@@ -1007,6 +1105,8 @@ static size_t rec_size(uint16_t kind) {
     return sizeof(struct st_bpf_rec_flow);
   case ST_K_DROP:
     return sizeof(struct st_bpf_rec_drop);
+  case ST_K_DNS:
+    return offsetof(struct st_bpf_rec_dns, data);
   default:
     return 0;
   }
@@ -1069,6 +1169,11 @@ int ebpf_expand(ebpf_expander *x, const void *data, size_t size) {
     break;
   case ST_K_DROP:
     on_drop(x, data);
+    break;
+  case ST_K_DNS:
+    if (size < offsetof(struct st_bpf_rec_dns, data) + ((const struct st_bpf_rec_dns *)data)->len)
+      return -1;
+    on_dns(x, data);
     break;
   }
   return 0;

@@ -38,8 +38,14 @@ void ebpf_programs_choose(struct socktrace_bpf *s, const st_ebpf_kernel *k, cons
       {s->progs.recv_length, k->sock_length},
       {s->progs.exit_sendto, !k->sock_length},
       {s->progs.exit_sendmsg, !k->sock_length},
-      {s->progs.exit_sendmmsg, !k->sock_length},
-      {s->progs.exit_recvmmsg, !k->sock_length},
+      /* DNS: sendmmsg/recvmmsg at their exit everywhere; before 6.3 the
+       * plain reads and writes of DNS sockets (dns.bpf.h). */
+      {s->progs.exit_sendmmsg, true},
+      {s->progs.exit_recvmmsg, true},
+      {s->progs.dns_exit_read, !k->sock_length},
+      {s->progs.dns_exit_write, !k->sock_length},
+      {s->progs.dns_exit_readv, !k->sock_length},
+      {s->progs.dns_exit_writev, !k->sock_length},
       {s->progs.data_ready, k->data_ready},
       {s->progs.set_state, k->tcp_tracepoints},
       {s->progs.receive_reset, k->tcp_tracepoints},
@@ -90,6 +96,14 @@ static bool wanted(const struct socktrace_bpf *s, const struct bpf_program *p, b
     return verbose || !sock_length;
   if (p == s->progs.process_fork || p == s->progs.process_exit)
     return cfg->filter.tree_root != 0;
+  bool dns = !cfg->keywords || (cfg->keywords & ST_KW_DNS);
+  /* With the socket layer's tracepoints, sendmmsg/recvmmsg are watched
+   * only for the DNS messages glibc sends with them. */
+  if (p == s->progs.exit_sendmmsg || p == s->progs.exit_recvmmsg)
+    return dns || !sock_length;
+  if (p == s->progs.dns_exit_read || p == s->progs.dns_exit_write || p == s->progs.dns_exit_readv ||
+      p == s->progs.dns_exit_writev)
+    return dns;
   return true;
 }
 

@@ -31,6 +31,14 @@
 #define ST_BPF_KW_STREAM 0x2ULL
 #define ST_BPF_KW_WINSOCK 0x4ULL
 #define ST_BPF_KW_TRANSPORT 0x8ULL
+#define ST_BPF_KW_DNS 0x1000ULL
+
+/* Bytes of a DNS message copied from the application's buffer (2^10 - 1,
+ * so that a mask bounds a length for every verifier): a UDP answer fits
+ * (512, or EDNS's common 1232 cut at this); the parser reads what there is.
+ * The record's buffer is twice this so the verifier can see that a second
+ * iovec's copy stays inside it. */
+#define ST_BPF_DNS_MAX 1023
 
 /* What the session asks for. The kernel side reads it from writable global
  * data, so user space may change it while tracing. */
@@ -68,6 +76,7 @@ enum st_bpf_kind {
   ST_K_DROP,        /* the stack dropped a packet of a socket: st_bpf_rec_drop */
   ST_K_CHILD,       /* a connection reached a listener: st_bpf_rec_flow, sk = the child,
                        arg = the listener's backlog */
+  ST_K_DNS,         /* a DNS message sent or received (port 53): st_bpf_rec_dns */
   ST_K_COUNT
 };
 
@@ -196,6 +205,22 @@ struct st_bpf_rec_flow {
   __u32 pid;                  /* the current process, for events of no socket (a guess) */
   char comm[ST_BPF_COMM_MAX]; /* its name, likewise */
   struct st_bpf_addr local, remote;
+};
+
+/* A DNS message an application sent or received on a socket to or from
+ * port 53 (or a UDP socket that sent to port 53): the first len bytes of
+ * what the call moved (h.ret bytes). For TCP, what one call moved: a length
+ * prefix, a message, or both (user space reassembles). */
+struct st_bpf_rec_dns {
+  struct st_bpf_hdr h;
+  struct st_bpf_proc p;
+  struct st_bpf_sock s;
+  __u8 send; /* 1 sent, 0 received */
+  __u8 call; /* ST_BPF_CALL_* */
+  __u16 len; /* bytes in data */
+  __u32 pad;
+  struct st_bpf_addr local, remote; /* remote: the peer, family 0 when not known */
+  __u8 data[2 * (ST_BPF_DNS_MAX + 1)];
 };
 
 struct st_bpf_rec_drop {

@@ -89,7 +89,8 @@ static bool decode_record(etl_backend *b, const etl_record *rec) {
     b->first_ns = rec->time_ns;
   b->last_ns = rec->time_ns;
   if (memcmp(rec->provider, st_etw_afd_guid, 16) != 0 &&
-      memcmp(rec->provider, st_etw_ws2help_guid, 16) != 0) {
+      memcmp(rec->provider, st_etw_ws2help_guid, 16) != 0 &&
+      memcmp(rec->provider, st_etw_dns_client_guid, 16) != 0) {
     count_foreign(b, rec);
     return false;
   }

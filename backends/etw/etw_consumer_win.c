@@ -1,7 +1,8 @@
 /*
  * The live ETW consumer (Windows only): a real-time session named after the
- * socktrace session, with Microsoft-Windows-Winsock-AFD and -WS2HELP
- * enabled at the session's level and keywords. ProcessTrace blocks, so it
+ * socktrace session, with Microsoft-Windows-Winsock-AFD, -WS2HELP and
+ * Microsoft-Windows-DNS-Client (names) enabled at the session's level and
+ * keywords. ProcessTrace blocks, so it
  * runs on a worker thread that decodes each record (etw_decode.h), gives it
  * a real pid (etw_state.h) and hands it to the loop with st_session_push().
  * A loop timer turns the session's EventsLost / RealTimeBuffersLost into
@@ -261,6 +262,17 @@ static int etw_open(st_backend *base, st_session *s) {
                         EVENT_CONTROL_CODE_ENABLE_PROVIDER, cfg->level, 0, 0, 0, &params);
     if (rc != ERROR_SUCCESS) {
       fail(b, rc, "enable Microsoft-Windows-Winsock-WS2HELP in");
+      return rc == ERROR_ACCESS_DENIED ? ST_EPERM : ST_EIO;
+    }
+  }
+  /* Names: the DNS client's queries (3006) are Information in its manifest
+   * and must come even at level 4, to be paired with their results. */
+  if (kw == ST_KW_ALL || (kw & ST_KW_DNS)) {
+    rc = EnableTraceEx2(b->session_handle, (const GUID *)st_etw_dns_client_guid,
+                        EVENT_CONTROL_CODE_ENABLE_PROVIDER,
+                        cfg->level < ST_LEVEL_INFO ? ST_LEVEL_INFO : cfg->level, 0, 0, 0, &params);
+    if (rc != ERROR_SUCCESS) {
+      fail(b, rc, "enable Microsoft-Windows-DNS-Client in");
       return rc == ERROR_ACCESS_DENIED ? ST_EPERM : ST_EIO;
     }
   }

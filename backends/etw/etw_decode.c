@@ -178,6 +178,59 @@ const char *st_etw_extra_event_name(uint16_t id) {
   return NULL;
 }
 
+/* Reads a NUL-terminated UTF-16LE string into UTF-8 (truncated to out's
+ * size). A string without its NUL inside the payload is a short read. */
+void etw_read_utf16z(st_cursor *c, char *out, size_t outlen) {
+  size_t o = 0;
+  for (;;) {
+    uint32_t u = st_cursor_le16(c);
+    if (c->bad || u == 0)
+      break;
+    if (u >= 0xD800 && u <= 0xDBFF) { /* a high surrogate needs its low half */
+      size_t save = c->off;
+      uint32_t lo = st_cursor_le16(c);
+      if (!c->bad && lo >= 0xDC00 && lo <= 0xDFFF) {
+        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+      } else {
+        if (!c->bad)
+          c->off = save;
+        u = 0xFFFD;
+      }
+      if (c->bad)
+        break;
+    } else if (u >= 0xDC00 && u <= 0xDFFF) {
+      u = 0xFFFD;
+    }
+    uint8_t enc[4];
+    size_t n;
+    if (u < 0x80) {
+      enc[0] = (uint8_t)u;
+      n = 1;
+    } else if (u < 0x800) {
+      enc[0] = (uint8_t)(0xC0 | (u >> 6));
+      enc[1] = (uint8_t)(0x80 | (u & 0x3F));
+      n = 2;
+    } else if (u < 0x10000) {
+      enc[0] = (uint8_t)(0xE0 | (u >> 12));
+      enc[1] = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
+      enc[2] = (uint8_t)(0x80 | (u & 0x3F));
+      n = 3;
+    } else {
+      enc[0] = (uint8_t)(0xF0 | (u >> 18));
+      enc[1] = (uint8_t)(0x80 | ((u >> 12) & 0x3F));
+      enc[2] = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
+      enc[3] = (uint8_t)(0x80 | (u & 0x3F));
+      n = 4;
+    }
+    if (outlen && o + n < outlen) {
+      memcpy(out + o, enc, n);
+      o += n;
+    }
+  }
+  if (outlen)
+    out[o] = 0;
+}
+
 void etw_common(const st_etw_record *rec, st_event *ev, uint8_t provider, uint16_t id) {
   st_event_init(ev, provider, id);
   ev->ts_ns = rec->ts_ns;
@@ -200,6 +253,8 @@ static const char *record_name(const st_etw_record *rec, char *buf, size_t len) 
     if (!name)
       name = st_etw_extra_event_name(rec->id);
     snprintf(buf, len, "%s %u", name ? name : "AFD", rec->id);
+  } else if (memcmp(rec->provider, st_etw_dns_client_guid, 16) == 0) {
+    snprintf(buf, len, "DNS-Client %u", rec->id);
   } else {
     name = st_event_name(ST_PROVIDER_CATALOG, rec->id);
     snprintf(buf, len, "%s %u", name ? name : "WS2HELP", rec->id);
@@ -486,6 +541,8 @@ int st_etw_decode(const st_etw_record *rec, const uint8_t *data, size_t len, st_
     len = 0;
   if (memcmp(rec->provider, st_etw_ws2help_guid, 16) == 0)
     return etw_decode_ws2help(rec, data, len, ev);
+  if (memcmp(rec->provider, st_etw_dns_client_guid, 16) == 0)
+    return etw_decode_dns_client(rec, data, len, ev);
   if (memcmp(rec->provider, st_etw_afd_guid, 16) != 0)
     return ST_ETW_IGNORED;
   if (rec->pointer_size != 4 && rec->pointer_size != 8)

@@ -27,6 +27,8 @@ extern "C" {
  * little-endian, then Data4), so a consumer can memcpy a GUID into them. */
 extern const uint8_t st_etw_afd_guid[16];     /* {E53C6823-7BB8-44BB-90DC-3F86090D48A6} */
 extern const uint8_t st_etw_ws2help_guid[16]; /* {D5C25F9A-4D47-493E-9184-40DD397A004D} */
+/* {1C95126E-7EEA-49A9-A3FE-A378B03DDB4D}: 3006, 3008 and 3020 become DnsMessage */
+extern const uint8_t st_etw_dns_client_guid[16];
 
 /* What the decoder needs from the EVENT_RECORD header. */
 typedef struct st_etw_record {

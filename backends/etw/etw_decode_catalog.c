@@ -7,66 +7,13 @@
  * carries the Catalog only. Event 5 has no published template; it is read
  * as the LSP template and flagged when it is not one.
  *
- * Strings are read as 16-bit units and converted to UTF-8 here, so nothing
- * depends on the host's wchar_t.
+ * Strings are read as 16-bit units and converted to UTF-8
+ * (etw_read_utf16z), so nothing depends on the host's wchar_t.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "etw_decode_internal.h"
-
-/* Reads a NUL-terminated UTF-16LE string into UTF-8 (truncated to out's
- * size). A string without its NUL inside the payload is a short read. */
-static void read_utf16z(st_cursor *c, char *out, size_t outlen) {
-  size_t o = 0;
-  for (;;) {
-    uint32_t u = st_cursor_le16(c);
-    if (c->bad || u == 0)
-      break;
-    if (u >= 0xD800 && u <= 0xDBFF) { /* a high surrogate needs its low half */
-      size_t save = c->off;
-      uint32_t lo = st_cursor_le16(c);
-      if (!c->bad && lo >= 0xDC00 && lo <= 0xDFFF) {
-        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-      } else {
-        if (!c->bad)
-          c->off = save;
-        u = 0xFFFD;
-      }
-      if (c->bad)
-        break;
-    } else if (u >= 0xDC00 && u <= 0xDFFF) {
-      u = 0xFFFD;
-    }
-    uint8_t enc[4];
-    size_t n;
-    if (u < 0x80) {
-      enc[0] = (uint8_t)u;
-      n = 1;
-    } else if (u < 0x800) {
-      enc[0] = (uint8_t)(0xC0 | (u >> 6));
-      enc[1] = (uint8_t)(0x80 | (u & 0x3F));
-      n = 2;
-    } else if (u < 0x10000) {
-      enc[0] = (uint8_t)(0xE0 | (u >> 12));
-      enc[1] = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
-      enc[2] = (uint8_t)(0x80 | (u & 0x3F));
-      n = 3;
-    } else {
-      enc[0] = (uint8_t)(0xF0 | (u >> 18));
-      enc[1] = (uint8_t)(0x80 | ((u >> 12) & 0x3F));
-      enc[2] = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
-      enc[3] = (uint8_t)(0x80 | (u & 0x3F));
-      n = 4;
-    }
-    if (outlen && o + n < outlen) {
-      memcpy(out + o, enc, n);
-      o += n;
-    }
-  }
-  if (outlen)
-    out[o] = 0;
-}
 
 static void format_guid(const uint8_t *g, char *out, size_t len) {
   snprintf(out, len, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", g[3],
@@ -92,9 +39,9 @@ int etw_decode_ws2help(const st_etw_record *rec, const uint8_t *data, size_t len
     return etw_finish(rec, &c, ev, "");
   }
   char name[64], installer[96], guid[40];
-  read_utf16z(&c, name, sizeof name);
+  etw_read_utf16z(&c, name, sizeof name);
   uint32_t catalog = st_cursor_le32(&c);
-  read_utf16z(&c, installer, sizeof installer);
+  etw_read_utf16z(&c, installer, sizeof installer);
   const uint8_t *g = st_cursor_take(&c, 16);
   uint32_t category = st_cursor_le32(&c);
   int rc = etw_finish(rec, &c, ev, "");

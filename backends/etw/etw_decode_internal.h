@@ -37,6 +37,11 @@ uint8_t etw_family(uint32_t af);
 
 void etw_set_status(st_event *ev, uint32_t ntstatus);
 
+/* Reads a NUL-terminated UTF-16LE string (win:UnicodeString) into UTF-8,
+ * truncated to out's size. A string without its NUL inside the payload is
+ * a short read. */
+void etw_read_utf16z(st_cursor *c, char *out, size_t outlen);
+
 /* win:Pointer: 4 or 8 bytes, as the record header says. */
 static inline uint64_t etw_ptr(st_cursor *c, const st_etw_record *rec) {
   return rec->pointer_size == 4 ? st_cursor_le32(c) : st_cursor_le64(c);
@@ -47,5 +52,6 @@ int etw_decode_afd(const st_etw_record *rec, const uint8_t *data, size_t len, st
 int etw_decode_afd_legacy(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
                           st_etw_info *info);
 int etw_decode_ws2help(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev);
+int etw_decode_dns_client(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev);
 
 #endif

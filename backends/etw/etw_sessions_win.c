@@ -114,6 +114,14 @@ static int enable(TRACEHANDLE h, const char *name, const st_etw_session_settings
                       s->level, 0, 0, 0, &params);
   if (rc != ERROR_SUCCESS)
     return fail(rc, "enable Microsoft-Windows-Winsock-WS2HELP in", name, err, errlen);
+  /* Names for the recording (see etw_consumer_win.c): the DNS client's
+   * queries and results, at Information at least. */
+  if (kw == ~0ULL || (kw & ST_KW_DNS)) {
+    rc = EnableTraceEx2(h, (const GUID *)st_etw_dns_client_guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER,
+                        s->level < ST_LEVEL_INFO ? ST_LEVEL_INFO : s->level, 0, 0, 0, &params);
+    if (rc != ERROR_SUCCESS)
+      return fail(rc, "enable Microsoft-Windows-DNS-Client in", name, err, errlen);
+  }
   return 0;
 }
 

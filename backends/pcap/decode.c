@@ -1,11 +1,12 @@
 /*
  * Packet decoding: link layers, IPv4/IPv6 (with extension headers), TCP,
- * UDP, ICMP and ICMPv6. Pure functions over a byte range: every read is
- * checked against the captured length first, nothing is allocated, nothing
- * is remembered between calls.
+ * UDP, ICMP and ICMPv6; tunnels are handed to encap.c on the way. Pure
+ * functions over a byte range: every read is checked against the captured
+ * length first, nothing is allocated, nothing is remembered between calls.
  */
 #include "decode.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -18,6 +19,8 @@ enum {
   ETH_QINQ = 0x88a8,
   ETH_QINQ_OLD = 0x9100,
   ETH_PPPOE_SESSION = 0x8864,
+  ETH_MPLS = 0x8847,
+  ETH_MPLS_MC = 0x8848,
   PPP_IPV4 = 0x0021,
   PPP_IPV6 = 0x0057,
 };
@@ -41,11 +44,10 @@ enum {
   LT_LINUX_SLL2 = 276,
 };
 
-static pkt_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, const uint8_t **l3,
-                                uint32_t *l3len);
+enum { UDP_VXLAN = 4789, UDP_GENEVE = 6081 };
 
 /* A PPP frame starting at its protocol field (address/control optional). */
-static pkt_verdict by_ppp(const uint8_t *p, uint32_t len, const uint8_t **l3, uint32_t *l3len) {
+static pkt_verdict by_ppp(const uint8_t *p, uint32_t len, pkt_info *out) {
   if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {
     p += 2;
     len -= 2;
@@ -66,20 +68,17 @@ static pkt_verdict by_ppp(const uint8_t *p, uint32_t len, const uint8_t **l3, ui
   }
   if (proto != PPP_IPV4 && proto != PPP_IPV6)
     return PKT_NOT_IP;
-  *l3 = p;
-  *l3len = len;
-  return PKT_OK;
+  return pkt_decode_inner_ip(p, len, out);
 }
 
 /* PPPoE session header (RFC 2516): ver/type, code, session, length. */
-static pkt_verdict by_pppoe(const uint8_t *p, uint32_t len, const uint8_t **l3, uint32_t *l3len) {
+static pkt_verdict by_pppoe(const uint8_t *p, uint32_t len, pkt_info *out) {
   if (len < 6)
     return PKT_TRUNCATED;
-  return by_ppp(p + 6, len - 6, l3, l3len);
+  return by_ppp(p + 6, len - 6, out);
 }
 
-static pkt_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, const uint8_t **l3,
-                                uint32_t *l3len) {
+pkt_verdict pkt_decode_ethertype(uint16_t type, const uint8_t *p, uint32_t len, pkt_info *out) {
   /* Stacked VLAN tags: bounded by the frame, each costs 4 bytes. */
   while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
     if (len < 4)
@@ -89,12 +88,12 @@ static pkt_verdict by_ethertype(uint16_t type, const uint8_t *p, uint32_t len, c
     len -= 4;
   }
   if (type == ETH_PPPOE_SESSION)
-    return by_pppoe(p, len, l3, l3len);
+    return by_pppoe(p, len, out);
+  if (type == ETH_MPLS || type == ETH_MPLS_MC)
+    return pkt_decap_mpls(p, len, out);
   if (type != ETH_IPV4 && type != ETH_IPV6)
     return PKT_NOT_IP;
-  *l3 = p;
-  *l3len = len;
-  return PKT_OK;
+  return pkt_decode_inner_ip(p, len, out);
 }
 
 /* BSD loopback: the address family in the capturing host's byte order
@@ -103,13 +102,13 @@ static bool null_family_is_ip(uint32_t af) {
   return af == 2 || af == 10 || af == 23 || af == 24 || af == 28 || af == 30;
 }
 
-pkt_verdict pkt_decode_link(int linktype, const uint8_t *f, uint32_t caplen, const uint8_t **l3,
-                            uint32_t *l3len) {
+/* The network-layer packet of a frame, decoded into out. */
+static pkt_verdict by_link(int linktype, const uint8_t *f, uint32_t caplen, pkt_info *out) {
   switch (linktype) {
   case LT_EN10MB:
     if (caplen < 14)
       return PKT_TRUNCATED;
-    return by_ethertype(st_be16(f + 12), f + 14, caplen - 14, l3, l3len);
+    return pkt_decode_ethertype(st_be16(f + 12), f + 14, caplen - 14, out);
   case LT_NULL:
   case LT_LOOP: {
     if (caplen < 4)
@@ -118,38 +117,46 @@ pkt_verdict pkt_decode_link(int linktype, const uint8_t *f, uint32_t caplen, con
     uint32_t le = st_le32(f);
     if (!null_family_is_ip(be) && !null_family_is_ip(le))
       return PKT_NOT_IP;
-    *l3 = f + 4;
-    *l3len = caplen - 4;
-    return PKT_OK;
+    return pkt_decode_inner_ip(f + 4, caplen - 4, out);
   }
   case LT_RAW_12:
   case LT_RAW_14:
   case LT_RAW:
   case LT_IPV4:
   case LT_IPV6:
-    *l3 = f;
-    *l3len = caplen;
-    return PKT_OK;
+    return pkt_decode_inner_ip(f, caplen, out);
   case LT_LINUX_SLL:
     if (caplen < 16)
       return PKT_TRUNCATED;
-    return by_ethertype(st_be16(f + 14), f + 16, caplen - 16, l3, l3len);
+    return pkt_decode_ethertype(st_be16(f + 14), f + 16, caplen - 16, out);
   case LT_LINUX_SLL2:
     if (caplen < 20)
       return PKT_TRUNCATED;
-    return by_ethertype(st_be16(f), f + 20, caplen - 20, l3, l3len);
+    return pkt_decode_ethertype(st_be16(f), f + 20, caplen - 20, out);
   case LT_PPP:
   case LT_PPP_SERIAL:
-    return by_ppp(f, caplen, l3, l3len);
+    return by_ppp(f, caplen, out);
   case LT_PPP_ETHER:
-    return by_pppoe(f, caplen, l3, l3len);
+    return by_pppoe(f, caplen, out);
   case LT_C_HDLC:
     if (caplen < 4)
       return PKT_TRUNCATED;
-    return by_ethertype(st_be16(f + 2), f + 4, caplen - 4, l3, l3len);
+    return pkt_decode_ethertype(st_be16(f + 2), f + 4, caplen - 4, out);
   default:
     return PKT_NOT_IP;
   }
+}
+
+/* A fresh pkt_info; the tunnel entries past nencap are never read, so the
+ * per-frame cost stays that of the fields before them. */
+static void clear(pkt_info *out) {
+  memset(out, 0, offsetof(pkt_info, encap));
+  out->tunnel = 0;
+}
+
+pkt_verdict pkt_decode_frame(int linktype, const uint8_t *f, uint32_t caplen, pkt_info *out) {
+  clear(out);
+  return by_link(linktype, f, caplen, out);
 }
 
 pkt_verdict pkt_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caplen, uint32_t len,
@@ -194,6 +201,10 @@ pkt_verdict pkt_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caple
     }
     out->sport = st_be16(p);
     out->dport = st_be16(p + 2);
+    pkt_verdict v;
+    if ((out->dport == UDP_VXLAN || out->dport == UDP_GENEVE) &&
+        pkt_decap_udp(out->dport, p + 8, caplen - 8, len - 8, out, &v))
+      return v;
     break;
   }
   case PKT_IPPROTO_ICMP:
@@ -207,8 +218,12 @@ pkt_verdict pkt_decode_transport(uint8_t proto, const uint8_t *p, uint32_t caple
     out->icmp_type = p[0];
     out->icmp_code = p[1];
     break;
-  default:
+  default: {
+    pkt_verdict v;
+    if (pkt_decap_ip_proto(proto, p, caplen, out, &v))
+      return v;
     return PKT_UNSUPPORTED;
+  }
   }
   out->payload = p + hl;
   out->payload_len = len - hl;
@@ -347,7 +362,11 @@ static pkt_verdict ip_header(const uint8_t *p, uint32_t caplen, bool quoted, pkt
 }
 
 pkt_verdict pkt_decode_ip(const uint8_t *p, uint32_t caplen, pkt_info *out) {
-  memset(out, 0, sizeof *out);
+  clear(out);
+  return pkt_decode_inner_ip(p, caplen, out);
+}
+
+pkt_verdict pkt_decode_inner_ip(const uint8_t *p, uint32_t caplen, pkt_info *out) {
   uint32_t off, l4len;
   uint8_t proto;
   pkt_verdict v = ip_header(p, caplen, false, out, &off, &proto, &l4len);

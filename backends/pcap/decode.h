@@ -1,6 +1,9 @@
 /*
  * Stateless packet decoding for the pcap backend: link layer -> IPv4/IPv6
  * -> TCP/UDP/ICMP headers, and the header quoted inside an ICMP error.
+ * Tunnels (MPLS, GRE, VXLAN, Geneve, IP-in-IP; encap.c) are opened on the
+ * way: the packet decoded is the innermost one, and the layers it came
+ * through are listed in pkt_info.encap.
  *
  * Everything here reads only the bytes it is given, bounds-checks every
  * access and never allocates: it must survive any input (fuzzed). Checksums
@@ -10,14 +13,39 @@
 #define ST_PCAP_DECODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
   PKT_IPPROTO_ICMP = 1,
+  PKT_IPPROTO_IPIP = 4,
   PKT_IPPROTO_TCP = 6,
   PKT_IPPROTO_UDP = 17,
+  PKT_IPPROTO_IPV6 = 41,
+  PKT_IPPROTO_GRE = 47,
   PKT_IPPROTO_ICMPV6 = 58,
 };
+
+/* Tunnels opened at most, outermost first; a packet nested deeper is
+ * PKT_UNSUPPORTED. */
+#define PKT_MAX_ENCAP 4
+
+typedef enum pkt_encap_kind {
+  PKT_ENCAP_MPLS = 1, /* id: top label, id2: bottom label, n: labels */
+  PKT_ENCAP_GRE,      /* id: key (has_id when present) */
+  PKT_ENCAP_VXLAN,    /* id: VNI */
+  PKT_ENCAP_GENEVE,   /* id: VNI */
+  PKT_ENCAP_IPIP,     /* IPv4 or IPv6 in IPv4 or IPv6: outer/inner family */
+  PKT_ENCAP_ERSPAN,   /* id: session (type II/III) */
+} pkt_encap_kind;
+
+typedef struct pkt_encap {
+  uint8_t kind;         /* pkt_encap_kind */
+  uint8_t outer, inner; /* IPIP: ST_FAMILY_INET / ST_FAMILY_INET6 */
+  uint8_t n;
+  bool has_id;
+  uint32_t id, id2;
+} pkt_encap;
 
 enum {
   PKT_TH_FIN = 0x01,
@@ -64,13 +92,19 @@ typedef struct pkt_info {
   const uint8_t *payload;
   uint32_t payload_len, payload_caplen;
   pkt_frag frag;
+  /* Tunnels the packet came through, outermost first. tunnel identifies
+   * the innermost tunnel that is the same both ways (VNI, GRE key, kind),
+   * 0 when none: a flow is keyed by it, so that the same addresses in two
+   * overlays (or a packet seen both inside and outside its tunnel) are
+   * different flows. MPLS labels change hop by hop and are left out. */
+  uint8_t nencap;
+  pkt_encap encap[PKT_MAX_ENCAP];
+  uint32_t tunnel;
 } pkt_info;
 
-/* Finds the network-layer packet in a frame of the given link type (a DLT
- * value as pcap_datalink() returns it, or a LINKTYPE number). Returns
- * PKT_OK and sets *l3 / *l3len, PKT_NOT_IP, or PKT_TRUNCATED. */
-pkt_verdict pkt_decode_link(int linktype, const uint8_t *frame, uint32_t caplen, const uint8_t **l3,
-                            uint32_t *l3len);
+/* Decodes a frame of the given link type (a DLT value as pcap_datalink()
+ * returns it, or a LINKTYPE number): link layer, tunnels, IP, transport. */
+pkt_verdict pkt_decode_frame(int linktype, const uint8_t *frame, uint32_t caplen, pkt_info *out);
 
 /* Decodes an IPv4 or IPv6 packet and its transport header. */
 pkt_verdict pkt_decode_ip(const uint8_t *p, uint32_t caplen, pkt_info *out);
@@ -91,5 +125,27 @@ pkt_verdict pkt_ipv6_walk(const uint8_t *p, uint32_t caplen, uint8_t *next, uint
  * destination-unreachable message. Only family, proto, addresses and ports
  * are filled. */
 pkt_verdict pkt_decode_quoted(const uint8_t *p, uint32_t caplen, pkt_info *out);
+
+/* "vxlan vni=42", "mpls label=16 > gre key=5": the tunnels of a packet,
+ * outermost first; "" when none. */
+void pkt_encap_format(const pkt_info *p, char *buf, size_t len);
+
+/* Between decode.c and encap.c: the rest of a packet from its Ethernet
+ * type (VLAN tags, PPPoE and MPLS included), or an IP packet, decoded into
+ * out without clearing it (encap.c clears what a tunnel hides, and keeps
+ * the tunnels). */
+pkt_verdict pkt_decode_ethertype(uint16_t type, const uint8_t *p, uint32_t caplen, pkt_info *out);
+pkt_verdict pkt_decode_inner_ip(const uint8_t *p, uint32_t caplen, pkt_info *out);
+/* Opens the tunnel a transport header of protocol proto starts (IP-in-IP,
+ * GRE) or a UDP payload (caplen of len bytes) to port dport carries
+ * (VXLAN, Geneve), and decodes
+ * what is inside into out. False when it is no tunnel we know: the caller
+ * then decodes the header as it is. */
+bool pkt_decap_ip_proto(uint8_t proto, const uint8_t *p, uint32_t caplen, pkt_info *out,
+                        pkt_verdict *v);
+bool pkt_decap_udp(uint16_t dport, const uint8_t *p, uint32_t caplen, uint32_t len, pkt_info *out,
+                   pkt_verdict *v);
+/* An MPLS label stack and the IP packet under it. */
+pkt_verdict pkt_decap_mpls(const uint8_t *p, uint32_t caplen, pkt_info *out);
 
 #endif

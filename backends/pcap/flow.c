@@ -12,6 +12,9 @@
 #include "flow.h"
 #include "socktrace/status.h"
 
+/* Room for a flow's tunnels in words: PKT_MAX_ENCAP of them, each short. */
+#define ENCAP_MAX 96
+
 static int side_cmp(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp) {
   int c = memcmp(a, b, 16);
   if (c)
@@ -19,26 +22,25 @@ static int side_cmp(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp
   return ap < bp ? -1 : ap > bp;
 }
 
-static void make_key(flow_key *k, uint8_t family, uint8_t proto, const uint8_t *src, uint16_t sport,
-                     const uint8_t *dst, uint16_t dport) {
+static void make_key(flow_key *k, const pkt_info *p) {
   memset(k, 0, sizeof *k);
-  k->family = family;
-  k->proto = proto;
-  int lo = side_cmp(src, sport, dst, dport) <= 0 ? 0 : 1;
-  memcpy(k->addr[lo], src, 16);
-  k->port[lo] = sport;
-  memcpy(k->addr[!lo], dst, 16);
-  k->port[!lo] = dport;
+  k->tunnel = p->tunnel;
+  k->family = p->family;
+  k->proto = p->proto;
+  int lo = side_cmp(p->src, p->sport, p->dst, p->dport) <= 0 ? 0 : 1;
+  memcpy(k->addr[lo], p->src, 16);
+  k->port[lo] = p->sport;
+  memcpy(k->addr[!lo], p->dst, 16);
+  k->port[!lo] = p->dport;
 }
 
-flow *flow_lookup(st_pcap_tracker *t, uint8_t family, uint8_t proto, const uint8_t *src,
-                  uint16_t sport, const uint8_t *dst, uint16_t dport, int *side) {
+flow *flow_lookup(st_pcap_tracker *t, const pkt_info *p, int *side) {
   flow_key k;
-  make_key(&k, family, proto, src, sport, dst, dport);
+  make_key(&k, p);
   flow *f = NULL;
   HASH_FIND(hh, t->table, &k, sizeof k, f);
   if (f)
-    *side = side_cmp(f->side[0].addr, f->side[0].port, src, sport) == 0 ? 0 : 1;
+    *side = side_cmp(f->side[0].addr, f->side[0].port, p->src, p->sport) == 0 ? 0 : 1;
   return f;
 }
 
@@ -80,7 +82,9 @@ flow *flow_create(st_pcap_tracker *t, const pkt_info *pkt, bool src_is_initiator
   flow *f = calloc(1, sizeof *f);
   if (!f)
     return NULL;
-  make_key(&f->key, pkt->family, pkt->proto, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+  make_key(&f->key, pkt);
+  if (pkt->nencap && (f->encap = malloc(ENCAP_MAX)))
+    pkt_encap_format(pkt, f->encap, ENCAP_MAX);
   f->family = pkt->family;
   f->proto = pkt->proto;
   f->flags = flags;
@@ -150,7 +154,17 @@ st_event *flow_event(st_pcap_tracker *t, const flow *f, int s, uint8_t provider,
   fill_addr(&ev->local, f->family, f->side[s].addr, f->side[s].port);
   fill_addr(&ev->remote, f->family, f->side[!s].addr, f->side[!s].port);
   ev->has = ST_HAS_FAMILY | ST_HAS_TYPE | ST_HAS_PROTOCOL | ST_HAS_LOCAL | ST_HAS_REMOTE;
+  if (f->encap) {
+    snprintf(ev->detail, sizeof ev->detail, "%s", f->encap);
+    ev->has |= ST_HAS_DETAIL;
+  }
   return ev;
+}
+
+void flow_detail(st_event *ev, const flow *f, const char *text) {
+  snprintf(ev->detail, sizeof ev->detail, "%s%s%s", text, f->encap ? "; " : "",
+           f->encap ? f->encap : "");
+  ev->has |= ST_HAS_DETAIL;
 }
 
 void tracker_emit(st_pcap_tracker *t, st_event *ev) {
@@ -178,10 +192,8 @@ void flow_connect_done(st_pcap_tracker *t, flow *f, st_status st, const char *de
   ev = flow_event(t, f, 0, ST_PROVIDER_AFD, ST_EV_CONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
   ev->status = st;
   ev->has |= ST_HAS_STATUS;
-  if (detail) {
-    snprintf(ev->detail, sizeof ev->detail, "%s", detail);
-    ev->has |= ST_HAS_DETAIL;
-  }
+  if (detail)
+    flow_detail(ev, f, detail);
   if (st.code != ST_OK)
     side_fail(&f->side[0], st);
   f->side[0].exists = true;
@@ -218,6 +230,7 @@ void flow_end(st_pcap_tracker *t, flow *f, flow_end_reason why) {
   HASH_DEL(t->table, f);
   lru_unlink(t, f);
   t->stats.flows_active--;
+  free(f->encap);
   free(f);
 }
 
@@ -310,6 +323,7 @@ void st_pcap_tracker_free(st_pcap_tracker *t) {
   flow *f, *tmp;
   HASH_ITER(hh, t->table, f, tmp) {
     HASH_DEL(t->table, f);
+    free(f->encap);
     free(f);
   }
   pkt_reasm_free(t->reasm);

@@ -8,7 +8,8 @@
  * (transport reset) for the receiver; FIN -> AfdDisconnect for the peer,
  * both FINs -> AfdCleanup for both; sequence analysis -> TcpRetransmit.
  * UDP: send/receive per datagram; ICMP unreachable quoting a datagram or a
- * SYN -> that flow's failure. DNS on port 53 -> DnsMessage.
+ * SYN -> that flow's failure (a datagram not in the capture: a failure on a
+ * flow picked up mid-stream). DNS on port 53 -> DnsMessage.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static bool seq_lt(uint32_t a, uint32_t b) {
 static void emit_dns(st_pcap_tracker *t, const flow *f, int s, const uint8_t *msg, uint32_t len) {
   st_event *ev;
   ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_DNS_MESSAGE, ST_EE_TRANSPORT, ST_KW_DNS);
-  if (!pkt_dns_parse(msg, len, &ev->dns)) {
+  if (!st_dns_parse(msg, len, 0, &ev->dns)) {
     t->stats.dns_malformed++;
     return;
   }
@@ -66,33 +67,6 @@ static void tcp_established(st_pcap_tracker *t, flow *f) {
   tracker_emit(t, ev);
 }
 
-static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
-  if (f->state == FLOW_CLOSED) {
-    t->stats.stray++;
-    return;
-  }
-  if (f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RCVD) {
-    /* The passive side refusing, or the initiator giving up. */
-    flow_connect_done(t, f, st_status_portable(s == 1 ? ST_REFUSED : ST_ABORTED),
-                      s == 1 ? "SYN answered by RST" : "initiator reset its own connect");
-    f->state = FLOW_CLOSED;
-    return;
-  }
-  st_event *ev;
-  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
-  ev->old_state = ev->new_state = ST_TCP_ESTABLISHED;
-  ev->has |= ST_HAS_STATE;
-  tracker_emit(t, ev);
-  ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
-  ev->reason = ST_ABORT_TRANSPORT_RESET;
-  ev->status = st_status_portable(ST_RESET);
-  ev->has |= ST_HAS_REASON | ST_HAS_STATUS;
-  side_fail(&f->side[!s], ev->status);
-  f->side[!s].exists = true;
-  tracker_emit(t, ev);
-  f->state = FLOW_CLOSED;
-}
-
 /* Sequence analysis as TShark does it: a segment that occupies sequence
  * space (data, SYN or FIN) and starts below the highest sequence already
  * seen from its sender is a retransmission, unless it is a keep-alive. */
@@ -117,17 +91,62 @@ static bool tcp_seq_update(flow_side *me, const pkt_info *p) {
   return retrans;
 }
 
+/* Both FINs were seen and one is not acknowledged yet (LAST_ACK, CLOSING):
+ * the connection is not over, and a RST still ends it abortively. */
+static bool fin_unacked(const flow *f) {
+  const flow_side *a = &f->side[0], *b = &f->side[1];
+  return !f->reset && a->fin_reported && b->fin_reported && !(a->fin_acked && b->fin_acked);
+}
+
+/* Side s's TCP state as far as the wire shows it. */
 static uint8_t tcp_state_of(const flow *f, int s) {
+  const flow_side *me = &f->side[s], *peer = &f->side[!s];
   switch (f->state) {
   case FLOW_SYN_SENT:
     return s == 0 ? ST_TCP_SYN_SENT : ST_TCP_LISTEN;
   case FLOW_SYN_RCVD:
     return s == 0 ? ST_TCP_SYN_SENT : ST_TCP_SYN_RECV;
   case FLOW_CLOSED:
-    return ST_TCP_CLOSE;
+    if (!fin_unacked(f))
+      return ST_TCP_CLOSE;
+    return me->fin_acked ? ST_TCP_TIME_WAIT : ST_TCP_LAST_ACK;
   default:
-    return f->side[s].fin_reported ? ST_TCP_FIN_WAIT1 : ST_TCP_ESTABLISHED;
+    if (me->fin_reported)
+      return me->fin_acked ? ST_TCP_FIN_WAIT2 : ST_TCP_FIN_WAIT1;
+    return peer->fin_reported ? ST_TCP_CLOSE_WAIT : ST_TCP_ESTABLISHED;
   }
+}
+
+/* A RST from side s. Before establishment it answers a connect; after it,
+ * in any state until both FINs are acknowledged, it is an abort for the
+ * side that receives it (the client sent FIN and the server answered RST:
+ * not a clean close). */
+static void tcp_reset(st_pcap_tracker *t, flow *f, int s) {
+  if (f->state == FLOW_CLOSED && !fin_unacked(f)) {
+    t->stats.stray++;
+    return;
+  }
+  if (f->state == FLOW_SYN_SENT || f->state == FLOW_SYN_RCVD) {
+    /* The passive side refusing, or the initiator giving up. */
+    flow_connect_done(t, f, st_status_portable(s == 1 ? ST_REFUSED : ST_ABORTED),
+                      s == 1 ? "SYN answered by RST" : "initiator reset its own connect");
+    f->state = FLOW_CLOSED;
+    return;
+  }
+  st_event *ev;
+  ev = flow_event(t, f, s, ST_PROVIDER_EXT, ST_EV_TCP_RESET_SENT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->old_state = ev->new_state = tcp_state_of(f, s);
+  ev->has |= ST_HAS_STATE;
+  tracker_emit(t, ev);
+  ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_ABORT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
+  ev->reason = ST_ABORT_TRANSPORT_RESET;
+  ev->status = st_status_portable(ST_RESET);
+  ev->has |= ST_HAS_REASON | ST_HAS_STATUS;
+  side_fail(&f->side[!s], ev->status);
+  f->side[!s].exists = true;
+  tracker_emit(t, ev);
+  f->state = FLOW_CLOSED;
+  f->reset = true;
 }
 
 /* A new flow from a segment that is not the first SYN: picked up
@@ -151,7 +170,7 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
   bool syn = fl & PKT_TH_SYN, ack = fl & PKT_TH_ACK, rst = fl & PKT_TH_RST;
   bool fin = fl & PKT_TH_FIN;
   int s = 0;
-  flow *f = flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
+  flow *f = flow_lookup(t, p, &s);
   if (f && f->state == FLOW_CLOSED && syn && !ack && s == 0 && f->side[0].seq_valid &&
       p->seq != f->side[0].isn) {
     flow_end(t, f, FLOW_END_REUSED); /* the port was reused for a new connect */
@@ -174,7 +193,7 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
     } else if (!(f = tcp_midstream(t, p))) {
       return;
     }
-    flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
+    flow_lookup(t, p, &s);
   }
   flow_touch(t, f);
   flow_side *me = &f->side[s];
@@ -193,6 +212,9 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
     tcp_reset(t, f, s);
     return;
   }
+  flow_side *peer = &f->side[!s];
+  if (ack && peer->fin_reported && !seq_lt(p->ack, peer->fin_end))
+    peer->fin_acked = true;
   if (f->state == FLOW_SYN_SENT && s == 1 && syn && ack)
     f->state = FLOW_SYN_RCVD;
   else if (f->state == FLOW_SYN_RCVD && s == 0 && ack && !syn)
@@ -217,6 +239,7 @@ static void tcp_packet(st_pcap_tracker *t, const pkt_info *p) {
   }
   if (fin && !me->fin_reported && f->state != FLOW_CLOSED) {
     me->fin_reported = true;
+    me->fin_end = p->seq + p->payload_len + 1u + (syn ? 1u : 0u);
     st_event *ev;
     ev = flow_event(t, f, !s, ST_PROVIDER_AFD, ST_EV_DISCONNECT, ST_EE_TRANSPORT, ST_KW_TRANSPORT);
     ev->status = st_status_portable(ST_OK);
@@ -244,7 +267,7 @@ static bool is_unicast(uint8_t family, const uint8_t *ip) {
 
 static void udp_packet(st_pcap_tracker *t, const pkt_info *p) {
   int s = 0;
-  flow *f = flow_lookup(t, p->family, p->proto, p->src, p->sport, p->dst, p->dport, &s);
+  flow *f = flow_lookup(t, p, &s);
   if (!f) {
     if (!(f = flow_create(t, p, true, 0)))
       return;
@@ -326,12 +349,26 @@ static void icmp_packet(st_pcap_tracker *t, const pkt_info *p) {
     return;
   }
   int s = 0;
-  flow *f = flow_lookup(t, q.family, q.proto, q.src, q.sport, q.dst, q.dport, &s);
+  q.tunnel = p->tunnel; /* the quote travelled the same tunnel */
+  flow *f = flow_lookup(t, &q, &s);
+  if (!f && q.proto == PKT_IPPROTO_UDP) {
+    /* The datagram is not in the capture (filtered to ICMP, or started
+     * late), but the quote names its socket: a flow picked up mid-stream,
+     * its sender first. A quoted TCP segment says nothing so certain. */
+    f = flow_create(t, &q, true, ST_FLAG_MIDSTREAM);
+    if (f)
+      f->side[0].exists = true;
+  }
   if (!f) {
     t->stats.icmp_unmatched++;
     return;
   }
-  t->stats.icmp_matched++;
+  /* Matched: the capture holds what it answers (an orphan's flow may see
+   * a second unreachable before any datagram). */
+  if (f->proto == PKT_IPPROTO_UDP && f->side[s].msgs == 0)
+    t->stats.icmp_unmatched++;
+  else
+    t->stats.icmp_matched++;
   flow_touch(t, f);
   char detail[ST_DETAIL_MAX], from[64];
   st_addr router;
@@ -357,8 +394,8 @@ static void icmp_packet(st_pcap_tracker *t, const pkt_info *p) {
   ev->level = ST_LEVEL_INFO; /* a failed receive is Information, not Verbose */
   ev->status = st;
   ev->bytes = 0;
-  snprintf(ev->detail, sizeof ev->detail, "%s", detail);
-  ev->has |= ST_HAS_STATUS | ST_HAS_BYTES | ST_HAS_DETAIL;
+  flow_detail(ev, f, detail);
+  ev->has |= ST_HAS_STATUS | ST_HAS_BYTES;
   side_fail(&f->side[s], st);
   tracker_emit(t, ev);
 }
@@ -401,8 +438,10 @@ static void fragment(st_pcap_tracker *t, pkt_info *p) {
   pkt_verdict v = pkt_decode_transport(proto, data + off, len - off, len - off, p);
   if (v == PKT_OK)
     dispatch(t, p);
-  else if (v == PKT_UNSUPPORTED)
-    t->stats.unsupported++;
+  else if (v == PKT_NOT_IP)
+    t->stats.not_ip++;
+  else if (v == PKT_UNSUPPORTED || v == PKT_FRAGMENT)
+    t->stats.unsupported++; /* a fragment inside a reassembled tunnel packet: not rebuilt */
   else
     t->stats.malformed++;
 }
@@ -421,12 +460,8 @@ void st_pcap_tracker_packet(st_pcap_tracker *t, int linktype, uint64_t ts_ns, co
   t->now = ts_ns;
   if (caplen > len)
     caplen = len;
-  const uint8_t *l3;
-  uint32_t l3len;
   pkt_info p;
-  pkt_verdict v = pkt_decode_link(linktype, bytes, caplen, &l3, &l3len);
-  if (v == PKT_OK)
-    v = pkt_decode_ip(l3, l3len, &p);
+  pkt_verdict v = pkt_decode_frame(linktype, bytes, caplen, &p);
   switch (v) {
   case PKT_OK:
     dispatch(t, &p);

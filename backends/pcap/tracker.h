@@ -56,7 +56,8 @@ typedef struct st_pcap_tracker_stats {
   uint64_t reassembled;    /* datagrams rebuilt from fragments */
   uint64_t frag_dropped;   /* fragmented datagrams never completed */
   uint64_t icmp_matched;   /* ICMP errors matched to a tracked flow */
-  uint64_t icmp_unmatched; /* ICMP errors quoting a flow not in the capture */
+  uint64_t icmp_unmatched; /* ICMP errors quoting a flow not in the capture (UDP ones
+                              still fail that flow, picked up mid-stream) */
   uint64_t stray;          /* TCP segments that belong to no flow (lone RST) */
   uint64_t tcp_flows, udp_flows;
   uint64_t flows_expired; /* ended by a timeout */

@@ -13,6 +13,10 @@
 
 /* path "-" reads standard input. */
 int st_backend_replay_jsonl_new(const char *path, st_backend **out);
+/* True when the file looks like JSON Lines: its first line that is not
+ * blank (after an optional UTF-8 byte-order mark) is a whole JSON object.
+ * Later bad lines do not matter here: the reader reports each one. */
+bool st_replay_is_jsonl(const char *path);
 
 /* .sktrace binary traces (docs/sktrace-format.md); path "-" reads standard
  * input. A damaged or truncated file is read as far as it can be: each

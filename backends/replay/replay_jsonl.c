@@ -1,9 +1,12 @@
 /*
  * Replay of JSON Lines traces: a file source the session pulls, one event
  * per next(). A malformed line becomes a DecodeError event naming the
- * line; the rest is still read.
+ * line; the rest is still read. A file whose first line is no JSON object
+ * is not JSON Lines at all (st_replay_is_jsonl): the registry says what it
+ * is instead of reporting every "line" of it.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,9 @@
 #include "socktrace/session.h"
 
 #define MAX_LINE (1u << 20)
+
+/* A UTF-8 byte-order mark, as editors on Windows write it. */
+static const char BOM[] = "\xef\xbb\xbf";
 
 typedef struct replay_backend {
   st_backend base;
@@ -85,6 +91,10 @@ static int replay_next(st_backend *b, const st_event **out) {
       decode_error(r, "line too long; skipped");
       return ST_NEXT_EVENT;
     }
+    if (r->lineno == 1 && n >= 3 && memcmp(r->line, BOM, 3) == 0) {
+      memmove(r->line, r->line + 3, (size_t)n - 2);
+      n -= 3;
+    }
     if (n == 0 || (n == 1 && r->line[0] == '\r'))
       continue;
     char why[200];
@@ -141,4 +151,37 @@ int st_backend_replay_jsonl_new(const char *path, st_backend **out) {
   r->base.ops = &replay_ops;
   *out = &r->base;
   return 0;
+}
+
+bool st_replay_is_jsonl(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  char *line = NULL;
+  size_t len = 0, cap = 0;
+  int c = getc(f);
+  for (int i = 0; i < 3 && c == (unsigned char)BOM[i]; i++) /* the mark, byte by byte */
+    c = getc(f);
+  while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    c = getc(f);
+  bool object = false;
+  if (c == '{') {
+    for (; c != EOF && c != '\n' && len < MAX_LINE; c = getc(f)) {
+      if (len == cap) {
+        cap = cap ? cap * 2 : 4096;
+        char *n = realloc(line, cap);
+        if (!n)
+          break;
+        line = n;
+      }
+      line[len++] = (char)c;
+    }
+    json_error_t err;
+    json_t *o = line ? json_loadb(line, len, 0, &err) : NULL;
+    object = json_is_object(o);
+    json_decref(o);
+  }
+  free(line);
+  fclose(f);
+  return object;
 }

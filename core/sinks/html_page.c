@@ -374,6 +374,7 @@ static int put_data(html_sink *h, const st_counters *c) {
   st_sum_sort(&h->sum);
   json_rows(&h->buf, "procs", h->sum.procs);
   json_rows(&h->buf, "remotes", h->sum.remotes);
+  json_rows(&h->buf, "ipc", h->sum.ipc);
   json_longest(h);
   int rc = json_groups(h, &t);
   if (rc == 0)

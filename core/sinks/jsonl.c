@@ -9,17 +9,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dns.h"
 #include "internal.h"
 #include "socktrace/sink.h"
 
-static void json_addr(st_buf *b, const char *key, const st_addr *a) {
+/* name: the remote's DNS name (NULL: none); shared: learned from another
+ * process's answer. */
+static void json_addr(st_buf *b, const char *key, const st_addr *a, const char *name, bool shared) {
   char ip[ST_PATH_MAX + 8];
   st_buf_printf(b, ",\"%s\":{", key);
   switch (a->family) {
   case ST_FAMILY_INET:
   case ST_FAMILY_INET6:
     st_addr_format_ip(a, ip, sizeof ip);
-    st_buf_printf(b, "\"addr\":\"%s\",\"port\":%u}", ip, a->port);
+    st_buf_printf(b, "\"addr\":\"%s\",\"port\":%u", ip, a->port);
+    if (name) {
+      st_buf_puts(b, ",\"name\":");
+      st_buf_json_string(b, name);
+      if (shared)
+        st_buf_puts(b, ",\"name_shared\":true");
+    }
+    st_buf_puts(b, "}");
     break;
   case ST_FAMILY_UNIX:
     st_buf_puts(b, "\"path\":");
@@ -31,11 +41,11 @@ static void json_addr(st_buf *b, const char *key, const st_addr *a) {
   }
 }
 
-static const char *const domain_names[] = {NULL, "errno", "ntstatus", "winsock"};
+static const char *const domain_names[] = {NULL, "errno", "ntstatus", "winsock", "dns", "win32"};
 
 static void json_status(st_buf *b, const st_status *s) {
   st_buf_printf(b, ",\"status\":\"%s\"", st_code_name((st_code)s->code));
-  if (s->domain != ST_DOMAIN_NONE && s->domain < 4) {
+  if (s->domain != ST_DOMAIN_NONE && s->domain < sizeof domain_names / sizeof *domain_names) {
     st_buf_printf(b, ",\"status_native\":%" PRIu32 ",\"status_domain\":\"%s\"", s->native,
                   domain_names[s->domain]);
   }
@@ -45,6 +55,67 @@ static void json_status(st_buf *b, const st_status *s) {
   const char *win = st_status_windows_name(s);
   if (win && s->code != ST_OK)
     st_buf_printf(b, ",\"status_windows_name\":\"%s\"", win);
+}
+
+static void json_dns(st_buf *b, const st_dns *d) {
+  const char *type = st_dns_type_name(d->qtype);
+  st_buf_printf(b, ",\"dns_id\":%u,\"dns_qr\":%u,\"dns_qtype\":%u", d->id, d->qr, d->qtype);
+  if (type)
+    st_buf_printf(b, ",\"dns_qtype_name\":\"%s\"", type);
+  if (d->qr && (d->flags & ST_DNS_API)) {
+    st_buf_printf(b, ",\"dns_answers\":%u", d->answers);
+  } else if (d->qr) {
+    st_status rs = st_status_from_dns_rcode(d->rcode);
+    const char *rn = st_status_native_name(&rs);
+    st_buf_printf(b, ",\"dns_rcode\":%u", d->rcode);
+    if (rn)
+      st_buf_printf(b, ",\"dns_rcode_name\":\"%s\"", rn);
+    st_buf_printf(b, ",\"dns_answers\":%u", d->answers);
+  }
+  st_buf_puts(b, ",\"dns_qname\":");
+  st_buf_json_string(b, d->qname);
+  if (d->naddrs) {
+    st_buf_puts(b, ",\"dns_addrs\":[");
+    for (unsigned i = 0; i < d->naddrs && i < ST_DNS_ADDRS_MAX; i++) {
+      st_addr a = {.family = d->addrs[i].family};
+      char ip[64];
+      memcpy(a.addr, d->addrs[i].addr, sizeof a.addr);
+      st_addr_format_ip(&a, ip, sizeof ip);
+      st_buf_printf(b, "%s\"%s\"", i ? "," : "", ip);
+    }
+    st_buf_puts(b, "]");
+  }
+  if (d->cnames[0]) {
+    /* The chain is space-separated inside; a list outside. */
+    st_buf_puts(b, ",\"dns_cnames\":[");
+    const char *p = d->cnames;
+    for (bool first = true; *p; first = false) {
+      size_t n = strcspn(p, " ");
+      char name[ST_NAME_MAX];
+      snprintf(name, sizeof name, "%.*s", (int)n, p);
+      if (!first)
+        st_buf_puts(b, ",");
+      st_buf_json_string(b, name);
+      p += n;
+      while (*p == ' ')
+        p++;
+    }
+    st_buf_puts(b, "]");
+  }
+  if (d->qr && (d->naddrs || d->cnames[0]))
+    st_buf_printf(b, ",\"dns_ttl\":%" PRIu32, d->ttl);
+  if (d->latency_us)
+    st_buf_printf(b, ",\"dns_latency_us\":%" PRIu32, d->latency_us);
+  if (d->flags & (ST_DNS_SENT | ST_DNS_RECEIVED))
+    st_buf_printf(b, ",\"dns_direction\":\"%s\"", d->flags & ST_DNS_SENT ? "sent" : "received");
+  if (d->flags & ST_DNS_UNANSWERED)
+    st_buf_puts(b, ",\"dns_unanswered\":true");
+  if (d->flags & ST_DNS_API)
+    st_buf_puts(b, ",\"dns_api\":true");
+  if (d->flags & ST_DNS_TRUNCATED)
+    st_buf_puts(b, ",\"dns_truncated\":true");
+  if (d->flags & ST_DNS_PARTIAL)
+    st_buf_puts(b, ",\"dns_partial\":true");
 }
 
 void st_event_json_append(st_buf *b, const st_event *ev) {
@@ -92,9 +163,11 @@ void st_event_json_append(st_buf *b, const st_event *ev) {
       st_buf_printf(b, ",\"protocol\":%u", ev->protocol);
   }
   if (ev->has & ST_HAS_LOCAL)
-    json_addr(b, "local", &ev->local);
+    json_addr(b, "local", &ev->local, NULL, false);
   if (ev->has & ST_HAS_REMOTE)
-    json_addr(b, "remote", &ev->remote);
+    json_addr(b, "remote", &ev->remote,
+              ev->has & ST_HAS_REMOTE_NAME && ev->remote_name[0] ? ev->remote_name : NULL,
+              ev->flags & ST_FLAG_NAME_SHARED);
   if (ev->has & ST_HAS_BYTES)
     st_buf_printf(b, ",\"bytes\":%" PRIu64, ev->bytes);
   if (ev->has & ST_HAS_BUFFERS)
@@ -140,14 +213,8 @@ void st_event_json_append(st_buf *b, const st_event *ev) {
         b, ",\"count\":%" PRIu64 ",\"where\":\"%s\",\"from_ns\":%" PRIu64 ",\"to_ns\":%" PRIu64,
         ev->lost.count, w ? w : "unknown", ev->lost.from_ns, ev->lost.to_ns);
   }
-  if (ev->has & ST_HAS_DNS) {
-    const st_dns *d = &ev->dns;
-    st_buf_printf(b, ",\"dns_id\":%u,\"dns_qr\":%u,\"dns_qtype\":%u", d->id, d->qr, d->qtype);
-    if (d->qr)
-      st_buf_printf(b, ",\"dns_rcode\":%u,\"dns_answers\":%u", d->rcode, d->answers);
-    st_buf_puts(b, ",\"dns_qname\":");
-    st_buf_json_string(b, d->qname);
-  }
+  if (ev->has & ST_HAS_DNS)
+    json_dns(b, &ev->dns);
   if (ev->has & ST_HAS_LEGACY_ID)
     st_buf_printf(b, ",\"legacy_id\":%u", ev->legacy_id);
   if (ev->has & ST_HAS_NETNS)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "internal.h"
 #include "socktrace/sink.h"
 
@@ -57,8 +58,51 @@ static void fmt_duration(st_buf *b, uint64_t ns) {
     st_buf_printf(b, "%.2fs", (double)ns / 1e9);
 }
 
+/* "dns query A api.github.com id=0x1a2b" / "dns answer A api.github.com
+ * NOERROR 140.82.112.3 (ttl 60 s) after 3.1 ms". */
+static void text_dns(st_buf *b, const st_dns *d) {
+  const char *type = st_dns_type_name(d->qtype);
+  char tname[16];
+  if (!type) {
+    snprintf(tname, sizeof tname, "TYPE%u", d->qtype);
+    type = tname;
+  }
+  const char *what = d->flags & ST_DNS_UNANSWERED ? "unanswered query" : d->qr ? "answer" : "query";
+  st_buf_printf(b, " dns %s %s %s", what, type, d->qname[0] ? d->qname : ".");
+  if (!(d->flags & ST_DNS_API))
+    st_buf_printf(b, " id=0x%04x", d->id);
+  if (d->qr && !(d->flags & ST_DNS_API)) {
+    st_status rs = st_status_from_dns_rcode(d->rcode);
+    const char *rn = st_status_native_name(&rs);
+    if (rn)
+      st_buf_printf(b, " %s", rn);
+    else
+      st_buf_printf(b, " rcode=%u", d->rcode);
+    st_buf_printf(b, " answers=%u", d->answers);
+  } else if (d->qr) {
+    st_buf_printf(b, " answers=%u", d->answers);
+  }
+  if (d->cnames[0])
+    st_buf_printf(b, " via %s", d->cnames);
+  for (unsigned i = 0; i < d->naddrs && i < ST_DNS_ADDRS_MAX; i++) {
+    st_addr a = {.family = d->addrs[i].family};
+    char ip[64];
+    memcpy(a.addr, d->addrs[i].addr, sizeof a.addr);
+    st_addr_format_ip(&a, ip, sizeof ip);
+    st_buf_printf(b, "%s%s", i ? "," : " ", ip);
+  }
+  if (d->qr && (d->naddrs || d->cnames[0]))
+    st_buf_printf(b, " (ttl %" PRIu32 " s)", d->ttl);
+  if (d->latency_us) {
+    st_buf_puts(b, d->flags & ST_DNS_UNANSWERED ? " waited " : " after ");
+    fmt_duration(b, (uint64_t)d->latency_us * 1000);
+  }
+  if (d->flags & ST_DNS_TRUNCATED)
+    st_buf_puts(b, " (truncated)");
+}
+
 void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *opt) {
-  char tmp[ST_PATH_MAX + 64];
+  char tmp[ST_NAME_MAX + ST_PATH_MAX + 64];
   bool color = opt && opt->color;
   if (opt && opt->local_time)
     st_format_local(ev->ts_ns, tmp, sizeof tmp);
@@ -86,7 +130,7 @@ void st_event_text_append(st_buf *b, const st_event *ev, const st_text_options *
 }
 
 void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_options *opt) {
-  char tmp[ST_PATH_MAX + 64];
+  char tmp[ST_NAME_MAX + ST_PATH_MAX + 64];
   bool color = opt && opt->color;
   const char *name = st_event_name(ev->provider, ev->id);
   const char *col = color ? event_color(ev) : NULL;
@@ -102,7 +146,12 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
   if (ev->endpoint)
     st_buf_printf(b, " ep=0x%" PRIx64, ev->endpoint);
 
-  if (ev->has & ST_HAS_PROTOCOL) {
+  bool unix_family = (ev->has & ST_HAS_FAMILY) && ev->family == ST_FAMILY_UNIX;
+  if (unix_family) {
+    /* A UNIX socket's protocol number means nothing: name the family. */
+    const char *t = (ev->has & ST_HAS_TYPE) ? st_type_name(ev->type) : NULL;
+    st_buf_printf(b, " unix%s%s", t ? " " : "", t ? t : "");
+  } else if (ev->has & ST_HAS_PROTOCOL) {
     const char *p = st_protocol_name(ev->protocol);
     if (p)
       st_buf_printf(b, " %s", p);
@@ -116,7 +165,8 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
     if (t)
       st_buf_printf(b, " %s", t);
   }
-  if ((ev->has & ST_HAS_PROTOCOL) && (ev->has & ST_HAS_FAMILY) && ev->family != ST_FAMILY_INET) {
+  if ((ev->has & ST_HAS_PROTOCOL) && (ev->has & ST_HAS_FAMILY) && ev->family != ST_FAMILY_INET &&
+      !unix_family) {
     const char *f = st_family_name(ev->family);
     if (f)
       st_buf_printf(b, "/%s", f);
@@ -126,7 +176,7 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
     st_buf_printf(b, " %s", tmp);
   }
   if (ev->has & ST_HAS_REMOTE) {
-    st_addr_format(&ev->remote, tmp, sizeof tmp);
+    st_event_remote_format(ev, tmp, sizeof tmp);
     st_buf_printf(b, " %s %s", (ev->has & ST_HAS_LOCAL) ? "->" : "remote", tmp);
   }
   if (ev->has & ST_HAS_BYTES)
@@ -181,13 +231,8 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
       fmt_duration(b, ev->lost.to_ns - ev->lost.from_ns);
     }
   }
-  if (ev->has & ST_HAS_DNS) {
-    const st_dns *d = &ev->dns;
-    st_buf_printf(b, " dns %s id=0x%04x qtype=%u name=%s", d->qr ? "response" : "query", d->id,
-                  d->qtype, d->qname[0] ? d->qname : ".");
-    if (d->qr)
-      st_buf_printf(b, " rcode=%u answers=%u", d->rcode, d->answers);
-  }
+  if (ev->has & ST_HAS_DNS)
+    text_dns(b, &ev->dns);
   if (ev->has & ST_HAS_LEGACY_ID)
     st_buf_printf(b, " legacy_id=%u", ev->legacy_id);
   if (ev->has & ST_HAS_CONTAINER)

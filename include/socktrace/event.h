@@ -194,8 +194,9 @@ enum {
   ST_HAS_LEGACY_ID = 1u << 17,
   ST_HAS_PPID = 1u << 18,
   ST_HAS_DNS = 1u << 19,
-  ST_HAS_DETAIL = 1u << 20,    /* free text: catalog entry, drop reason, error */
-  ST_HAS_CONTAINER = 1u << 21, /* container name or id */
+  ST_HAS_DETAIL = 1u << 20,      /* free text: catalog entry, drop reason, error */
+  ST_HAS_CONTAINER = 1u << 21,   /* container name or id */
+  ST_HAS_REMOTE_NAME = 1u << 22, /* the name a DNS answer gave the remote address */
 };
 
 /* Flags (st_event.flags). */
@@ -203,6 +204,18 @@ enum {
   ST_FLAG_PREEXISTING = 1u << 0, /* socket existed before the trace started */
   ST_FLAG_MIDSTREAM = 1u << 1,   /* wire flow picked up mid-stream */
   ST_FLAG_PID_GUESSED = 1u << 2, /* pid taken from a context that may not own the socket */
+  ST_FLAG_NAME_SHARED = 1u << 3, /* remote_name came from another process's DNS answer */
+};
+
+/* st_dns.flags */
+enum {
+  ST_DNS_TRUNCATED = 1u << 0,  /* the message's TC bit: the answer did not fit */
+  ST_DNS_PARTIAL = 1u << 1,    /* only part of the message was seen (capture limit) */
+  ST_DNS_UNANSWERED = 1u << 2, /* a query no answer came for within the timeout */
+  ST_DNS_SENT = 1u << 3,       /* the process sent it (else it received it; neither: the wire) */
+  ST_DNS_RECEIVED = 1u << 4,
+  ST_DNS_API = 1u << 5, /* a resolver API's call and result (the Windows DNS client), not a
+                           message: no id or rcode; the status says how it ended */
 };
 
 /* TCP states, numbered as Linux does (1 ESTABLISHED .. 12 NEW_SYN_RECV). */
@@ -247,13 +260,29 @@ typedef struct st_lost {
   uint64_t from_ns, to_ns;
 } st_lost;
 
+/* A DNS name, as text ("api.github.com"): at most 253 characters. */
+#define ST_NAME_MAX 256
+#define ST_DNS_ADDRS_MAX 8
+
+/* An address a DNS answer gave: family ST_FAMILY_INET / ST_FAMILY_INET6. */
+typedef struct st_dns_addr {
+  uint8_t family;
+  uint8_t addr[16];
+} st_dns_addr;
+
 typedef struct st_dns {
   uint16_t id;
   uint8_t qr;    /* 0 query, 1 response */
   uint8_t rcode; /* responses */
   uint16_t qtype;
-  uint16_t answers;
-  char qname[256];
+  uint16_t answers;    /* answer records in the message, of every type */
+  uint8_t naddrs;      /* A/AAAA answers kept in addrs (at most ST_DNS_ADDRS_MAX) */
+  uint8_t flags;       /* ST_DNS_* */
+  uint32_t ttl;        /* responses: the smallest TTL of the answers kept, seconds */
+  uint32_t latency_us; /* responses and unanswered queries: time since the query */
+  st_dns_addr addrs[ST_DNS_ADDRS_MAX];
+  char qname[ST_NAME_MAX];
+  char cnames[ST_NAME_MAX]; /* the CNAME chain the answer followed, space-separated */
 } st_dns;
 
 #define ST_COMM_MAX 16
@@ -296,6 +325,7 @@ typedef struct st_event {
   st_summary summary;
   st_lost lost;
   st_dns dns;
+  char remote_name[ST_NAME_MAX]; /* ST_HAS_REMOTE_NAME */
   char detail[ST_DETAIL_MAX];
   char container[64];
 } st_event;
@@ -336,6 +366,9 @@ void st_event_init(st_event *ev, uint8_t provider, uint16_t id);
 /* Formats an address as "1.2.3.4:80", "[::1]:80", "/path" or "@abstract".
  * Returns the length written (like snprintf). */
 int st_addr_format(const st_addr *a, char *buf, size_t len);
+/* The event's remote as st_addr_format has it, or, when a DNS answer named
+ * it, "api.github.com[140.82.112.3]:443". */
+int st_event_remote_format(const st_event *ev, char *buf, size_t len);
 /* Formats just the address part ("1.2.3.4", "::1"); no port. */
 int st_addr_format_ip(const st_addr *a, char *buf, size_t len);
 /* Parses "1.2.3.4" / "::1" into a (port untouched). Returns 0 or ST_EINVAL. */

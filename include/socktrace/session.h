@@ -73,6 +73,9 @@ typedef struct st_session_config {
   st_filter filter;
   bool handle_signals; /* stop cleanly on SIGINT/SIGTERM */
   uint32_t ring_pages; /* backend ring/buffer size hint; 0 = default */
+  /* A DNS query with no answer after this long is reported unanswered;
+   * 0 = 5000 ms. */
+  uint32_t dns_timeout_ms;
 } st_session_config;
 
 typedef struct st_session st_session;

@@ -58,11 +58,17 @@ typedef struct st_text_options {
 } st_text_options;
 int st_sink_text_new(FILE *out, const st_text_options *opt, st_sink **sink);
 int st_sink_jsonl_new(FILE *out, st_sink **sink);
-/* Prints its tables when the session ends. */
+/* Prints its tables when the session ends: the network failures (by
+ * program and peer), then per process (grouped by name) and per remote
+ * endpoint, then UNIX sockets in a table of their own. */
 int st_sink_summary_new(FILE *out, st_sink **sink);
 typedef struct st_summary_options {
   bool longest;         /* add the longest-lived connections table */
   unsigned longest_max; /* its rows; 0 = 10 */
+  bool markdown;        /* markdown tables (GitHub and GitLab job summaries) */
+  bool all;             /* every row; else each table's top rows and a count of the rest */
+  unsigned top;         /* rows per table when not all; 0 = 10 */
+  const char *title;    /* markdown: what was traced, in the heading; may be NULL */
 } st_summary_options;
 int st_sink_summary_new_opts(FILE *out, const st_summary_options *opt, st_sink **sink);
 /* Per socket, its events in order with times relative to its first event;
@@ -89,7 +95,9 @@ int st_sink_html_new(FILE *out, const st_html_options *opt, st_sink **sink);
  * copies events into a bounded queue; a writer thread encodes them into
  * CRC-checked blocks and writes a block when it reaches block_bytes or is
  * flush_ms old. When the queue is full the event is counted, never waited
- * for, and an EventsLost (5900, where "sink") record follows in the file. A
+ * for, and an EventsLost (5900, where "sink") record follows in the file;
+ * unless wait_when_full, for sources that can wait (a file being replayed):
+ * then write() waits for the writer to catch up and nothing is dropped. A
  * write error (disk full) stops the recording: the next write() or end()
  * returns ST_EIO with one line in sink->error, and every block written
  * before stays readable. */
@@ -99,10 +107,11 @@ typedef struct st_sktrace_options {
   unsigned max_files;    /* files kept when rotating, this one included; 0 = 8 */
   uint32_t block_bytes;  /* target block size; 0 = 64 KiB (less for small max_size) */
   uint32_t flush_ms;     /* longest an event waits in a partial block; 0 = 1000 */
-  uint32_t queue_events; /* queue between the loop and the writer; 0 = 16384 */
+  uint32_t queue_events; /* queue between the loop and the writer; 0 = 8192 */
   const char *session;   /* session name for the header; may be NULL */
   const char *filters;   /* the session's filters in words, for the header */
   unsigned mode;         /* permissions of the files it makes; 0 = 0600 (owner only) */
+  bool wait_when_full;   /* write() waits for room instead of dropping */
 } st_sktrace_options;
 int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink);
 

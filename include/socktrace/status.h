@@ -38,6 +38,10 @@ typedef enum st_code {
   ST_CANCELLED,
   ST_INVALID,
   ST_OTHER,
+  /* Codes added later come after ST_OTHER: .sktrace files store the number,
+   * so the numbers above never change. */
+  ST_NOT_FOUND,      /* no such path, or no such name (DNS NXDOMAIN) */
+  ST_SERVER_FAILURE, /* a server could not answer (DNS SERVFAIL) */
   ST_CODE_COUNT
 } st_code;
 
@@ -47,6 +51,8 @@ typedef enum st_status_domain {
   ST_DOMAIN_ERRNO = 1,    /* Linux errno, positive */
   ST_DOMAIN_NTSTATUS = 2, /* Windows NTSTATUS */
   ST_DOMAIN_WINSOCK = 3,  /* Winsock error (WSAE...) */
+  ST_DOMAIN_DNS = 4,      /* DNS response code (RFC 1035: 3 NXDOMAIN) */
+  ST_DOMAIN_WIN32 = 5,    /* Windows system error (DNS_ERROR_RCODE_NAME_ERROR 9003) */
 } st_status_domain;
 
 typedef struct st_status {
@@ -61,6 +67,10 @@ st_status st_status_from_errno(int err);
 st_status st_status_from_ntstatus(uint32_t ntstatus);
 st_status st_status_from_winsock(int wsaerr);
 st_status st_status_portable(st_code code);
+/* A DNS response code (0 = ok) and a Windows system error, such as the
+ * DNS client's QueryStatus (0 = ok). */
+st_status st_status_from_dns_rcode(uint8_t rcode);
+st_status st_status_from_win32(uint32_t err);
 
 const char *st_code_name(st_code code); /* "refused" */
 int st_code_lookup(const char *name);   /* -1 if unknown */

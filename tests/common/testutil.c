@@ -144,3 +144,10 @@ int st_test_lines(const char *s) {
     n += *s == '\n';
   return n;
 }
+
+int st_test_count(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p++)
+    n++;
+  return n;
+}

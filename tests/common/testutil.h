@@ -67,6 +67,8 @@ st_cli_result st_test_cli_stdin(const char *in, const char *args);
 void st_cli_result_free(st_cli_result *r);
 /* Number of newlines in s. */
 int st_test_lines(const char *s);
+/* How many times needle occurs in hay (overlaps counted). */
+int st_test_count(const char *hay, const char *needle);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *st_test_read_file(const char *path, size_t *len);

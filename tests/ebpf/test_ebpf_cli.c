@@ -21,13 +21,6 @@ static int run_cli(const char *args, char **out, char **err) {
   return r.code;
 }
 
-static int count(const char *hay, const char *needle) {
-  int n = 0;
-  for (const char *p = hay; (p = strstr(p, needle)); p++)
-    n++;
-  return n;
-}
-
 Test(ebpf_cli, run_passes_the_exit_status_through) {
   ST_REQUIRE_ROOT();
   char *out, *err;
@@ -47,8 +40,8 @@ Test(ebpf_cli, run_follows_a_grandchild_whose_parent_makes_no_socket) {
   int code =
       run_cli("run -f jsonl -- sh -c 'sh -c \"" CLI " __demo-workload; true\"; true'", &out, &err);
   cr_expect_eq(code, 0, "%s", err);
-  cr_expect_geq(count(out, "\"name\":\"AfdConnectWithAddress\""), 6, "%s", err);
-  cr_expect_geq(count(out, "\"status\":\"refused\""), 1);
+  cr_expect_geq(st_test_count(out, "\"name\":\"AfdConnectWithAddress\""), 6, "%s", err);
+  cr_expect_geq(st_test_count(out, "\"status\":\"refused\""), 1);
   free(out);
   free(err);
 }

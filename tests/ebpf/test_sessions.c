@@ -196,6 +196,14 @@ Test(sessions, update_level_and_pid_filter_while_tracing, .init = init, .fini = 
                    name_of(ev), (long long)pid, phase);
   }
   cr_assert_eq(changes, 2);
+  /* report shows the changes. */
+  char *rep;
+  cr_assert_eq(cli(&rep, &err, "report %s", file), 0, "%s", err);
+  cr_assert_not_null(strstr(rep, "Session changes"), "%s", rep);
+  cr_assert_not_null(strstr(rep, "level 4 -> 5"), "%s", rep);
+  cr_assert_not_null(strstr(rep, "filters pid="), "%s", rep);
+  free(rep);
+  free(err);
   cr_assert_gt(per_phase[0], 10);
   cr_assert_eq(verbose[0], 0, "level 4 before the change");
   cr_assert_gt(verbose[1], 0, "level 5 after it");

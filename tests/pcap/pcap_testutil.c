@@ -9,6 +9,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "capture_builder.h"
 #include "pcap_backend.h"
 
 void evlist_push(evlist *l, const st_event *ev) {
@@ -28,6 +29,35 @@ void evlist_free(evlist *l) {
 
 void evlist_collect(void *ctx, const st_event *ev) {
   evlist_push(ctx, ev);
+}
+
+rig *rig_new(const st_pcap_tracker_config *cfg) {
+  rig *r = calloc(1, sizeof *r);
+  st_pcap_tracker_config c = cfg ? *cfg : (st_pcap_tracker_config){.level = ST_LEVEL_VERBOSE};
+  r->t = st_pcap_tracker_new(&c, evlist_collect, &r->ev);
+  cr_assert(r->t);
+  return r;
+}
+
+void rig_frame(rig *r, int linktype, uint64_t ts, const uint8_t *f, size_t len) {
+  st_pcap_tracker_packet(r->t, linktype, ts, f, (uint32_t)len, (uint32_t)len);
+}
+
+void rig_ip(rig *r, uint64_t ts, const uint8_t *ip, size_t len) {
+  uint8_t f[2048];
+  rig_frame(r, 1, ts, f, cb_eth(f, (ip[0] >> 4) == 6 ? 0x86dd : 0x0800, ip, len));
+}
+
+st_pcap_tracker_stats rig_stats(rig *r) {
+  st_pcap_tracker_stats st;
+  st_pcap_tracker_get_stats(r->t, &st);
+  return st;
+}
+
+void rig_free(rig *r) {
+  st_pcap_tracker_free(r->t);
+  evlist_free(&r->ev);
+  free(r);
 }
 
 typedef struct feed {
@@ -90,6 +120,7 @@ pcap_session_result pcap_test_run_session(const char *path, const char *filter, 
     r.status = st_session_status(s);
   snprintf(r.error, sizeof r.error, "%s", st_session_error(s) ? st_session_error(s) : "");
   b->ops->stats(b, &r.stats);
+  snprintf(r.backend_error, sizeof r.backend_error, "%s", b->error);
   st_session_counters(s, &r.counters);
   st_session_free(s);
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -23,6 +23,18 @@ void evlist_free(evlist *l);
 /* The tracker's emit callback: ctx is an evlist. */
 void evlist_collect(void *ctx, const st_event *ev);
 
+/* A tracker fed frame by frame, collecting its events. cfg NULL: level 5. */
+typedef struct rig {
+  st_pcap_tracker *t;
+  evlist ev;
+} rig;
+rig *rig_new(const st_pcap_tracker_config *cfg);
+void rig_frame(rig *r, int linktype, uint64_t ts, const uint8_t *f, size_t len);
+/* An IPv4 or IPv6 packet as an Ethernet frame. */
+void rig_ip(rig *r, uint64_t ts, const uint8_t *ip, size_t len);
+st_pcap_tracker_stats rig_stats(rig *r);
+void rig_free(rig *r);
+
 /* Feeds every frame of a capture file to a fresh tracker, then finishes it.
  * Returns 0, or -1 when libpcap cannot open the file. */
 int pcap_test_run_tracker(const char *path, uint8_t level, evlist *out,
@@ -34,6 +46,7 @@ int pcap_test_run_tracker(const char *path, uint8_t level, evlist *out,
 typedef struct pcap_session_result {
   int status;
   char error[512];
+  char backend_error[512]; /* what the backend said, also after a good run */
   st_backend_stats stats;
   st_counters counters;
 } pcap_session_result;

@@ -5,132 +5,24 @@
  * pickup, port reuse, IPv4 fragment reassembly, and the backend's errors
  * (missing file, damaged file, bad capture filter).
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "capture_builder.h"
 #include "pcap_backend.h"
+#include "flow.h"
 #include "pcap_testutil.h"
 
 #define SEC 1000000000ull
-
-/* ---- frame builders (checksums left 0: the decoder never checks them) */
-
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-  put16(p, (uint16_t)(v >> 16));
-  put16(p + 2, (uint16_t)v);
-}
-
-static size_t ipv4(uint8_t *b, const char *src, const char *dst, uint8_t proto, size_t l4len) {
-  memset(b, 0, 20);
-  b[0] = 0x45;
-  put16(b + 2, (uint16_t)(20 + l4len));
-  b[8] = 64;
-  b[9] = proto;
-  inet_pton(AF_INET, src, b + 12);
-  inet_pton(AF_INET, dst, b + 16);
-  return 20;
-}
-
-/* IPv4 + TCP (+ payload) into b; returns the length. */
-static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst, uint16_t dport,
-                   uint32_t seq, uint32_t ack, uint8_t flags, size_t plen) {
-  size_t o = ipv4(b, src, dst, 6, 20 + plen);
-  uint8_t *t = b + o;
-  memset(t, 0, 20 + plen);
-  put16(t, sport);
-  put16(t + 2, dport);
-  put32(t + 4, seq);
-  put32(t + 8, ack);
-  t[12] = 5 << 4;
-  t[13] = flags;
-  put16(t + 14, 65535);
-  return o + 20 + plen;
-}
-
-static size_t udp4(uint8_t *b, const char *src, uint16_t sport, const char *dst, uint16_t dport,
-                   const uint8_t *payload, size_t plen) {
-  size_t o = ipv4(b, src, dst, 17, 8 + plen);
-  uint8_t *u = b + o;
-  put16(u, sport);
-  put16(u + 2, dport);
-  put16(u + 4, (uint16_t)(8 + plen));
-  put16(u + 6, 0);
-  memcpy(u + 8, payload, plen);
-  return o + 8 + plen;
-}
-
-/* ICMPv4 destination unreachable quoting the first 28 bytes of pkt. */
-static size_t icmp4_unreach(uint8_t *b, const char *src, const char *dst, uint8_t code,
-                            const uint8_t *pkt) {
-  size_t o = ipv4(b, src, dst, 1, 8 + 28);
-  uint8_t *i = b + o;
-  memset(i, 0, 8);
-  i[0] = 3;
-  i[1] = code;
-  memcpy(i + 8, pkt, 28);
-  return o + 8 + 28;
-}
-
-static size_t eth(uint8_t *b, uint16_t type, const uint8_t *l3, size_t len) {
-  memset(b, 0, 12);
-  b[0] = 0x02;
-  b[6] = 0x02;
-  put16(b + 12, type);
-  memcpy(b + 14, l3, len);
-  return 14 + len;
-}
-
-/* ---- a tracker fed frame by frame */
-
-typedef struct rig {
-  st_pcap_tracker *t;
-  evlist ev;
-} rig;
-
-static rig *rig_new(const st_pcap_tracker_config *cfg) {
-  rig *r = calloc(1, sizeof *r);
-  st_pcap_tracker_config c = cfg ? *cfg : (st_pcap_tracker_config){.level = ST_LEVEL_VERBOSE};
-  r->t = st_pcap_tracker_new(&c, evlist_collect, &r->ev);
-  cr_assert(r->t);
-  return r;
-}
-
-static void rig_frame(rig *r, int linktype, uint64_t ts, const uint8_t *f, size_t len) {
-  st_pcap_tracker_packet(r->t, linktype, ts, f, (uint32_t)len, (uint32_t)len);
-}
-
-/* An IPv4 packet as an Ethernet frame. */
-static void rig_ip(rig *r, uint64_t ts, const uint8_t *ip, size_t len) {
-  uint8_t f[2048];
-  rig_frame(r, 1, ts, f, eth(f, 0x0800, ip, len));
-}
-
-static st_pcap_tracker_stats rig_stats(rig *r) {
-  st_pcap_tracker_stats st;
-  st_pcap_tracker_get_stats(r->t, &st);
-  return st;
-}
-
-static void rig_free(rig *r) {
-  st_pcap_tracker_free(r->t);
-  evlist_free(&r->ev);
-  free(r);
-}
 
 /* ---- link types */
 
 Test(pcap_decode, every_link_type) {
   uint8_t ip[64], f[128];
-  size_t n = tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1000, 0, 0x02, 0);
+  size_t n = cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1000, 0, 0x02, 0);
   struct {
     int linktype;
     size_t hlen;
@@ -171,7 +63,7 @@ Test(pcap_decode, every_link_type) {
 Test(pcap_decode, non_ip_frames_are_counted_not_events) {
   rig *r = rig_new(NULL);
   uint8_t arp[60] = {0};
-  put16(arp + 12, 0x0806);
+  cb_put16(arp + 12, 0x0806);
   rig_frame(r, 1, SEC, arp, sizeof arp);
   rig_frame(r, 147, SEC, arp, sizeof arp); /* an unknown link type */
   cr_expect_eq(r->ev.n, 0);
@@ -183,7 +75,7 @@ Test(pcap_decode, non_ip_frames_are_counted_not_events) {
 
 Test(pcap_decode, truncated_frames_are_skipped) {
   uint8_t ip[64], f[128];
-  size_t n = eth(f, 0x0800, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02, 0));
+  size_t n = cb_eth(f, 0x0800, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02, 0));
   for (size_t cut = 0; cut < n; cut++) {
     rig *r = rig_new(NULL);
     /* caplen < len: what a snap length does */
@@ -198,10 +90,11 @@ Test(pcap_decode, truncated_frames_are_skipped) {
 Test(pcap_decode, truncated_payload_still_counts_its_wire_length) {
   rig *r = rig_new(NULL);
   uint8_t ip[1600], f[1700];
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02, 0));
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.2", 80, "10.0.0.1", 40000, 9, 2, 0x12, 0));
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 2, 10, 0x10, 0));
-  size_t n = eth(f, 0x0800, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 2, 10, 0x18, 1400));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02, 0));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.2", 80, "10.0.0.1", 40000, 9, 2, 0x12, 0));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 2, 10, 0x10, 0));
+  size_t n =
+      cb_eth(f, 0x0800, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 2, 10, 0x18, 1400));
   st_pcap_tracker_packet(r->t, 1, 2 * SEC, f, 96, (uint32_t)n); /* snaplen 96 */
   const st_event *di = NULL;
   for (size_t i = 0; i < r->ev.n; i++)
@@ -214,14 +107,14 @@ Test(pcap_decode, truncated_payload_still_counts_its_wire_length) {
 
 Test(pcap_decode, malformed_packets_are_counted) {
   uint8_t ip[64];
-  size_t n = tcp4(ip, "10.0.0.1", 1, "10.0.0.2", 2, 1, 0, 0x02, 0);
+  size_t n = cb_tcp(ip, "10.0.0.1", 1, "10.0.0.2", 2, 1, 0, 0x02, 0);
   uint8_t m[64];
   rig *r = rig_new(NULL);
   memcpy(m, ip, n);
   m[0] = 0x44; /* IHL 4 */
   rig_frame(r, 101, SEC, m, n);
   memcpy(m, ip, n);
-  put16(m + 2, 10); /* total length below the header */
+  cb_put16(m + 2, 10); /* total length below the header */
   rig_frame(r, 101, SEC, m, n);
   memcpy(m, ip, n);
   m[20 + 12] = 4 << 4; /* TCP data offset 4 */
@@ -230,8 +123,8 @@ Test(pcap_decode, malformed_packets_are_counted) {
   m[0] = 0x75; /* IP version 7 */
   rig_frame(r, 101, SEC, m, n);
   uint8_t u[64];
-  size_t un = udp4(u, "10.0.0.1", 5, "10.0.0.2", 6, (const uint8_t *)"x", 1);
-  put16(u + 20 + 4, 3); /* UDP length below 8 */
+  size_t un = cb_udp(u, "10.0.0.1", 5, "10.0.0.2", 6, (const uint8_t *)"x", 1);
+  cb_put16(u + 20 + 4, 3); /* UDP length below 8 */
   rig_frame(r, 101, SEC, u, un);
   cr_expect_eq(r->ev.n, 0);
   cr_expect_eq(rig_stats(r).malformed, 5);
@@ -266,7 +159,7 @@ Test(pcap_flows, memory_bound_evicts_oldest) {
   uint8_t ip[64];
   for (int i = 0; i < 100; i++)
     rig_ip(r, SEC + (uint64_t)i, ip,
-           tcp4(ip, "10.0.0.1", (uint16_t)(20000 + i), "10.0.0.2", 80, 1, 0, 0x02, 0));
+           cb_tcp(ip, "10.0.0.1", (uint16_t)(20000 + i), "10.0.0.2", 80, 1, 0, 0x02, 0));
   st_pcap_tracker_stats st = rig_stats(r);
   cr_expect_eq(st.flows_peak, 10);
   cr_expect_eq(st.flows_active, 10);
@@ -279,9 +172,9 @@ Test(pcap_flows, unanswered_syn_times_out) {
     uint64_t timeout = custom ? 5 * SEC : ST_PCAP_DEFAULT_SYN_TIMEOUT_NS;
     rig *r = rig_new(&(st_pcap_tracker_config){.syn_timeout_ns = custom ? timeout : 0, .level = 4});
     uint8_t ip[64];
-    rig_ip(r, 100 * SEC, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02, 0));
+    rig_ip(r, 100 * SEC, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 80, 1, 0, 0x02, 0));
     /* unrelated traffic long after: the sweep ends the attempt */
-    rig_ip(r, 200 * SEC, ip, tcp4(ip, "10.0.0.3", 40001, "10.0.0.4", 80, 1, 0, 0x02, 0));
+    rig_ip(r, 200 * SEC, ip, cb_tcp(ip, "10.0.0.3", 40001, "10.0.0.4", 80, 1, 0, 0x02, 0));
     const st_event *c = NULL;
     for (size_t i = 0; i < r->ev.n && !c; i++)
       if (r->ev.ev[i].id == ST_EV_CONNECT)
@@ -304,9 +197,9 @@ Test(pcap_flows, icmpv4_unreachable_fails_a_connect) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
     uint8_t syn[64], icmp[128];
-    size_t n = tcp4(syn, "10.0.0.1", 40000, "10.9.9.9", 80, 7, 0, 0x02, 0);
+    size_t n = cb_tcp(syn, "10.0.0.1", 40000, "10.9.9.9", 80, 7, 0, 0x02, 0);
     rig_ip(r, SEC, syn, n);
-    rig_ip(r, 2 * SEC, icmp, icmp4_unreach(icmp, "10.0.0.254", "10.0.0.1", cases[i].code, syn));
+    rig_ip(r, 2 * SEC, icmp, cb_icmp4_unreach(icmp, "10.0.0.254", "10.0.0.1", cases[i].code, syn));
     cr_assert_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_CONNECT), 1);
     const st_event *c = &r->ev.ev[1];
     cr_expect_eq(c->id, ST_EV_CONNECT);
@@ -321,9 +214,9 @@ Test(pcap_flows, icmpv4_unreachable_fails_a_connect) {
 Test(pcap_flows, icmpv4_frag_needed_is_not_a_failure) {
   rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
   uint8_t syn[64], icmp[128];
-  size_t n = tcp4(syn, "10.0.0.1", 40000, "10.9.9.9", 80, 7, 0, 0x02, 0);
+  size_t n = cb_tcp(syn, "10.0.0.1", 40000, "10.9.9.9", 80, 7, 0, 0x02, 0);
   rig_ip(r, SEC, syn, n);
-  rig_ip(r, 2 * SEC, icmp, icmp4_unreach(icmp, "10.0.0.254", "10.0.0.1", 4, syn));
+  rig_ip(r, 2 * SEC, icmp, cb_icmp4_unreach(icmp, "10.0.0.254", "10.0.0.1", 4, syn));
   cr_expect_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_CONNECT), 0);
   rig_free(r);
 }
@@ -331,8 +224,8 @@ Test(pcap_flows, icmpv4_frag_needed_is_not_a_failure) {
 Test(pcap_flows, midstream_flow_is_flagged) {
   rig *r = rig_new(NULL);
   uint8_t ip[256];
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.2", 443, "10.0.0.1", 50000, 100, 200, 0x18, 50));
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.1", 50000, "10.0.0.2", 443, 200, 150, 0x10, 0));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.2", 443, "10.0.0.1", 50000, 100, 200, 0x18, 50));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.1", 50000, "10.0.0.2", 443, 200, 150, 0x10, 0));
   st_pcap_tracker_finish(r->t);
   cr_assert_geq(r->ev.n, 3);
   for (size_t i = 0; i < r->ev.n; i++)
@@ -347,9 +240,9 @@ Test(pcap_flows, midstream_flow_is_flagged) {
 Test(pcap_flows, port_reuse_starts_a_new_flow) {
   rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
   uint8_t ip[64];
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 81, 1000, 0, 0x02, 0));
-  rig_ip(r, SEC, ip, tcp4(ip, "10.0.0.2", 81, "10.0.0.1", 40000, 0, 1001, 0x14, 0));
-  rig_ip(r, 2 * SEC, ip, tcp4(ip, "10.0.0.1", 40000, "10.0.0.2", 81, 5000, 0, 0x02, 0));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 81, 1000, 0, 0x02, 0));
+  rig_ip(r, SEC, ip, cb_tcp(ip, "10.0.0.2", 81, "10.0.0.1", 40000, 0, 1001, 0x14, 0));
+  rig_ip(r, 2 * SEC, ip, cb_tcp(ip, "10.0.0.1", 40000, "10.0.0.2", 81, 5000, 0, 0x02, 0));
   cr_expect_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_CONNECT_ADDR), 2);
   cr_expect_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_TCP_RETRANSMIT), 0);
   uint64_t first = r->ev.ev[0].endpoint, last = r->ev.ev[r->ev.n - 1].endpoint;
@@ -364,22 +257,22 @@ Test(pcap_flows, ipv4_fragments_reassemble_out_of_order) {
   const char qname[] = "\7example\3com";
   memcpy(dns + dn, qname, sizeof qname);
   dn += sizeof qname;
-  put16(dns + dn, 1);
-  put16(dns + dn + 2, 1);
+  cb_put16(dns + dn, 1);
+  cb_put16(dns + dn + 2, 1);
   dn += 4 + 60; /* answer bytes: zeros are fine for the header counts */
   uint8_t whole[512];
-  size_t wn = udp4(whole, "10.0.0.53", 53, "10.0.0.1", 33333, dns, dn);
+  size_t wn = cb_udp(whole, "10.0.0.53", 53, "10.0.0.1", 33333, dns, dn);
   size_t l4 = wn - 20, cut = 48; /* 8-byte aligned */
   uint8_t f1[256], f2[256];
   memcpy(f1, whole, 20 + cut);
-  put16(f1 + 2, (uint16_t)(20 + cut));
-  put16(f1 + 4, 77);
-  put16(f1 + 6, 0x2000); /* MF, offset 0 */
+  cb_put16(f1 + 2, (uint16_t)(20 + cut));
+  cb_put16(f1 + 4, 77);
+  cb_put16(f1 + 6, 0x2000); /* MF, offset 0 */
   memcpy(f2, whole, 20);
   memcpy(f2 + 20, whole + 20 + cut, l4 - cut);
-  put16(f2 + 2, (uint16_t)(20 + l4 - cut));
-  put16(f2 + 4, 77);
-  put16(f2 + 6, (uint16_t)(cut / 8));
+  cb_put16(f2 + 2, (uint16_t)(20 + l4 - cut));
+  cb_put16(f2 + 4, 77);
+  cb_put16(f2 + 6, (uint16_t)(cut / 8));
   rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
   rig_ip(r, SEC, f2, 20 + l4 - cut);
   cr_expect_eq(r->ev.n, 0, "nothing until the datagram is whole");
@@ -398,7 +291,7 @@ Test(pcap_flows, ipv4_fragments_reassemble_out_of_order) {
 Test(pcap_flows, verbose_events_only_when_asked) {
   rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
   uint8_t ip[64];
-  rig_ip(r, SEC, ip, udp4(ip, "10.0.0.1", 5000, "10.0.0.2", 6000, (const uint8_t *)"hi", 2));
+  rig_ip(r, SEC, ip, cb_udp(ip, "10.0.0.1", 5000, "10.0.0.2", 6000, (const uint8_t *)"hi", 2));
   cr_expect_eq(r->ev.n, 0, "send/receive are level 5");
   st_pcap_tracker_finish(r->t);
   cr_expect_eq(pcap_test_count(r->ev.ev, r->ev.n, ST_EV_ENDPOINT_SUMMARY), 2);
@@ -487,4 +380,27 @@ Test(pcap_backend, no_source_is_invalid) {
   st_pcap_options opt = {0};
   cr_expect_eq(st_backend_pcap_new(&opt, &b), ST_EINVAL);
   cr_expect_eq(st_backend_pcap_new(NULL, &b), ST_EINVAL);
+}
+
+/* The flow table's hash (flow.h) spreads the keys real captures have
+ * (neighbouring addresses and ports) over the buckets: uthash never had to
+ * stop expanding, and its chains stay near the ideal. */
+Test(pcap_flows, flow_table_stays_balanced) {
+  rig *r = rig_new(&(st_pcap_tracker_config){.level = 4});
+  uint8_t ip[64];
+  char src[32];
+  for (int i = 0; i < 60000; i++) {
+    snprintf(src, sizeof src, "10.1.%d.%d", i / 250 % 250, i % 250);
+    rig_ip(r, SEC, ip, cb_tcp(ip, src, (uint16_t)(32768 + i % 7), "10.0.0.2", 443, 1, 0, 0x02, 0));
+  }
+  for (int i = 0; i < 5000; i++) /* one client, many ports */
+    rig_ip(r, SEC, ip, cb_tcp(ip, "10.9.9.9", (uint16_t)(1024 + i), "10.0.0.3", 80, 1, 0, 0x02, 0));
+  const UT_hash_table *tbl = r->t->table->hh.tbl;
+  cr_log_info("%u items, %u buckets, %u non-ideal, %u inefficient expands", tbl->num_items,
+              tbl->num_buckets, tbl->nonideal_items, tbl->ineff_expands);
+  cr_expect_eq(tbl->num_items, 65000);
+  cr_expect_eq(tbl->noexpand, 0);
+  cr_expect_leq(tbl->ineff_expands, 1);
+  cr_expect_lt(tbl->nonideal_items, tbl->num_items / 4);
+  rig_free(r);
 }

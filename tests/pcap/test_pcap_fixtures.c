@@ -12,8 +12,11 @@
  *    1017 timed_out at the end of the capture;
  *  - ICMP errors whose quoted datagram is in the capture (answers_frame
  *    set) -> one failure event on that flow with the ICMP code's status;
- *    those quoting flows not in the capture change nothing (counted in the
- *    tracker's icmp_unmatched, like TShark's answers_frame null);
+ *    those quoting a UDP flow not in the capture (answers_frame null) ->
+ *    the same failure on a flow of the quoted 4-tuple picked up mid-stream
+ *    (counted in the tracker's icmp_unmatched); so socktrace has one more
+ *    UDP flow than TShark's conversations for each such 4-tuple, which
+ *    TShark's tables leave out (they do not count quoted headers);
  *  - resets after establishment -> one AfdAbort (1032) on the receiver;
  *  - FINs -> one AfdDisconnect (3006) per direction; both -> AfdCleanup;
  *  - tcp.analysis.retransmission -> TcpRetransmit (5001), one per frame;
@@ -234,9 +237,55 @@ static void check_tcp(const char *name, const json_t *x, const st_event *ev, siz
                "%s: TCP flows", name);
 }
 
+/* Does an entry of list (conversations, or quotes) join a and b, either way? */
+static bool joins(const json_t *list, size_t upto, const char *ak, const char *apk, const char *bk,
+                  const char *bpk, const char *a, int ap, const char *b, int bp) {
+  size_t i;
+  const json_t *c;
+  json_array_foreach(list, i, c) {
+    if (i >= upto)
+      break;
+    const char *ca = jstr(c, ak), *cb = jstr(c, bk);
+    int cap = jint(c, apk), cbp = jint(c, bpk);
+    if ((!strcmp(ca, a) && cap == ap && !strcmp(cb, b) && cbp == bp) ||
+        (!strcmp(ca, b) && cap == bp && !strcmp(cb, a) && cbp == ap))
+      return true;
+  }
+  return false;
+}
+
+/* UDP flows socktrace has and TShark's conversations leave out: the
+ * distinct 4-tuples of ICMP errors quoting a datagram not in the capture. */
+static size_t orphan_udp_flows(const json_t *x) {
+  const json_t *convs = json_object_get(x, "udp_conversations");
+  size_t extra = 0;
+  for (int v6 = 0; v6 < 2; v6++) {
+    json_t *quotes = json_array();
+    const json_t *list =
+        json_object_get(x, v6 ? "icmpv6_dest_unreachable" : "icmp_dest_unreachable");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(list, i, m) {
+      const json_t *q = json_object_get(m, "quoted");
+      if (!json_is_null(json_object_get(m, "answers_frame")) || jint(q, "proto") != 17 ||
+          (!v6 && jint(m, "code") == 4))
+        continue;
+      const char *src = jstr(q, "src"), *dst = jstr(q, "dst");
+      int sp = jint(q, "sport"), dp = jint(q, "dport");
+      if (!joins(convs, SIZE_MAX, "a_addr", "a_port", "b_addr", "b_port", src, sp, dst, dp) &&
+          !joins(quotes, SIZE_MAX, "src", "sport", "dst", "dport", src, sp, dst, dp))
+        extra++;
+      json_array_append(quotes, (json_t *)q);
+    }
+    json_decref(quotes);
+  }
+  return extra;
+}
+
 static void check_udp(const char *name, const json_t *x, const st_event *ev, size_t n) {
   const json_t *convs = json_object_get(x, "udp_conversations");
-  cr_expect_eq(distinct_flows(ev, n, 17), json_array_size(convs), "%s: UDP flows", name);
+  cr_expect_eq(distinct_flows(ev, n, 17), json_array_size(convs) + orphan_udp_flows(x),
+               "%s: UDP flows", name);
   size_t i;
   const json_t *c;
   json_array_foreach(convs, i, c) {
@@ -251,7 +300,7 @@ static void check_udp(const char *name, const json_t *x, const st_event *ev, siz
 
 static void check_icmp(const char *name, const json_t *x, const st_event *ev, size_t n,
                        const st_pcap_tracker_stats *st) {
-  size_t matched = 0, unmatched = 0;
+  size_t matched = 0, unmatched = 0, orphans = 0;
   for (int v6 = 0; v6 < 2; v6++) {
     const json_t *list =
         json_object_get(x, v6 ? "icmpv6_dest_unreachable" : "icmp_dest_unreachable");
@@ -261,12 +310,16 @@ static void check_icmp(const char *name, const json_t *x, const st_event *ev, si
       int code = jint(m, "code");
       if (!v6 && code == 4)
         continue; /* fragmentation needed: path MTU, not a failure */
-      if (json_is_null(json_object_get(m, "answers_frame"))) {
-        unmatched++;
-        continue;
-      }
-      matched++;
       const json_t *q = json_object_get(m, "quoted");
+      bool orphan = json_is_null(json_object_get(m, "answers_frame"));
+      if (orphan) {
+        unmatched++;
+        if (jint(q, "proto") != 17)
+          continue; /* a quoted TCP segment of an unseen flow: nothing certain */
+        orphans++;
+      } else {
+        matched++;
+      }
       const char *src = jstr(q, "src"), *dst = jstr(q, "dst");
       int sp = jint(q, "sport"), dp = jint(q, "dport");
       const st_event *e = NULL;
@@ -278,24 +331,58 @@ static void check_icmp(const char *name, const json_t *x, const st_event *ev, si
         cr_expect_eq(e->status.code, icmp_code_status(v6, code), "%s: ICMP frame %d status", name,
                      jint(m, "frame"));
         cr_expect_eq(e->id, jint(q, "proto") == 6 ? ST_EV_CONNECT : ST_EV_RECEIVEFROM_ADDR);
+        cr_expect_eq((e->flags & ST_FLAG_MIDSTREAM) != 0, orphan,
+                     "%s: ICMP frame %d: mid-stream exactly when the datagram is not captured",
+                     name, jint(m, "frame"));
       }
     }
   }
   size_t failures = 0;
   for (size_t k = 0; k < n; k++)
     failures += is_icmp_failure(&ev[k]);
-  cr_expect_eq(failures, matched, "%s: ICMP-matched failures", name);
+  cr_expect_eq(failures, matched + orphans, "%s: ICMP failures", name);
   cr_expect_eq(st->icmp_matched, matched, "%s: ICMP errors matched", name);
   cr_expect_eq(st->icmp_unmatched, unmatched, "%s: ICMP errors quoting unseen flows", name);
+}
+
+/* The session's own "no answer within 5 s" events (the DNS stage), not the
+ * tracker's. */
+static size_t unanswered_count(const st_event *ev, size_t n) {
+  size_t u = 0;
+  for (size_t i = 0; i < n; i++)
+    u += ev[i].id == ST_EV_DNS_MESSAGE && (ev[i].dns.flags & ST_DNS_UNANSWERED);
+  return u;
+}
+
+/* How many of the capture's queries waited more than 5 s for an answer,
+ * counted from the tracker's messages: the first try of each (id, name,
+ * type) against the first answer to it. */
+static size_t unanswered_expected(const st_event *ev, size_t n) {
+  size_t u = 0;
+  for (size_t i = 0; i < n; i++) {
+    const st_dns *q = &ev[i].dns;
+    if (ev[i].id != ST_EV_DNS_MESSAGE || q->qr)
+      continue;
+    bool retry = false, answered = false;
+    for (size_t j = 0; j < i && !retry; j++)
+      retry = ev[j].id == ST_EV_DNS_MESSAGE && !ev[j].dns.qr && ev[j].dns.id == q->id &&
+              ev[j].dns.qtype == q->qtype && !strcmp(ev[j].dns.qname, q->qname);
+    for (size_t j = i + 1; j < n && !answered; j++)
+      answered = ev[j].id == ST_EV_DNS_MESSAGE && ev[j].dns.qr && ev[j].dns.id == q->id &&
+                 !strcmp(ev[j].dns.qname, q->qname) && ev[j].ts_ns <= ev[i].ts_ns + 5000000000ull;
+    u += !retry && !answered;
+  }
+  return u;
 }
 
 static void check_dns(const char *name, const json_t *x, const st_event *ev, size_t n) {
   const json_t *dns = json_object_get(x, "dns");
   size_t k = 0, i;
   const json_t *d;
-  cr_expect_eq(pcap_test_count(ev, n, ST_EV_DNS_MESSAGE), json_array_size(dns), "%s: DNS", name);
+  cr_expect_eq(pcap_test_count(ev, n, ST_EV_DNS_MESSAGE) - unanswered_count(ev, n),
+               json_array_size(dns), "%s: DNS", name);
   json_array_foreach(dns, i, d) {
-    while (k < n && ev[k].id != ST_EV_DNS_MESSAGE)
+    while (k < n && (ev[k].id != ST_EV_DNS_MESSAGE || (ev[k].dns.flags & ST_DNS_UNANSWERED)))
       k++;
     if (k == n)
       break;
@@ -353,8 +440,15 @@ static void check_fixture(const char *name) {
   memset(&l, 0, sizeof l);
   st_pcap_tracker_stats st;
   cr_assert_eq(pcap_test_run_tracker(path, ST_LEVEL_VERBOSE, &l, &st), 0);
-  cr_expect_eq(l.n, c.count, "%s: the session delivers every tracker event", name);
-  cr_expect_eq(r.stats.events, c.count, "%s: backend stats count the events", name);
+  /* ... and one event of its own for each query unanswered after 5 s. */
+  size_t unanswered = unanswered_count(c.events, c.count);
+  cr_expect_eq(unanswered, unanswered_expected(l.ev, l.n), "%s: unanswered DNS queries", name);
+  /* The fixtures' README: query 0x9f91's answer is lost; it is asked again
+   * 5 s later. */
+  if (!strcmp(name, "ipv6-fragmented-dns.pcap"))
+    cr_expect_eq(unanswered, 1, "%s: query 0x9f91 waited more than 5 s", name);
+  cr_expect_eq(l.n + unanswered, c.count, "%s: the session delivers every tracker event", name);
+  cr_expect_eq(r.stats.events + unanswered, c.count, "%s: backend stats count the events", name);
   cr_expect_eq(st.truncated + st.malformed, 0, "%s: no decode errors in a good capture", name);
   cr_expect_eq(r.stats.errors, 0, "%s", name);
   cr_expect_eq(st.packets, (uint64_t)jint(json_object_get(x, "counts"), "packets"),

@@ -6,9 +6,22 @@
 #define ST_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "socktrace/session.h"
+#include "summary_model.h"
+
+/* A trace read into the summary model (model.c): for --fail-on, and for
+ * each side of `diff`. */
+typedef struct cli_model {
+  st_sum_model sum;
+  st_trace_info info;
+  bool has_info;
+  st_counters counters;
+  uint64_t events;
+  uint8_t lost_where; /* where the first EventsLost says it lost events */
+} cli_model;
 
 /* A row of the backend registry (registry.c). */
 typedef struct cli_source cli_source;
@@ -76,7 +89,20 @@ typedef struct cli_options {
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
   cli_nats_args nats;          /* nats:// outputs and streams */
+  bool all;                    /* --all: every row of the summary's tables */
+  uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
+  bool fail_on_dns;            /* --fail-on dns */
+  bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
+  const char *title;           /* what was traced, for the markdown summary's heading */
+  /* Set while a session runs (ci.c). */
+  cli_model *fail_model;
+  bool fail_hit;
+  FILE *step_summary;
 } cli_options;
+
+/* `run`'s exit status when the command succeeded but a traced socket ended
+ * as --fail-on lists. */
+#define CLI_EXIT_FAIL_ON 3
 
 enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
 
@@ -114,6 +140,10 @@ void cli_note(const char *fmt, ...)
  * clear line. */
 int cli_live_backend(cli_options *o, st_backend **out);
 int cli_file_backend(cli_options *o, const char *path, st_backend **out);
+/* What the first n bytes of a file that is no trace look like, in words
+ * ("gzip data: decompress it first (gunzip)", "a PNG image", "empty");
+ * foreign.c. */
+void cli_describe_content(const uint8_t *head, size_t n, char *buf, size_t len);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);
@@ -127,16 +157,37 @@ typedef int (*cli_hook)(st_session *s, uv_loop_t *loop, void *arg);
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg);
 
 /* Sinks (output.c). cli_add_sinks adds what the options ask for; a
- * .sktrace output's sink is returned in *sktrace (else NULL). */
+ * .sktrace output's sink is returned in *sktrace (else NULL). A source that
+ * can wait (a file, not a live kernel) makes the .sktrace writer wait
+ * rather than drop events when its queue is full. */
 bool cli_is_sktrace_path(const char *path);
 /* True when -o names a file the CLI opens itself (not -, .sktrace, nats://). */
 bool cli_output_is_file(const char *path);
 /* -o FILE for writing, owner-only (0600) unless --file-mode; NULL after one
  * line saying why not. */
 FILE *cli_open_output(const cli_options *o);
-int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace);
+int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out, st_sink **sktrace);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
+
+/* The model sink (model.c) adds every event to m (which the caller owns)
+ * and keeps the trace's header and counters. */
+int cli_model_sink_new(cli_model *m, st_sink **out);
+
+/* CI (ci.c). */
+/* --fail-on LIST: portable statuses and "dns"; 0, or -1 after one line. */
+int cli_fail_on_parse(const char *list, cli_options *o);
+/* Around a session: begin makes the --fail-on model and opens
+ * $GITHUB_STEP_SUMMARY for run --summary; add_sinks adds their sinks; end
+ * says which sockets --fail-on caught (setting o->fail_hit), closes what
+ * begin opened and returns the exit code (CLI_EXIT_FAIL_ON for a clean
+ * replay whose sockets failed). */
+int cli_ci_begin(cli_options *o);
+void cli_ci_add_sinks(cli_options *o, st_session *s);
+int cli_ci_end(cli_options *o, int code);
+
+/* `diff A B` (diff.c): its own options; returns the exit code. */
+int cli_diff(int argc, char **argv);
 
 /* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
 int cli_run_command(cli_options *o, char **argv);

@@ -141,6 +141,12 @@ static int run_collect(cli_options *o, int nrest, char **rest) {
   return cli_collect(o, rest[0]);
 }
 
+/* diff reads its own options (diff.c): it gets the command line from
+ * "diff" on. */
+static int run_diff(cli_options *o, int nrest, char **rest) {
+  return cli_diff(nrest + 1, rest - 1);
+}
+
 static int run_demo_workload(cli_options *o, int nrest, char **rest) {
   return cli_demo_workload();
 }
@@ -161,6 +167,10 @@ static const command commands[] = {
     {"collect", "collect [OPTIONS] nats://HOST",
      "follow a fleet's stream live, like tail -f;\nat Ctrl-C, a table by host", OPERANDS_FILE, true,
      "collect takes one nats:// URL: socktrace collect nats://HOST[:PORT][/STREAM]", run_collect},
+    {"diff", "diff [OPTIONS] A B",
+     "compare two traces (any kinds, e.g. a Windows\n.etl and a Linux .sktrace) as connection\n"
+     "stories ('socktrace diff --help')",
+     OPERANDS_ANY, false, NULL, run_diff},
     {"demo", "demo [OPTIONS]",
      "trace a built-in workload: a refused connect,\na loopback exchange, a UDP datagram, a reset",
      OPERANDS_NONE, true, "demo takes no operands", run_demo},

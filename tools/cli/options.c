@@ -28,11 +28,14 @@ const char cli_options_help[] =
     "      --protocol P     tcp, udp or a number (repeatable)\n"
     "  -e, --events LIST    only these events: names or ids, comma-separated\n"
     "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
+    "      --dns-timeout S  a DNS query with no answer after S seconds (default 5) is\n"
+    "                       reported as unanswered (DnsMessage, status timed_out)\n"
     "\n"
     "Where it goes:\n"
     "  -f, --format F       text (default), jsonl (one JSON object per line), csv, null\n"
     "                       (discard; with --stats to count), summary (tables and longest-\n"
-    "                       lived connections; report's default), chrome (trace-event\n"
+    "                       lived connections; report's default), markdown (the summary as\n"
+    "                       markdown tables, for CI job summaries), chrome (trace-event\n"
     "                       JSON for ui.perfetto.dev / chrome://tracing) or html (one\n"
     "                       self-contained page: tables, timeline, each socket's events)\n"
     "  -o, --output FILE    write events to FILE instead of standard output; a name ending in\n"
@@ -42,8 +45,13 @@ const char cli_options_help[] =
     "      --max-size BYTES rotate .sktrace files at about this size (e.g. 100M), keeping\n"
     "      --max-files N    the newest N files (default 8): FILE, then FILE's .1, .2, ...\n"
     "      --block-size BYTES  .sktrace block size (default 64K)\n"
-    "  -s, --summary        at the end, print per-process and per-remote tables: connects,\n"
-    "                       failures by status, accepts, bytes, resets, lost events\n"
+    "  -s, --summary        at the end, print the network failures, then per-process and\n"
+    "                       per-remote tables (connects, failures by status, accepts, bytes,\n"
+    "                       resets), UNIX sockets in their own table, lost events\n"
+    "      --all            every row of the summary's tables (else each table's top 10)\n"
+    "      --fail-on LIST   exit 3 when a traced socket ended in one of these ways although\n"
+    "                       the command succeeded: portable statuses (refused, timed_out,\n"
+    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers)\n"
     "      --timeline       at the end, list each socket's events in order with times\n"
     "                       relative to its first event\n"
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
@@ -106,9 +114,13 @@ const char cli_options_help[] =
     "  socktrace report web.sktrace -f html -o web.html\n"
     "  sudo socktrace start fleet -o nats://nats1:4222,nats2:4222,nats3:4222\n"
     "  socktrace report nats://nats1:4222 --since 10m --host web3\n"
+    "  sudo socktrace run --summary --fail-on refused,timed_out,reset,dns -- pytest\n"
+    "  socktrace diff last-green.sktrace this-run.sktrace\n"
     "\n"
     "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
-    "had bad records (they are reported and skipped); 2 for a usage error.\n";
+    "had bad records (they are reported and skipped); 2 for a usage error; 3 when CMD (or a\n"
+    "replayed trace) was fine but a socket ended as --fail-on lists. 'diff': 0 the same,\n"
+    "1 different, 2 an input could not be read.\n";
 
 enum {
   OPT_PORT = 256,
@@ -134,6 +146,9 @@ enum {
   OPT_FOREGROUND,
   OPT_CONFIG,
   OPT_CLEAR_FILTERS,
+  OPT_ALL,
+  OPT_FAIL_ON,
+  OPT_DNS_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +158,7 @@ static const struct option long_opts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"host", required_argument, NULL, OPT_HOST},
     {"family", required_argument, NULL, OPT_FAMILY},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
     {"events", required_argument, NULL, 'e'},
     {"format", required_argument, NULL, 'f'},
@@ -165,6 +181,8 @@ static const struct option long_opts[] = {
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
     {"buffers", required_argument, NULL, OPT_BUFFERS},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"file-mode", required_argument, NULL, OPT_FILE_MODE},
     {"control-dir", required_argument, NULL, OPT_CONTROL_DIR},
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
@@ -290,10 +308,10 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") && strcmp(optarg, "csv") &&
-          strcmp(optarg, "summary") && strcmp(optarg, "chrome") && strcmp(optarg, "html") &&
-          strcmp(optarg, "null") && strcmp(optarg, "json")) {
-        cli_error("bad format '%s' (use text, jsonl, csv, summary, chrome, html or null; json "
-                  "for query)",
+          strcmp(optarg, "summary") && strcmp(optarg, "markdown") && strcmp(optarg, "chrome") &&
+          strcmp(optarg, "html") && strcmp(optarg, "null") && strcmp(optarg, "json")) {
+        cli_error("bad format '%s' (use text, jsonl, csv, summary, markdown, chrome, html or "
+                  "null; json for query)",
                   optarg);
         return -1;
       }
@@ -339,6 +357,13 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     case OPT_DEBUG:
       o->debug = true;
       break;
+    case OPT_ALL:
+      o->all = true;
+      break;
+    case OPT_FAIL_ON:
+      if (cli_fail_on_parse(optarg, o) < 0)
+        return -1;
+      break;
     case OPT_FILE_MODE: {
       char *end;
       unsigned long m = strtoul(optarg, &end, 8);
@@ -372,6 +397,16 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     case OPT_CAPTURE_FILTER:
       o->capture_filter = optarg;
       break;
+    case OPT_DNS_TIMEOUT: {
+      char *end;
+      double v = strtod(optarg, &end);
+      if (end == optarg || *end || !(v >= 0.001 && v <= 3600)) {
+        cli_error("bad --dns-timeout '%s' (seconds, e.g. 5 or 0.5; at most 3600)", optarg);
+        return -1;
+      }
+      o->cfg.dns_timeout_ms = (uint32_t)(v * 1000 + 0.5);
+      break;
+    }
     case OPT_RING_SIZE: {
       unsigned long long v;
       if (!cli_parse_size(optarg, 4096, 1ull << 30, &v)) {

@@ -1,7 +1,7 @@
 /*
  * Where a session's events go: the sinks the options ask for (-f, -o,
- * --summary, --timeline, a .sktrace file), and the filters described in
- * words for the .sktrace header. Knows every sink by name; never prints
+ * --summary, --timeline, a .sktrace file, and CI's from ci.c), and the
+ * filters described in words for the .sktrace header. Knows every sink by name; never prints
  * except through cli_error.
  */
 #include <errno.h>
@@ -63,8 +63,14 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
   } else if (strcmp(f, "html") == 0) {
     st_html_options ho = {.source = o->input};
     st_sink_html_new(out, &ho, &sink);
-  } else if (strcmp(f, "summary") == 0) {
-    st_summary_options so = {.longest = true};
+  } else if (strcmp(f, "summary") == 0 || strcmp(f, "markdown") == 0) {
+    /* The markdown heading names the file, not where it lies. */
+    const char *title = o->input ? o->input : o->title;
+    for (const char *p = title; p && *p; p++)
+      if ((*p == '/' || *p == '\\') && o->input && p[1])
+        title = p + 1;
+    st_summary_options so = {
+        .longest = true, .markdown = strcmp(f, "markdown") == 0, .all = o->all, .title = title};
     st_sink_summary_new_opts(out, &so, &sink);
   } else {
     st_text_options to = {.color = o->color == 1 ||
@@ -75,7 +81,8 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
   return sink;
 }
 
-int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktrace) {
+int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
+                  st_sink **sktrace) {
   *sktrace = NULL;
   if (o->nats.host_name)
     snprintf(st_session_info(s)->host, sizeof st_session_info(s)->host, "%s", o->nats.host_name);
@@ -96,7 +103,8 @@ int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktr
                              .block_bytes = o->block_size,
                              .session = o->cfg.name,
                              .filters = filters,
-                             .mode = o->file_mode};
+                             .mode = o->file_mode,
+                             .wait_when_full = b->ops->kind == ST_SOURCE_FILE};
     int rc = st_sink_sktrace_new(&so, sktrace);
     if (rc < 0) {
       cli_error("cannot record to %s: %s", o->output, st_strerror(rc));
@@ -114,8 +122,10 @@ int cli_add_sinks(const cli_options *o, st_session *s, FILE *out, st_sink **sktr
   /* The extra views go to the terminal unless the events do. */
   FILE *view = out == stdout || !o->quiet ? stdout : out;
   st_sink *sink = NULL;
-  if (o->summary && st_sink_summary_new(view, &sink) == 0)
+  st_summary_options so = {.all = o->all};
+  if (o->summary && st_sink_summary_new_opts(view, &so, &sink) == 0)
     st_session_add_sink(s, sink);
+  cli_ci_add_sinks(o, s);
   if (o->timeline && st_sink_timeline_new(view, &sink) == 0)
     st_session_add_sink(s, sink);
   cli_nats_add_views(o, s, view);

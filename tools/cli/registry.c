@@ -2,9 +2,12 @@
  * The one place that knows every backend by name: a table of sources, each
  * {name, kind, sniff, constructor}. A live trace takes the row named by
  * --backend (the first live row by default); a file goes to the first file
- * row whose sniff recognises it, by content before name. Backends are
- * compiled in when the build found what they need (ST_HAVE_*).
+ * row whose sniff recognises it, by content before name. A file no row
+ * recognises is no trace: one line says what was looked for and what the
+ * file looks like instead (foreign.c). Backends are compiled in when the
+ * build found what they need (ST_HAVE_*).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,12 +29,12 @@
 struct cli_source {
   const char *name;
   st_source_kind kind;
-  /* File rows: true when path holds this format ("-" is standard input);
-   * NULL for the last resort, which takes any file. */
+  /* File rows: true when path holds this format ("-" is standard input). */
   bool (*sniff)(const char *path);
   int (*create)(const cli_options *o, const char *path, st_backend **out);
   /* May be NULL: what the backend has to say after the run. */
   void (*report)(const cli_options *o, st_backend *b);
+  const char *format; /* file rows: the format in words, for "looked for" */
 };
 
 static bool is_stdin(const char *path) {
@@ -126,6 +129,20 @@ static int create_sktrace(const cli_options *o, const char *path, st_backend **o
   return st_backend_replay_sktrace_new(path, out);
 }
 
+/* The first non-blank line is a JSON object (st_replay_is_jsonl); on
+ * standard input, which cannot be read twice, its first non-blank byte is
+ * '{' (the blank ones are consumed: JSON Lines skips them anyway). */
+static bool sniff_jsonl(const char *path) {
+  if (!is_stdin(path))
+    return st_replay_is_jsonl(path);
+  int c;
+  while ((c = getc(stdin)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+    ;
+  if (c != EOF)
+    ungetc(c, stdin);
+  return c == '{';
+}
+
 static int create_jsonl(const cli_options *o, const char *path, st_backend **out) {
   return st_backend_replay_jsonl_new(path, out);
 }
@@ -134,20 +151,20 @@ static int create_jsonl(const cli_options *o, const char *path, st_backend **out
  * in the order their sniffs are tried. */
 static const cli_source sources[] = {
 #ifdef ST_HAVE_ETW
-    {"etw", ST_SOURCE_LIVE, NULL, create_etw, NULL},
+    {"etw", ST_SOURCE_LIVE, NULL, create_etw, NULL, NULL},
 #endif
 #ifdef ST_HAVE_EBPF
-    {"ebpf", ST_SOURCE_LIVE, NULL, create_ebpf, NULL},
+    {"ebpf", ST_SOURCE_LIVE, NULL, create_ebpf, NULL, NULL},
 #endif
 #ifdef ST_HAVE_PCAP
-    {"pcap", ST_SOURCE_LIVE, NULL, create_pcap_live, NULL},
-    {"pcap", ST_SOURCE_FILE, sniff_pcap, create_pcap_file, NULL},
+    {"pcap", ST_SOURCE_LIVE, NULL, create_pcap_live, NULL, NULL},
+    {"pcap", ST_SOURCE_FILE, sniff_pcap, create_pcap_file, NULL, "a pcap or pcapng capture"},
 #endif
 #ifdef ST_HAVE_ETL
-    {"etl", ST_SOURCE_FILE, sniff_etl, create_etl, report_etl},
+    {"etl", ST_SOURCE_FILE, sniff_etl, create_etl, report_etl, "a Windows .etl"},
 #endif
-    {"sktrace", ST_SOURCE_FILE, sniff_sktrace, create_sktrace, NULL},
-    {"jsonl", ST_SOURCE_FILE, NULL, create_jsonl, NULL}, /* anything else */
+    {"sktrace", ST_SOURCE_FILE, sniff_sktrace, create_sktrace, NULL, "an .sktrace"},
+    {"jsonl", ST_SOURCE_FILE, sniff_jsonl, create_jsonl, NULL, "JSON Lines"},
 };
 #define NSOURCES (sizeof sources / sizeof sources[0])
 
@@ -194,11 +211,65 @@ int cli_live_backend(cli_options *o, st_backend **out) {
   return rc;
 }
 
-/* The first file row that recognises the file, or the last resort. A name
- * that promises what the content does not have is an error, not JSON. */
+/* Up to len bytes from the start of path (standard input for "-"); -1
+ * with errno when the file cannot be read. */
+static long read_head(const char *path, uint8_t *buf, size_t len) {
+  FILE *f = is_stdin(path) ? stdin : fopen(path, "rb");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, len, f);
+  int failed = ferror(f);
+  if (f != stdin)
+    fclose(f);
+  if (failed) {
+    errno = EIO;
+    return -1;
+  }
+  return (long)n;
+}
+
+/* "a pcap or pcapng capture, a Windows .etl, an .sktrace or JSON Lines" */
+static void formats_looked_for(char *buf, size_t len) {
+  size_t n = 0, rows = 0, k = 0;
+  for (size_t i = 0; i < NSOURCES; i++)
+    rows += sources[i].kind == ST_SOURCE_FILE;
+  buf[0] = '\0';
+  for (size_t i = 0; i < NSOURCES && n < len; i++) {
+    if (sources[i].kind != ST_SOURCE_FILE)
+      continue;
+    const char *sep = k == 0 ? "" : k + 1 == rows ? " or " : ", ";
+    int w = snprintf(buf + n, len - n, "%s%s", sep, sources[i].format);
+    if (w < 0)
+      break;
+    n += (size_t)w;
+    k++;
+  }
+}
+
+/* No reader recognised path: one line saying what socktrace looked for and
+ * what the file looks like instead. */
+static int not_a_trace(const char *path) {
+  uint8_t head[512];
+  long n = read_head(path, head, sizeof head);
+  if (n < 0) {
+    int e = errno;
+    cli_error("cannot open %s: %s", path, st_strerror(-e));
+    return e == ENOENT ? ST_ENOENT : ST_EIO;
+  }
+  char looked[160], what[160];
+  formats_looked_for(looked, sizeof looked);
+  cli_describe_content(head, (size_t)n, what, sizeof what);
+  cli_error("%s: not a trace socktrace reads (it looked for %s); this is %s",
+            is_stdin(path) ? "standard input" : path, looked, what);
+  return ST_EBADMSG;
+}
+
+/* The first file row that recognises the file. A name that promises what
+ * the content does not have is an error; content that none recognises is
+ * no trace at all. */
 static const cli_source *file_source(const char *path, int *rc) {
   for (size_t i = 0; i < NSOURCES; i++)
-    if (sources[i].kind == ST_SOURCE_FILE && sources[i].sniff && sources[i].sniff(path))
+    if (sources[i].kind == ST_SOURCE_FILE && sources[i].sniff(path))
       return &sources[i];
   for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++) {
     if (has_suffix(path, hints[h].suffix)) {
@@ -207,10 +278,7 @@ static const cli_source *file_source(const char *path, int *rc) {
       return NULL;
     }
   }
-  for (size_t i = 0; i < NSOURCES; i++)
-    if (sources[i].kind == ST_SOURCE_FILE && !sources[i].sniff)
-      return &sources[i];
-  *rc = ST_ENOSYS;
+  *rc = not_a_trace(path);
   return NULL;
 }
 

@@ -83,6 +83,12 @@ static int release_child(st_session *s, uv_loop_t *loop, void *arg) {
 }
 
 int cli_run_command(cli_options *o, char **argv) {
+  char title[256] = "";
+  for (size_t i = 0, used = 0; argv[i] && used < sizeof title; i++)
+    used += (size_t)snprintf(title + used, sizeof title - used, "%s%s", i ? " " : "", argv[i]);
+  o->is_run = true;
+  if (!o->title)
+    o->title = title;
   int hold[2];
   if (pipe(hold) != 0) {
     cli_error("cannot create a pipe: %s", st_strerror(-errno));
@@ -123,10 +129,11 @@ int cli_run_command(cli_options *o, char **argv) {
   if (!released || !r.exited)
     return code ? code : 1;
   if (WIFEXITED(r.status))
-    return WEXITSTATUS(r.status);
-  if (WIFSIGNALED(r.status))
-    return 128 + WTERMSIG(r.status);
-  return code;
+    code = WEXITSTATUS(r.status);
+  else if (WIFSIGNALED(r.status))
+    code = 128 + WTERMSIG(r.status);
+  /* The command's own failure wins; a clean exit yields to --fail-on. */
+  return code == 0 && o->fail_hit ? CLI_EXIT_FAIL_ON : code;
 }
 
 int cli_demo(cli_options *o) {
@@ -138,5 +145,6 @@ int cli_demo(cli_options *o) {
   }
   self[n] = 0;
   char *demo_argv[] = {self, "__demo-workload", NULL};
+  o->title = "socktrace demo";
   return cli_run_command(o, demo_argv);
 }

@@ -1,7 +1,8 @@
 /*
  * Running one session to its end for a command: the output file, the
- * sinks, the loop, and what is said afterwards (the errors, --stats in
- * words or as JSON, what the backend and the .sktrace writer report).
+ * sinks, the loop, and what is said afterwards (the errors, --fail-on,
+ * --stats in words or as JSON, what the backend and the .sktrace writer
+ * report).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,7 +55,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_session_set_backend(s, b);
   st_sink *sktrace = NULL;
   int code = 0;
-  if (cli_add_sinks(o, s, out, &sktrace) < 0) {
+  if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, b, out, &sktrace) < 0) {
     code = 1;
   } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
@@ -102,6 +103,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     cli_error("cannot write %s: %s", o->output, st_strerror(-errno));
     code = 1;
   }
+  code = cli_ci_end(o, code);
   if (json[0]) {
     fprintf(stderr, "%s\n", json);
     fflush(stderr);

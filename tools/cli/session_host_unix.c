@@ -422,7 +422,7 @@ static int host_run(host *h, int ready_fd) {
     return 1;
   }
   st_session_set_backend(h->s, h->b);
-  if (cli_add_sinks(o, h->s, h->out ? h->out : stdout, &h->sktrace) < 0)
+  if (cli_add_sinks(o, h->s, h->b, h->out ? h->out : stdout, &h->sktrace) < 0)
     goto out;
   if (st_session_start(h->s) < 0) {
     cli_error("%s", st_session_error(h->s));

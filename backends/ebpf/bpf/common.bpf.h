@@ -49,6 +49,7 @@ const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when un
 const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
 const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
 const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
+const volatile bool have_sock_length __weak = 0;  /* sock_send/recv_length (6.3+) */
 
 /* ---- maps ---------------------------------------------------------------- */
 

@@ -11,28 +11,11 @@
  * seen there). A receive's sender address reaches user memory only when the
  * syscall returns, so recvfrom/recvmsg with an address on a datagram socket
  * is reported from the syscall's exit on every kernel.
+ *
+ * DNS messages (dns.bpf.h) are looked for here too, before anything else
+ * decides the call is not worth a record.
  */
-#include "common.bpf.h"
-
-#if defined(__TARGET_ARCH_x86)
-#define NR_SENDTO 44
-#define NR_RECVFROM 45
-#define NR_SENDMSG 46
-#define NR_RECVMSG 47
-#define NR_RECVMMSG 299
-#define NR_SENDMMSG 307
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_SENDTO 206
-#define NR_RECVFROM 207
-#define NR_SENDMSG 211
-#define NR_RECVMSG 212
-#define NR_RECVMMSG 243
-#define NR_SENDMMSG 269
-#endif
-#define MSG_PEEK 2
-
-/* sock_send_length / sock_recv_length are there (6.3+). */
-const volatile bool have_sock_length __weak = 0;
+#include "dns.bpf.h"
 
 /* Level 4 wants a failed call (a would-block is not a failure). */
 static __always_inline bool worth_reporting(long ret) {
@@ -123,6 +106,8 @@ static __always_inline int sock_length(struct sock *sk, long ret, int flags, boo
   if (count_datagrams && ret > 0 && s.protocol != IPPROTO_TCP && family_ok(s.family) &&
       current_ok() && !(flags & MSG_PEEK))
     count_call(sk, ret, send);
+  if (ret > 0 && dns_on() && !(flags & MSG_PEEK))
+    dns_on_length(sk, s.family, s.protocol, ret, send);
   if (!worth_reporting(ret))
     return 0;
   if (!family_ok(s.family) || !current_ok())
@@ -168,6 +153,8 @@ static __always_inline int sys_data(long ret, bool send) {
   __u64 flags;
   __u8 call;
 
+  if (ret > 0 && dns_on())
+    dns_on_exit(ret, send);
   if (!worth_reporting(ret) || !current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
   call = call_of(SYS_NR(regs));

@@ -6,7 +6,7 @@
  * syscall was entered with, so no map carries them from enter to exit.
  * connect is the exception: its start is an event of its own.
  */
-#include "common.bpf.h"
+#include "dns.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -249,6 +249,10 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx) {
   sk = fd_to_sock(SYS_ARG1(regs));
   if (!sk || !sk_view(sk, &v))
     return 0;
+  /* Before 6.3 a DNS socket is known by its descriptor (dns.bpf.h). */
+  if (!have_sock_length && bpf_ntohs(v.h.dport) == DNS_PORT && dns_on() &&
+      (ctx->ret == 0 || ctx->ret == -EINPROGRESS))
+    dns_mark_fd(SYS_ARG1(regs));
   r = SYS_REC(struct st_bpf_rec_addr, ST_K_CONNECT_RET, sk, ctx->ret);
   if (!r)
     return 0;
@@ -369,7 +373,11 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
   if (!current_ok())
     return 0;
   f = fd_to_file(ctx->args[0]);
-  if (!f || !file_last_ref(f))
+  if (!f)
+    return 0;
+  if (dns_fds_n | dns_socks_n)
+    dns_forget(ctx->args[0], file_last_ref(f) ? (__u64)file_to_sock(f) : 0);
+  if (!file_last_ref(f))
     return 0;
   sk = file_to_sock(f);
   if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))

@@ -304,6 +304,10 @@
       title: 'Remote', get: function (r) { return r[0]; },
       show: function (r) { return remoteLabel(r[0]); }
     }), data.remotes, rowFailed);
+    sortableTable($('by-ipc'), summaryCols({
+      title: 'Process → path', get: function (r) { return r[0]; },
+      show: function (r) { return r[0]; }
+    }), data.ipc || [], rowFailed);
     sortableTable($('longest'), [
       { title: 'Process', get: function (r) { return r[0]; } },
       { title: 'Endpoint', get: function (r) { return r[1]; } },

@@ -1,0 +1,74 @@
+/*
+ * Comparing two traces, told as connection stories (story.h): which
+ * stories one side has and the other lacks, and for the stories both have,
+ * whether they ended differently (refused vs timed_out), tried a different
+ * number of times, moved a different number of bytes (beyond a
+ * tolerance), or, when asked, took their steps in another order.
+ *
+ * Stories match on role, peer, own port and process name; a side that does
+ * not know its processes (a Windows .etl, a packet capture) matches any
+ * process. Library code: it compares and writes to the FILE it is given,
+ * it never prints on its own.
+ */
+#ifndef ST_CORE_DIFF_H
+#define ST_CORE_DIFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "socktrace/sink.h"
+#include "story.h"
+
+enum {
+  ST_DIFF_ONLY_A = 1,
+  ST_DIFF_ONLY_B,
+  ST_DIFF_OUTCOME,  /* the stories ended differently */
+  ST_DIFF_ATTEMPTS, /* a different number of attempts */
+  ST_DIFF_BYTES,    /* bytes either way differ beyond the tolerance */
+  ST_DIFF_ORDER,    /* the first socket's steps came in another order */
+};
+
+typedef struct st_diff_options {
+  uint64_t bytes_tolerance;     /* a difference of at most this many bytes is none */
+  unsigned bytes_tolerance_pct; /* or of at most this percent of the larger count */
+  bool order;                   /* compare the order of steps too */
+} st_diff_options;
+
+typedef struct st_diff_change {
+  uint8_t what;          /* ST_DIFF_* */
+  const st_story *a, *b; /* NULL on the side that lacks the story */
+} st_diff_change;
+
+typedef struct st_diff_result {
+  st_diff_change *changes; /* sorted by story, then by what */
+  size_t n;
+  size_t stories_differ, stories_equal; /* stories with and without changes */
+} st_diff_result;
+
+/* a and b are st_story_list()s. Returns 0 or ST_ENOMEM; the result points
+ * into a and b. */
+int st_diff_stories(const st_story *a, size_t na, const st_story *b, size_t nb,
+                    const st_diff_options *o, st_diff_result *r);
+void st_diff_result_free(st_diff_result *r);
+/* "only_a", "outcome", ... (JSON) / "only in A", "outcome", ... (text). */
+const char *st_diff_what_name(uint8_t what, bool words);
+
+/* One side of a comparison, as the output's header describes it. */
+typedef struct st_diff_side {
+  const char *file;
+  const st_trace_info *info; /* may be NULL (a file without a header) */
+  size_t stories;
+  uint64_t events, lost;
+  uint8_t lost_where; /* ST_LOST_* of its first EventsLost, 0 if unknown */
+} st_diff_side;
+
+enum { ST_DIFF_TEXT, ST_DIFF_JSONL, ST_DIFF_MARKDOWN };
+
+/* Writes the comparison: a header naming both sides (and any loss: a
+ * difference may be an artefact of it), then one line or row per change.
+ * color: ANSI colours in text. 0 or ST_EIO / ST_ENOMEM. */
+int st_diff_write(FILE *out, int format, bool color, const st_diff_side *a, const st_diff_side *b,
+                  const st_diff_result *r);
+
+#endif

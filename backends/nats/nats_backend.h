@@ -40,7 +40,7 @@ typedef struct st_nats_options {
   uint64_t max_bytes;  /* 0 = ST_NATS_DEFAULT_MAX_BYTES */
   /* Publishing. */
   uint64_t buffer_bytes; /* messages held for the server; 0 = ST_NATS_DEFAULT_BUFFER */
-  uint32_t queue_events; /* between the loop and the publisher thread; 0 = 16384 */
+  uint32_t queue_events; /* between the loop and the publisher thread; 0 = 8192 */
   /* A pulled source (a recording) may wait for room instead of dropping:
    * the loop then waits while the stream keeps up, up to 10 s without
    * progress. A live source never waits. */

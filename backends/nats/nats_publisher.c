@@ -88,12 +88,43 @@ static size_t encode(nats_sink *k, const st_event *ev, char *subject, size_t sle
   return (size_t)n;
 }
 
+/* An EventsLost record of this sink's own (the loop's, from the ring). */
+static bool own_lost_record(const st_event *ev) {
+  return ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_EVENTS_LOST &&
+         (ev->has & ST_HAS_LOST) && ev->lost.where == ST_LOST_SINK;
+}
+
+/* An event that does not fit is counted, to be said in the next
+ * EventsLost record. A record of the loop's that does not fit is folded
+ * into it: its events were counted when the loop dropped them. */
 static void drop(nats_sink *k, const st_event *ev) {
-  if (!k->olost)
-    k->olost_from = ev->ts_ns;
-  k->olost++;
-  k->olost_to = ev->ts_ns;
-  k->dropped++;
+  bool carried = own_lost_record(ev);
+  uint64_t from = carried ? ev->lost.from_ns : ev->ts_ns;
+  if (!k->olost || from < k->olost_from)
+    k->olost_from = from;
+  if (!k->olost || ev->ts_ns > k->olost_to)
+    k->olost_to = ev->ts_ns;
+  k->olost += carried ? ev->lost.count : 1;
+  k->dropped += !carried;
+}
+
+/* Pushes the EventsLost record of what the outbox dropped, when it fits
+ * with room for more (bytes more after it); true when it did. */
+static bool say_lost(nats_sink *k, uint64_t more) {
+  st_event lost;
+  char subject[256];
+  char keep[JSON_MAX];
+  size_t kept = strlen(k->json);
+  memcpy(keep, k->json, kept + 1);
+  st_nats_lost_record(k, k->olost, k->olost_from, k->olost_to, &lost);
+  size_t n = encode(k, &lost, subject, sizeof subject);
+  /* Not an event of the trace: published and held counts leave it out. */
+  bool ok = n && st_ob_fits(&k->ob, st_ob_cost(strlen(subject), n) + more) &&
+            st_ob_push(&k->ob, subject, k->json, n, false) == 0;
+  if (ok)
+    k->olost = 0;
+  memcpy(k->json, keep, kept + 1);
+  return ok;
 }
 
 /* Moves events from the ring into the outbox; returns the new tail. A
@@ -111,24 +142,18 @@ static uint64_t intake(nats_sink *k, uint64_t tail) {
     uint64_t cost = st_ob_cost(strlen(subject), n);
     if (k->opt.wait_when_full && k->ob.count >= WAITING_AHEAD)
       break;
-    if (k->olost) {
-      st_event lost;
-      char lsubject[256];
-      char keep[JSON_MAX];
-      memcpy(keep, k->json, n + 1);
-      st_nats_lost_record(k, k->olost, k->olost_from, k->olost_to, &lost);
-      size_t ln = encode(k, &lost, lsubject, sizeof lsubject);
-      if (ln && st_ob_fits(&k->ob, st_ob_cost(strlen(lsubject), ln) + cost) &&
-          st_ob_push(&k->ob, lsubject, k->json, ln, true) == 0)
-        k->olost = 0;
-      memcpy(k->json, keep, n + 1);
-    }
-    if (!k->olost && st_ob_fits(&k->ob, cost) && st_ob_push(&k->ob, subject, k->json, n, true) == 0)
+    if (k->olost)
+      say_lost(k, cost);
+    if (!k->olost && st_ob_fits(&k->ob, cost) &&
+        st_ob_push(&k->ob, subject, k->json, n, !own_lost_record(ev)) == 0)
       continue;
     if (k->opt.wait_when_full)
       break; /* the source waits for room */
     drop(k, ev);
   }
+  /* A loss with no event after it is said as soon as there is room. */
+  if (k->olost && tail == head)
+    say_lost(k, 0);
   if (tail != start) {
     atomic_store_explicit(&k->tail, tail, memory_order_release);
     /* A waiting loop is woken when a quarter of the ring is free, not for
@@ -287,9 +312,19 @@ void st_nats_publisher_main(void *arg) {
       atomic_store(&k->waiting, false);
     }
   }
-  /* What never reached the stream is lost, and said so. */
-  k->undelivered = k->ob.events + (atomic_load(&k->head) - tail) + k->olost;
-  k->stats.lost = k->dropped - k->olost + k->undelivered;
+  /* What never reached the stream is lost, and said so (end()): the
+   * events held, and the losses no record in the stream says. */
+  uint64_t head = atomic_load(&k->head);
+  k->undelivered = k->ob.events;
+  k->unsaid = k->olost;
+  for (; tail != head; tail++) {
+    const st_event *ev = &k->ring[tail & (k->cap - 1)];
+    if (own_lost_record(ev))
+      k->unsaid += ev->lost.count;
+    else
+      k->undelivered++;
+  }
+  k->stats.lost = k->dropped + k->undelivered;
   k->stats.buffered = 0;
   uv_mutex_unlock(&k->lock);
 }

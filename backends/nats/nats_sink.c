@@ -69,7 +69,7 @@ static int nats_begin(st_sink *s, const st_trace_info *info) {
   int rc = st_nats_connect(&k->conn, &k->opt, &jo, s->error, sizeof s->error);
   if (rc < 0)
     return rc;
-  k->connected = k->ever_connected = rc == 0;
+  k->connected = k->ever_connected = k->stats.connected = rc == 0;
   k->recovering = rc != 0;
   if (k->connected && (rc = st_nats_stream_check(&k->conn, &k->opt, k->token, true, BEGIN_WAIT_MS,
                                                  NULL, s->error, sizeof s->error)) < 0)
@@ -167,16 +167,28 @@ static bool wait_published(nats_sink *k) {
   return ok;
 }
 
+/* The loop's own loss (ring full), said in a record once there is room:
+ * at a flush or the end, when no event comes after it. */
+static void push_pending_loss(nats_sink *k) {
+  uint64_t head = atomic_load(&k->head);
+  if (!k->lost_pending || !space(k, head))
+    return;
+  st_event lost;
+  st_nats_lost_record(k, k->lost_pending, k->lost_from, k->lost_to, &lost);
+  k->lost_pending = 0;
+  push(k, &head, &lost);
+  publish_head(k, head);
+}
+
 static int nats_flush(st_sink *s) {
   nats_sink *k = (nats_sink *)s;
-  bool ok = wait_published(k);
-  if (ok && k->lost_pending) {
-    st_event lost;
-    st_nats_lost_record(k, k->lost_pending, k->lost_from, k->lost_to, &lost);
-    k->lost_pending = 0;
-    uint64_t head = atomic_load(&k->head);
-    push(k, &head, &lost);
-    publish_head(k, head);
+  /* While the server is away there is nothing to wait for: the loop goes
+   * on (a session's flush, the flush before end()). */
+  uv_mutex_lock(&k->lock);
+  bool up = k->stats.connected;
+  uv_mutex_unlock(&k->lock);
+  if (up && wait_published(k) && k->lost_pending) {
+    push_pending_loss(k);
     wait_published(k);
   }
   /* A server that does not answer is no failure of the flush: what is held
@@ -199,15 +211,20 @@ static void stop_thread(nats_sink *k, uint64_t wait_ns) {
 static int nats_end(st_sink *s, const st_counters *counters) {
   nats_sink *k = (nats_sink *)s;
   bool ok = wait_published(k);
+  if (ok && k->lost_pending) {
+    push_pending_loss(k);
+    ok = wait_published(k);
+  }
   stop_thread(k, ok ? (uint64_t)k->opt.drain_ms * 1000000ull : 0);
-  k->undelivered += k->lost_pending; /* the loop's own, never said */
-  if (!k->undelivered)
+  /* The loop's own losses never said are counted already (qlost). */
+  uint64_t missing = k->undelivered + k->unsaid + k->lost_pending;
+  if (!missing)
     return 0;
   uv_mutex_lock(&k->lock);
   snprintf(s->error, sizeof s->error,
            "%" PRIu64 " events could not be delivered to %.200s: no acknowledgement within %u ms "
            "at the end (%.160s)",
-           k->undelivered, k->conn.display, k->opt.drain_ms,
+           missing, k->conn.display, k->opt.drain_ms,
            k->last_error[0] ? k->last_error : "the server did not answer");
   uv_mutex_unlock(&k->lock);
   return ST_EIO;

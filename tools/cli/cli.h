@@ -219,7 +219,8 @@ void cli_shown(const char *path, char *buf, size_t len);
  * nats://...) and the extra views of a stream (the table by host). Each
  * says why in one line when it fails (also when this build has no NATS). */
 int cli_nats_backend(cli_options *o, const char *url, st_backend **out);
-int cli_nats_sink(const cli_options *o, st_sink **out);
+/* wait: the source can wait for the stream (a file), not a live kernel. */
+int cli_nats_sink(const cli_options *o, bool wait, st_sink **out);
 void cli_nats_add_views(const cli_options *o, st_session *s, FILE *view);
 /* `collect nats://...`: follows the stream until Ctrl-C. */
 int cli_collect(cli_options *o, const char *url);

@@ -65,12 +65,12 @@ int cli_nats_backend(cli_options *o, const char *url, st_backend **out) {
   return 0;
 }
 
-int cli_nats_sink(const cli_options *o, st_sink **out) {
+int cli_nats_sink(const cli_options *o, bool wait, st_sink **out) {
   st_nats_options no;
   char err[512];
   nats_options(o, o->output, &no);
   /* A recording can wait for the stream; live events cannot. */
-  no.wait_when_full = o->input != NULL;
+  no.wait_when_full = wait;
   int rc = st_sink_nats_new(&no, out, err, sizeof err);
   if (rc < 0) {
     cli_error("%s", rc == ST_EINVAL ? err : st_strerror(rc));

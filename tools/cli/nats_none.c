@@ -25,7 +25,7 @@ int cli_nats_backend(cli_options *o, const char *url, st_backend **out) {
   return ST_ENOSYS;
 }
 
-int cli_nats_sink(const cli_options *o, st_sink **out) {
+int cli_nats_sink(const cli_options *o, bool wait, st_sink **out) {
   cli_error(NO_NATS);
   return ST_ENOSYS;
 }

@@ -158,6 +158,26 @@ Test(nats, two_hosts_merged_and_told_apart) {
   stream_read recent = stream_read_all(args);
   cr_assert_eq(recent.events, 94);
   stream_read_free(&recent);
+  /* diff on a fleet: one host against the file it published, two hosts of
+   * one stream (the same workload), and a host against the merged stream. */
+  snprintf(args, sizeof args, "diff '%s?host=alpha' " DEMO, url(&d, "FLEET"));
+  rep = st_test_cli(args);
+  cr_assert_eq(rep.code, 0, "%s%s", rep.out, rep.err);
+  st_cli_result_free(&rep);
+  snprintf(args, sizeof args, "diff '%s?host=alpha&since-seq=1' '%s?host=beta.example.com'",
+           url(&d, "FLEET"), url(&d, "FLEET"));
+  rep = st_test_cli(args);
+  cr_assert_eq(rep.code, 0, "%s%s", rep.out, rep.err);
+  st_cli_result_free(&rep);
+  snprintf(args, sizeof args, "diff '%s?host=alpha' %s", url(&d, "FLEET"), url(&d, "FLEET"));
+  rep = st_test_cli(args);
+  cr_assert_eq(rep.code, 1, "twice the connections merged: %s%s", rep.out, rep.err);
+  st_cli_result_free(&rep);
+  snprintf(args, sizeof args, "diff '%s?hots=alpha' " DEMO, url(&d, "FLEET"));
+  rep = st_test_cli(args);
+  cr_assert_eq(rep.code, 2, "%s", rep.err);
+  cr_assert_eq(st_test_lines(rep.err), 1, "%s", rep.err);
+  st_cli_result_free(&rep);
   st_cli_result_free(&file);
   natsd_kill(&d);
 }

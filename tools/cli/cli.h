@@ -212,6 +212,12 @@ bool cli_nats_host(cli_options *o, const char *name, const char *why);
 /* Options that only a stream takes, given to a command without one: one
  * line, false. */
 bool cli_nats_check(const cli_options *o, const char *command, const char *operand);
+/* A stream URL's "?host=NAME&since=10m&since-seq=N": --host, --since and
+ * --since-seq for that stream alone (diff reads two). base gets the URL
+ * without it; query (the caller's, kept while the options are used) holds
+ * the names. 0, or -1 after one line. */
+int cli_nats_url_query(cli_options *o, const char *url, char *base, size_t len, char *query,
+                       size_t qlen);
 bool cli_is_nats_url(const char *s);
 /* An output or input fit to print: a URL's password masked. */
 void cli_shown(const char *path, char *buf, size_t len);

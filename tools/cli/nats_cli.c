@@ -157,6 +157,40 @@ bool cli_nats_host(cli_options *o, const char *name, const char *why) {
   return true;
 }
 
+int cli_nats_url_query(cli_options *o, const char *url, char *base, size_t len, char *query,
+                       size_t qlen) {
+  const char *q = strchr(url, '?');
+  size_t n = q ? (size_t)(q - url) : strlen(url);
+  if (n >= len || (q && strlen(q + 1) >= qlen)) {
+    cli_error("nats:// URL too long");
+    return -1;
+  }
+  memcpy(base, url, n);
+  base[n] = 0;
+  if (!q)
+    return 0;
+  snprintf(query, qlen, "%s", q + 1);
+  char *save = NULL;
+  for (char *kv = strtok_r(query, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+    char *v = strchr(kv, '=');
+    if (v)
+      *v++ = 0;
+    int rc = -2;
+    if (v && !strcmp(kv, "host"))
+      rc = cli_nats_host(o, v, "") ? 0 : -2;
+    else if (v && !strcmp(kv, "since"))
+      rc = cli_nats_option(o, CLI_OPT_SINCE, v);
+    else if (v && (!strcmp(kv, "since-seq") || !strcmp(kv, "since_seq")))
+      rc = cli_nats_option(o, CLI_OPT_SINCE_SEQ, v);
+    if (rc == -2)
+      cli_error("bad '%s%s%s' in a nats:// URL (?host=NAME&since=10m&since-seq=N)", kv,
+                v ? "=" : "", v ? v : "");
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
 bool cli_nats_check(const cli_options *o, const char *command, const char *operand) {
   const cli_nats_args *n = &o->nats;
   bool stream =

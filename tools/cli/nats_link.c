@@ -51,9 +51,16 @@ static const char *reader_host(void *arg) {
 
 int cli_nats_backend(cli_options *o, const char *url, st_backend **out) {
   st_nats_options no;
-  char err[512];
-  nats_options(o, url, &no);
+  char err[512], base[1024], query[512];
+  /* What the URL's query says holds for this stream only. */
+  cli_nats_args given = o->nats;
+  if (cli_nats_url_query(o, url, base, sizeof base, query, sizeof query) < 0) {
+    o->nats = given;
+    return ST_EINVAL;
+  }
+  nats_options(o, base, &no);
   int rc = st_backend_nats_new(&no, out, err, sizeof err);
+  o->nats = given;
   if (rc < 0) {
     cli_error("%s", rc == ST_EINVAL ? err : st_strerror(rc));
     return rc;

@@ -174,10 +174,17 @@ static void note_error(nats_sink *k, const char *fmt, const char *what) {
 }
 
 /* Publishes what waits, up to the window. A failed publish starts a
- * recovery. */
-static void send_window(nats_sink *k) {
+ * recovery. A live source's events waiting in the ring come first: when a
+ * burst outruns publishing, they wait encoded in the outbox (64 MiB), not
+ * in the ring's few thousand slots, so the thread goes back to intake
+ * every SEND_CHUNK messages while the ring fills. */
+static void send_window(nats_sink *k, uint64_t tail) {
   st_ob_msg *m;
+  unsigned sent = 0;
   while (k->ob.inflight < WINDOW && (m = st_ob_next(&k->ob))) {
+    if (++sent % SEND_CHUNK == 0 && !k->opt.wait_when_full &&
+        atomic_load_explicit(&k->head, memory_order_acquire) - tail > k->cap / 8)
+      return;
     natsMsg *msg = NULL;
     char id[200];
     snprintf(id, sizeof id, "%s%" PRIu64, k->msgid_prefix, m->pseq);
@@ -278,7 +285,7 @@ void st_nats_publisher_main(void *arg) {
       recover(k);
     tail = intake(k, tail);
     if (k->connected && !k->recovering)
-      send_window(k);
+      send_window(k, tail);
 
     uv_mutex_lock(&k->lock);
     uint64_t head = atomic_load(&k->head);

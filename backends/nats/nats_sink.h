@@ -16,6 +16,7 @@
 #define DEFAULT_QUEUE 8192u
 #define DEFAULT_DRAIN_MS 10000u
 #define WINDOW 4096u           /* messages in flight, unacknowledged */
+#define SEND_CHUNK 128u        /* messages sent between looks at the ring */
 #define ACK_BATCH 512          /* acknowledgements that wake the publisher */
 #define ACK_POLL_NS 2000000ull /* how often it looks for acknowledgements otherwise */
 #define ACK_WAIT_MS 5000       /* an acknowledgement later than this is a failure */

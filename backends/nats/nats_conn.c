@@ -13,13 +13,18 @@
 
 #include "nats_internal.h"
 
-/* libnats' words, with its thread's last error when it says more. */
+/* libnats' words, with its thread's last error when it says more; the
+ * source location libnats puts before it ("(conn.c:4212): ") left out,
+ * and its plain "Error" too when the detail says what. */
 void st_nats_words(natsStatus s, char *buf, size_t len) {
   natsStatus last = NATS_OK;
   const char *detail = nats_GetLastError(&last);
   const char *words = natsStatus_GetText(s);
+  const char *loc = detail && *detail == '(' ? strstr(detail, "): ") : NULL;
+  if (loc)
+    detail = loc + 3;
   if (detail && *detail && last == s && strcmp(detail, words) != 0)
-    snprintf(buf, len, "%s (%s)", words, detail);
+    snprintf(buf, len, s == NATS_ERR ? "%.0s%s" : "%s (%s)", words, detail);
   else
     snprintf(buf, len, "%s", words);
   for (char *p = buf; *p; p++) /* one line */

@@ -105,6 +105,8 @@ static natsConnection *connect_to(const natsd *d) {
   if (set && d->ca_file[0])
     set = natsOptions_SetSecure(o, true) == NATS_OK &&
           natsOptions_LoadCATrustedCertificates(o, d->ca_file) == NATS_OK;
+  if (set && d->cert_file[0])
+    set = natsOptions_LoadCertificatesChain(o, d->cert_file, d->key_file) == NATS_OK;
   if (set && d->user[0])
     set = natsOptions_SetUserInfo(o, d->user, d->password) == NATS_OK;
   if (set && natsConnection_Connect(&nc, o) != NATS_OK)

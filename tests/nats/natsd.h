@@ -17,12 +17,13 @@ typedef struct natsd {
   pid_t pid;
   int port, cluster_port;
   char name[16];
-  char dir[256];               /* the server's own directory: config, store, log */
-  char extra[1024];            /* more configuration lines (users, TLS) */
-  char routes[512];            /* cluster: "nats-route://127.0.0.1:P," ... ; empty when alone */
-  bool jetstream;              /* default true (natsd_init) */
-  char ca_file[300];           /* the server speaks TLS: its CA, for the readiness check */
-  char user[32], password[32]; /* the server wants them: for the readiness check */
+  char dir[256];     /* the server's own directory: config, store, log */
+  char extra[1024];  /* more configuration lines (users, TLS) */
+  char routes[512];  /* cluster: "nats-route://127.0.0.1:P," ... ; empty when alone */
+  bool jetstream;    /* default true (natsd_init) */
+  char ca_file[300]; /* the server speaks TLS: its CA, for the readiness check */
+  char cert_file[300], key_file[300]; /* it wants a client certificate: this one */
+  char user[32], password[32];        /* the server wants them: for the readiness check */
 } natsd;
 
 /* Skips (or fails under CI=true) when nats-server is not installed. */

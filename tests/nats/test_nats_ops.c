@@ -118,6 +118,48 @@ Test(nats_ops, tls_with_a_ca_of_its_own) {
   cr_assert_eq(r.code, 1);
   cr_assert_eq(st_test_lines(r.err), 1, "%s", r.err);
   st_cli_result_free(&r);
+
+  /* The same server wanting a client certificate: refused without one,
+   * taken with --nats-tls-cert and --nats-tls-key. */
+  natsd_kill(&d);
+  sh(d.dir, "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+            "-subj /CN=socktrace-host");
+  sh(d.dir, "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+            "-out client.pem -days 1");
+  snprintf(d.extra, sizeof d.extra,
+           "tls { cert_file: \"%s/server.pem\", key_file: \"%s/server.key\", ca_file: "
+           "\"%s/ca.pem\", verify: true }",
+           d.dir, d.dir, d.dir);
+  snprintf(d.cert_file, sizeof d.cert_file, "%s/client.pem", d.dir);
+  snprintf(d.key_file, sizeof d.key_file, "%s/client.key", d.dir);
+  cr_assert(natsd_start(&d), "the TLS server did not start again (see %s)", d.dir);
+  snprintf(args, sizeof args, "replay tls://127.0.0.1:%d/SEC --nats-tls-ca %s", d.port, d.ca_file);
+  r = st_test_cli(args);
+  cr_assert_eq(r.code, 1, "no client certificate: %s", r.err);
+  cr_assert_eq(st_test_lines(r.err), 1, "%s", r.err);
+  st_cli_result_free(&r);
+  snprintf(args, sizeof args,
+           "tls://127.0.0.1:%d/SEC --nats-tls-ca %s --nats-tls-cert %s --nats-tls-key %s", d.port,
+           d.ca_file, d.cert_file, d.key_file);
+  back = stream_read_all(args);
+  cr_assert_eq(back.code, 0);
+  cr_assert_eq(back.events, 47, "the stream outlived the restart");
+  stream_read_free(&back);
+  /* A .creds file that cannot be used: one line, and nothing of it. */
+  snprintf(args, sizeof args, "%s/bad.creds", d.dir);
+  FILE *f = fopen(args, "w");
+  cr_assert_not_null(f);
+  fputs("-----BEGIN NATS USER JWT-----\nnot-a-jwt\n------END NATS USER JWT------\n", f);
+  fclose(f);
+  snprintf(args, sizeof args,
+           "replay %s -o tls://127.0.0.1:%d/SEC --nats-tls-ca %s --nats-creds "
+           "%s/bad.creds",
+           DEMO, d.port, d.ca_file, d.dir);
+  r = st_test_cli(args);
+  cr_assert_eq(r.code, 1);
+  cr_assert_eq(st_test_lines(r.err), 1, "%s", r.err);
+  cr_assert_null(strstr(r.err, "not-a-jwt"), "%s", r.err);
+  st_cli_result_free(&r);
   natsd_kill(&d);
 }
 

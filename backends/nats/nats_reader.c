@@ -30,6 +30,12 @@ typedef struct slot {
   const char *host; /* interned: lives as long as the backend */
 } slot;
 
+/* A publisher: its subject token and, once a header said it, its name. */
+typedef struct host_name {
+  char *token, *name;
+  bool asked; /* its last header was asked for */
+} host_name;
+
 typedef struct nats_reader {
   st_backend base;
   st_nats_options opt;
@@ -53,7 +59,7 @@ typedef struct nats_reader {
   /* The reader thread's own. */
   uv_thread_t thread;
   bool thread_on;
-  char **hosts; /* interned host tokens */
+  host_name *hosts; /* interned: the host of each event points into it */
   size_t nhosts;
   char *text; /* a message's data, NUL-terminated */
   size_t text_cap;
@@ -66,17 +72,52 @@ typedef struct nats_reader {
 
 /* ---- the reader thread ---- */
 
-static const char *intern(nats_reader *r, const char *tok, size_t n) {
+static host_name *host_of(nats_reader *r, const char *tok, size_t n) {
   for (size_t i = 0; i < r->nhosts; i++)
-    if (strlen(r->hosts[i]) == n && memcmp(r->hosts[i], tok, n) == 0)
-      return r->hosts[i];
-  char **h = realloc(r->hosts, (r->nhosts + 1) * sizeof *h);
+    if (strlen(r->hosts[i].token) == n && memcmp(r->hosts[i].token, tok, n) == 0)
+      return &r->hosts[i];
+  host_name *h = realloc(r->hosts, (r->nhosts + 1) * sizeof *h);
   if (!h)
-    return "?";
+    return NULL;
   r->hosts = h;
-  if (!(h[r->nhosts] = strndup(tok, n)))
-    return "?";
-  return h[r->nhosts++];
+  h[r->nhosts].name = NULL;
+  h[r->nhosts].asked = false;
+  if (!(h[r->nhosts].token = strndup(tok, n)))
+    return NULL;
+  return &h[r->nhosts++];
+}
+
+/* A publisher's header: the host name its token stands for. */
+static void learn_host(nats_reader *r, const char *tok, size_t n, natsMsg *m) {
+  json_t *o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+  const char *name = json_string_value(json_object_get(o, "host"));
+  char token[96];
+  if (name)
+    st_nats_host_token(name, token, sizeof token);
+  host_name *h =
+      name && strlen(token) == n && memcmp(token, tok, n) == 0 ? host_of(r, tok, n) : NULL;
+  if (h && !h->name)
+    h->name = strdup(name);
+  json_decref(o);
+}
+
+/* The host an event is from, as its publisher's header named it (else as
+ * its subject token: web1.example.com is web1_example_com there). A host
+ * whose header came before where reading began: its last header is asked
+ * for, once. */
+static const char *intern(nats_reader *r, const char *tok, size_t n) {
+  host_name *h = host_of(r, tok, n);
+  if (h && !h->name && !h->asked) {
+    h->asked = true;
+    char subject[160];
+    natsMsg *m = NULL;
+    st_nats_header_subject(h->token, subject, sizeof subject);
+    if (js_GetLastMsg(&m, r->conn.js, r->conn.url.stream, subject, NULL, NULL) == NATS_OK) {
+      learn_host(r, tok, n, m);
+      natsMsg_Destroy(m);
+    }
+  }
+  return !h ? "?" : h->name ? h->name : h->token;
 }
 
 static bool wanted(const nats_reader *r, const char *tok, size_t n) {
@@ -128,8 +169,12 @@ static bool take(nats_reader *r, natsMsg *m, uint64_t seq) {
     return true; /* not ours: another publisher's subject in the stream */
   const char *dot = strchr(tok, '.');
   size_t n = dot ? (size_t)(dot - tok) : strlen(tok);
-  if (!dot || !wanted(r, tok, n) || strcmp(dot, ".header") == 0)
+  if (!dot || !wanted(r, tok, n))
     return true;
+  if (strcmp(dot, ".header") == 0) {
+    learn_host(r, tok, n, m);
+    return true;
+  }
   size_t len = (size_t)natsMsg_GetDataLength(m);
   if (len + 1 > r->text_cap) {
     char *t = realloc(r->text, len + 1);
@@ -374,8 +419,10 @@ static void reader_close(st_backend *b) {
   nats_reader *r = (nats_reader *)b;
   reader_stop(b);
   st_nats_close(&r->conn);
-  for (size_t i = 0; i < r->nhosts; i++)
-    free(r->hosts[i]);
+  for (size_t i = 0; i < r->nhosts; i++) {
+    free(r->hosts[i].token);
+    free(r->hosts[i].name);
+  }
   free(r->hosts);
   free(r->text);
   free(r->fill);

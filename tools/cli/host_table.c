@@ -3,7 +3,8 @@
  * (`collect`, and `--summary` of a stream). Each host's events are counted
  * by a summary model of their own (core/summary_model.c), so a row says
  * what the summary's process rows say, summed over that host: connects by
- * outcome, accepts, bytes, resets, failures by status, lost events. Which
+ * outcome, accepts, bytes, resets, failures by status, lost events; then
+ * each host's processes whose connects failed. Which
  * host an event is from, the event cannot say: host_of asks the source.
  */
 #include <inttypes.h>
@@ -87,6 +88,39 @@ static void print_row(FILE *out, host_row *h) {
           reasons[0] ? reasons : "-");
 }
 
+/* Which processes failed where: each host's programs whose connects
+ * failed, most failures first, at most FAILING_MAX a host ("which hosts
+ * saw refused connects, and from which processes?"). */
+#define FAILING_MAX 5
+static void print_failing(host_table *t) {
+  bool any = false;
+  char reasons[512];
+  for (size_t i = 0; i < t->nrows; i++) {
+    st_sum_row **rows;
+    size_t n = st_sum_group(t->rows[i]->model.procs, &rows), shown = 0, more = 0;
+    for (size_t j = 0; j < n; j++) {
+      uint64_t failed = st_sum_row_failures(rows[j], reasons, sizeof reasons, NULL);
+      if (!failed)
+        continue;
+      if (shown == FAILING_MAX) {
+        more++;
+        continue;
+      }
+      if (!any)
+        fprintf(t->out, "\nFailing processes by host\n  %-24s %-20s %6s %8s %7s  %s\n", "HOST",
+                "PROCESS", "PIDS", "CONNECTS", "FAILED", "FAILURES");
+      any = true;
+      shown++;
+      fprintf(t->out, "  %-24s %-20s %6u %8" PRIu64 " %7" PRIu64 "  %s\n", t->rows[i]->name,
+              rows[j]->name, rows[j]->pids, rows[j]->attempts, failed, reasons[0] ? reasons : "-");
+    }
+    if (more)
+      fprintf(t->out, "  %-24s (%zu more process%s)\n", t->rows[i]->name, more,
+              more == 1 ? "" : "es");
+    st_sum_rows_free(rows, n);
+  }
+}
+
 static int table_end(st_sink *s, const st_counters *c) {
   host_table *t = (host_table *)s;
   qsort(t->rows, t->nrows, sizeof *t->rows, by_name);
@@ -99,6 +133,7 @@ static int table_end(st_sink *s, const st_counters *c) {
             "FAILURES");
   for (size_t i = 0; i < t->nrows; i++)
     print_row(t->out, t->rows[i]);
+  print_failing(t);
   if (fflush(t->out) != 0) {
     snprintf(s->error, sizeof s->error, "cannot write the table by host");
     return ST_EIO;

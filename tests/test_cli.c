@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,6 +235,32 @@ static void expect_same_by_content(const char *path, const char *alias) {
   unlink(alias);
 }
 
+/* Outputs are made owner-only (0600), but only files: `-o /dev/null` or a
+ * FIFO keeps its mode (a chmod of /dev/null locks every other user out).
+ * A FIFO with a reader stands in for /dev/null. */
+Test(cli, output_that_is_not_a_file_keeps_its_mode) {
+  char dir[] = "/tmp/st-cli-fifo-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  const char *names[] = {"events", "events.sktrace"};
+  for (size_t i = 0; i < 2; i++) {
+    char fifo[300], args[600], cmd[700];
+    snprintf(fifo, sizeof fifo, "%s/%s", dir, names[i]);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    cr_assert_eq(chmod(fifo, 0644), 0);
+    snprintf(cmd, sizeof cmd, "cat %s > %s/read.%zu &", fifo, dir, i);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "replay " DEMO " -o %s", fifo);
+    st_cli_result r = st_test_cli(args);
+    cr_expect_eq(r.code, 0, "%s: %s", args, r.err);
+    struct stat sb;
+    cr_assert_eq(stat(fifo, &sb), 0);
+    cr_expect_eq(sb.st_mode & 0777, 0644, "%s: mode %o", names[i], sb.st_mode & 0777);
+  }
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
 Test(cli, registry_reads_by_content_and_from_stdin) {
   char dir[] = "/tmp/st-cli-reg-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
@@ -260,8 +287,14 @@ Test(cli, registry_reads_captures_and_etl_by_content) {
   char pcap[512], etl[512];
   snprintf(pcap, sizeof pcap, "%s", st_test_fixture("pcap/tcp-handshake-nano.pcap"));
   snprintf(etl, sizeof etl, "%s", st_test_fixture("etl/AMSITrace.etl"));
-  expect_same_by_content(pcap, "/tmp/st-cli-reg-capture.bin");
-  expect_same_by_content(etl, "/tmp/st-cli-reg-trace.bin");
+  /* A directory of its own: other checkouts may run this test at once. */
+  char dir[] = "/tmp/st-cli-reg-XXXXXX", alias[300];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(alias, sizeof alias, "%s/capture.bin", dir);
+  expect_same_by_content(pcap, alias);
+  snprintf(alias, sizeof alias, "%s/trace.bin", dir);
+  expect_same_by_content(etl, alias);
+  rmdir(dir);
 }
 
 Test(cli, registry_names_that_promise_other_content) {

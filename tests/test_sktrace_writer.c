@@ -189,7 +189,7 @@ Test(sktrace_writer, full_queue_drops_without_blocking_and_records_the_loss) {
   const size_t n = 200000;
   st_event *evs = skt_many_events(n);
   /* A tiny queue and a writer that cannot keep pace with a tight loop. */
-  st_sktrace_options opt = {.queue_events = 4};
+  st_sktrace_options opt = {.queue_events = 4, .full_wait_ms = -1};
   st_sktrace_stats stats;
   cr_assert_eq(skt_write(opt, path, evs, n, &stats), 0);
   cr_assert_gt(stats.lost, 0, "a four-slot queue overflowed");
@@ -213,6 +213,22 @@ Test(sktrace_writer, full_queue_drops_without_blocking_and_records_the_loss) {
   cr_expect_eq(lost, stats.lost, "every drop is in an EventsLost record");
   cr_expect_eq(real + lost, n, "nothing vanished unaccounted");
   cr_expect_eq(stats.events, r.n);
+  free(r.events);
+  free(evs);
+}
+
+Test(sktrace_writer, a_full_queue_waits_briefly_for_the_writer) {
+  /* A live source's burst: the queue fills, write() gives the writer up to
+   * full_wait_ms (default 20 ms) to make room, and a writer that keeps up
+   * loses nothing. */
+  const size_t n = 20000;
+  st_event *evs = skt_many_events(n);
+  st_sktrace_options opt = {.queue_events = 4};
+  st_sktrace_stats stats;
+  cr_assert_eq(skt_write(opt, path, evs, n, &stats), 0);
+  cr_expect_eq(stats.lost, 0);
+  skt_read_result r = skt_read(path);
+  cr_expect_eq(r.n, n);
   free(r.events);
   free(evs);
 }

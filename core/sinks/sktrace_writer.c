@@ -42,6 +42,8 @@
 /* Events between the loop and the writer thread: about 13 MB (an event is
  * 1.6 KB with its DNS fields), 20 ms of a 400k events/s burst. */
 #define DEFAULT_QUEUE 8192u
+/* How long a full queue holds the loop before events are dropped. */
+#define DEFAULT_FULL_WAIT_MS 20
 #define DEFAULT_FILES 8u
 
 typedef struct sk_writer {
@@ -65,6 +67,7 @@ typedef struct sk_writer {
   uv_cond_t work, done;
   bool stop;
   uint64_t flush_req, flush_done;
+  bool room_wanted;       /* the loop waits for the ring to drain */
   st_sktrace_stats stats; /* the writer's, published after each batch */
   char werr[sizeof((st_sink *)0)->error];
 
@@ -131,7 +134,11 @@ static int open_file(sk_writer *w) {
   if (w->fd < 0)
     return -errno;
 #ifndef _WIN32
-  fchmod(w->fd, (mode_t)mode); /* may fail on a file of another owner: then it keeps its mode */
+  /* Only a file (not /dev/null or a FIFO); may fail on a file of another
+   * owner: then it keeps its mode. */
+  struct stat st;
+  if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode))
+    fchmod(w->fd, (mode_t)mode);
 #endif
   st_buf_reset(&w->out);
   w->hdr.part = w->wstats.files;
@@ -273,6 +280,8 @@ static void writer_main(void *arg) {
 
     uv_mutex_lock(&w->lock);
     w->stats = w->wstats;
+    if (w->room_wanted)
+      uv_cond_broadcast(&w->done);
     if (flush) {
       w->flush_done = req;
       uv_cond_broadcast(&w->done);
@@ -368,7 +377,25 @@ static int failed_locked(sk_writer *w) {
   return ST_EIO;
 }
 
-static int wait_written(sk_writer *w);
+/* Loop side: waits until the ring has room, the writer failed, or timeout_ns
+ * passed; returns the room. */
+static uint64_t wait_room(sk_writer *w, uint64_t timeout_ns) {
+  uint64_t start = uv_hrtime(), room = 0;
+  uv_mutex_lock(&w->lock);
+  w->room_wanted = true;
+  uv_cond_signal(&w->work);
+  for (;;) {
+    room = w->cap - (atomic_load(&w->head) - atomic_load(&w->tail));
+    uint64_t waited = uv_hrtime() - start;
+    if (room || atomic_load(&w->failed) || waited >= timeout_ns)
+      break;
+    /* The writer broadcasts done after each batch while room is wanted. */
+    uv_cond_timedwait(&w->done, &w->lock, timeout_ns - waited);
+  }
+  w->room_wanted = false;
+  uv_mutex_unlock(&w->lock);
+  return room;
+}
 
 static int sk_write(st_sink *s, const st_event *ev) {
   sk_writer *w = (sk_writer *)s;
@@ -387,11 +414,19 @@ static int sk_write(st_sink *s, const st_event *ev) {
     w->lost_pending = 0;
     space--;
   }
-  if (!space && w->opt.wait_when_full) {
-    int rc = wait_written(w); /* the ring is empty after it */
-    if (rc < 0)
-      return rc;
-    space = w->cap;
+  if (!space && !w->lost_pending) {
+    /* Give the writer a moment (a live source's own buffer, the kernel's
+     * ring, holds events meanwhile); a source that can wait waits. */
+    int32_t ms = w->opt.full_wait_ms ? w->opt.full_wait_ms : DEFAULT_FULL_WAIT_MS;
+    if (w->opt.wait_when_full || ms > 0) {
+      space = wait_room(w, w->opt.wait_when_full ? UINT64_MAX : (uint64_t)ms * 1000000u);
+      if (!space && atomic_load_explicit(&w->failed, memory_order_acquire)) {
+        uv_mutex_lock(&w->lock);
+        int rc = failed_locked(w);
+        uv_mutex_unlock(&w->lock);
+        return rc;
+      }
+    }
   }
   if (space && !w->lost_pending) {
     push(w, &head, ev);

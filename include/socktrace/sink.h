@@ -94,10 +94,12 @@ int st_sink_html_new(FILE *out, const st_html_options *opt, st_sink **sink);
 /* The .sktrace binary trace writer (docs/sktrace-format.md): the loop only
  * copies events into a bounded queue; a writer thread encodes them into
  * CRC-checked blocks and writes a block when it reaches block_bytes or is
- * flush_ms old. When the queue is full the event is counted, never waited
- * for, and an EventsLost (5900, where "sink") record follows in the file;
- * unless wait_when_full, for sources that can wait (a file being replayed):
- * then write() waits for the writer to catch up and nothing is dropped. A
+ * flush_ms old. When the queue is full, write() waits up to full_wait_ms
+ * for the writer (a live source's kernel ring holds events meanwhile); what
+ * still finds no room is counted, and an EventsLost (5900, where "sink")
+ * record follows in the file. With wait_when_full, for sources that can
+ * wait (a file being replayed), write() waits as long as it takes and
+ * nothing is dropped. A
  * write error (disk full) stops the recording: the next write() or end()
  * returns ST_EIO with one line in sink->error, and every block written
  * before stays readable. */
@@ -111,6 +113,7 @@ typedef struct st_sktrace_options {
   const char *session;   /* session name for the header; may be NULL */
   const char *filters;   /* the session's filters in words, for the header */
   unsigned mode;         /* permissions of the files it makes; 0 = 0600 (owner only) */
+  int32_t full_wait_ms;  /* longest wait for room in the queue; 0 = 20, < 0 = none */
   bool wait_when_full;   /* write() waits for room instead of dropping */
 } st_sktrace_options;
 int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink);

@@ -778,6 +778,43 @@ Test(ebpf_live, a_socket_whose_process_died_ends_at_its_destroy, .fini = fini) {
   cr_assert_eq(evs[4]->remote.port, lport);
 }
 
+/* recv() on a connected datagram socket (recvfrom with no address): an
+ * AfdReceive from the socket's peer, on every kernel. */
+Test(ebpf_live, udp_connected_recv_verbose, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  struct sockaddr_storage ss;
+  socklen_t len;
+  char buf[16];
+  start_level(5);
+  int rfd = socket(AF_INET, SOCK_DGRAM, 0), sfd = socket(AF_INET, SOCK_DGRAM, 0);
+  fill_loopback(AF_INET, 0, &ss, &len);
+  cr_assert_eq(bind(sfd, (struct sockaddr *)&ss, len), 0);
+  uint16_t sport = local_port(sfd);
+  fill_loopback(AF_INET, sport, &ss, &len);
+  cr_assert_eq(connect(rfd, (struct sockaddr *)&ss, len), 0);
+  uint16_t rport = local_port(rfd);
+  fill_loopback(AF_INET, rport, &ss, &len);
+  cr_assert_eq(sendto(sfd, "pong!", 5, 0, (struct sockaddr *)&ss, len), 5);
+  cr_assert_eq(recv(rfd, buf, sizeof buf, 0), 5);
+  close(sfd);
+  close(rfd);
+  live_stop(&L);
+  uint64_t rep = live_endpoint_of_port(&L, rport);
+  const st_event *recv = NULL;
+  for (size_t i = 0; i < L.c.count; i++)
+    if (L.c.events[i].id == ST_EV_RECEIVE && L.c.events[i].endpoint == rep) {
+      cr_assert_null(recv, "one AfdReceive");
+      recv = &L.c.events[i];
+    }
+  cr_assert_not_null(recv, "recv() on the connected socket is reported");
+  cr_assert_eq(recv->bytes, 5);
+  cr_assert_eq(recv->level, 5);
+  expect_status(recv, ST_OK, 0);
+  expect_loopback(&recv->local, AF_INET, rport);
+  expect_loopback(&recv->remote, AF_INET, sport);
+  expect_owner(recv);
+}
+
 /* Level 4 counts a datagram socket's calls in the kernel where the socket
  * layer has a tracepoint for them (Linux 6.3); level 5 counts them from
  * its events on every kernel. */

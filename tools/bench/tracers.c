@@ -111,7 +111,8 @@ static void bpftrace_argv(const tracer *t, const run_files *f, char **argv) {
 }
 
 static void tcpdump_argv(const tracer *t, const run_files *f, char **argv) {
-  const char *a[] = {"tcpdump", "-i", "lo", "-n", "-w", "/dev/null", "tcp or udp"};
+  /* -Z root: run as another user, tcpdump chowns its -w file, /dev/null too. */
+  const char *a[] = {"tcpdump", "-Z", "root", "-i", "lo", "-n", "-w", "/dev/null", "tcp or udp"};
   size_t n = sizeof a / sizeof a[0];
   memcpy(argv, a, sizeof a);
   argv[n] = NULL;

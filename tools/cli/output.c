@@ -34,7 +34,10 @@ FILE *cli_open_output(const cli_options *o) {
       close(fd);
     return NULL;
   }
-  if (fchmod(fd, mode) < 0 && errno != EPERM)
+  /* Only a file: -o /dev/null (or a FIFO) must keep its mode, or every
+   * other user of the machine loses /dev/null. */
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, mode) < 0 && errno != EPERM)
     cli_error("note: cannot set the mode of %s: %s", o->output, st_strerror(-errno));
   return f;
 #endif

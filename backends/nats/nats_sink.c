@@ -4,16 +4,18 @@
  * socktrace.<host>.<os>.<provider>.<id>, after a trace header on
  * socktrace.<host>.header.
  *
- * It must never block the loop: the loop only copies each event into a
- * bounded single-producer ring (as the .sktrace writer does); a publisher
+ * It must never block the loop on the server: the loop only copies each
+ * event into a bounded single-producer ring (as the .sktrace writer does;
+ * a full ring holds it 20 ms at most, for the publisher thread, never for
+ * the network); a publisher
  * thread encodes events into the outbox (nats_outbox.c) and publishes them
  * asynchronously, a window of messages in flight, each kept until the
  * stream acknowledges it. When the server goes away the outbox fills; when
  * it comes back, what was not acknowledged is sent again in order and the
  * stream drops the copies it already had (Nats-Msg-Id). What does not fit
  * is counted and, once there is room again, published as EventsLost (where
- * "sink"): a loss is never silent. Only flush() and end() wait, each at
- * most drain_ms.
+ * "sink"): a loss is never silent. Only flush() (while connected) and
+ * end() wait for the server, each at most drain_ms.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -105,13 +107,20 @@ static uint64_t space(nats_sink *k, uint64_t head) {
   return k->cap - (head - atomic_load_explicit(&k->tail, memory_order_acquire));
 }
 
-/* A recording's events wait for room while the stream keeps taking them. */
+/* The loop waits for a quarter of the ring: a recording's events while
+ * the stream keeps taking them, a live source's FULL_WAIT_NS at most, as
+ * the .sktrace writer does (the kernel's ring holds events meanwhile; the
+ * publisher may just have had no CPU). */
 static bool wait_for_room(nats_sink *k, uint64_t head) {
-  uint64_t last = atomic_load(&k->tail), since = uv_hrtime();
+  bool live = !k->opt.wait_when_full;
+  uint64_t last = atomic_load(&k->tail), start = uv_hrtime(), since = start;
   uv_mutex_lock(&k->lock);
   atomic_store(&k->loop_waiting, true);
   while (space(k, head) < k->cap / 4) {
-    uv_cond_timedwait(&k->room, &k->lock, 100000000ull);
+    uint64_t waited = uv_hrtime() - start;
+    if (live && waited >= FULL_WAIT_NS)
+      break;
+    uv_cond_timedwait(&k->room, &k->lock, live ? FULL_WAIT_NS - waited : 100000000ull);
     uint64_t t = atomic_load(&k->tail);
     if (t != last) {
       last = t;
@@ -129,7 +138,9 @@ static int nats_write(st_sink *s, const st_event *ev) {
   nats_sink *k = (nats_sink *)s;
   uint64_t head = atomic_load_explicit(&k->head, memory_order_relaxed);
   uint64_t room = space(k, head);
-  if (!room && k->opt.wait_when_full && wait_for_room(k, head))
+  /* Once dropping, a live source drops until there is room again rather
+   * than waiting for each event. */
+  if (!room && (k->opt.wait_when_full || !k->lost_pending) && wait_for_room(k, head))
     room = space(k, head);
   if (k->lost_pending && room >= 2) {
     st_event lost;

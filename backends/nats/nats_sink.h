@@ -24,6 +24,7 @@
 #define API_WAIT_MS 1000    /* a stream request: the publisher does not read the ring meanwhile */
 #define BEGIN_WAIT_MS 10000 /* ... but at the start, a cluster may take its time */
 #define ROOM_WAIT_NS 10000000000ull /* a waiting source gives up after 10 s without progress */
+#define FULL_WAIT_NS 20000000ull    /* how long a full ring holds a live source's loop */
 /* A source that waits needs no buffer for outages: it keeps this many
  * messages ahead of the acknowledgements, which keeps memory warm. */
 #define WAITING_AHEAD (2 * WINDOW)

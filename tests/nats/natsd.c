@@ -156,6 +156,35 @@ bool natsd_wait_msgs(const natsd *d, const char *stream, uint64_t at_least, int 
   return false;
 }
 
+static bool replicas_current(const natsd *d, const char *stream) {
+  natsConnection *nc = connect_to(d);
+  jsCtx *js = NULL;
+  jsStreamInfo *si = NULL;
+  bool ok = false;
+  if (nc && natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
+      js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Cluster &&
+      si->Cluster->Leader) {
+    ok = true;
+    for (int i = 0; i < si->Cluster->ReplicasLen; i++) {
+      const jsPeerInfo *p = si->Cluster->Replicas[i];
+      ok &= p->Current && !p->Offline && p->Lag == 0;
+    }
+  }
+  jsStreamInfo_Destroy(si);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return ok;
+}
+
+bool natsd_wait_current(const natsd *d, const char *stream, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    if (replicas_current(d, stream))
+      return true;
+    sleep_ms(100);
+  }
+  return false;
+}
+
 static bool launch(natsd *d) {
   write_config(d);
   char conf[400], log[400];

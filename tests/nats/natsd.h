@@ -43,6 +43,9 @@ void natsd_kill(natsd *d);
  * least at_least (false after timeout_ms). */
 uint64_t natsd_stream_msgs(const natsd *d, const char *stream);
 bool natsd_wait_msgs(const natsd *d, const char *stream, uint64_t at_least, int timeout_ms);
+/* A clustered stream's replicas all current (a leader, every other one
+ * online with no lag); false after timeout_ms. */
+bool natsd_wait_current(const natsd *d, const char *stream, int timeout_ms);
 /* Three servers in one JetStream cluster. */
 bool natsd_cluster(natsd d[3]);
 

@@ -19,7 +19,9 @@
  *   that refuses a connect is the refusal, not a reset;
  * - a connection is an endpoint with a known peer (connected or accepted);
  *   its lifetime runs from its first to its last event, or its
- *   EndpointSummary duration when that is longer.
+ *   EndpointSummary duration when that is longer;
+ * - catalog events are listed as they came, "(unknown)" for a change whose
+ *   process is not known.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -481,6 +483,19 @@ static void add_ext(st_sum_model *m, st_sum_socket *e, const st_event *ev, const
   }
 }
 
+static void add_catalog(st_sum_model *m, const st_event *ev) {
+  if (m->ncatalog++ >= ST_SUM_CATALOG_KEEP)
+    return;
+  st_sum_catalog *c = &m->catalog[m->ncatalog - 1];
+  c->ts_ns = ev->ts_ns;
+  c->id = ev->id;
+  if (ev->pid || ev->comm[0])
+    st_sum_proc_key(ev, c->proc, sizeof c->proc);
+  else
+    snprintf(c->proc, sizeof c->proc, "(unknown)");
+  snprintf(c->detail, sizeof c->detail, "%s", (ev->has & ST_HAS_DETAIL) ? ev->detail : "");
+}
+
 /* The host's own addresses: the local side of its sockets (not of packets,
  * which see both ends of a flow). Loopback needs no entry. Returns false
  * while the socket's address is still the wildcard (a listener before it
@@ -518,6 +533,10 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
     m->dns_failures++;
     add_dns_failure(m, ev);
   }
+  if (ev->provider == ST_PROVIDER_CATALOG) {
+    add_catalog(m, ev);
+    return 0;
+  }
   if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_SESSION_CHANGE) {
     if (m->nchanges < ST_SUM_CHANGES_MAX) {
       m->changes[m->nchanges].ts_ns = ev->ts_ns;
@@ -527,7 +546,7 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
     m->nchanges++;
     return 0;
   }
-  if (ev->provider == ST_PROVIDER_CATALOG || !ev->endpoint)
+  if (!ev->endpoint)
     return 0;
   st_sum_socket *e = get_socket(m, ev);
   if (!e)

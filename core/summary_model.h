@@ -2,10 +2,10 @@
  * The summary's model: per process and per remote endpoint (network
  * sockets) or per process and path (UNIX sockets), connects by outcome,
  * accepts, bytes each way and resets; per socket, what the longest-lived
- * table and the connection stories (story.h) need. The summary sink prints
- * it, the HTML report embeds it and `diff` compares its stories, so every
- * view counts the same way (the rules are in summary_model.c). It only
- * counts: it never prints.
+ * table and the connection stories (story.h) need; the catalog changes, in
+ * order. The summary sink prints it, the HTML report embeds it and `diff`
+ * compares its stories, so every view counts the same way (the rules are
+ * in summary_model.c). It only counts: it never prints.
  */
 #ifndef ST_CORE_SUMMARY_MODEL_H
 #define ST_CORE_SUMMARY_MODEL_H
@@ -85,6 +85,17 @@ typedef struct st_sum_socket {
 #define ST_SUM_CLOSED_KEEP 4096
 #define ST_SUM_LONGEST_KEEP 64
 #define ST_SUM_CHANGES_MAX 32
+/* Catalog changes listed (the first ones; the rest are counted). */
+#define ST_SUM_CATALOG_KEEP 64
+
+/* A catalog change (an LSP installed, a cgroup hook's program removed...). */
+typedef struct st_sum_catalog {
+  uint64_t ts_ns;
+  uint16_t id;
+  char proc[ST_SUM_PROC_MAX];
+  char detail[ST_DETAIL_MAX];
+} st_sum_catalog;
+
 /* The host's own addresses, learned from the local side of its sockets. */
 #define ST_SUM_OWN_MAX 32
 
@@ -112,6 +123,8 @@ typedef struct st_sum_model {
   size_t closed_head, closed_n;
   st_sum_socket longest[ST_SUM_LONGEST_KEEP];
   size_t nlongest;
+  st_sum_catalog catalog[ST_SUM_CATALOG_KEEP];
+  uint64_t ncatalog;            /* all seen; the first ST_SUM_CATALOG_KEEP are kept */
   struct st_story *stories;     /* story.c */
   uint64_t stories_folded_away; /* sockets past the story limit, told to a catch-all */
   st_addr own[ST_SUM_OWN_MAX];

@@ -219,6 +219,57 @@ Test(sinks, summary_forgets_closed_sockets_but_keeps_the_longest) {
   free(out);
 }
 
+/* Catalog changes get a table of their own, in order, with "(unknown)" for
+ * a change whose process is not known; a trace without any has no table. */
+static void catalog_event(st_sink *s, uint16_t id, uint32_t pid, const char *comm,
+                          const char *detail) {
+  st_event ev;
+  st_event_init(&ev, ST_PROVIDER_CATALOG, id);
+  ev.ts_ns = 1795634473000000000ull + id;
+  ev.keywords = ST_KW_CATALOG;
+  ev.pid = ev.tid = pid;
+  snprintf(ev.comm, sizeof ev.comm, "%s", comm);
+  ev.has = ST_HAS_DETAIL;
+  snprintf(ev.detail, sizeof ev.detail, "%s", detail);
+  cr_assert_eq(s->ops->write(s, &ev), 0);
+}
+
+static char *summary_of(bool with_catalog) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&out, &len);
+  st_sink *s;
+  cr_assert_eq(st_sink_summary_new(mem, &s), 0);
+  sock_event(s, ST_EV_CONNECT_ADDR, 1, 1000);
+  if (with_catalog) {
+    catalog_event(s, ST_EV_CAT_LSP_INSTALLED, 42, "bpftool",
+                  "cgroup/connect4 prog=57 name=mesh tag=8a3f2b1c0d9e8f7a multi cgroup=/a");
+    catalog_event(s, ST_EV_CAT_LSP_REMOVED, 0, "",
+                  "cgroup/connect4 prog=58 name=mesh tag=8a3f2b1c0d9e8f7a link=3 (released: last "
+                  "fd closed) cgroup=/a");
+  }
+  st_counters c = {.seen = 3, .delivered = 3};
+  cr_assert_eq(s->ops->end(s, &c), 0);
+  s->ops->close(s);
+  fclose(mem);
+  return out;
+}
+
+Test(sinks, summary_lists_catalog_changes) {
+  char *out = summary_of(true);
+  const char *t = strstr(out, "\nCatalog changes\n");
+  cr_assert_not_null(t, "%s", out);
+  const char *a = strstr(t, " bpftool[42] "), *b = strstr(t, " (unknown) ");
+  cr_assert(a && b && a < b, "%s", out);
+  cr_expect_not_null(strstr(a, "LspInstalled  cgroup/connect4 prog=57 name=mesh"), "%s", out);
+  cr_expect_not_null(strstr(b, "LspRemoved    cgroup/connect4 prog=58 name=mesh"), "%s", out);
+  cr_expect_not_null(strstr(out, "\n  client "), "the socket tables are still there: %s", out);
+  free(out);
+  out = summary_of(false);
+  cr_expect_null(strstr(out, "Catalog changes"), "%s", out);
+  free(out);
+}
+
 /* Every text sink reports a full disk the one way (st_out): one line
  * naming what could not be written and why, and ST_EIO. */
 Test(sinks, full_disk_is_one_clear_error_in_every_text_sink) {

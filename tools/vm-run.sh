@@ -13,10 +13,11 @@
 # /dev/kvm exists, QEMU's TCG otherwise (about 4 s to boot here).
 #
 # Inside: proc, sys, devtmpfs, a tmpfs /run, bpffs and cgroup2 are mounted,
-# loopback is up, the kernel's own modules are at /lib/modules, and tracefs
-# is left unmounted (socktrace mounts it itself). Environment variables and
-# the working directory are carried over. Status 125 means the VM itself
-# failed (no kernel, no QEMU, no exit status from the guest).
+# loopback is up, the kernel's own modules are at /lib/modules and load on
+# demand (busybox modprobe), and tracefs is left unmounted (socktrace
+# mounts it itself). Environment variables and the working directory are
+# carried over. Status 125 means the VM itself failed (no kernel, no QEMU,
+# no exit status from the guest).
 set -euo pipefail
 
 kernel=6.1
@@ -140,6 +141,13 @@ if ! mount -t 9p -o ro,$o,cache=loose hostroot /newroot ||
   echo "vm-run: cannot mount the host's filesystem" >/dev/console
   poweroff -f
 fi
+# Modules the kernel asks for while the command runs (nf_tables for a
+# netfilter socket, say) load as on an installed system: its modprobe runs
+# here, in the initramfs, so the host's copy of the whole tree goes here.
+mods=$(sed -n 's/.*st_mods=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$mods" ] && mount -o bind "/newroot$mods" /lib/modules; then
+  echo /bin/modprobe >/proc/sys/kernel/modprobe
+fi
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
 mount -t devtmpfs dev /newroot/dev
@@ -185,7 +193,7 @@ timeout --foreground "$timeout_s" qemu-system-x86_64 \
   -machine q35,accel=$accel -cpu max -smp "$cpus" -m "$mem" \
   -display none -no-reboot -nodefaults -serial file:"$run/console.log" -serial stdio -bios /usr/share/qemu/qboot.rom \
   -kernel "$vmlinuz" -initrd "$initrd" \
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run" \
+  -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run st_mods=$tree/lib/modules" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
   -virtfs local,path=/tmp,mount_tag=hosttmp,security_model=mapped-xattr,multidevs=remap ||
   status=$?

@@ -137,6 +137,13 @@ cat_out=$(timeout 60 wine "$build/socktrace/socktrace.exe" catalog 2>&1) ||
 entries=$(echo "$cat_out" | grep -c '^Winsock Catalog Provider Entry' || true)
 [ "$entries" -gt 0 ] || { echo "windows-build: the catalog listed no protocol entry" >&2; exit 1; }
 echo "  | $entries protocol entries, $(echo "$cat_out" | grep -c '^Winsock Name Space' || true) name-space providers"
+# -f jsonl: one catalog event per entry, as many as the text lists.
+json_out=$(timeout 60 wine "$build/socktrace/socktrace.exe" catalog -f jsonl 2>/dev/null) ||
+  { echo "windows-build: socktrace.exe catalog -f jsonl failed" >&2; exit 1; }
+json_entries=$(echo "$json_out" | grep -c '"provider":"catalog","id":1,"name":"LspInstalled"' || true)
+[ "$json_entries" -ge "$entries" ] ||
+  { echo "windows-build: catalog -f jsonl gave $json_entries entries, the text $entries" >&2; exit 1; }
+echo "  | -f jsonl: $json_entries catalog events"
 say "smoke run: socktrace.exe sessions (start, query, update, flush, stop: ETW's own sessions)"
 # Wine's ETW is stubs: each command must end by itself with one line, and a
 # session option ETW cannot take must be refused before any ETW call.

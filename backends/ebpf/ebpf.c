@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "ebpf.h"
 #include "ebpf_internal.h"
 #include "ebpf_programs.h"
@@ -56,6 +57,9 @@ typedef struct ebpf_backend {
   bool attached;
   uv_timer_t drain;
   bool drain_on;
+  int64_t boot_to_real;    /* record times to wall-clock time */
+  ebpf_catalog *catalog;   /* with the catalog keyword */
+  char catalog_root[1024]; /* st_ebpf_options.catalog_root, copied (opt's points here) */
 } ebpf_backend;
 
 /* libbpf's print hook has no user pointer: what it says during a load is
@@ -224,7 +228,9 @@ static void on_event(void *arg, st_event *ev) {
 
 static int on_record(void *ctx, void *data, size_t size) {
   ebpf_backend *b = ctx;
-  if (ebpf_expand(b->x, data, size) < 0)
+  if (size >= sizeof(struct st_bpf_hdr) && ((struct st_bpf_hdr *)data)->kind == ST_K_CATALOG)
+    ebpf_catalog_record(b->catalog, data, size);
+  else if (ebpf_expand(b->x, data, size) < 0)
     b->bad++;
   return 0;
 }
@@ -364,12 +370,79 @@ static int ebpf_open(st_backend *base, st_session *s) {
 }
 
 static void on_drain(uv_timer_t *t);
+static int ebpf_poll(st_backend *base);
+
+/* ---- the catalog watcher's hooks ------------------------------------------ */
+
+static void catalog_emit(void *arg, st_event *ev) {
+  on_event(arg, ev);
+}
+
+/* The session's pid and tree filters, which the kernel side applies to
+ * socket events, applied to catalog changes by process: a change whose
+ * process is not known is outside a scoped session. */
+static bool catalog_in_scope(void *arg, uint32_t pid) {
+  ebpf_backend *b = arg;
+  const volatile struct st_bpf_settings *st = &b->skel->data->settings;
+  uint8_t one;
+  if (!st->scoped)
+    return true;
+  if (!pid)
+    return false;
+  if (st->n_pids) {
+    bool hit = false;
+    for (uint32_t i = 0; i < st->n_pids && i < ST_BPF_FILTER_MAX; i++)
+      hit |= st->pids[i] == pid;
+    if (!hit)
+      return false;
+  }
+  return !st->tree_on ||
+         bpf_map__lookup_elem(b->skel->maps.tree, &pid, sizeof pid, &one, sizeof one, 0) == 0;
+}
+
+static void catalog_notice(const char *message, void *arg) {
+  ebpf_backend *b = arg;
+  if (b->opt.notice)
+    b->opt.notice(message, b->opt.notice_arg);
+}
+
+static void catalog_drain(void *arg) {
+  ebpf_backend *b = arg;
+  if (b->rb)
+    ebpf_poll(&b->base);
+}
+
+/* Starts watching the catalog (the session wants the catalog keyword). A
+ * watcher that cannot start is said, not fatal: socket tracing goes on. */
+static void catalog_begin(ebpf_backend *b) {
+  char err[256] = "";
+  if (b->catalog)
+    return;
+  ebpf_catalog_hooks h = {.emit = catalog_emit,
+                          .in_scope = catalog_in_scope,
+                          .drain = catalog_drain,
+                          .notice = catalog_notice,
+                          .arg = b,
+                          .boot_to_real = b->boot_to_real,
+                          .bpf_records = bpf_program__autoload(b->skel->progs.exit_bpf)};
+  b->catalog =
+      ebpf_catalog_start(st_session_loop(b->base.session),
+                         b->opt.catalog_root ? b->catalog_root : NULL, &h, err, sizeof err);
+  if (!b->catalog)
+    catalog_notice(err, b);
+}
+
+static void catalog_end(ebpf_backend *b) {
+  ebpf_catalog_stop(b->catalog);
+  b->catalog = NULL;
+}
 
 static int ebpf_start(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
   const st_session_config *cfg = st_session_config_get(base->session);
   int64_t boot_to_real = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
 
+  b->boot_to_real = boot_to_real;
   b->x = ebpf_expander_new(&b->drops, boot_to_real, on_event, b);
   if (!b->x)
     return ST_ENOMEM;
@@ -379,6 +452,10 @@ static int ebpf_start(st_backend *base) {
                                  sizeof base->error);
   if (err)
     return err;
+  /* After the bpf() program is attached: a change from here on is either
+   * in what the watcher reads now or in a record. */
+  if (ebpf_catalog_wanted(cfg))
+    catalog_begin(b);
   b->lost_since_ns = clock_ns(CLOCK_REALTIME);
   uv_timer_init(st_session_loop(base->session), &b->drain);
   b->drain.data = b;
@@ -422,6 +499,7 @@ static int ebpf_stop(st_backend *base) {
   b->attached = false;
   ring_buffer__consume(b->rb);
   report_lost(b);
+  catalog_end(b);
   return 0;
 }
 
@@ -452,6 +530,10 @@ static int ebpf_update(st_backend *base, const st_session_config *cfg) {
                                sizeof base->error);
     if (err)
       return err;
+    if (ebpf_catalog_wanted(cfg))
+      catalog_begin(b);
+    else
+      catalog_end(b);
   }
   if (b->x)
     ebpf_expander_settings(b->x, cfg->level ? cfg->level : ST_LEVEL_INFO, cfg->keywords);
@@ -460,6 +542,7 @@ static int ebpf_update(st_backend *base, const st_session_config *cfg) {
 
 static void ebpf_close(st_backend *base) {
   ebpf_backend *b = (ebpf_backend *)base;
+  catalog_end(b);
   ebpf_programs_detach(&b->programs);
   ring_buffer__free(b->rb);
   socktrace_bpf__destroy(b->skel);
@@ -501,6 +584,10 @@ int st_backend_ebpf_new(const st_ebpf_options *opt, st_backend **out) {
   b->base.ops = &ebpf_ops;
   if (opt)
     b->opt = *opt;
+  if (b->opt.catalog_root) {
+    snprintf(b->catalog_root, sizeof b->catalog_root, "%s", b->opt.catalog_root);
+    b->opt.catalog_root = b->catalog_root;
+  }
   *out = &b->base;
   return 0;
 }

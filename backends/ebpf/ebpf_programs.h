@@ -30,6 +30,8 @@ void ebpf_programs_choose(struct socktrace_bpf *s, const st_ebpf_kernel *k, cons
 int ebpf_programs_attach(ebpf_programs *a, struct socktrace_bpf *s, bool sock_length,
                          const st_session_config *cfg, char *err, size_t errlen);
 void ebpf_programs_detach(ebpf_programs *a);
+/* Whether the session wants catalog changes (the catalog keyword). */
+bool ebpf_catalog_wanted(const st_session_config *cfg);
 /* How many are attached now. */
 size_t ebpf_programs_attached(const ebpf_programs *a);
 

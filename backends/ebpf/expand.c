@@ -26,7 +26,7 @@
 _Static_assert(ST_BPF_COMM_MAX == ST_COMM_MAX, "comm sizes differ");
 _Static_assert(ST_BPF_KW_DATAGRAM == ST_KW_DATAGRAM && ST_BPF_KW_STREAM == ST_KW_STREAM &&
                    ST_BPF_KW_WINSOCK == ST_KW_WINSOCK && ST_BPF_KW_TRANSPORT == ST_KW_TRANSPORT &&
-                   ST_BPF_KW_DNS == ST_KW_DNS,
+                   ST_BPF_KW_CATALOG == ST_KW_CATALOG && ST_BPF_KW_DNS == ST_KW_DNS,
                "socktrace.h keywords must equal event.h's");
 _Static_assert(ST_BPF_LEVEL_INFO == ST_LEVEL_INFO && ST_BPF_LEVEL_VERBOSE == ST_LEVEL_VERBOSE &&
                    ST_BPF_LEVEL_ERROR == ST_LEVEL_ERROR,

@@ -84,7 +84,9 @@ int st_ebpf_event_available(const st_ebpf_kernel *k, uint8_t provider, uint16_t 
                             const char **why) {
   *why = NULL;
   if (provider == ST_PROVIDER_CATALOG) {
-    *why = "no catalog watching on Linux yet";
+    if (id >= ST_EV_CAT_LSP_INSTALLED && id <= ST_EV_CAT_RESET)
+      return ST_AVAIL_YES;
+    *why = "Windows' group policy only";
     return ST_AVAIL_NO;
   }
   switch (id) {

@@ -4,8 +4,8 @@
  * tracepoint is missing would fail the whole object); which of them are
  * attached follows the session's settings, and changes with them while it
  * runs: level 5's programs only at level 5, the process-tree ones only with
- * a tree filter. Attaching one leaves the others attached: a change never
- * opens a gap.
+ * a tree filter, the bpf() syscall's only with the catalog keyword.
+ * Attaching one leaves the others attached: a change never opens a gap.
  */
 #include <bpf/libbpf.h>
 #include <stdio.h>
@@ -96,6 +96,8 @@ static bool wanted(const struct socktrace_bpf *s, const struct bpf_program *p, b
     return verbose || !sock_length;
   if (p == s->progs.process_fork || p == s->progs.process_exit)
     return cfg->filter.tree_root != 0;
+  if (p == s->progs.exit_bpf)
+    return ebpf_catalog_wanted(cfg);
   bool dns = !cfg->keywords || (cfg->keywords & ST_KW_DNS);
   /* With the socket layer's tracepoints, sendmmsg/recvmmsg are watched
    * only for the DNS messages glibc sends with them. */
@@ -140,6 +142,10 @@ void ebpf_programs_detach(ebpf_programs *a) {
     bpf_link__destroy(a->links[i]);
     a->links[i] = NULL;
   }
+}
+
+bool ebpf_catalog_wanted(const st_session_config *cfg) {
+  return !cfg->keywords || (cfg->keywords & ST_KW_CATALOG);
 }
 
 size_t ebpf_programs_attached(const ebpf_programs *a) {

@@ -31,6 +31,7 @@
 #define ST_BPF_KW_STREAM 0x2ULL
 #define ST_BPF_KW_WINSOCK 0x4ULL
 #define ST_BPF_KW_TRANSPORT 0x8ULL
+#define ST_BPF_KW_CATALOG 0x800ULL
 #define ST_BPF_KW_DNS 0x1000ULL
 
 /* Bytes of a DNS message copied from the application's buffer (2^10 - 1,
@@ -76,6 +77,7 @@ enum st_bpf_kind {
   ST_K_DROP,        /* the stack dropped a packet of a socket: st_bpf_rec_drop */
   ST_K_CHILD,       /* a connection reached a listener: st_bpf_rec_flow, sk = the child,
                        arg = the listener's backlog */
+  ST_K_CATALOG,     /* a bpf() call changed a cgroup socket hook: st_bpf_rec_catalog */
   ST_K_DNS,         /* a DNS message sent or received (port 53): st_bpf_rec_dns */
   ST_K_COUNT
 };
@@ -229,6 +231,41 @@ struct st_bpf_rec_drop {
   __u32 bytes;
   __u32 pad;
   struct st_bpf_addr remote; /* the datagram's sender, family 0 when unknown */
+};
+
+/* The cgroup socket hooks, as bits 1 << enum bpf_attach_type (the kernel's
+ * ABI): 0-3 skb ingress/egress, sock_create, sock_ops; 8-15 bind4/6,
+ * connect4/6, post_bind4/6, sendmsg4/6; 19-22 recvmsg4/6, getsockopt,
+ * setsockopt; 29-32 getpeername4/6, getsockname4/6; 34 sock_release;
+ * 49-53 the unix connect, sendmsg, recvmsg, getpeername, getsockname
+ * hooks (6.7). */
+#define ST_BPF_CGROUP_SOCK_HOOKS 0x3e0005e078ff0fULL
+
+/* The bpf() commands the catalog follows (enum bpf_cmd). */
+enum {
+  ST_BPF_CMD_PROG_ATTACH = 8,
+  ST_BPF_CMD_PROG_DETACH = 9,
+  ST_BPF_CMD_LINK_CREATE = 28,
+  ST_BPF_CMD_LINK_UPDATE = 29,
+  ST_BPF_CMD_LINK_DETACH = 34,
+};
+
+/* A bpf() call that attached, replaced or detached a program on a cgroup
+ * socket hook (h.ret: the call's result, a link's fd for LINK_CREATE). What
+ * a program and a link were is read in the kernel while they exist: a
+ * program detached and closed a moment later can no longer be asked. */
+struct st_bpf_rec_catalog {
+  struct st_bpf_hdr h;
+  struct st_bpf_proc p;
+  __u32 cmd;          /* ST_BPF_CMD_* */
+  __u32 attach_type;  /* enum bpf_attach_type */
+  __u32 attach_flags; /* PROG_ATTACH's flags (BPF_F_ALLOW_MULTI, BPF_F_REPLACE, ...) */
+  __u32 link_id;      /* the link created, updated or detached (0: none) */
+  __u64 cgroup_id;    /* the cgroup (0: not known) */
+  __u32 prog_id;      /* the program attached, put in or detached (0: not known) */
+  __u32 old_prog_id;  /* the program replaced (BPF_F_REPLACE; 0: not said) */
+  char prog_name[16];
+  __u8 tag[8];
 };
 
 #endif

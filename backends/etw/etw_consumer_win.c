@@ -243,21 +243,22 @@ static int etw_open(st_backend *base, st_session *s) {
     return rc == ERROR_ACCESS_DENIED ? ST_EPERM : ST_EIO;
   }
 
-  /* AFD's own keyword bits are the low byte; all bits set means "all". */
-  uint64_t kw = cfg->keywords;
+  /* AFD for its keyword bits, WS2HELP for the catalog keyword, the DNS
+   * client for the dns keyword. */
+  st_etw_providers want = st_etw_providers_for(cfg->keywords);
   ENABLE_TRACE_PARAMETERS params;
   memset(&params, 0, sizeof params);
   params.Version = ENABLE_TRACE_PARAMETERS_VERSION_2;
-  if (kw == ST_KW_ALL || (kw & 0xff)) {
+  if (want.afd) {
     rc = EnableTraceEx2(b->session_handle, (const GUID *)st_etw_afd_guid,
-                        EVENT_CONTROL_CODE_ENABLE_PROVIDER, cfg->level,
-                        kw == ST_KW_ALL ? 0 : (kw & 0xff), 0, 0, &params);
+                        EVENT_CONTROL_CODE_ENABLE_PROVIDER, cfg->level, want.afd_keywords, 0, 0,
+                        &params);
     if (rc != ERROR_SUCCESS) {
       fail(b, rc, "enable Microsoft-Windows-Winsock-AFD in");
       return rc == ERROR_ACCESS_DENIED ? ST_EPERM : ST_EIO;
     }
   }
-  if (kw == ST_KW_ALL || (kw & ST_KW_CATALOG)) {
+  if (want.ws2help) {
     rc = EnableTraceEx2(b->session_handle, (const GUID *)st_etw_ws2help_guid,
                         EVENT_CONTROL_CODE_ENABLE_PROVIDER, cfg->level, 0, 0, 0, &params);
     if (rc != ERROR_SUCCESS) {
@@ -267,7 +268,7 @@ static int etw_open(st_backend *base, st_session *s) {
   }
   /* Names: the DNS client's queries (3006) are Information in its manifest
    * and must come even at level 4, to be paired with their results. */
-  if (kw == ST_KW_ALL || (kw & ST_KW_DNS)) {
+  if (want.dns_client) {
     rc = EnableTraceEx2(b->session_handle, (const GUID *)st_etw_dns_client_guid,
                         EVENT_CONTROL_CODE_ENABLE_PROVIDER,
                         cfg->level < ST_LEVEL_INFO ? ST_LEVEL_INFO : cfg->level, 0, 0, 0, &params);

@@ -22,6 +22,16 @@ const uint8_t st_etw_afd_guid[16] = {0x23, 0x68, 0x3c, 0xe5, 0xb8, 0x7b, 0xbb, 0
 const uint8_t st_etw_ws2help_guid[16] = {0x9a, 0x5f, 0xc2, 0xd5, 0x47, 0x4d, 0x3e, 0x49,
                                          0x91, 0x84, 0x40, 0xdd, 0x39, 0x7a, 0x00, 0x4d};
 
+st_etw_providers st_etw_providers_for(uint64_t keywords) {
+  st_etw_providers p = {false, 0, false, false};
+  bool all = keywords == 0 || keywords == ST_KW_ALL;
+  p.afd = all || (keywords & 0xff) != 0;
+  p.afd_keywords = all ? 0 : keywords & 0xff;
+  p.ws2help = all || (keywords & ST_KW_CATALOG) != 0;
+  p.dns_client = all || (keywords & ST_KW_DNS) != 0;
+  return p;
+}
+
 /* Windows address families as AFD reports them. */
 #define WIN_AF_UNIX 1
 #define WIN_AF_INET 2

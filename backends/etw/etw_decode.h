@@ -60,6 +60,19 @@ enum {
   /* ST_EBADMSG (negative): ev holds a DecodeError (5800) event saying why */
 };
 
+/* Which providers a session's keyword mask enables: AFD with its own
+ * keyword bits (the low byte; 0 asks ETW for all), WS2HELP for the catalog
+ * keyword, the DNS client for the dns keyword. A mask of 0 or all bits
+ * wants every one. Portable, so the live session and the background
+ * sessions decide alike and tests can say so. */
+typedef struct st_etw_providers {
+  bool afd;
+  uint64_t afd_keywords;
+  bool ws2help;
+  bool dns_client;
+} st_etw_providers;
+st_etw_providers st_etw_providers_for(uint64_t keywords);
+
 /* Decodes one record. info may be NULL. */
 int st_etw_decode(const st_etw_record *rec, const uint8_t *data, size_t len, st_event *ev,
                   st_etw_info *info);

@@ -88,7 +88,19 @@ static void info_from(const EVENT_TRACE_PROPERTIES *p, st_etw_session_info *i) {
   i->logger_id = (uint64_t)p->Wnode.HistoricalContext;
 }
 
-/* Level, keywords and the pid filter for AFD and WS2HELP, on a session. */
+/* Enables a provider on a session with this level and keywords, or
+ * disables it (on false). */
+static ULONG set_provider(TRACEHANDLE h, const uint8_t guid[16], bool on, UCHAR level,
+                          ULONGLONG keywords, ENABLE_TRACE_PARAMETERS *params) {
+  if (!on)
+    return EnableTraceEx2(h, (const GUID *)guid, EVENT_CONTROL_CODE_DISABLE_PROVIDER, 0, 0, 0, 0,
+                          NULL);
+  return EnableTraceEx2(h, (const GUID *)guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER, level, keywords,
+                        0, 0, params);
+}
+
+/* Level, keywords and the pid filter for AFD, WS2HELP and the DNS client,
+ * on a session. */
 static int enable(TRACEHANDLE h, const char *name, const st_etw_session_settings *s, char *err,
                   size_t errlen) {
   ENABLE_TRACE_PARAMETERS params;
@@ -105,23 +117,21 @@ static int enable(TRACEHANDLE h, const char *name, const st_etw_session_settings
     params.EnableFilterDesc = &filter;
     params.FilterDescCount = 1;
   }
-  uint64_t kw = s->keywords;
-  ULONG rc = EnableTraceEx2(h, (const GUID *)st_etw_afd_guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER,
-                            s->level, kw == ~0ULL ? 0 : (kw & 0xff), 0, 0, &params);
-  if (rc != ERROR_SUCCESS)
+  /* A provider the keywords do not want is switched off (an update may
+   * drop it); disabling one that was not on is harmless. The DNS client's
+   * queries and results (names for the recording, see etw_consumer_win.c)
+   * come at Information at least. */
+  st_etw_providers want = st_etw_providers_for(s->keywords);
+  ULONG rc = set_provider(h, st_etw_afd_guid, want.afd, s->level, want.afd_keywords, &params);
+  if (rc != ERROR_SUCCESS && want.afd)
     return fail(rc, "enable Microsoft-Windows-Winsock-AFD in", name, err, errlen);
-  rc = EnableTraceEx2(h, (const GUID *)st_etw_ws2help_guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER,
-                      s->level, 0, 0, 0, &params);
-  if (rc != ERROR_SUCCESS)
+  rc = set_provider(h, st_etw_ws2help_guid, want.ws2help, s->level, 0, &params);
+  if (rc != ERROR_SUCCESS && want.ws2help)
     return fail(rc, "enable Microsoft-Windows-Winsock-WS2HELP in", name, err, errlen);
-  /* Names for the recording (see etw_consumer_win.c): the DNS client's
-   * queries and results, at Information at least. */
-  if (kw == ~0ULL || (kw & ST_KW_DNS)) {
-    rc = EnableTraceEx2(h, (const GUID *)st_etw_dns_client_guid, EVENT_CONTROL_CODE_ENABLE_PROVIDER,
-                        s->level < ST_LEVEL_INFO ? ST_LEVEL_INFO : s->level, 0, 0, 0, &params);
-    if (rc != ERROR_SUCCESS)
-      return fail(rc, "enable Microsoft-Windows-DNS-Client in", name, err, errlen);
-  }
+  rc = set_provider(h, st_etw_dns_client_guid, want.dns_client,
+                    s->level < ST_LEVEL_INFO ? ST_LEVEL_INFO : s->level, 0, &params);
+  if (rc != ERROR_SUCCESS && want.dns_client)
+    return fail(rc, "enable Microsoft-Windows-DNS-Client in", name, err, errlen);
   return 0;
 }
 

@@ -5,11 +5,12 @@
  * 3"), then per process (one row per program, with its number of pids) and
  * per remote endpoint (a peer's own ports collapsed): connects by outcome,
  * accepts, bytes each way, resets; then UNIX sockets in a table of their
- * own; then lost events. On a long trace each table shows its top rows,
- * failures first and then by volume, and says how many it left out. With
- * the longest option, the longest-lived connections. The counting rules
- * live in the model it shares with the HTML report and `diff`
- * (core/summary_model.c, core/story.c).
+ * own; the catalog changes, when there were any; then lost events. On a
+ * long trace each table shows its top rows, failures first and then by
+ * volume, and says how many it left out. With the longest option, the
+ * longest-lived connections. The counting rules live in the model it
+ * shares with the HTML report and `diff` (core/summary_model.c,
+ * core/story.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -241,6 +242,31 @@ static void longest_section(summary_sink *s) {
   st_table_free(&t);
 }
 
+/* Catalog changes in the order they came (the first ST_SUM_CATALOG_KEEP;
+ * the rest counted). */
+static void catalog_section(summary_sink *s) {
+  static const char *const head[] = {"Time (UTC)", "Process", "Event", "Entry"};
+  st_table t;
+  st_table_init(&t, 4, head, "llll");
+  const st_sum_model *m = &s->model;
+  for (uint64_t i = 0; i < m->ncatalog && i < ST_SUM_CATALOG_KEEP; i++) {
+    const st_sum_catalog *c = &m->catalog[i];
+    char ts[48];
+    const char *name = st_event_name(ST_PROVIDER_CATALOG, c->id);
+    st_format_utc(c->ts_ns, 0, ts, sizeof ts);
+    const char *cells[] = {ts, c->proc, name ? name : "?", c->detail};
+    st_table_row(&t, cells);
+  }
+  uint64_t more = m->ncatalog > ST_SUM_CATALOG_KEEP ? m->ncatalog - ST_SUM_CATALOG_KEEP : 0;
+  section(s, "Catalog changes", &t, 0, "none");
+  if (more)
+    st_buf_printf(&s->out.line,
+                  s->opt.markdown ? "\n_%" PRIu64 " more (the events have them all)._\n"
+                                  : "  ... and %" PRIu64 " more (the events have them all)\n",
+                  more);
+  st_table_free(&t);
+}
+
 static int summary_end(st_sink *sk, const st_counters *c) {
   summary_sink *s = (summary_sink *)sk;
   st_buf *b = &s->out.line;
@@ -267,6 +293,8 @@ static int summary_end(st_sink *sk, const st_counters *c) {
   rows_section(s, "By remote endpoint", s->model.remotes, T_REMOTES);
   if (s->model.ipc)
     rows_section(s, "Local IPC (UNIX sockets)", s->model.ipc, T_IPC);
+  if (s->model.ncatalog)
+    catalog_section(s);
   if (s->opt.longest)
     longest_section(s);
   if (c->lost)

@@ -114,6 +114,16 @@ char *st_test_read_file(const char *path, size_t *len) {
   return buf;
 }
 
+char *st_test_wait_file(const char *path, const char *needle, int timeout_ms) {
+  char *text = st_test_read_file(path, NULL);
+  for (int waited = 0; !(text && strstr(text, needle)) && waited < timeout_ms; waited += 10) {
+    free(text);
+    usleep(10000);
+    text = st_test_read_file(path, NULL);
+  }
+  return text;
+}
+
 st_cli_result st_test_cli(const char *args) {
   return st_test_cli_stdin("/dev/null", args);
 }

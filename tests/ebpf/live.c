@@ -10,19 +10,23 @@
 
 int live_start(live *l, const st_session_config *cfg, uint32_t ring_bytes) {
   st_session_config c = *cfg;
-  st_backend *b;
-  st_sink *sink;
-
-  memset(l, 0, sizeof *l);
   if (!c.filter.npids && !c.filter.tree_root) {
     c.filter.pids[0] = (uint32_t)getpid();
     c.filter.npids = 1;
   }
-  uv_loop_init(&l->loop);
-  if ((l->status = st_session_new(&l->loop, &c, &l->s)) < 0)
-    return l->status;
   st_ebpf_options o = {.ring_bytes = ring_bytes};
-  if ((l->status = st_backend_ebpf_new(&o, &b)) < 0)
+  return live_start_opts(l, &c, &o);
+}
+
+int live_start_opts(live *l, const st_session_config *cfg, const st_ebpf_options *o) {
+  st_backend *b;
+  st_sink *sink;
+
+  memset(l, 0, sizeof *l);
+  uv_loop_init(&l->loop);
+  if ((l->status = st_session_new(&l->loop, cfg, &l->s)) < 0)
+    return l->status;
+  if ((l->status = st_backend_ebpf_new(o, &b)) < 0)
     return l->status;
   st_session_set_backend(l->s, b);
   if ((l->status = st_sink_collect_new(&l->c, &sink)) < 0)

@@ -26,6 +26,10 @@ typedef struct live {
  * when cfg has no pid or tree filter). ring_bytes 0 = the default. Returns
  * the start status; st_session_error(l->s) says why on failure. */
 int live_start(live *l, const st_session_config *cfg, uint32_t ring_bytes);
+/* The same with the backend's options as given and cfg's filters as they
+ * are (no filter: the whole system). */
+struct st_ebpf_options;
+int live_start_opts(live *l, const st_session_config *cfg, const struct st_ebpf_options *o);
 /* Stops, drains the ring and closes the loop; events are in l->c. */
 void live_stop(live *l);
 void live_free(live *l);

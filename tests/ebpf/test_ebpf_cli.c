@@ -71,12 +71,7 @@ Test(ebpf_cli, trace_stops_on_sigint_with_its_summary) {
     _exit(127);
   }
   /* Wait for "tracing with ..." on stderr, then stop it. */
-  char *note = NULL;
-  for (int i = 0; i < 1000 && !(note && strstr(note, "tracing with")); i++) {
-    free(note);
-    usleep(10000);
-    note = st_test_read_file(e, NULL);
-  }
+  char *note = st_test_wait_file(e, "tracing with", 10000);
   cr_assert_not_null(note && strstr(note, "tracing with"), "never started: %s", note);
   kill(p, SIGINT);
   int st;

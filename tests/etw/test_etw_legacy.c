@@ -3,8 +3,10 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "common/testutil.h"
 #include "etw/etw_decode.h"
 #include "etw_fixture.h"
+#include "socktrace/session.h"
 
 static const uint8_t ip4[4] = {10, 0, 0, 7};
 static const uint8_t ip6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
@@ -268,4 +270,52 @@ Test(etw_catalog, unknown_id_is_an_error) {
   st_etw_record r = ws2help(9);
   st_event ev;
   cr_assert_eq(st_etw_decode(&r, NULL, 0, &ev, NULL), ST_EBADMSG);
+}
+
+/* -k catalog enables WS2HELP alone; AFD's own bits enable AFD alone, dns
+ * the DNS client; the default (0 or all) every one. The decoded event carries the catalog keyword,
+ * so a session's mask passes or drops it like any event, and the sinks
+ * show it as they show Linux's catalog events: name, then the entry. */
+Test(etw_catalog, catalog_keyword_selects_ws2help) {
+  st_etw_providers p = st_etw_providers_for(ST_KW_CATALOG);
+  cr_expect(!p.afd && p.ws2help && !p.dns_client);
+  p = st_etw_providers_for(ST_KW_STREAM | ST_KW_WINSOCK);
+  cr_expect(p.afd && p.afd_keywords == 0x6 && !p.ws2help && !p.dns_client);
+  p = st_etw_providers_for(ST_KW_STREAM | ST_KW_CATALOG);
+  cr_expect(p.afd && p.afd_keywords == ST_KW_STREAM && p.ws2help && !p.dns_client);
+  p = st_etw_providers_for(ST_KW_DNS | ST_KW_CATALOG);
+  cr_expect(!p.afd && p.ws2help && p.dns_client);
+  p = st_etw_providers_for(0);
+  cr_expect(p.afd && p.afd_keywords == 0 && p.ws2help && p.dns_client);
+  p = st_etw_providers_for(ST_KW_ALL);
+  cr_expect(p.afd && p.afd_keywords == 0 && p.ws2help && p.dns_client);
+
+  fx f;
+  build_lsp(&f);
+  st_etw_record r = ws2help(ST_EV_CAT_LSP_INSTALLED);
+  st_event ev;
+  cr_assert_eq(st_etw_decode(&r, f.b, f.n, &ev, NULL), 0);
+  uint64_t masks[2] = {ST_KW_CATALOG, ST_KW_STREAM};
+  for (int i = 0; i < 2; i++) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    st_session_config cfg = {.keywords = masks[i]};
+    st_session *s;
+    st_collect c = {0};
+    st_sink *sink;
+    cr_assert_eq(st_session_new(&loop, &cfg, &s), 0);
+    cr_assert_eq(st_sink_collect_new(&c, &sink), 0);
+    st_session_add_sink(s, sink);
+    st_session_emit(s, &ev);
+    cr_expect_eq(c.count, i == 0 ? 1u : 0u, "mask 0x%llx", (unsigned long long)masks[i]);
+    st_session_stop(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    st_session_free(s);
+    uv_loop_close(&loop);
+    st_collect_free(&c);
+  }
+  char text[512];
+  st_event_to_text(&ev, NULL, text, sizeof text);
+  cr_expect_not_null(strstr(text, " LspInstalled \"Contoso LSP\" catalog=64 provider="), "%s",
+                     text);
 }

@@ -1,10 +1,13 @@
 /*
  * `socktrace catalog` on Windows: the Winsock catalog, printed the way
  * `netsh winsock show catalog` prints it (protocol entries, then name-space
- * providers), read by the ETW backend's st_winsock_catalog_read().
+ * providers), read by the ETW backend's st_winsock_catalog_read(). With -f
+ * jsonl each entry is one catalog event (LspInstalled, preexisting) whose
+ * detail reads like WS2HELP's own events, as on Linux.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "etw/etw.h"
@@ -56,8 +59,33 @@ static void print_entry(const st_winsock_entry *e) {
   }
 }
 
+/* An entry as WS2HELP words an LSP: name, catalog (this process's: 32 or
+ * 64), provider GUID, category (the catalog entry id), installer (the
+ * provider's DLL). */
+static void print_json(const st_winsock_entry *e, uint64_t seq, uint64_t now) {
+  st_event ev;
+  char line[2048];
+  st_event_init(&ev, ST_PROVIDER_CATALOG, ST_EV_CAT_LSP_INSTALLED);
+  ev.ts_ns = now;
+  ev.seq = seq;
+  ev.keywords = ST_KW_CATALOG;
+  ev.os = ST_OS_WINDOWS;
+  ev.backend = ST_BACKEND_ETW;
+  ev.flags = ST_FLAG_PREEXISTING;
+  ev.has = ST_HAS_DETAIL;
+  snprintf(ev.detail, sizeof ev.detail,
+           "\"%.40s\" catalog=%u provider=%s category=%u installer=%.40s", e->description,
+           (unsigned)(sizeof(void *) * 8), e->provider_id, (unsigned)e->catalog_id, e->path);
+  st_event_to_json(&ev, line, sizeof line);
+  printf("%s\n", line);
+}
+
 int cli_catalog(cli_options *o) {
-  (void)o;
+  const char *f = o->format ? o->format : "text";
+  if (strcmp(f, "text") != 0 && strcmp(f, "jsonl") != 0) {
+    cli_error("catalog prints text or -f jsonl, not -f %s", f);
+    return 2;
+  }
   st_winsock_entry *entries;
   size_t n;
   char err[256];
@@ -65,8 +93,16 @@ int cli_catalog(cli_options *o) {
     cli_error("%s", err);
     return 1;
   }
-  for (size_t i = 0; i < n; i++)
-    print_entry(&entries[i]);
+  uv_timeval64_t tv;
+  uint64_t now = uv_gettimeofday(&tv) == 0
+                     ? (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull
+                     : 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(f, "jsonl") == 0)
+      print_json(&entries[i], i + 1, now);
+    else
+      print_entry(&entries[i]);
+  }
   free(entries);
   return 0;
 }

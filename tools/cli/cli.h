@@ -89,6 +89,7 @@ typedef struct cli_options {
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
   cli_nats_args nats;          /* nats:// outputs and streams */
+  const char *catalog_root;    /* --catalog-root DIR: the catalog's files under DIR */
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
   bool fail_on_dns;            /* --fail-on dns */

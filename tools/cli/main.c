@@ -188,9 +188,11 @@ static const command commands[] = {
     {"stop", "stop NAME", "stop a session: flush, close its outputs, say\nits counts",
      OPERANDS_NAME, true, "stop needs a session NAME", run_stop},
     {"events", "events", "list event names, ids and levels", OPERANDS_ANY, false, NULL, run_events},
-    {"catalog", "catalog",
-     "list the layers between applications and\nthe network stack (Winsock catalog on Windows)",
-     OPERANDS_NONE, false, "catalog takes no operands", run_catalog},
+    {"catalog", "catalog [-f jsonl]",
+     "list the layers between applications and\nthe network stack (Winsock catalog on Windows;\n"
+     "BPF programs on cgroup socket hooks,\nnftables rule sets, ld.so.preload, nsswitch\n"
+     "hosts, resolv.conf, gai.conf and hosts on\nLinux)",
+     OPERANDS_NONE, true, "catalog takes no operands", run_catalog},
     {"__demo-workload", NULL, NULL, OPERANDS_ANY, false, NULL, run_demo_workload},
 };
 

@@ -19,7 +19,10 @@ const char cli_options_help[] =
     "  -l, --level N        4 Information (default): lifecycle, failures, resets, summaries;\n"
     "                       5 Verbose: adds every send/receive, options, indications\n"
     "  -k, --keywords MASK  AFD keyword mask: a number (0x2) or names joined by commas:\n"
-    "                       datagram, stream, winsock, transport, state, summary, loss, dns\n"
+    "                       datagram, stream, winsock, transport, state, summary, loss, dns,\n"
+    "                       catalog (changes to the catalog: BPF programs on cgroup socket\n"
+    "                       hooks, nftables rule sets, ld.so.preload, nsswitch hosts,\n"
+    "                       resolv.conf, gai.conf, hosts; on Windows the WS2HELP provider)\n"
     "  -p, --pid PID        only this process (repeatable)\n"
     "      --port PORT      only sockets with this local or remote port (repeatable)\n"
     "      --host ADDR      only sockets with this local or remote IP address (repeatable);\n"
@@ -102,6 +105,8 @@ const char cli_options_help[] =
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
     "      --debug                show libbpf's and the kernel verifier's messages (ebpf;\n"
     "                             also SOCKTRACE_DEBUG=1)\n"
+    "      --catalog-root DIR     read the catalog's files under DIR instead of / (ebpf and\n"
+    "                             catalog; also SOCKTRACE_CATALOG_ROOT)\n"
     "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
     "      --buffers N            most ETW buffers (default 512; at least 64 are kept)\n"
     "\n"
@@ -146,6 +151,7 @@ enum {
   OPT_FOREGROUND,
   OPT_CONFIG,
   OPT_CLEAR_FILTERS,
+  OPT_CATALOG_ROOT,
   OPT_ALL,
   OPT_FAIL_ON,
   OPT_DNS_TIMEOUT,
@@ -200,6 +206,7 @@ static const struct option long_opts[] = {
     {"since", required_argument, NULL, CLI_OPT_SINCE},
     {"since-seq", required_argument, NULL, CLI_OPT_SINCE_SEQ},
     {"host-name", required_argument, NULL, CLI_OPT_HOST_NAME},
+    {"catalog-root", required_argument, NULL, OPT_CATALOG_ROOT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -281,7 +288,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     case 'k':
       if (cli_parse_keywords(optarg, &o->cfg.keywords) != 0) {
         cli_error("bad keywords '%s' (a number like 0x6, or names: datagram,stream,winsock,"
-                  "transport,state,summary,loss,dns)",
+                  "transport,state,summary,loss,catalog,dns)",
                   optarg);
         return -1;
       }
@@ -387,6 +394,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_CLEAR_FILTERS:
       o->clear_filters = true;
+      break;
+    case OPT_CATALOG_ROOT:
+      o->catalog_root = optarg;
       break;
     case OPT_BACKEND:
       o->backend = optarg;

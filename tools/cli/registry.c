@@ -66,8 +66,10 @@ static int create_etw(const cli_options *o, const char *path, st_backend **out) 
 
 #ifdef ST_HAVE_EBPF
 static int create_ebpf(const cli_options *o, const char *path, st_backend **out) {
-  st_ebpf_options eo = {
-      .ring_bytes = (uint32_t)o->ring_bytes, .notice = print_notice, .debug = o->debug};
+  st_ebpf_options eo = {.ring_bytes = (uint32_t)o->ring_bytes,
+                        .catalog_root = o->catalog_root,
+                        .notice = print_notice,
+                        .debug = o->debug};
   return st_backend_ebpf_new(&eo, out);
 }
 #endif

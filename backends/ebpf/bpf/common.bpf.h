@@ -280,9 +280,9 @@ static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
 
 /* ---- sockets ------------------------------------------------------------- */
 
-/* The open file of fd in the current process, when it is a socket. The
- * task's file table is read directly (BTF); the file itself by copy. */
-static __always_inline struct file *fd_to_file(int fd) {
+/* The open file of fd in the current process (NULL when none). The task's
+ * file table is read directly (BTF); the file pointer by copy. */
+static __always_inline struct file *fd_file(int fd) {
   struct task_struct *t = bpf_get_current_task_btf();
   struct fdtable *fdt = t->files->fdt;
   struct file **fds;
@@ -292,6 +292,13 @@ static __always_inline struct file *fd_to_file(int fd) {
     return NULL;
   fds = fdt->fd;
   bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+  return f;
+}
+
+/* The open file of fd in the current process, when it is a socket. */
+static __always_inline struct file *fd_to_file(int fd) {
+  struct file *f = fd_file(fd);
+
   if (!f)
     return NULL;
   if (socket_file_ops) {

@@ -368,3 +368,35 @@ out:
   json_decref(o);
   return rc;
 }
+
+/* The header object (jsonl.c's jsonl_begin writes it): what it does not
+ * state stays 0 or empty, as an older or foreign writer may leave it out. */
+int st_trace_info_from_json(const char *line, st_trace_info *info, char *err, size_t errlen) {
+  json_error_t jerr;
+  int rc = 0;
+  memset(info, 0, sizeof *info);
+  json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+  if (!o) {
+    snprintf(err, errlen, "not JSON: %s (column %d)", jerr.text, jerr.column);
+    return ST_EBADMSG;
+  }
+  if (!json_is_object(o) || !json_object_get(o, "socktrace"))
+    BAD("not a socktrace header (no \"socktrace\" field)");
+  const char *s;
+  uint64_t v;
+  if ((s = str(o, "host")))
+    snprintf(info->host, sizeof info->host, "%s", s);
+  if ((s = str(o, "os")) && st_os_lookup(s) > 0)
+    info->os = (uint8_t)st_os_lookup(s);
+  if ((s = str(o, "backend")) && st_backend_kind_lookup(s) > 0)
+    info->backend = (uint8_t)st_backend_kind_lookup(s);
+  if (num(o, "level", &v) && v <= 255)
+    info->level = (uint8_t)v;
+  bool ok;
+  info->keywords = hex_or_num(o, "keywords", &ok);
+  if ((s = str(o, "started")) && st_parse_utc(s, &info->started_ns) != 0)
+    info->started_ns = 0;
+out:
+  json_decref(o);
+  return rc;
+}

@@ -41,6 +41,7 @@ struct st_session {
   bool filter_active;
   st_counters counters;
   st_trace_info info;
+  st_trace_info recorded; /* what a file source's recording says of itself */
   st_dns_join *dns;
   uint64_t last_ts, dns_checked_ts; /* a file source's event time */
   uv_timer_t dns_timer;             /* a live source: unanswered queries */
@@ -183,6 +184,9 @@ const char *st_session_error(const st_session *s) {
 }
 st_trace_info *st_session_info(st_session *s) {
   return &s->info;
+}
+st_trace_info *st_session_recorded(st_session *s) {
+  return &s->recorded;
 }
 
 static void deliver(st_session *s, const st_event *ev) {

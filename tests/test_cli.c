@@ -20,7 +20,12 @@ Test(cli, help_and_version) {
   cr_expect_not_null(strstr(r.out, "--summary"));
   r = st_test_cli("--version");
   cr_expect_eq(r.code, 0);
-  cr_expect_str_eq(r.out, "socktrace " ST_VERSION "\n");
+  /* The version, then what this build reads and traces with. */
+  cr_expect_eq(strncmp(r.out, "socktrace " ST_VERSION "\n", strlen("socktrace " ST_VERSION "\n")),
+               0, "%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\nlive backends:"), "%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\nfile readers: "), "%s", r.out);
+  cr_expect_not_null(strstr(r.out, " sktrace (an .sktrace)"), "%s", r.out);
   r = st_test_cli("");
   cr_expect_eq(r.code, 2, "no command is a usage error");
 }

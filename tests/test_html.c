@@ -255,19 +255,19 @@ Test(html, a_long_socket_keeps_its_start_end_and_failures) {
   json_t *sock = json_array_get(
       json_object_get(json_array_get(json_object_get(root, "groups"), 0), "sockets"), 0);
   json_t *ev = json_object_get(sock, "ev");
-  cr_expect_eq(json_integer_value(json_object_get(sock, "n")), n);
+  cr_expect_eq(json_integer_value(json_object_get(sock, "n")), (json_int_t)n);
   cr_expect_eq(json_array_size(ev), 32 + 1 + 16, "the first 32, the reset, the last 16");
   cr_expect_eq(json_integer_value(json_array_get(json_array_get(ev, 31), 2)), 31);
   json_t *reset = json_array_get(ev, 32);
   cr_expect_eq(json_integer_value(json_array_get(reset, 2)), 5000);
   cr_expect_str_eq(json_string_value(json_array_get(reset, 1)), "reset");
   json_t *last = json_array_get(ev, 48);
-  cr_expect_eq(json_integer_value(json_array_get(last, 2)), n - 1);
+  cr_expect_eq(json_integer_value(json_array_get(last, 2)), (json_int_t)n - 1);
   cr_expect_not_null(strstr(json_string_value(json_array_get(last, 3)), "AfdClose"));
-  cr_expect_eq(json_integer_value(json_object_get(sock, "t1")), n - 1);
+  cr_expect_eq(json_integer_value(json_object_get(sock, "t1")), (json_int_t)n - 1);
   /* The sends still count in full in the tables. */
   json_t *proc = json_array_get(json_object_get(root, "procs"), 0);
-  cr_expect_eq(json_integer_value(json_array_get(proc, 7)), (n - 2) * 10);
+  cr_expect_eq(json_integer_value(json_array_get(proc, 7)), (json_int_t)(n - 2) * 10);
   page_free(root, raw, page);
 }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${ST_FUZZ_SECONDS:-60}"
-CC=clang cmake -S "$root" -B "$build" -DST_FUZZ=ON -DST_TESTS=OFF \
+CC=clang cmake -S "$root" -B "$build" -DST_FUZZ=ON -DST_TESTS=OFF -DST_WERROR=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"${FUZZ_JOBS:-2}" \
   --target fuzz_sktrace_reader fuzz_etl_reader fuzz_pcap_decode fuzz_pcapng_reader pcap_seeds \

@@ -12,6 +12,9 @@ packages=(
   libnats-dev nats-server openssl           # nats:// streams; their tests' servers and TLS certificates
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
+  dpkg-dev                                  # the .deb: dpkg-shlibdeps computes its dependencies
+  man-db groff-base                         # the install test renders the man pages (man -l)
+  zsh bash-completion                       # the install test loads the shell completions
 )
 
 missing=()

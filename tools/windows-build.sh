@@ -104,7 +104,7 @@ fi
 say "cross-building socktrace"
 PKG_CONFIG_LIBDIR="$pc" PKG_CONFIG_PATH="" \
   cmake -S "$root" -B "$build/socktrace" -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
-  -DST_WIN_PREFIX="$prefix" -DUTHASH_INCLUDE_DIR="$prefix/include" >/dev/null
+  -DST_WIN_PREFIX="$prefix" -DUTHASH_INCLUDE_DIR="$prefix/include" -DST_WERROR=ON >/dev/null
 # A failed build must fail here, not leave an older socktrace.exe to test.
 rm -f "$build/socktrace/socktrace.exe"
 if ! cmake --build "$build/socktrace" -j"$jobs" >"$build/socktrace.log" 2>&1; then

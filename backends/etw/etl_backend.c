@@ -180,6 +180,12 @@ static int etl_open(st_backend *base, st_session *s) {
     return ST_ENOMEM;
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
   st_session_info(s)->os = ST_OS_WINDOWS;
+  st_trace_info *rec = st_session_recorded(s);
+  rec->os = ST_OS_WINDOWS;
+  rec->backend = ST_BACKEND_ETW;
+  const etl_logfile *lf = etl_reader_logfile(b->reader);
+  if (lf && lf->present)
+    rec->started_ns = etl_filetime_to_ns(lf->start_time);
   return 0;
 }
 

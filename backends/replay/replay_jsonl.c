@@ -27,6 +27,10 @@ typedef struct replay_backend {
   char *line;
   size_t line_cap;
   uint64_t lineno;
+  /* The first line, read at open for the header; when it was an event,
+   * next() takes it before reading on. */
+  bool held, held_too_long;
+  long held_len;
   st_backend_stats stats;
 } replay_backend;
 
@@ -35,7 +39,12 @@ static void decode_error(replay_backend *r, const char *why) {
   st_event_init(ev, ST_PROVIDER_EXT, ST_EV_DECODE_ERROR);
   ev->backend = ST_BACKEND_REPLAY;
   ev->has = ST_HAS_DETAIL;
-  snprintf(ev->detail, sizeof ev->detail, "line %llu: %s", (unsigned long long)r->lineno, why);
+  /* The detail field is short: a long reason is cut and ends in "..."; the
+   * backend's error line keeps it whole. */
+  int n =
+      snprintf(ev->detail, sizeof ev->detail, "line %llu: %s", (unsigned long long)r->lineno, why);
+  if (n >= (int)sizeof ev->detail)
+    memcpy(ev->detail + sizeof ev->detail - 4, "...", 4);
   if (!r->stats.errors)
     st_backend_set_error(&r->base, "%s: line %llu: %s", r->path, (unsigned long long)r->lineno,
                          why);
@@ -74,28 +83,42 @@ static long read_line(replay_backend *r, bool *too_long) {
   return (long)len;
 }
 
+/* The next line, counted, without line 1's byte-order mark; -1 at the end
+ * of the file (or on a read error: ferror says which). */
+static long next_line(replay_backend *r, bool *too_long) {
+  long n = read_line(r, too_long);
+  if (n < 0)
+    return n;
+  r->lineno++;
+  if (r->lineno == 1 && n >= 3 && memcmp(r->line, BOM, 3) == 0) {
+    memmove(r->line, r->line + 3, (size_t)n - 2);
+    n -= 3;
+  }
+  return n;
+}
+
+static bool blank(const replay_backend *r, long n) {
+  return n == 0 || (n == 1 && r->line[0] == '\r');
+}
+
 static int replay_next(st_backend *b, const st_event **out) {
   replay_backend *r = (replay_backend *)b;
   *out = &r->ev;
   for (;;) {
-    bool too_long;
-    long n = read_line(r, &too_long);
+    bool too_long = r->held_too_long;
+    long n = r->held ? r->held_len : next_line(r, &too_long);
+    r->held = false;
     if (n < 0) {
       if (!ferror(r->in))
         return ST_NEXT_END;
       st_backend_set_error(b, "cannot read %s: %s", r->path, st_strerror(-errno));
       return ST_EIO;
     }
-    r->lineno++;
     if (too_long) {
       decode_error(r, "line too long; skipped");
       return ST_NEXT_EVENT;
     }
-    if (r->lineno == 1 && n >= 3 && memcmp(r->line, BOM, 3) == 0) {
-      memmove(r->line, r->line + 3, (size_t)n - 2);
-      n -= 3;
-    }
-    if (n == 0 || (n == 1 && r->line[0] == '\r'))
+    if (blank(r, n))
       continue;
     char why[200];
     int rc = st_event_from_json(r->line, &r->ev, why, sizeof why);
@@ -117,6 +140,18 @@ static int replay_open(st_backend *b, st_session *s) {
     return ST_ENOENT;
   }
   st_session_info(s)->backend = ST_BACKEND_REPLAY;
+  /* The header, when the trace starts with one (after blank lines), says
+   * where it was recorded; any other first line is kept for next(). */
+  do
+    r->held_len = next_line(r, &r->held_too_long);
+  while (r->held_len >= 0 && !r->held_too_long && blank(r, r->held_len));
+  if (r->held_len < 0)
+    return 0; /* empty, or a read error that next() reports */
+  char why[200];
+  if (!r->held_too_long &&
+      st_trace_info_from_json(r->line, st_session_recorded(s), why, sizeof why) == 0)
+    return 0;
+  r->held = true;
   return 0;
 }
 

@@ -86,6 +86,13 @@ static int sk_open(st_backend *b, st_session *s) {
   if (h->started_ns)
     info->started_ns = h->started_ns;
   info->backend = ST_BACKEND_REPLAY;
+  st_trace_info *rec = st_session_recorded(s);
+  snprintf(rec->host, sizeof rec->host, "%s", h->host);
+  rec->os = h->os;
+  rec->backend = h->backend;
+  rec->level = h->level;
+  rec->keywords = h->keywords;
+  rec->started_ns = h->started_ns;
   return 0;
 }
 

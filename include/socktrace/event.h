@@ -15,12 +15,17 @@
 #include <stdint.h>
 
 #include "socktrace/status.h"
+#include "socktrace/version.h" /* ST_VERSION: generated from the build's project(VERSION) */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ST_VERSION "0.1.0"
+/* The library's own version, at run time: a program may run with another
+ * build of the library than the one whose headers it was compiled with.
+ * st_version() is ST_VERSION_HEX's number, st_version_string() ST_VERSION. */
+unsigned st_version(void);
+const char *st_version_string(void);
 
 /* Providers. */
 typedef enum st_provider {

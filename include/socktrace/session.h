@@ -141,6 +141,12 @@ void st_session_backend_filters(st_session *s, unsigned kinds);
 
 /* Trace info given to sinks; the backend may set os/backend at open. */
 st_trace_info *st_session_info(st_session *s);
+/* What a recording says about where it came from: a file source fills it
+ * at open with what the file states (the host, OS, backend and level it
+ * was recorded with; fields the file does not state stay 0 or empty),
+ * while st_session_info() describes this session (a replay). Live sources
+ * leave it empty. The reader API (reader.h) gives it as a trace's header. */
+st_trace_info *st_session_recorded(st_session *s);
 
 #ifdef __cplusplus
 }

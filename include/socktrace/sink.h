@@ -138,6 +138,10 @@ int st_event_to_json(const st_event *ev, char *buf, size_t len);
  * Returns 0, 1 for the header object (no event), or ST_EBADMSG with a
  * reason in err. */
 int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen);
+/* A JSON Lines trace's header object (its first line: {"socktrace":...})
+ * into info; what the line does not state stays 0 or empty. Returns 0, or
+ * ST_EBADMSG with a reason in err when the line is not such a header. */
+int st_trace_info_from_json(const char *line, st_trace_info *info, char *err, size_t errlen);
 /* One event as a text line (no newline). */
 int st_event_to_text(const st_event *ev, const st_text_options *opt, char *buf, size_t len);
 

@@ -153,7 +153,7 @@ static void check_file(const char *name) {
             json_dumps(counts, JSON_COMPACT));
   cr_expect(json_equal(by_provider, json_object_get(exp, "events_by_provider_id")),
             "%s provider counts: %s", name, json_dumps(by_provider, JSON_COMPACT));
-  cr_expect_eq(n_event, jint(exp, "event_header_records"));
+  cr_expect_eq(n_event, (uint64_t)jint(exp, "event_header_records"));
 
   /* The first EVENT_HEADER record, field by field. */
   json_t *fe = json_object_get(exp, "first_event_header_record");

@@ -23,9 +23,6 @@ typedef struct cli_model {
   uint8_t lost_where; /* where the first EventsLost says it lost events */
 } cli_model;
 
-/* A row of the backend registry (registry.c). */
-typedef struct cli_source cli_source;
-
 /* Fleets: NATS JetStream outputs and streams (nats_cli.c). */
 #define CLI_NATS_HOSTS_MAX 16
 typedef struct cli_nats_args {
@@ -82,7 +79,7 @@ typedef struct cli_options {
   uint32_t block_size;         /* --block-size of .sktrace blocks */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
-  const cli_source *source;    /* the registry row the backend came from */
+  const char *source;          /* the registry row the backend came from: "ebpf", "etl" ... */
   unsigned file_mode;          /* --file-mode of outputs; 0 = 0600 */
   const char *control_dir;     /* --control-dir of background sessions */
   bool foreground;             /* start --foreground: the session in this process */
@@ -141,15 +138,13 @@ void cli_note(const char *fmt, ...)
  * clear line. */
 int cli_live_backend(cli_options *o, st_backend **out);
 int cli_file_backend(cli_options *o, const char *path, st_backend **out);
-/* What the first n bytes of a file that is no trace look like, in words
- * ("gzip data: decompress it first (gunzip)", "a PNG image", "empty");
- * foreign.c. */
-void cli_describe_content(const uint8_t *head, size_t n, char *buf, size_t len);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len);
 /* What a backend has to say after the run (--all-providers for .etl). */
 void cli_backend_report(const cli_options *o, st_backend *b);
+/* --version: the live backends and file readers this build has. */
+void cli_print_backends(FILE *out);
 
 /* Builds the session with the sinks the options ask for; runs it to the end
  * on a fresh loop. before_run, if set, is called after the session started

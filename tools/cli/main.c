@@ -246,6 +246,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "--version") == 0) {
     printf("socktrace %s\n", ST_VERSION);
+    cli_print_backends(stdout);
     return 0;
   }
   const command *c = NULL;

@@ -3,12 +3,12 @@
  * user can act on ("gzip data: decompress it first", "PNG image", "empty
  * file"). The registry says it in one line when no reader recognised the
  * file, instead of handing it to the last reader and reporting every
- * "line" of it.
+ * "line" of it. Library code: it only writes into the caller's buffer.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "registry.h"
 
 typedef struct magic {
   size_t off;
@@ -83,7 +83,7 @@ static void describe_text(const uint8_t *p, size_t n, char *buf, size_t len) {
   snprintf(buf, len, "text starting \"%s%s\"", line, k + 1 == sizeof line ? "..." : "");
 }
 
-void cli_describe_content(const uint8_t *head, size_t n, char *buf, size_t len) {
+void st_describe_content(const uint8_t *head, size_t n, char *buf, size_t len) {
   if (n == 0) {
     snprintf(buf, len, "empty");
     return;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the Debian package as a packager would: a Release build with gcc
+# into ${PKG_BUILD_DIR:-build-pkg}/ (prefix /usr, no tests, warnings are
+# errors here), then CPack: build-pkg/socktrace_<version>_<arch>.deb, its
+# dependencies computed by dpkg-shlibdeps.
+# With --check (what tools/test.sh runs) it then checks the package: its
+# name and fields, that apt would install it on this Debian (apt-get -s),
+# and, unpacked into a scratch root (dpkg -x, no container), everything
+# tests/install/check_install.sh checks: --version, replay of a fixture,
+# man -l of each page, pkg-config, find_package, the example program, the
+# completions, and (as root) socktrace demo.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="${PKG_BUILD_DIR:-$root/build-pkg}"
+check=false
+[ "${1:-}" = --check ] && check=true
+
+say() { echo "package: $*"; }
+fail() { echo "package: $*" >&2; exit 1; }
+
+CC="${CC:-gcc}" BUILD_DIR="$build" "$root/tools/build.sh" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_INSTALL_PREFIX=/usr -DST_TESTS=OFF
+rm -f "$build"/socktrace_*.deb
+(cd "$build" && cpack -G DEB >"$build/cpack.log" 2>&1) ||
+  { cat "$build/cpack.log" >&2; fail "cpack failed (the output above is in $build/cpack.log)"; }
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
+arch=$(dpkg --print-architecture)
+deb="$build/socktrace_${version}_${arch}.deb"
+[ -f "$deb" ] || fail "cpack made no $deb: $(ls "$build"/*.deb 2>/dev/null)"
+say "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB; Depends: $(dpkg-deb -f "$deb" Depends)"
+$check || exit 0
+
+# The package's fields: what apt and dpkg go by.
+[ "$(dpkg-deb -f "$deb" Package)" = socktrace ] || fail "the package is not named socktrace"
+[ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "the package's version is not $version"
+[ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || fail "the package's architecture is not $arch"
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libc6; do
+  [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] ||
+    fail "Depends lacks $lib: $depends"
+done
+dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -x './shlibs' >/dev/null || fail "no shlibs file for libsocktrace.so"
+say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libc6"
+
+# apt would install it here with what the archive has (nothing is changed).
+if [ "$(id -u)" = 0 ]; then
+  apt-get -s -o Debug::NoLocking=1 install "$deb" >"$build/apt-sim.log" 2>&1 ||
+    { cat "$build/apt-sim.log" >&2; fail "apt-get -s install $deb fails"; }
+  say "apt-get -s install ./$(basename "$deb"): ok"
+fi
+
+scratch=$(mktemp -d /tmp/st-deb-root.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+dpkg -x "$deb" "$scratch"
+"$root/tests/install/check_install.sh" "$scratch/usr" "$root"

@@ -318,15 +318,21 @@ static void drain_queue(st_session *s) {
   }
 }
 
+/* A live source: what it holds now (its kernel ring, events pushed from
+ * its thread) goes to the sinks, without waiting for its next wakeup. */
+static void read_source(st_session *s) {
+  if (s->backend->ops->poll && !s->backend->ops->next)
+    s->backend->ops->poll(s->backend);
+  drain_queue(s);
+}
+
 /* A live source's queries time out on the clock, once what the source
  * holds has been read: an answer waiting in a kernel ring is no timeout. */
 static void on_dns_timer(uv_timer_t *h) {
   st_session *s = h->data;
   if (!st_dns_join_waiting(s->dns) || s->stopping)
     return;
-  if (s->backend->ops->poll && !s->backend->ops->next)
-    s->backend->ops->poll(s->backend);
-  drain_queue(s);
+  read_source(s);
   st_dns_join_expire(s->dns, now_ns(), false, on_unanswered, s);
 }
 
@@ -546,9 +552,7 @@ int st_session_update(st_session *s, const st_session_config *cfg) {
   }
   /* What the source made under the old settings comes first, so the
    * change record stands between the two in every output. */
-  if (s->backend->ops->poll && !s->backend->ops->next)
-    s->backend->ops->poll(s->backend);
-  drain_queue(s);
+  read_source(s);
   int rc = s->backend->ops->update(s->backend, &next);
   if (rc < 0) {
     snprintf(s->error, sizeof s->error, "%s",
@@ -576,6 +580,9 @@ bool st_session_stopping(const st_session *s) {
 }
 
 int st_session_flush(st_session *s) {
+  /* Everything traced so far, also what still waits in the source. */
+  if (s->backend && s->started && !s->stopping)
+    read_source(s);
   for (unsigned i = 0; i < s->nsinks && !s->stopped; i++) {
     st_sink *k = s->sinks[i];
     int rc = k->ops->flush ? k->ops->flush(k) : 0;

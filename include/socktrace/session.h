@@ -95,7 +95,8 @@ int st_session_start(st_session *s);
  * cannot change while it runs (a file), or the backend's failure (then
  * nothing changed; st_session_error() says why). */
 int st_session_update(st_session *s, const st_session_config *cfg);
-/* Flushes every sink (a .sktrace file gets its current block written). */
+/* Reads what a live source holds so far, then flushes every sink (a
+ * .sktrace file gets its current block written). */
 int st_session_flush(st_session *s);
 
 /* Stops the backend, flushes and ends every sink, closes the session's

@@ -9,6 +9,7 @@ packages=(
   libuv1-dev libpcap-dev libjansson-dev uthash-dev     # runtime libraries
   libcriterion-dev iproute2                 # tests (iproute2: network namespaces)
   qemu-system-x86 busybox-static            # the live eBPF tests on Debian 12's 6.1 kernel
+  libnats-dev nats-server openssl           # nats:// streams; their tests' servers and TLS certificates
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
   dpkg-dev                                  # the .deb: dpkg-shlibdeps computes its dependencies

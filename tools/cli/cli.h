@@ -23,6 +23,38 @@ typedef struct cli_model {
   uint8_t lost_where; /* where the first EventsLost says it lost events */
 } cli_model;
 
+/* Fleets: NATS JetStream outputs and streams (nats_cli.c). */
+#define CLI_NATS_HOSTS_MAX 16
+typedef struct cli_nats_args {
+  const char *creds, *tls_ca, *tls_cert, *tls_key;
+  bool retry;
+  unsigned long long buffer, max_bytes, max_age_ns;
+  unsigned replicas;
+  unsigned long long since_ns, since_seq;
+  const char *host_name;                 /* --host-name: the host this trace says it is from */
+  const char *hosts[CLI_NATS_HOSTS_MAX]; /* --host NAME: publishers of a stream */
+  unsigned nhosts;
+  char host_error[160]; /* why the first --host NAME is no address, for other inputs */
+  bool collect;         /* `collect`: follow the stream */
+  st_backend *reader;   /* the stream being read, when it is one */
+} cli_nats_args;
+enum {
+  CLI_OPT_NATS_FIRST = 1000,
+  CLI_OPT_NATS_CREDS = CLI_OPT_NATS_FIRST,
+  CLI_OPT_NATS_TLS_CA,
+  CLI_OPT_NATS_TLS_CERT,
+  CLI_OPT_NATS_TLS_KEY,
+  CLI_OPT_NATS_RETRY,
+  CLI_OPT_NATS_BUFFER,
+  CLI_OPT_NATS_REPLICAS,
+  CLI_OPT_NATS_MAX_AGE,
+  CLI_OPT_NATS_MAX_BYTES,
+  CLI_OPT_SINCE,
+  CLI_OPT_SINCE_SEQ,
+  CLI_OPT_HOST_NAME,
+  CLI_OPT_NATS_END
+};
+
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
@@ -53,6 +85,7 @@ typedef struct cli_options {
   bool foreground;             /* start --foreground: the session in this process */
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
+  cli_nats_args nats;          /* nats:// outputs and streams */
   const char *catalog_root;    /* --catalog-root DIR: the catalog's files under DIR */
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
@@ -77,6 +110,10 @@ enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
  * own). cli_options_help is --help's text after the list of commands. */
 int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operand);
 extern const char cli_options_help[];
+/* "4096", "64K", "100M", "2G" -> bytes; false when malformed or out of
+ * [min, max]. */
+bool cli_parse_size(const char *s, unsigned long long min, unsigned long long max,
+                    unsigned long long *out);
 /* -k's words ("stream,winsock", "0x6") to a keyword mask; 0 or -1. */
 int cli_parse_keywords(const char *s, uint64_t *out);
 /* --help (main.c): the commands from the command table, then the options. */
@@ -120,6 +157,8 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
  * can wait (a file, not a live kernel) makes the .sktrace writer wait
  * rather than drop events when its queue is full. */
 bool cli_is_sktrace_path(const char *path);
+/* True when -o names a file the CLI opens itself (not -, .sktrace, nats://). */
+bool cli_output_is_file(const char *path);
 /* -o FILE for writing, owner-only (0600) unless --file-mode; NULL after one
  * line saying why not. */
 FILE *cli_open_output(const cli_options *o);
@@ -161,6 +200,43 @@ int cli_update(cli_options *o, const char *name);
 int cli_stop(cli_options *o, const char *name);
 int cli_flush(cli_options *o, const char *name);
 int cli_session_host(cli_options *o, const char *name, const char *path, const char *log);
+
+/* Fleets (nats_cli.c): the options above CLI_OPT_NATS_FIRST, and a --host
+ * that is no address (a publisher's name; only a nats:// stream has them). */
+int cli_nats_option(cli_options *o, int opt, const char *arg);
+bool cli_nats_host(cli_options *o, const char *name, const char *why);
+/* Options that only a stream takes, given to a command without one: one
+ * line, false. */
+bool cli_nats_check(const cli_options *o, const char *command, const char *operand);
+/* A stream URL's "?host=NAME&since=10m&since-seq=N": --host, --since and
+ * --since-seq for that stream alone (diff reads two). base gets the URL
+ * without it; query (the caller's, kept while the options are used) holds
+ * the names. 0, or -1 after one line. */
+int cli_nats_url_query(cli_options *o, const char *url, char *base, size_t len, char *query,
+                       size_t qlen);
+bool cli_is_nats_url(const char *s);
+/* An output or input fit to print: a URL's password masked. */
+void cli_shown(const char *path, char *buf, size_t len);
+/* The stream reader (replay/report nats://...), the publishing sink (-o
+ * nats://...) and the extra views of a stream (the table by host). Each
+ * says why in one line when it fails (also when this build has no NATS). */
+int cli_nats_backend(cli_options *o, const char *url, st_backend **out);
+/* wait: the source can wait for the stream (a file), not a live kernel. */
+int cli_nats_sink(const cli_options *o, bool wait, st_sink **out);
+void cli_nats_add_views(const cli_options *o, st_session *s, FILE *view);
+/* `collect nats://...`: follows the stream until Ctrl-C. */
+int cli_collect(cli_options *o, const char *url);
+/* After the run: a line if events were lost on their way to the stream;
+ * for --stats=json, ',"nats":{...}' (empty without a NATS output). */
+void cli_nats_report(void);
+int cli_nats_stats_json(char *buf, size_t len);
+/* For query: the NATS output's counts (NULL without one). */
+struct json_t;
+struct json_t *cli_nats_output_json(const char *path);
+uint64_t cli_nats_published(uint64_t *lost);
+/* A table by host at the end: host_of names the host of the event being
+ * written (host_table.c). */
+int cli_host_table_new(FILE *out, const char *(*host_of)(void *arg), void *arg, st_sink **sink);
 
 /* `catalog`: what sits between applications and the network stack, like
  * `netsh winsock show catalog` (catalog_win.c / catalog_unix.c). */

@@ -18,6 +18,7 @@ static const char diff_usage[] =
     "Usage: socktrace diff [OPTIONS] A B\n"
     "Compares two traces (.sktrace, .jsonl, .etl, .pcap, .pcapng, in any pairing) told as\n"
     "connection stories: process name, role, peer, how each connection ended, bytes.\n"
+    "A trace can be a fleet's nats:// stream, one host of it with ?host=NAME (README, Fleets).\n"
     "  -f, --format F           text (default), jsonl or markdown\n"
     "  -o, --output FILE        write the comparison to FILE\n"
     "      --bytes-tolerance N  byte counts within N (e.g. 512, 4K) or N% do not differ\n"
@@ -105,8 +106,9 @@ static int parse_args(int argc, char **argv, diff_args *d) {
   return optind;
 }
 
-/* Reads one trace into m; 0, or -1 after one line naming the file. */
-static int read_trace(const char *path, cli_model *m) {
+/* Reads one trace into m; 0, or -1 after one line naming the file (as
+ * shown: a stream's password masked). */
+static int read_trace(const char *path, const char *shown, cli_model *m) {
   cli_options o = {.color = 0};
   o.cfg.level = ST_LEVEL_VERBOSE;
   st_backend *b;
@@ -133,13 +135,13 @@ static int read_trace(const char *path, cli_model *m) {
     b->ops->stats(b, &stats);
   const char *why = st_session_error(s);
   if (st_session_status(s) < 0)
-    cli_error("%s%s%s", strstr(why, path) ? "" : path, strstr(why, path) ? "" : ": ", why);
+    cli_error("%s%s%s", strstr(why, shown) ? "" : shown, strstr(why, shown) ? "" : ": ", why);
   else if (stats.errors)
     cli_error("%s%s%s (%llu bad record%s: a partial trace is not compared)",
-              strstr(b->error, path) ? "" : path, strstr(b->error, path) ? "" : ": ", b->error,
+              strstr(b->error, shown) ? "" : shown, strstr(b->error, shown) ? "" : ": ", b->error,
               (unsigned long long)stats.errors, stats.errors == 1 ? "" : "s");
   else if (!m->counters.seen)
-    cli_error("%s: holds no socket events; nothing to compare", path);
+    cli_error("%s: holds no socket events; nothing to compare", shown);
   else
     rc = 0;
   st_session_free(s);
@@ -153,6 +155,9 @@ int cli_diff(int argc, char **argv) {
   if (first < 0)
     return 2;
   const char *path[2] = {argv[first], argv[first + 1]};
+  char shown[2][512];
+  for (int i = 0; i < 2; i++)
+    cli_shown(path[i], shown[i], sizeof shown[i]);
   cli_model m[2];
   st_story *stories[2] = {NULL, NULL};
   int n[2] = {0, 0}, code = 2;
@@ -163,7 +168,7 @@ int cli_diff(int argc, char **argv) {
   FILE *out = stdout;
   st_diff_result r = {0};
   for (int i = 0; i < 2; i++) {
-    if (read_trace(path[i], &m[i]) < 0)
+    if (read_trace(path[i], shown[i], &m[i]) < 0)
       goto done;
     n[i] = st_story_list(&m[i].sum, &stories[i]);
     if (n[i] < 0) {
@@ -184,12 +189,12 @@ int cli_diff(int argc, char **argv) {
   }
   st_diff_side side[2];
   for (int i = 0; i < 2; i++)
-    side[i] = (st_diff_side){path[i],
-                             m[i].has_info ? &m[i].info : NULL,
-                             (size_t)n[i],
-                             m[i].counters.seen,
-                             m[i].counters.lost,
-                             m[i].lost_where};
+    side[i] = (st_diff_side){.file = shown[i],
+                             .info = m[i].has_info ? &m[i].info : NULL,
+                             .stories = (size_t)n[i],
+                             .events = m[i].counters.seen,
+                             .lost = m[i].counters.lost,
+                             .lost_where = m[i].lost_where};
   bool color = d.format == ST_DIFF_TEXT &&
                (d.color == 1 || (d.color == -1 && out == stdout && isatty(fileno(stdout))));
   int rc = st_diff_write(out, d.format, color, &side[0], &side[1], &r);

@@ -137,6 +137,10 @@ static int run_flush(cli_options *o, int nrest, char **rest) {
   return cli_flush(o, rest[0]);
 }
 
+static int run_collect(cli_options *o, int nrest, char **rest) {
+  return cli_collect(o, rest[0]);
+}
+
 /* diff reads its own options (diff.c): it gets the command line from
  * "diff" on. */
 static int run_diff(cli_options *o, int nrest, char **rest) {
@@ -154,11 +158,15 @@ static const command commands[] = {
      "trace CMD and its children only;\nexits with CMD's exit code", OPERANDS_COMMAND, true,
      "run needs a command: socktrace run [OPTIONS] -- CMD [ARGS...]", run_run},
     {"replay", "replay [OPTIONS] FILE",
-     "read a recorded trace (.sktrace, .jsonl, .pcap,\n.pcapng, or .etl from Windows)",
+     "read a recorded trace (.sktrace, .jsonl, .pcap,\n.pcapng, .etl from Windows) or a nats:// "
+     "stream",
      OPERANDS_FILE, true, "replay takes one FILE (try 'socktrace --help')", run_file},
     {"report", "report [OPTIONS] FILE",
      "turn a trace into a report, like tracerpt:\nthe summary by default (-f for others)",
      OPERANDS_FILE, true, "report takes one FILE (try 'socktrace --help')", run_report},
+    {"collect", "collect [OPTIONS] nats://HOST",
+     "follow a fleet's stream live, like tail -f;\nat Ctrl-C, a table by host", OPERANDS_FILE, true,
+     "collect takes one nats:// URL: socktrace collect nats://HOST[:PORT][/STREAM]", run_collect},
     {"diff", "diff [OPTIONS] A B",
      "compare two traces (any kinds, e.g. a Windows\n.etl and a Linux .sktrace) as connection\n"
      "stories ('socktrace diff --help')",
@@ -274,5 +282,7 @@ int main(int argc, char **argv) {
     cli_error("%s", c->misuse);
     return 2;
   }
+  if (c->options && !cli_nats_check(&o, c->name, nrest ? rest[0] : NULL))
+    return 2;
   return c->run(&o, nrest, rest);
 }

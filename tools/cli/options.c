@@ -25,7 +25,8 @@ const char cli_options_help[] =
     "                       resolv.conf, gai.conf, hosts; on Windows the WS2HELP provider)\n"
     "  -p, --pid PID        only this process (repeatable)\n"
     "      --port PORT      only sockets with this local or remote port (repeatable)\n"
-    "      --host ADDR      only sockets with this local or remote IP address (repeatable)\n"
+    "      --host ADDR      only sockets with this local or remote IP address (repeatable);\n"
+    "                       of a nats:// stream, a name selects that publisher's events\n"
     "      --family F       inet, inet6 or unix (repeatable)\n"
     "      --protocol P     tcp, udp or a number (repeatable)\n"
     "  -e, --events LIST    only these events: names or ids, comma-separated\n"
@@ -76,6 +77,26 @@ const char cli_options_help[] =
     "      --clear-filters      update: drop the filters the update does not name\n"
     "  -f json                  query: the sessions as JSON\n"
     "\n"
+    "Fleets (NATS JetStream; see the README's Fleets section):\n"
+    "  -o nats://[USER:PASS@]HOST[:PORT][,HOST[:PORT]...][/STREAM]\n"
+    "                       publish the events to a JetStream stream (default SOCKTRACE,\n"
+    "                       created if absent) on socktrace.<host>.<os>.<provider>.<id>;\n"
+    "                       tls:// for TLS; with -f, the events also go to standard output\n"
+    "      --host-name NAME the host name the trace carries (default: this machine's)\n"
+    "      --nats-creds FILE      a NATS .creds file (user JWT and NKey seed)\n"
+    "      --nats-tls-ca FILE     CA certificates to trust (turns TLS on)\n"
+    "      --nats-tls-cert FILE, --nats-tls-key FILE  a client certificate and its key\n"
+    "      --nats-retry           start even when no server answers; deliver when one does\n"
+    "      --nats-buffer BYTES    what is held while the server is away (default 64M); more\n"
+    "                             is counted and published as EventsLost when it is back\n"
+    "      --nats-replicas N, --nats-max-age DURATION, --nats-max-bytes BYTES\n"
+    "                             a stream socktrace creates: replicas (default 1), how long\n"
+    "                             and how much it keeps (default 7d and 1G, oldest first)\n"
+    "  replay|report|collect nats://HOST[:PORT]/STREAM: read a stream (replay: to its end;\n"
+    "                       collect: follows it, then a table by host)\n"
+    "      --since TIME     from this time: a duration back (10m, 2h) or 2026-11-25T19:21:13Z\n"
+    "      --since-seq N    from this stream sequence\n"
+    "\n"
     "Live backends:\n"
     "      --backend NAME   ebpf (Linux default), etw (Windows default) or pcap (packets,\n"
     "                       no process info)\n"
@@ -96,6 +117,8 @@ const char cli_options_help[] =
     "  sudo socktrace trace -o web.sktrace --max-size 100M --max-files 4\n"
     "  socktrace report web.sktrace -f chrome -o web.json\n"
     "  socktrace report web.sktrace -f html -o web.html\n"
+    "  sudo socktrace start fleet -o nats://nats1:4222,nats2:4222,nats3:4222\n"
+    "  socktrace report nats://nats1:4222 --since 10m --host web3\n"
     "  sudo socktrace run --summary --fail-on refused,timed_out,reset,dns -- pytest\n"
     "  socktrace diff last-green.sktrace this-run.sktrace\n"
     "\n"
@@ -171,6 +194,18 @@ static const struct option long_opts[] = {
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"clear-filters", no_argument, NULL, OPT_CLEAR_FILTERS},
+    {"nats-creds", required_argument, NULL, CLI_OPT_NATS_CREDS},
+    {"nats-tls-ca", required_argument, NULL, CLI_OPT_NATS_TLS_CA},
+    {"nats-tls-cert", required_argument, NULL, CLI_OPT_NATS_TLS_CERT},
+    {"nats-tls-key", required_argument, NULL, CLI_OPT_NATS_TLS_KEY},
+    {"nats-retry", no_argument, NULL, CLI_OPT_NATS_RETRY},
+    {"nats-buffer", required_argument, NULL, CLI_OPT_NATS_BUFFER},
+    {"nats-replicas", required_argument, NULL, CLI_OPT_NATS_REPLICAS},
+    {"nats-max-age", required_argument, NULL, CLI_OPT_NATS_MAX_AGE},
+    {"nats-max-bytes", required_argument, NULL, CLI_OPT_NATS_MAX_BYTES},
+    {"since", required_argument, NULL, CLI_OPT_SINCE},
+    {"since-seq", required_argument, NULL, CLI_OPT_SINCE_SEQ},
+    {"host-name", required_argument, NULL, CLI_OPT_HOST_NAME},
     {"catalog-root", required_argument, NULL, OPT_CATALOG_ROOT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -211,10 +246,8 @@ int cli_parse_keywords(const char *s, uint64_t *out) {
   return 0;
 }
 
-/* "4096", "64K", "100M", "2G" -> bytes; false when malformed or out of
- * [min, max]. */
-static bool parse_size(const char *s, unsigned long long min, unsigned long long max,
-                       unsigned long long *out) {
+bool cli_parse_size(const char *s, unsigned long long min, unsigned long long max,
+                    unsigned long long *out) {
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 0);
@@ -268,6 +301,8 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_HOST:
       rc = st_filter_add_host(&o->cfg.filter, optarg, err, sizeof err);
+      if (rc < 0 && cli_nats_host(o, optarg, err))
+        rc = 0; /* a publisher's name: only a nats:// stream has them */
       break;
     case OPT_FAMILY:
       rc = st_filter_add_family(&o->cfg.filter, optarg, err, sizeof err);
@@ -384,7 +419,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     }
     case OPT_RING_SIZE: {
       unsigned long long v;
-      if (!parse_size(optarg, 4096, 1ull << 30, &v)) {
+      if (!cli_parse_size(optarg, 4096, 1ull << 30, &v)) {
         cli_error("bad --ring-size '%s' (bytes, e.g. 4M; between 4K and 1G)", optarg);
         return -1;
       }
@@ -396,7 +431,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_MAX_SIZE: {
       unsigned long long v;
-      if (!parse_size(optarg, 16 << 10, 1ull << 50, &v)) {
+      if (!cli_parse_size(optarg, 16 << 10, 1ull << 50, &v)) {
         cli_error("bad --max-size '%s' (bytes, e.g. 100M; at least 16K)", optarg);
         return -1;
       }
@@ -415,7 +450,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     }
     case OPT_BLOCK_SIZE: {
       unsigned long long v;
-      if (!parse_size(optarg, 4096, 8u << 20, &v)) {
+      if (!cli_parse_size(optarg, 4096, 8u << 20, &v)) {
         cli_error("bad --block-size '%s' (bytes, e.g. 64K; between 4K and 8M)", optarg);
         return -1;
       }
@@ -442,6 +477,11 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       cli_usage(stdout);
       exit(0);
     default:
+      if (c >= CLI_OPT_NATS_FIRST && c < CLI_OPT_NATS_END) {
+        if (cli_nats_option(o, c, optarg) < 0)
+          return -1;
+        break;
+      }
       cli_error("try 'socktrace --help'");
       return -1;
     }

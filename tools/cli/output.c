@@ -48,6 +48,10 @@ bool cli_is_sktrace_path(const char *path) {
   return n > m && strcmp(path + n - m, ".sktrace") == 0;
 }
 
+bool cli_output_is_file(const char *path) {
+  return path && strcmp(path, "-") != 0 && !cli_is_sktrace_path(path) && !cli_is_nats_url(path);
+}
+
 static st_sink *event_sink(const cli_options *o, FILE *out) {
   st_sink *sink = NULL;
   const char *f = o->format ? o->format : "text";
@@ -83,7 +87,17 @@ static st_sink *event_sink(const cli_options *o, FILE *out) {
 int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
                   st_sink **sktrace) {
   *sktrace = NULL;
-  if (cli_is_sktrace_path(o->output)) {
+  if (o->nats.host_name)
+    snprintf(st_session_info(s)->host, sizeof st_session_info(s)->host, "%s", o->nats.host_name);
+  if (cli_is_nats_url(o->output)) {
+    st_sink *sink = NULL;
+    if (cli_nats_sink(o, b->ops->kind == ST_SOURCE_FILE, &sink) < 0)
+      return ST_EINVAL;
+    st_session_add_sink(s, sink);
+    /* A stream is no terminal: -f shows the events here as well. */
+    if (o->format && !o->quiet && (sink = event_sink(o, out)))
+      st_session_add_sink(s, sink);
+  } else if (cli_is_sktrace_path(o->output)) {
     char filters[512];
     st_filter_describe(&o->cfg.filter, filters, sizeof filters);
     st_sktrace_options so = {.path = o->output,
@@ -117,6 +131,7 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
   cli_ci_add_sinks(o, s);
   if (o->timeline && st_sink_timeline_new(view, &sink) == 0)
     st_session_add_sink(s, sink);
+  cli_nats_add_views(o, s, view);
   return 0;
 }
 

@@ -125,6 +125,8 @@ int cli_live_backend(cli_options *o, st_backend **out) {
 }
 
 int cli_file_backend(cli_options *o, const char *path, st_backend **out) {
+  if (cli_is_nats_url(path)) /* a stream, read like a file (nats_cli.c) */
+    return cli_nats_backend(o, path, out);
   char why[ST_ERROR_MAX];
   int rc = 0;
   const st_file_source *src = st_file_source_find(path, &rc, why, sizeof why);

@@ -29,6 +29,8 @@ static void stats_json(const st_counters *c, const st_backend *b, const st_backe
                   w.events, w.lost, w.blocks, w.bytes, (unsigned)w.files);
   }
   if (n > 0 && (size_t)n < len)
+    n += cli_nats_stats_json(buf + n, len - (size_t)n);
+  if (n > 0 && (size_t)n < len)
     snprintf(buf + n, len - (size_t)n, "}");
 }
 
@@ -36,7 +38,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   uv_loop_t loop;
   uv_loop_init(&loop);
   FILE *out = stdout;
-  if (o->output && strcmp(o->output, "-") != 0 && !cli_is_sktrace_path(o->output)) {
+  if (cli_output_is_file(o->output)) {
     out = cli_open_output(o);
     if (!out) {
       b->ops->close(b);
@@ -94,6 +96,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   cli_backend_report(o, b);
   if (sktrace)
     cli_report_writer(sktrace, o->output);
+  cli_nats_report();
   st_session_free(s);
   uv_loop_close(&loop);
   if (out != stdout && fclose(out) != 0 && code == 0) {

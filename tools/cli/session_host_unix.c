@@ -71,7 +71,11 @@ static json_t *counters_json(host *h) {
   json_t *o =
       json_pack("{sI sI sI sI}", "seen", (json_int_t)c.seen, "shown", (json_int_t)c.delivered,
                 "filtered", (json_int_t)c.filtered, "lost", (json_int_t)c.lost);
-  uint64_t written = c.delivered;
+  uint64_t written = c.delivered, nats_lost = 0;
+  if (cli_is_nats_url(h->o->output)) {
+    written = cli_nats_published(&nats_lost);
+    json_object_set_new(o, "lost", json_integer((json_int_t)(c.lost + nats_lost)));
+  }
   if (h->sktrace) {
     st_sktrace_stats w;
     st_sink_sktrace_stats(h->sktrace, &w);
@@ -87,6 +91,11 @@ static json_t *outputs_json(host *h) {
   json_t *a = json_array();
   if (!o->output)
     return a;
+  json_t *stream = cli_nats_output_json(o->output);
+  if (stream) { /* its password masked */
+    json_array_append_new(a, stream);
+    return a;
+  }
   json_t *out = json_pack("{ss ss}", "path", o->output, "format",
                           h->sktrace ? "sktrace" : (o->format ? o->format : "text"));
   if (h->sktrace) {
@@ -401,7 +410,7 @@ static int host_run(host *h, int ready_fd) {
   h->owner = getuid();
   if (cli_live_backend(o, &h->b) < 0)
     return 1;
-  if (o->output && !cli_is_sktrace_path(o->output) && !(h->out = cli_open_output(o))) {
+  if (cli_output_is_file(o->output) && !(h->out = cli_open_output(o))) {
     h->b->ops->close(h->b);
     return 1;
   }
@@ -532,7 +541,9 @@ int cli_session_host(cli_options *o, const char *name, const char *path, const c
   waitpid(pid, NULL, 0);
   if (!ready_pid)
     return 1;
+  char shown[512];
+  cli_shown(o->output, shown, sizeof shown);
   cli_note("session %s started (pid %d): tracing with level %u%s%s", name, ready_pid, o->cfg.level,
-           o->output ? " into " : "", o->output ? o->output : "");
+           o->output ? " into " : "", shown);
   return 0;
 }

@@ -107,6 +107,10 @@ static void print_session(json_t *s) {
   json_t *out;
   json_array_foreach(json_object_get(s, "outputs"), i, out) {
     printf("  output   %s (%s", str(out, "path"), str(out, "format"));
+    if (json_object_get(out, "published"))
+      printf(", %s, %" PRId64 " published, %" PRId64 " held",
+             json_is_true(json_object_get(out, "connected")) ? "connected" : "NOT CONNECTED",
+             (int64_t)num(out, "published"), (int64_t)num(out, "buffered"));
     if (json_object_get(out, "bytes")) {
       printf(", %s in %d file%s", size_words((uint64_t)num(out, "bytes"), b, sizeof b),
              (int)num(out, "files"), num(out, "files") == 1 ? "" : "s");
@@ -205,7 +209,7 @@ int cli_start(cli_options *o, const char *name) {
     unlink(path); /* a session that died: its name is free again */
   /* The host works from /: the output's path must not depend on here. */
   static char abs_out[4096];
-  if (o->output && o->output[0] != '/') {
+  if (o->output && o->output[0] != '/' && !cli_is_nats_url(o->output)) {
     char cwd[3072];
     if (!getcwd(cwd, sizeof cwd)) {
       cli_error("cannot tell the current directory: %s", st_strerror(-errno));

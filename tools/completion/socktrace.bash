@@ -13,12 +13,14 @@ _socktrace() {
     words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
   fi
 
-  local commands="trace run replay report diff demo start query update flush stop events catalog"
+  local commands="trace run replay report collect diff demo start query update flush stop events catalog"
   local options="--level --keywords --pid --port --host --family --protocol --events --dns-timeout
     --format --output --max-size --max-files --block-size --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --control-dir --foreground --config --clear-filters --backend --interface
-    --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers --help"
+    --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers
+    --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
+    --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq --help"
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
     net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
@@ -71,11 +73,14 @@ _socktrace() {
   -i | --interface)
     COMPREPLY=($(compgen -W "any $(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
   -p | --pid) COMPREPLY=($(compgen -W "$(ps -eo pid= 2>/dev/null)" -- "$cur")); return ;;
-  -o | --output | --config | --control-dir | --catalog-root)
+  -o | --output | --config | --control-dir | --catalog-root | --nats-creds | --nats-tls-ca | \
+    --nats-tls-cert | --nats-tls-key)
     if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
     return ;;
   --port | --host | --dns-timeout | --max-size | --max-files | --block-size | --capture-filter | \
-    --ring-size | --buffer-size | --buffers | --file-mode | --bytes-tolerance) return ;;
+    --ring-size | --buffer-size | --buffers | --file-mode | --bytes-tolerance | --host-name | \
+    --nats-buffer | --nats-replicas | --nats-max-age | --nats-max-bytes | --since | --since-seq)
+    return ;;
   esac
 
   case $cmd in

@@ -278,6 +278,42 @@ static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
 #error "syscall arguments: x86-64 and arm64 only"
 #endif
 
+/* Syscall numbers of the data calls (the syscall exits read them). */
+#if defined(__TARGET_ARCH_x86)
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_READV 19
+#define NR_WRITEV 20
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+#define NR_RECVMMSG 299
+#define NR_SENDMMSG 307
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_READ 63
+#define NR_WRITE 64
+#define NR_READV 65
+#define NR_WRITEV 66
+#define NR_SENDTO 206
+#define NR_RECVFROM 207
+#define NR_SENDMSG 211
+#define NR_RECVMSG 212
+#define NR_RECVMMSG 243
+#define NR_SENDMMSG 269
+#endif
+
+/* Which data call a syscall number is. */
+static __always_inline __u8 call_of(long nr) {
+  if (nr == NR_SENDTO || nr == NR_RECVFROM)
+    return ST_BPF_CALL_TO;
+  if (nr == NR_SENDMSG || nr == NR_RECVMSG)
+    return ST_BPF_CALL_MSG;
+  if (nr == NR_SENDMMSG || nr == NR_RECVMMSG)
+    return ST_BPF_CALL_MMSG;
+  return ST_BPF_CALL_PLAIN;
+}
+
 /* ---- sockets ------------------------------------------------------------- */
 
 /* The open file of fd in the current process (NULL when none). The task's

@@ -22,16 +22,6 @@ static __always_inline bool worth_reporting(long ret) {
   return verbose() || (ret < 0 && ret != -EAGAIN);
 }
 
-static __always_inline __u8 call_of(long nr) {
-  if (nr == NR_SENDTO || nr == NR_RECVFROM)
-    return ST_BPF_CALL_TO;
-  if (nr == NR_SENDMSG || nr == NR_RECVMSG)
-    return ST_BPF_CALL_MSG;
-  if (nr == NR_SENDMMSG || nr == NR_RECVMMSG)
-    return ST_BPF_CALL_MMSG;
-  return ST_BPF_CALL_PLAIN;
-}
-
 /* The address a sendto/sendmsg named, or a recvfrom/recvmsg returned. */
 static __always_inline void call_address(struct st_bpf_addr *a, struct pt_regs *regs, __u8 call,
                                          bool send) {

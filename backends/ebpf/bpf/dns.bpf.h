@@ -29,30 +29,6 @@
 #define DNS_MMSG_MAX 4 /* messages of one sendmmsg/recvmmsg read */
 #define MSG_PEEK 2
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_READ 0
-#define NR_WRITE 1
-#define NR_READV 19
-#define NR_WRITEV 20
-#define NR_SENDTO 44
-#define NR_RECVFROM 45
-#define NR_SENDMSG 46
-#define NR_RECVMSG 47
-#define NR_RECVMMSG 299
-#define NR_SENDMMSG 307
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_READ 63
-#define NR_WRITE 64
-#define NR_READV 65
-#define NR_WRITEV 66
-#define NR_SENDTO 206
-#define NR_RECVFROM 207
-#define NR_SENDMSG 211
-#define NR_RECVMSG 212
-#define NR_RECVMMSG 243
-#define NR_SENDMMSG 269
-#endif
-
 /* Unconnected UDP sockets that sent to port 53, by socket. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -154,16 +130,6 @@ static __always_inline __u32 dns_copy_buf(__u8 *data, const void *ubuf, long ret
   return bpf_probe_read_user(data, n, ubuf) ? 0 : n;
 }
 
-static __always_inline __u8 dns_call_of(long nr) {
-  if (nr == NR_SENDTO || nr == NR_RECVFROM)
-    return ST_BPF_CALL_TO;
-  if (nr == NR_SENDMSG || nr == NR_RECVMSG)
-    return ST_BPF_CALL_MSG;
-  if (nr == NR_SENDMMSG || nr == NR_RECVMMSG)
-    return ST_BPF_CALL_MMSG;
-  return ST_BPF_CALL_PLAIN;
-}
-
 static __always_inline struct st_bpf_rec_dns *dns_rec(struct sock *sk, long ret, bool send,
                                                       __u8 call) {
   struct st_bpf_rec_dns *r = REC_NEW(struct st_bpf_rec_dns, ST_K_DNS, sk, ret);
@@ -192,7 +158,7 @@ static __always_inline struct st_bpf_rec_dns *dns_rec(struct sock *sk, long ret,
 static __always_inline void dns_emit_call(struct sock *sk, struct pt_regs *regs, long ret,
                                           bool send, const struct st_bpf_addr *peer) {
   long nr = SYS_NR(regs);
-  __u8 call = dns_call_of(nr);
+  __u8 call = call_of(nr);
   struct st_bpf_rec_dns *r = dns_rec(sk, ret, send, call);
 
   if (!r)
@@ -285,7 +251,7 @@ static __always_inline void dns_on_length(struct sock *sk, __u16 family, __u16 p
   }
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
     return;
-  if (dns_call_of(SYS_NR(regs)) == ST_BPF_CALL_MMSG)
+  if (call_of(SYS_NR(regs)) == ST_BPF_CALL_MMSG)
     return; /* read at the syscall's exit, message by message */
   dns_emit_call(sk, regs, ret, send, &peer);
 }
@@ -305,7 +271,7 @@ static __always_inline void dns_on_exit(long ret, bool send) {
     return;
   nr = SYS_NR(regs);
   fd = SYS_ARG1(regs);
-  if (dns_call_of(nr) == ST_BPF_CALL_MMSG) {
+  if (call_of(nr) == ST_BPF_CALL_MMSG) {
     /* Rare enough to look at the socket itself. */
     sk = fd_to_sock(fd);
     if (!sk || read_head(sk, &h) || (h.family != AF_INET && h.family != AF_INET6))

@@ -204,24 +204,6 @@ static __always_inline void dns_emit_mmsg(struct sock *sk, struct pt_regs *regs,
   }
 }
 
-/* The address a sendto/sendmsg named, for an unconnected socket. */
-static __always_inline void dns_call_peer(struct pt_regs *regs, struct st_bpf_addr *a) {
-  long nr = SYS_NR(regs);
-  void *ua = NULL;
-  int ulen = 0;
-
-  if (nr == NR_SENDTO) {
-    ua = (void *)SYS_ARG5(regs);
-    ulen = SYS_ARG6(regs);
-  } else if (nr == NR_SENDMSG) {
-    struct user_msghdr *m = (void *)SYS_ARG2(regs);
-    bpf_probe_read_user(&ua, sizeof(ua), &m->msg_name);
-    bpf_probe_read_user(&ulen, sizeof(ulen), &m->msg_namelen);
-  }
-  if (ua)
-    user_sockaddr(a, ua, ulen);
-}
-
 /* 6.3+: sock_send_length / sock_recv_length moved ret > 0 bytes on sk. */
 static __always_inline void dns_on_length(struct sock *sk, __u16 family, __u16 protocol, long ret,
                                           bool send) {
@@ -241,7 +223,7 @@ static __always_inline void dns_on_length(struct sock *sk, __u16 family, __u16 p
     if (send) {
       if (!(regs = syscall_regs(&rbuf)))
         return;
-      dns_call_peer(regs, &peer);
+      call_address(&peer, regs, call_of(SYS_NR(regs)), true);
       if (peer.port != DNS_PORT)
         return;
       dns_mark_sock((__u64)sk);
@@ -286,7 +268,7 @@ static __always_inline void dns_on_exit(long ret, bool send) {
   if (!dns_fd_marked(fd)) {
     if (!send)
       return;
-    dns_call_peer(regs, &peer);
+    call_address(&peer, regs, call_of(nr), true);
     if (peer.port != DNS_PORT)
       return;
     dns_mark_fd(fd);

@@ -9,8 +9,19 @@
 # --kernel 6.1 takes the newest Debian linux-image-6.1.0-N-amd64 package that
 # apt knows (apt-get download, unpacked and cached under $ST_VM_CACHE,
 # default /var/cache/socktrace-vm). PATH is a kernel .deb, or a directory
-# holding boot/vmlinuz-VERSION and lib/modules/VERSION. KVM is used when
-# /dev/kvm exists, QEMU's TCG otherwise (about 4 s to boot here).
+# holding boot/vmlinuz-VERSION and lib/modules/VERSION.
+#
+# Acceleration: KVM when /dev/kvm is usable, else QEMU's TCG (about 4 s to
+# boot here). A KVM that QEMU cannot start with its default CPU model (a
+# nested-virtualisation host: "failed to set MSR 0x10a") is not the test's
+# failure: when the VM never reached the command, the next of these is tried
+# and vm-run says which one ran: KVM with -cpu max, KVM with
+# -cpu max,-arch-capabilities, KVM with -cpu host,-arch-capabilities, TCG.
+# A way whose guest has not reached the command after ST_VM_START_TIMEOUT
+# seconds (default 30) counts as failed too; the way that worked is
+# remembered in the cache and tried first next time. ST_VM_ACCEL=kvm|tcg keeps to one
+# kind; QEMU names the emulator binary and ST_VM_KVM_DEVICE the KVM device
+# (both for tests of this fallback).
 #
 # Inside: proc, sys, devtmpfs, a tmpfs /run, bpffs and cgroup2 are mounted,
 # loopback is up, the kernel's own modules are at /lib/modules and load on
@@ -48,7 +59,8 @@ fail() {
 [ "$(id -u)" -eq 0 ] || fail "needs root (it shares the host's / with the VM read-only)"
 
 need_pkgs=()
-command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+qemu=${QEMU:-qemu-system-x86_64}
+command -v "$qemu" >/dev/null || need_pkgs+=(qemu-system-x86)
 case " $(/bin/busybox --list 2>/dev/null | tr '\n' ' ') " in
 *" modprobe "*) ;;
 *) need_pkgs+=(busybox-static) ;;
@@ -141,6 +153,9 @@ if ! mount -t 9p -o ro,$o,cache=loose hostroot /newroot ||
   echo "vm-run: cannot mount the host's filesystem" >/dev/console
   poweroff -f
 fi
+# The host reads this as "the VM ran": a start that fails before it may be
+# retried with another accelerator, one that fails after it may not.
+: >"/newroot$dir/started"
 # Modules the kernel asks for while the command runs (nf_tables for a
 # netfilter socket, say) load as on an installed system: its modprobe runs
 # here, in the initramfs, so the host's copy of the whole tree goes here.
@@ -186,17 +201,80 @@ trap 'rm -rf "$run"' EXIT
 } >"$run/run.sh"
 sed -i 's/^declare -x /export /' "$run/run.sh"
 
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
+# The ways to start the VM, best first (see the header).
+kvm_dev=${ST_VM_KVM_DEVICE:-/dev/kvm}
+starts=()
+case "${ST_VM_ACCEL:-}" in
+tcg) ;;
+kvm | "")
+  if [ -w "$kvm_dev" ]; then
+    starts+=("kvm max" "kvm max,-arch-capabilities" "kvm host,-arch-capabilities")
+  elif [ "${ST_VM_ACCEL:-}" = kvm ]; then
+    fail "ST_VM_ACCEL=kvm but $kvm_dev is not there or not writable"
+  else
+    echo "vm-run: no usable $kvm_dev; using TCG (software emulation)" >&2
+  fi
+  ;;
+*) fail "ST_VM_ACCEL takes kvm or tcg, not '${ST_VM_ACCEL}'" ;;
+esac
+[ "${ST_VM_ACCEL:-}" = kvm ] || starts+=("tcg max")
+# The way that last worked on this host with this QEMU goes first, so a
+# host whose KVM hangs pays for finding out once, not at every run.
+remembered="$cache/accel"
+host_id="$("$qemu" --version | head -n 1) $(uname -r)"
+if [ -f "$remembered" ] && [ "$(sed -n 2p "$remembered")" = "$host_id" ]; then
+  way=$(sed -n 1p "$remembered")
+  reordered=()
+  for s in "${starts[@]}"; do
+    [ "$s" = "$way" ] && reordered=("$way" "${reordered[@]}") || reordered+=("$s")
+  done
+  starts=("${reordered[@]}")
+fi
+
+start_timeout=${ST_VM_START_TIMEOUT:-30}
 status=0
-timeout --foreground "$timeout_s" qemu-system-x86_64 \
-  -machine q35,accel=$accel -cpu max -smp "$cpus" -m "$mem" \
-  -display none -no-reboot -nodefaults -serial file:"$run/console.log" -serial stdio -bios /usr/share/qemu/qboot.rom \
-  -kernel "$vmlinuz" -initrd "$initrd" \
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run st_mods=$tree/lib/modules" \
-  -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-  -virtfs local,path=/tmp,mount_tag=hosttmp,security_model=mapped-xattr,multidevs=remap ||
-  status=$?
+tried=""
+for start in "${starts[@]}"; do
+  accel=${start%% *}
+  cpu=${start#* }
+  rm -f "$run/started" "$run/status" "$run/console.log"
+  status=0 hung=""
+  timeout "$timeout_s" "$qemu" \
+    -machine q35,accel="$accel" -cpu "$cpu" -smp "$cpus" -m "$mem" \
+    -display none -no-reboot -nodefaults -serial file:"$run/console.log" -serial stdio -bios /usr/share/qemu/qboot.rom \
+    -kernel "$vmlinuz" -initrd "$initrd" \
+    -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run st_mods=$tree/lib/modules" \
+    -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
+    -virtfs local,path=/tmp,mount_tag=hosttmp,security_model=mapped-xattr,multidevs=remap \
+    </dev/null 2>"$run/qemu.err" &
+  qpid=$!
+  # A KVM guest may also hang before it runs anything (seen: stuck after
+  # "Probing EDD" on a nested host); the last way gets no such limit.
+  if [ "$start" != "${starts[-1]}" ]; then
+    waited=0 hung=""
+    while [ ! -f "$run/started" ] && kill -0 "$qpid" 2>/dev/null; do
+      if [ "$waited" -ge $((start_timeout * 10)) ]; then
+        hung="no command ran within ${start_timeout} s"
+        kill "$qpid" 2>/dev/null || true
+        break
+      fi
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+  fi
+  wait "$qpid" || status=$?
+  if [ -f "$run/started" ]; then
+    [ -z "$tried" ] || echo "vm-run: ran with ${accel^^} (-cpu $cpu)" >&2
+    [ "$start" = "${starts[0]}" ] || printf '%s\n%s\n' "$start" "$host_id" >"$remembered"
+    cat "$run/qemu.err" >&2
+    break
+  fi
+  # It never reached the command: say why, then try the next way.
+  why=${hung:-}$(grep -v -e '^\s*$' -e 'terminating on signal' "$run/qemu.err" | head -n 2 | tr '\n' ' ' || true)
+  echo "vm-run: QEMU with ${accel^^} (-cpu $cpu) did not start the VM (status $status${why:+: $why})" >&2
+  tried="$tried $accel"
+  if [ "$status" -eq 124 ]; then break; fi
+done
 if [ -f "$run/status" ]; then
   [ -n "${ST_VM_CONSOLE:-}" ] && cp "$run/console.log" "$ST_VM_CONSOLE"
   exit "$(cat "$run/status")"

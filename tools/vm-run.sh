@@ -4,11 +4,13 @@
 # default). The host's filesystem is visible at the same paths, read-only;
 # /tmp is the host's /tmp, writable and shared. Exits with CMD's status.
 #
-#   tools/vm-run.sh [--kernel 6.1|PATH] [--mem SIZE] [--cpus N] [--timeout S] -- CMD [ARGS...]
+#   tools/vm-run.sh [--kernel 5.10|6.1|6.12|PATH] [--mem SIZE] [--cpus N] [--timeout S] -- CMD [ARGS...]
 #
-# --kernel 6.1 takes the newest Debian linux-image-6.1.0-N-amd64 package that
-# apt knows (apt-get download, unpacked and cached under $ST_VM_CACHE,
-# default /var/cache/socktrace-vm). PATH is a kernel .deb, or a directory
+# --kernel 5.10|6.1|6.12 takes the newest Debian kernel of that series
+# (Debian 11, 12, 13: linux-image-5.10.0-N-amd64, linux-image-6.1.0-N-amd64,
+# linux-image-6.12.N+deb13-amd64) from the host's Debian mirror (apt-get
+# download, unpacked and cached under $ST_VM_CACHE, default
+# /var/cache/socktrace-vm; `--fetch-only` stops there, for setup). PATH is a kernel .deb, or a directory
 # holding boot/vmlinuz-VERSION and lib/modules/VERSION.
 #
 # Acceleration: KVM when /dev/kvm is usable, else QEMU's TCG (about 4 s to
@@ -35,8 +37,10 @@ kernel=6.1
 mem=2G
 cpus=2
 timeout_s=1800
+fetch_only=""
 usage() {
-  echo "usage: tools/vm-run.sh [--kernel 6.1|PATH] [--mem SIZE] [--cpus N] [--timeout S] -- CMD [ARGS...]" >&2
+  echo "usage: tools/vm-run.sh [--kernel 5.10|6.1|6.12|PATH] [--mem SIZE] [--cpus N] [--timeout S] -- CMD [ARGS...]" >&2
+  echo "       tools/vm-run.sh [--kernel 5.10|6.1|6.12|PATH] --fetch-only" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -45,12 +49,13 @@ while [ $# -gt 0 ]; do
   --mem) mem=${2:?}; shift 2 ;;
   --cpus) cpus=${2:?}; shift 2 ;;
   --timeout) timeout_s=${2:?}; shift 2 ;;
+  --fetch-only) fetch_only=1; shift ;;
   --) shift; break ;;
   -h | --help) usage ;;
   *) usage ;;
   esac
 done
-[ $# -gt 0 ] || usage
+[ $# -gt 0 ] || [ -n "$fetch_only" ] || usage
 
 fail() {
   echo "vm-run: $*" >&2
@@ -81,26 +86,62 @@ unpack_deb() { # deb -> tree
   rm -rf "$tree.tmp"
   mkdir -p "$tree.tmp"
   dpkg-deb -x "$deb" "$tree.tmp" || fail "cannot unpack $deb"
+  # Debian 13 keeps modules under /usr/lib/modules, compressed: move them
+  # where the guest looks and decompress them for busybox's modprobe.
+  if [ -d "$tree.tmp/usr/lib/modules" ] && [ ! -d "$tree.tmp/lib/modules" ]; then
+    mkdir -p "$tree.tmp/lib"
+    mv "$tree.tmp/usr/lib/modules" "$tree.tmp/lib/modules"
+  fi
+  find "$tree.tmp/lib/modules" -name '*.ko.xz' -exec xz -d {} + || fail "cannot decompress the modules of $deb"
+  find "$tree.tmp/lib/modules" -name '*.ko.zst' -exec zstd -q -d --rm {} + || fail "cannot decompress the modules of $deb"
   local v
   v=$(ls "$tree.tmp/lib/modules" | head -n 1)
   [ -n "$v" ] || fail "$deb has no lib/modules"
   busybox depmod -b "$tree.tmp" "$v" || fail "depmod failed for $deb"
   mv "$tree.tmp" "$tree"
 }
-case "$kernel" in
-6.1)
-  pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
-    awk '{print $1}' | sort -t- -k5,5n | tail -n 1)
-  if [ -z "$pkg" ]; then
-    apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null 2>&1 || true
-    pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
-      awk '{print $1}' | sort -t- -k5,5n | tail -n 1)
+# A Debian kernel package by series: Debian 11's 5.10, 12's 6.1, 13's 6.12.
+# The host's own apt knows its release's series; another release's comes
+# from the same mirror through a private apt state under the cache (the
+# host's apt configuration is not touched).
+debian_kernel() { # series -> $pkg, and $apt_opts for apt-get download
+  local series=$1 suite pattern
+  case "$series" in
+  5.10) suite=bullseye pattern='^linux-image-5\.10\.0-[0-9]+-amd64$' ;;
+  6.1) suite=bookworm pattern='^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
+  6.12) suite=trixie pattern='^linux-image-6\.12\.[0-9]+\+deb13-amd64$' ;;
+  esac
+  local codename
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  apt_opts=()
+  if [ "$codename" != "$suite" ]; then
+    local mirror state="$cache/apt-$suite"
+    mirror=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null |
+      grep -m 1 -E '/debian/?$' || true)
+    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian/
+    mkdir -p "$state/lists/partial" "$state/archives/partial" "$state/parts"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} $suite main" \
+      >"$state/sources.list"
+    apt_opts=(-o "Dir::State=$state" -o "Dir::Cache=$state" -o "Dir::State::status=/var/lib/dpkg/status"
+      -o "Dir::Etc::SourceList=$state/sources.list" -o "Dir::Etc::SourceParts=$state/parts")
   fi
-  [ -n "$pkg" ] || fail "apt knows no linux-image-6.1.0-N-amd64 package (a Debian 12 apt source is needed), or pass --kernel PATH"
+  local name
+  for attempt in cached updated; do
+    name=$(apt-cache "${apt_opts[@]}" search --names-only "$pattern" 2>/dev/null |
+      awk '{print $1}' | sort -V | tail -n 1)
+    [ -n "$name" ] || [ "$attempt" = updated ] || apt-get "${apt_opts[@]}" -o DPkg::Lock::Timeout=300 update -q >/dev/null 2>&1 || true
+    [ -n "$name" ] && break
+  done
+  [ -n "$name" ] || fail "apt finds no Linux $series package ($suite) on the mirror; pass --kernel PATH"
+  pkg=$name
+}
+case "$kernel" in
+5.10 | 6.1 | 6.12)
+  debian_kernel "$kernel"
   tree="$cache/$pkg"
   if [ ! -d "$tree" ]; then
     dl=$(mktemp -d)
-    (cd "$dl" && apt-get download -q "$pkg" >/dev/null 2>&1) || fail "cannot download $pkg (apt-get download)"
+    (cd "$dl" && apt-get "${apt_opts[@]}" download -q "$pkg" >/dev/null 2>&1) || fail "cannot download $pkg (apt-get download)"
     unpack_deb "$dl"/*.deb "$tree"
     rm -rf "$dl"
   fi
@@ -111,7 +152,7 @@ case "$kernel" in
   [ -d "$tree" ] || unpack_deb "$kernel" "$tree"
   ;;
 *)
-  [ -d "$kernel" ] || fail "--kernel takes 6.1, a kernel .deb or an unpacked kernel directory"
+  [ -d "$kernel" ] || fail "--kernel takes 5.10, 6.1, 6.12, a kernel .deb or an unpacked kernel directory"
   tree=$kernel
   ;;
 esac
@@ -186,6 +227,8 @@ EOF
   rm -rf "$ir"
 fi
 
+[ -z "$fetch_only" ] || exit 0
+
 # What the guest runs: the caller's environment, directory and command.
 run=$(mktemp -d /tmp/vm-run.XXXXXX)
 trap 'rm -rf "$run"' EXIT
@@ -194,7 +237,7 @@ trap 'rm -rf "$run"' EXIT
   echo 'export HOME=/tmp TERM=dumb'
   echo 'ip link set lo up'
   printf 'mount --bind %q /lib/modules 2>/dev/null\n' "$tree/lib/modules"
-  echo "hostname vm-$version"
+  echo "hostname vm-${version//[^a-zA-Z0-9.-]/-}"
   printf 'cd %q || exit 125\n' "$PWD"
   printf '%q ' "$@"
   echo

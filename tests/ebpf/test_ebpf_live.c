@@ -724,10 +724,16 @@ Test(ebpf_live, udp_receive_buffer_drops_verbose, .fini = fini) {
   cr_expect_leq(drops, 50);
   const st_event *d = live_find(&L, ST_EV_DATAGRAM_DROP_ADDR, -1, 0);
   cr_expect_eq(d->endpoint, rep);
-  cr_expect_eq(d->bytes, sizeof buf);
-  expect_loopback(&d->remote, AF_INET, sport);
   cr_expect(d->has & ST_HAS_REASON);
   cr_expect_eq(d->reason, 2, "AFD drop reason 2: no buffer space");
+  st_ebpf_kernel k = kernel();
+  if (!k.kfree_skb_sk && !k.udp_drop_sender && !k.kfree_skb_reason) {
+    /* 5.10: the queue failure names the socket and the error, no packet. */
+    cr_expect_eq(d->remote.family, ST_FAMILY_NONE, "no sender where the kernel gives none");
+    return;
+  }
+  cr_expect_eq(d->bytes, sizeof buf);
+  expect_loopback(&d->remote, AF_INET, sport);
   cr_expect(d->has & ST_HAS_DETAIL, "the kernel's drop reason by name");
   cr_expect_not_null(strstr(d->detail, "SOCKET_RCVBUFF"), "%s", d->detail);
 }

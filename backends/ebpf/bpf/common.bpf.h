@@ -47,6 +47,11 @@ volatile struct st_bpf_settings settings __weak = {
 const volatile __u64 wakeup_bytes __weak = 0;     /* wake the reader at this much waiting */
 const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when unknown */
 const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
+/* bpf_get_current_task_btf() (5.11): the task read in place; before it, by
+ * copy (CO-RE reads). Whether the kernel has it is a CO-RE relocation (the
+ * helper's id in the kernel's own enum), a constant at load: the verifier
+ * removes the branch not taken, so 5.10 never sees the helper it lacks. */
+#define have_task_btf bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
 const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
 const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
 const volatile bool have_sock_length __weak = 0;  /* sock_send/recv_length (6.3+) */
@@ -237,11 +242,13 @@ static __always_inline void rec_submit(void *r) {
 
 /* The calling thread. */
 static __always_inline void proc_fill(struct st_bpf_proc *p) {
-  struct task_struct *t = bpf_get_current_task_btf();
   __u64 id = bpf_get_current_pid_tgid();
   p->pid = id >> 32;
   p->tid = (__u32)id;
-  p->ppid = t->real_parent->tgid;
+  if (have_task_btf)
+    p->ppid = bpf_get_current_task_btf()->real_parent->tgid;
+  else
+    p->ppid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, tgid);
   bpf_get_current_comm(p->comm, sizeof(p->comm));
 }
 
@@ -319,14 +326,22 @@ static __always_inline __u8 call_of(long nr) {
 /* The open file of fd in the current process (NULL when none). The task's
  * file table is read directly (BTF); the file pointer by copy. */
 static __always_inline struct file *fd_file(int fd) {
-  struct task_struct *t = bpf_get_current_task_btf();
-  struct fdtable *fdt = t->files->fdt;
   struct file **fds;
   struct file *f = NULL;
 
-  if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+  if (fd < 0)
     return NULL;
-  fds = fdt->fd;
+  if (have_task_btf) {
+    struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+    if ((unsigned int)fd >= fdt->max_fds)
+      return NULL;
+    fds = fdt->fd;
+  } else {
+    struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
+    if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+      return NULL;
+    fds = BPF_CORE_READ(fdt, fd);
+  }
   bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
   return f;
 }

@@ -48,6 +48,7 @@ bool st_zinput_supported(st_zkind k) {
 }
 
 static FILE *stdin_file; /* what st_zopen("-") returns, once decided */
+static st_zkind stdin_kind;
 
 #ifdef ST_ZINPUT
 
@@ -60,6 +61,7 @@ typedef struct zin {
   uint8_t in[ZBUF];
   size_t in_pos, in_len;
   bool src_eof, end; /* the source is read out; the stream ended */
+  bool broken;       /* damage found: reads fail from here on */
   uint64_t pos;      /* uncompressed bytes handed out */
   int64_t size;      /* uncompressed size once known, else -1 */
   z_stream gz;
@@ -67,6 +69,7 @@ typedef struct zin {
   bool zframe_open; /* zstd: inside a frame (its end not yet seen) */
   lzma_stream xz;
   bool ready;
+  size_t made_before_damage; /* bytes inflate_more made before it failed */
   uint8_t scratch[ZBUF]; /* what a forward seek reads past */
 } zin;
 
@@ -113,8 +116,28 @@ static bool decoder_start(zin *z) {
   return true;
 }
 
-/* Decompresses into out[0, n): bytes made, 0 at the end, -1 on damage. */
+static ssize_t inflate_more(zin *z, uint8_t *out, size_t n);
+
+static ssize_t fail_after(zin *z, size_t made) {
+  z->made_before_damage = made;
+  return -1;
+}
+
+/* Decompresses into out[0, n): bytes made, 0 at the end, -1 on damage.
+ * What was made before damage is handed out first; the damage is told
+ * by the next call. */
 static ssize_t inflate_some(zin *z, uint8_t *out, size_t n) {
+  if (z->broken)
+    return -1;
+  ssize_t got = inflate_more(z, out, n);
+  if (got >= 0)
+    return got;
+  z->broken = true;
+  return z->made_before_damage ? (ssize_t)z->made_before_damage : -1;
+}
+
+static ssize_t inflate_more(zin *z, uint8_t *out, size_t n) {
+  z->made_before_damage = 0;
   size_t made = 0;
   while (made < n && !z->end) {
     bool more = fill_in(z);
@@ -135,24 +158,24 @@ static ssize_t inflate_some(zin *z, uint8_t *out, size_t n) {
         if (!fill_in(z))
           z->end = true;
         else if (inflateReset(&z->gz) != Z_OK)
-          return -1;
+          return fail_after(z, made);
         continue;
       }
       if (rc != Z_OK && !(rc == Z_BUF_ERROR && !more))
-        return -1;
+        return fail_after(z, made);
     } else if (z->kind == ST_Z_ZSTD) {
       ZSTD_inBuffer in = {ip, il, 0};
       ZSTD_outBuffer o = {out + made, n - made, 0};
       size_t rc = ZSTD_decompressStream(z->zd, &o, &in);
       if (ZSTD_isError(rc))
-        return -1;
+        return fail_after(z, made);
       used = in.pos;
       got = o.pos;
       if (used || got)
         z->zframe_open = rc != 0;
       if (!more && !got && !used) {
         if (z->zframe_open)
-          return -1; /* the input ends inside a frame */
+          return fail_after(z, made); /* the input ends inside a frame */
         z->end = true;
       }
     } else {
@@ -166,12 +189,12 @@ static ssize_t inflate_some(zin *z, uint8_t *out, size_t n) {
       if (rc == LZMA_STREAM_END)
         z->end = true;
       else if (rc != LZMA_OK)
-        return -1;
+        return fail_after(z, made);
     }
     z->in_pos += used;
     made += got;
     if (!more && !got && !z->end)
-      return -1; /* the input ended inside a stream */
+      return fail_after(z, made); /* the input ended inside a stream */
   }
   return (ssize_t)made;
 }
@@ -290,6 +313,7 @@ static FILE *open_stdin(void) {
     ungetc(c, stdin);
   st_zkind k = c == 0x1f ? ST_Z_GZIP : c == 0x28 ? ST_Z_ZSTD : c == 0xfd ? ST_Z_XZ : ST_Z_NONE;
   FILE *f = k != ST_Z_NONE ? wrap(stdin, false, k) : NULL;
+  stdin_kind = f ? k : ST_Z_NONE;
   return f ? f : stdin;
 }
 #endif /* ST_ZINPUT */
@@ -305,6 +329,8 @@ FILE *st_zopen(const char *path, st_zkind *kind) {
       stdin_file = stdin;
 #endif
     }
+    if (kind)
+      *kind = stdin_kind;
     return stdin_file;
   }
   FILE *f = fopen(path, "rb");

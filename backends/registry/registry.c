@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "replay/replay.h"
+#include "sktrace_format.h"
 #include "zinput.h"
 #ifdef ST_HAVE_PCAP
 #include "pcap/pcap_backend.h"
@@ -173,6 +174,25 @@ static int not_a_trace(const char *path, char *err, size_t errlen) {
            is_stdin(path) ? "standard input" : path, looked, st_zkind_name(kind),
            kind != ST_Z_NONE ? " data holding " : "", what);
   return ST_EBADMSG;
+}
+
+void st_formats_describe(char *buf, size_t len) {
+  bool z = st_sktrace_zstd_available();
+  int n = snprintf(buf, len,
+                   ".sktrace format: reads %d.0-%d.%d and %d.%d%s; writes %d.%d%s\n",
+                   ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MINOR,
+                   ST_SKTRACE_MAJOR, ST_SKTRACE_MINOR,
+                   z ? " (zstd-compressed blocks)" : " (plain blocks only: no zstd in this build)",
+                   z ? ST_SKTRACE_MAJOR : ST_SKTRACE_PLAIN_MAJOR,
+                   z ? ST_SKTRACE_MINOR : ST_SKTRACE_PLAIN_MINOR,
+                   z ? " (zstd level 1 by default), 1.2 with --compress none" : "");
+  if (n < 0 || (size_t)n >= len)
+    return;
+  if (st_zinput_supported(ST_Z_GZIP))
+    snprintf(buf + n, len - (size_t)n,
+             "compressed inputs: gzip, zstd, xz (recognised by content, read as streamed)\n");
+  else
+    snprintf(buf + n, len - (size_t)n, "compressed inputs: none (decompress them first)\n");
 }
 
 const st_file_source *st_file_source_find(const char *path, int *rc, char *err, size_t errlen) {

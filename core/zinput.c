@@ -29,7 +29,10 @@ st_zkind st_zkind_of(const uint8_t *h, size_t n) {
     return ST_Z_GZIP;
   if (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0)
     return ST_Z_ZSTD;
-  if (n >= 6 && memcmp(h, "\xfd" "7zXZ\0", 6) == 0)
+  if (n >= 6 && memcmp(h,
+                       "\xfd"
+                       "7zXZ\0",
+                       6) == 0)
     return ST_Z_XZ;
   return ST_Z_NONE;
 }
@@ -70,7 +73,7 @@ typedef struct zin {
   lzma_stream xz;
   bool ready;
   size_t made_before_damage; /* bytes inflate_more made before it failed */
-  uint8_t scratch[ZBUF]; /* what a forward seek reads past */
+  uint8_t scratch[ZBUF];     /* what a forward seek reads past */
 } zin;
 
 static bool fill_in(zin *z) {

@@ -60,8 +60,8 @@ static void compress_file(const char *from, const char *to, method m) {
     out_len = ZSTD_compress(out, cap, data, len, 3);
     cr_assert(!ZSTD_isError(out_len));
   } else {
-    cr_assert_eq(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, (const uint8_t *)data, len,
-                                         out, &out_len, cap),
+    cr_assert_eq(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, (const uint8_t *)data, len, out,
+                                         &out_len, cap),
                  LZMA_OK);
   }
   FILE *f = fopen(to, "wb");

@@ -64,6 +64,7 @@ void st_sktrace_zctx_free(st_sktrace_zctx *z) {
   free(z);
 }
 
+#ifdef ST_HAVE_ZSTD
 static bool reserve(st_sktrace_zctx *z, size_t need) {
   if (need <= z->cap)
     return true;
@@ -75,7 +76,6 @@ static bool reserve(st_sktrace_zctx *z, size_t need) {
   return true;
 }
 
-#ifdef ST_HAVE_ZSTD
 /* Feeds one piece of the payload to the frame; false on a zstd error. */
 static bool feed(ZSTD_CCtx *c, ZSTD_outBuffer *o, const void *p, size_t n, ZSTD_EndDirective end) {
   ZSTD_inBuffer in = {p, n, 0};

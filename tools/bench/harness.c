@@ -357,9 +357,9 @@ static void disk_sizes(void) {
     const char *workload, *level, *args;
   } runs[] = {{"rr", "5", "--rr 8 40000"}, {"churn", "4", "--churn 10000"}};
   printf("\nON DISK (socktrace run -l LEVEL -o FILE.sktrace -- workload)\n");
-  printf("%-6s %5s %10s %12s %7s %12s %7s %12s %7s %7s %11s %11s\n", "WORK", "LEVEL", "EVENTS",
-         "PLAIN", "B/EV", "ZSTD-1", "B/EV", "COMPRESSED", "B/EV", "/ZSTD1", "READ PLAIN/s",
-         "READ COMP/s");
+  printf("%-6s %5s %10s %12s %7s %12s %7s %10s %12s %7s %7s %11s %11s\n", "WORK", "LEVEL", "EVENTS",
+         "PLAIN", "B/EV", "ZSTD-1", "B/EV", "EVENTS", "COMPRESSED", "B/EV", "/ZSTD1",
+         "READ PLAIN/s", "READ COMP/s");
   for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
     char plain[128], comp[128], zst[160], cmd[16384], errpath[160];
     snprintf(plain, sizeof plain, "%s/%s-plain.sktrace", tmpdir, runs[i].workload);
@@ -388,9 +388,10 @@ static void disk_sizes(void) {
     }
     long long pb = size_of(plain), zb = have_zstd ? size_of(zst) : -1, cb = size_of(comp);
     double ev = seen[0] > 0 ? (double)seen[0] : 1, evc = seen[1] > 0 ? (double)seen[1] : 1;
-    printf("%-6s %5s %10lld %12lld %7.1f %12lld %7.1f %12lld %7.1f %6.2fx %11.0f %11.0f\n",
-           runs[i].workload, runs[i].level, seen[1], pb, (double)pb / ev, zb, (double)zb / ev, cb,
-           (double)cb / evc, zb > 0 ? ((double)cb / evc) / ((double)zb / ev) : 0, rate[0], rate[1]);
+    printf("%-6s %5s %10lld %12lld %7.1f %12lld %7.1f %10lld %12lld %7.1f %6.2fx %11.0f %11.0f\n",
+           runs[i].workload, runs[i].level, seen[0], pb, (double)pb / ev, zb, (double)zb / ev,
+           seen[1], cb, (double)cb / evc, zb > 0 ? ((double)cb / evc) / ((double)zb / ev) : 0,
+           rate[0], rate[1]);
     unlink(plain);
     unlink(comp);
     unlink(zst);

@@ -32,8 +32,8 @@
 
 #define ST_SKTRACE_BLOCK_MAGIC "SKBL"
 #define ST_SKTRACE_ZBLOCK_MAGIC "SKBZ" /* 2.0: u32 uncompressed size, zstd frame */
-#define ST_SKTRACE_BLOCK_HDR 12   /* magic, payload length, CRC32 */
-#define ST_SKTRACE_BLOCK_FIXED 20 /* block seq, events, strings, base ts */
+#define ST_SKTRACE_BLOCK_HDR 12        /* magic, payload length, CRC32 */
+#define ST_SKTRACE_BLOCK_FIXED 20      /* block seq, events, strings, base ts */
 #define ST_SKTRACE_BLOCK_MAX (16u << 20)
 #define ST_SKTRACE_BLOCK_STRINGS 16384 /* strings per block (refs are u16) */
 

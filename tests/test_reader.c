@@ -174,8 +174,8 @@ Test(reader, failures_are_codes_with_words) {
   rc = st_reader_open(path, &r, err, sizeof err);
   cr_expect_eq(rc, ST_EBADMSG);
   cr_expect_null(r);
-  cr_expect_not_null(strstr(err, "gzip data that does not decompress (damaged or cut short)"),
-                     "%s", err);
+  cr_expect_not_null(strstr(err, "gzip data that does not decompress (damaged or cut short)"), "%s",
+                     err);
   unlink(path);
   rc = st_reader_open(dir, &r, err, sizeof err);
   cr_expect_lt(rc, 0, "a directory is no trace");

@@ -202,8 +202,8 @@ static void block_range(size_t k, uint64_t *lo, uint64_t *hi) {
   for (size_t b = 0; b <= k; b++) {
     const uint8_t *p = (const uint8_t *)data + offs[b] + ST_SKTRACE_BLOCK_HDR;
     if (memcmp(p - ST_SKTRACE_BLOCK_HDR, ST_SKTRACE_ZBLOCK_MAGIC, 4) == 0) {
-      size_t plen, len = (size_t)((b + 1 < nb ? offs[b + 1] : (long)size) - offs[b]) -
-                         ST_SKTRACE_BLOCK_HDR;
+      size_t plen,
+          len = (size_t)((b + 1 < nb ? offs[b + 1] : (long)size) - offs[b]) - ST_SKTRACE_BLOCK_HDR;
       char why[160];
       cr_assert_eq(st_sktrace_zblock_inflate(z, p, len, &p, &plen, why, sizeof why), 0, "%s", why);
     }

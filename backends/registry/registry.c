@@ -116,8 +116,7 @@ const st_file_source *st_file_sources(size_t *count) {
 /* Up to len bytes from the start of path (standard input for "-"),
  * decompressed when it is compressed (*kind says how); -1 with errno when
  * the file cannot be read. */
-static long read_head(const char *path, uint8_t *buf, size_t len, st_zkind *kind,
-                      bool *damaged) {
+static long read_head(const char *path, uint8_t *buf, size_t len, st_zkind *kind, bool *damaged) {
   FILE *f = st_zopen(path, kind);
   if (!f)
     return -1;
@@ -178,8 +177,7 @@ static int not_a_trace(const char *path, char *err, size_t errlen) {
 
 void st_formats_describe(char *buf, size_t len) {
   bool z = st_sktrace_zstd_available();
-  int n = snprintf(buf, len,
-                   ".sktrace format: reads %d.0-%d.%d and %d.%d%s; writes %d.%d%s\n",
+  int n = snprintf(buf, len, ".sktrace format: reads %d.0-%d.%d and %d.%d%s; writes %d.%d%s\n",
                    ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MINOR,
                    ST_SKTRACE_MAJOR, ST_SKTRACE_MINOR,
                    z ? " (zstd-compressed blocks)" : " (plain blocks only: no zstd in this build)",

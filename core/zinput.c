@@ -56,6 +56,11 @@ static st_zkind stdin_kind;
 #ifdef ST_ZINPUT
 
 #define ZBUF (64u << 10)
+/* What a backward seek can return to without decompressing from the start
+ * again: the last 8 MiB handed out, kept once a reader has sought back
+ * (the .etl reader does, between per-CPU buffers; a rewind after a magic
+ * check too). */
+#define HISTORY (8u << 20)
 
 typedef struct zin {
   FILE *src;
@@ -65,8 +70,11 @@ typedef struct zin {
   size_t in_pos, in_len;
   bool src_eof, end; /* the source is read out; the stream ended */
   bool broken;       /* damage found: reads fail from here on */
-  uint64_t pos;      /* uncompressed bytes handed out */
-  int64_t size;      /* uncompressed size once known, else -1 */
+  uint64_t dec;      /* uncompressed bytes the decoder has made */
+  uint64_t pos;      /* where the next read starts: dec, or in the history */
+  uint8_t *hist;     /* ring of the last hlen bytes before dec; NULL until needed */
+  size_t hlen;
+  int64_t size; /* uncompressed size once known, else -1 */
   z_stream gz;
   ZSTD_DCtx *zd;
   bool zframe_open; /* zstd: inside a frame (its end not yet seen) */
@@ -202,14 +210,47 @@ static ssize_t inflate_more(zin *z, uint8_t *out, size_t n) {
   return (ssize_t)made;
 }
 
+/* Keeps what the decoder made in the history ring. */
+static void remember(zin *z, const uint8_t *p, size_t n) {
+  if (!z->hist)
+    return;
+  if (n > HISTORY) {
+    p += n - HISTORY;
+    n = HISTORY;
+  }
+  size_t at = (size_t)((z->dec - n) % HISTORY), first = HISTORY - at < n ? HISTORY - at : n;
+  memcpy(z->hist + at, p, first);
+  memcpy(z->hist, p + first, n - first);
+  z->hlen = z->hlen + n > HISTORY ? HISTORY : z->hlen + n;
+}
+
+/* Decompresses on into out: bytes made (remembered), 0 at the end, -1. */
+static ssize_t produce(zin *z, uint8_t *out, size_t n) {
+  ssize_t got = inflate_some(z, out, n);
+  if (got > 0) {
+    z->dec += (uint64_t)got;
+    remember(z, out, (size_t)got);
+  }
+  return got;
+}
+
 static ssize_t zin_read(void *c, char *buf, size_t n) {
   zin *z = c;
-  ssize_t got = inflate_some(z, (uint8_t *)buf, n);
+  if (z->pos < z->dec) {
+    /* After a backward seek: from the history first. */
+    size_t k = z->dec - z->pos < n ? (size_t)(z->dec - z->pos) : n;
+    size_t at = (size_t)(z->pos % HISTORY), first = HISTORY - at < k ? HISTORY - at : k;
+    memcpy(buf, z->hist + at, first);
+    memcpy(buf + first, z->hist, k - first);
+    z->pos += k;
+    return (ssize_t)k;
+  }
+  ssize_t got = produce(z, (uint8_t *)buf, n);
   if (got < 0 || (got == 0 && ferror(z->src))) {
     errno = EIO;
     return -1;
   }
-  z->pos += (uint64_t)got;
+  z->pos = z->dec;
   return got;
 }
 
@@ -219,22 +260,26 @@ static int restart(zin *z) {
     return -1;
   clearerr(z->src);
   z->in_pos = z->in_len = 0;
-  z->src_eof = z->end = false;
-  z->pos = 0;
+  z->src_eof = z->end = z->broken = false;
+  z->pos = z->dec = 0;
+  z->hlen = 0;
+  if (!z->hist && !(z->hist = malloc(HISTORY)))
+    return -1;
   return decoder_start(z) ? 0 : -1;
 }
 
-/* Reads on, discarding, to the uncompressed offset to (or the end). */
+/* Moves to the uncompressed offset to (or the end), decompressing on
+ * when it is ahead of the decoder; to is not behind the history. */
 static int skip_to(zin *z, uint64_t to) {
-  while (z->pos < to) {
-    size_t want = to - z->pos < ZBUF ? (size_t)(to - z->pos) : ZBUF;
-    ssize_t got = inflate_some(z, z->scratch, want);
+  while (z->dec < to) {
+    size_t want = to - z->dec < ZBUF ? (size_t)(to - z->dec) : ZBUF;
+    ssize_t got = produce(z, z->scratch, want);
     if (got < 0)
       return -1;
     if (got == 0)
       break;
-    z->pos += (uint64_t)got;
   }
+  z->pos = to < z->dec ? to : z->dec;
   return 0;
 }
 
@@ -252,7 +297,7 @@ static int zin_seek(void *c, off64_t *off, int whence) {
         errno = EIO;
         return -1;
       }
-      z->size = (int64_t)z->pos;
+      z->size = (int64_t)z->dec;
     }
     to = z->size + *off;
   }
@@ -260,7 +305,7 @@ static int zin_seek(void *c, off64_t *off, int whence) {
     errno = EINVAL;
     return -1;
   }
-  if ((uint64_t)to < z->pos && restart(z) < 0) {
+  if ((uint64_t)to < z->dec - z->hlen && restart(z) < 0) {
     errno = ESPIPE;
     return -1;
   }
@@ -278,6 +323,7 @@ static int zin_close(void *c) {
   ZSTD_freeDCtx(z->zd);
   if (z->own_src)
     fclose(z->src);
+  free(z->hist);
   free(z);
   return 0;
 }

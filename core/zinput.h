@@ -25,8 +25,9 @@ bool st_zinput_supported(st_zkind k);
 /* Opens path for reading ("-": standard input), decompressing a gzip, zstd
  * or xz file as it is read; *kind (may be NULL) says which. The FILE reads
  * sequentially at the speed of the decompressor; seeking works (forward by
- * reading on, backward by starting over, SEEK_END by reading to the end
- * once) so that the .etl reader's jumps still work. A damaged stream is a
+ * reading on; backward from the last 8 MiB kept in memory once a reader
+ * has sought back, else by starting over; SEEK_END by reading to the end
+ * once) so that the .etl reader's jumps between per-CPU buffers still work. A damaged stream is a
  * read error (ferror, errno EIO). NULL with errno when path cannot be
  * opened. Standard input is opened once: every call for "-" returns the
  * same FILE, which must not be closed (st_zclose knows). */

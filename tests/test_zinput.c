@@ -5,7 +5,9 @@
  * for event as their plain versions do; so does an .sktrace with
  * compressed blocks, against the same events as JSON Lines; standard
  * input compressed reads too; a compressed file cut short is an error, not
- * a short trace. */
+ * a short trace; seeking in a compressed file (the .etl reader does) lands
+ * where it would in the plain one, backward within the history window and
+ * beyond it. */
 #define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
 #include <lzma.h>
@@ -17,6 +19,7 @@
 
 #include "common/testutil.h"
 #include "registry/registry.h"
+#include "zinput.h"
 #include "socktrace/reader.h"
 #include "socktrace/sink.h"
 
@@ -39,10 +42,7 @@ typedef enum { GZ, ZST, XZ } method;
 static const char *const suffix[] = {".gz", ".zst", ".xz"};
 
 /* Compresses the file at from into to, whole, with the library itself. */
-static void compress_file(const char *from, const char *to, method m) {
-  size_t len;
-  char *data = st_test_read_file(from, &len);
-  cr_assert_not_null(data, "cannot read %s", from);
+static void compress_bytes(const char *data, size_t len, const char *to, method m) {
   size_t cap = len + len / 2 + 65536, out_len = 0;
   uint8_t *out = malloc(cap);
   cr_assert_not_null(out);
@@ -60,7 +60,7 @@ static void compress_file(const char *from, const char *to, method m) {
     out_len = ZSTD_compress(out, cap, data, len, 3);
     cr_assert(!ZSTD_isError(out_len));
   } else {
-    cr_assert_eq(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, (const uint8_t *)data, len, out,
+    cr_assert_eq(lzma_easy_buffer_encode(1, LZMA_CHECK_CRC64, NULL, (const uint8_t *)data, len, out,
                                          &out_len, cap),
                  LZMA_OK);
   }
@@ -69,6 +69,13 @@ static void compress_file(const char *from, const char *to, method m) {
   cr_assert_eq(fwrite(out, 1, out_len, f), out_len);
   fclose(f);
   free(out);
+}
+
+static void compress_file(const char *from, const char *to, method m) {
+  size_t len;
+  char *data = st_test_read_file(from, &len);
+  cr_assert_not_null(data, "cannot read %s", from);
+  compress_bytes(data, len, to, m);
   free(data);
 }
 
@@ -220,4 +227,45 @@ Test(zinput, compressed_input_cut_short_is_an_error) {
   cr_expect_str_eq(got.format, "jsonl");
   cr_expect_lt(got.end, 0, "reading ends in an error, not a quiet short trace");
   free(got.events);
+}
+
+/* 12 MiB, more than the 8 MiB a backward seek can return to from memory:
+ * far jumps back start the decoder over, near ones read the history. */
+Test(zinput, seeking_lands_where_it_would_in_the_plain_file) {
+  const size_t len = 12u << 20;
+  char *plain = malloc(len);
+  cr_assert_not_null(plain);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < len; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    plain[i] = (char)(i % 7 == 0 ? (x >> 59) : 'a' + (i / 4096) % 26); /* half compressible */
+  }
+  for (method m = GZ; m <= XZ; m++) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/seek%s", dir, suffix[m]);
+    compress_bytes(plain, len, path, m);
+    st_zkind kind;
+    FILE *f = st_zopen(path, &kind);
+    cr_assert_not_null(f);
+    cr_expect_eq(kind, m == GZ ? ST_Z_GZIP : m == ZST ? ST_Z_ZSTD : ST_Z_XZ);
+    cr_assert_eq(fseeko(f, 0, SEEK_END), 0);
+    cr_expect_eq(ftello(f), (off_t)len, "SEEK_END: the uncompressed size");
+    static const long long at[] = {0,       5,          1 << 20, (1 << 20) - 3,   9 << 20,
+                                   4 << 20, (11 << 20), 100,     (12 << 20) - 10, 3 << 20};
+    char got[20000];
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+      cr_assert_eq(fseeko(f, (off_t)at[i], SEEK_SET), 0);
+      size_t want = len - (size_t)at[i] < sizeof got ? len - (size_t)at[i] : sizeof got;
+      cr_assert_eq(fread(got, 1, sizeof got, f), want, "%s at %lld", suffix[m], at[i]);
+      cr_assert_eq(memcmp(got, plain + at[i], want), 0, "%s at %lld", suffix[m], at[i]);
+      cr_expect_eq(ftello(f), (off_t)(at[i] + (long long)want));
+      /* A little back from here, relative. */
+      cr_assert_eq(fseeko(f, -(off_t)(want / 2), SEEK_CUR), 0);
+      size_t back = want - want / 2, k = want / 2 < 100 ? want / 2 : 100;
+      cr_assert_eq(fread(got, 1, k, f), k);
+      cr_assert_eq(memcmp(got, plain + at[i] + back, k), 0);
+    }
+    st_zclose(f);
+  }
+  free(plain);
 }

@@ -201,7 +201,12 @@ static void write_block(sk_writer *w) {
   st_sktrace_block_reset(&w->blk);
   if (!rc && w->out.oom)
     rc = ST_ENOMEM;
-  if (!rc && w->opt.max_size && w->file_size > w->header_size &&
+  if (rc < 0) {
+    w->wstats.lost += n;
+    fail(w, rc, "encode a block for");
+    return;
+  }
+  if (w->opt.max_size && w->file_size > w->header_size &&
       w->file_size + w->out.len > w->opt.max_size) {
     /* The block is already in w->out; rotate() reuses out for the header,
      * so keep the block aside. */
@@ -216,13 +221,7 @@ static void write_block(sk_writer *w) {
       return;
     }
   }
-  if (!rc)
-    rc = write_all(w->fd, w->out.data, w->out.len);
-  else if (!w->wfailed) {
-    w->wstats.lost += n;
-    fail(w, rc, "compress a block for");
-    return;
-  }
+  rc = write_all(w->fd, w->out.data, w->out.len);
   if (rc < 0) {
     /* Cut back to the last whole block so the file ends cleanly. */
     if (w->fd >= 0) {

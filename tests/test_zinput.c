@@ -269,3 +269,20 @@ Test(zinput, seeking_lands_where_it_would_in_the_plain_file) {
   }
   free(plain);
 }
+
+/* A pipe given by name (bash's <(...)) is read by the sniffing before any
+ * reader gets it (as before compressed inputs): one line says to use
+ * standard input. */
+Test(zinput, a_pipe_by_name_says_to_use_standard_input) {
+  char cmd[2048], errpath[320];
+  snprintf(errpath, sizeof errpath, "%s/err", dir);
+  snprintf(cmd, sizeof cmd,
+           "bash -c '%s/socktrace replay <(cat %s/tests/fixtures/demo.jsonl) -f null' 2>%s",
+           ST_BINARY_DIR, ST_SOURCE_DIR, errpath);
+  cr_expect_neq(system(cmd), 0);
+  char *err = st_test_read_file(errpath, NULL);
+  cr_assert_not_null(err);
+  cr_expect_eq(st_test_lines(err), 1, "%s", err);
+  cr_expect_not_null(strstr(err, "a pipe is read once, so give it on standard input"), "%s", err);
+  free(err);
+}

@@ -158,7 +158,13 @@ static int not_a_trace(const char *path, char *err, size_t errlen) {
   long n = read_head(path, head, sizeof head, &kind, &damaged);
   if (n < 0) {
     int e = errno;
-    snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-e));
+    if (e == ESPIPE) /* a pipe by name (<(...)): its start was read by the sniffing */
+      snprintf(err, errlen,
+               "cannot read %s: a pipe is read once, so give it on standard input instead "
+               "(socktrace replay - < ...)",
+               path);
+    else
+      snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-e));
     return e == ENOENT ? ST_ENOENT : e == EACCES ? ST_EACCES : ST_EIO;
   }
   char looked[160], what[160];

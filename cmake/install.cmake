@@ -68,7 +68,10 @@ target_include_directories(socktrace_shared INTERFACE ${ST_LIB_INCLUDES})
 target_link_options(socktrace_shared PRIVATE -Wl,--version-script=${ST_EXPORTS_MAP}
                     -Wl,--no-undefined)
 target_link_libraries(socktrace_shared PRIVATE PkgConfig::UV PkgConfig::JANSSON
-                      $<TARGET_NAME_IF_EXISTS:PkgConfig::LIBPCAP>)
+                      $<TARGET_NAME_IF_EXISTS:PkgConfig::LIBPCAP>
+                      $<TARGET_NAME_IF_EXISTS:PkgConfig::ZSTD>
+                      $<TARGET_NAME_IF_EXISTS:PkgConfig::ZLIB>
+                      $<TARGET_NAME_IF_EXISTS:PkgConfig::LZMA>)
 
 # The static library carries what it needs as plain library names, so that
 # a program linking it needs only the -dev packages, not our pkg-config names.
@@ -80,6 +83,9 @@ target_include_directories(socktrace_static INTERFACE ${ST_LIB_INCLUDES})
 set(ST_STATIC_LIBS uv jansson)
 if(TARGET st_backend_pcap)
   list(APPEND ST_STATIC_LIBS pcap)
+endif()
+if(TARGET PkgConfig::ZSTD)
+  list(APPEND ST_STATIC_LIBS zstd z lzma)
 endif()
 list(APPEND ST_STATIC_LIBS pthread dl)
 target_link_libraries(socktrace_static INTERFACE ${ST_STATIC_LIBS})

@@ -29,6 +29,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 # What a program linking the headers or the static library also needs.
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libuv1-dev, libjansson-dev, libpcap-dev, pkg-config")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS
+    "libuv1-dev, libjansson-dev, libpcap-dev, libzstd-dev, zlib1g-dev, liblzma-dev, pkg-config")
 set(CPACK_STRIP_FILES ON)
 include(CPack)

@@ -91,7 +91,9 @@ void st_sktrace_header_encode(const st_sktrace_header *h, st_buf *out) {
   size_t start = out->len;
   uint8_t pre[ST_SKTRACE_PREAMBLE];
   memcpy(pre, ST_SKTRACE_MAGIC, ST_SKTRACE_MAGIC_LEN);
-  st_put_le32(st_put_le16(st_put_le16(pre + 8, ST_SKTRACE_MAJOR), ST_SKTRACE_MINOR), 0);
+  uint16_t major = h->major ? h->major : ST_SKTRACE_MAJOR;
+  uint16_t minor = h->major ? h->minor : ST_SKTRACE_MINOR;
+  st_put_le32(st_put_le16(st_put_le16(pre + 8, major), minor), 0);
   st_buf_add(out, (const char *)pre, sizeof pre);
   size_t body = out->len;
   tag_str(out, TAG_HOST, h->host, sizeof h->host);

@@ -20,15 +20,20 @@
 
 #define ST_SKTRACE_MAGIC "\x89SKTRACE"
 #define ST_SKTRACE_MAGIC_LEN 8
-#define ST_SKTRACE_MAJOR 1
-#define ST_SKTRACE_MINOR 2
+/* Written with compressed blocks (2.0), and without (--compress none:
+ * 1.2, which socktrace before 2.0 reads). Read: 1.x and 2.x. */
+#define ST_SKTRACE_MAJOR 2
+#define ST_SKTRACE_MINOR 0
+#define ST_SKTRACE_PLAIN_MAJOR 1
+#define ST_SKTRACE_PLAIN_MINOR 2
 /* magic + major + minor + header length */
 #define ST_SKTRACE_PREAMBLE 16
 #define ST_SKTRACE_HEADER_MAX 65536u
 
 #define ST_SKTRACE_BLOCK_MAGIC "SKBL"
-#define ST_SKTRACE_BLOCK_HDR 12   /* magic, payload length, CRC32 */
-#define ST_SKTRACE_BLOCK_FIXED 20 /* block seq, events, strings, base ts */
+#define ST_SKTRACE_ZBLOCK_MAGIC "SKBZ" /* 2.0: u32 uncompressed size, zstd frame */
+#define ST_SKTRACE_BLOCK_HDR 12        /* magic, payload length, CRC32 */
+#define ST_SKTRACE_BLOCK_FIXED 20      /* block seq, events, strings, base ts */
 #define ST_SKTRACE_BLOCK_MAX (16u << 20)
 #define ST_SKTRACE_BLOCK_STRINGS 16384 /* strings per block (refs are u16) */
 
@@ -52,7 +57,8 @@ typedef struct st_sktrace_header {
 
 uint32_t st_sktrace_crc32(const void *data, size_t len);
 
-/* Appends the whole file header (preamble, fields, CRC) to out. */
+/* Appends the whole file header (preamble, fields, CRC) to out, with the
+ * version h says (0.0: ST_SKTRACE_MAJOR.MINOR). */
 void st_sktrace_header_encode(const st_sktrace_header *h, st_buf *out);
 /* Decodes the fields that follow the preamble; 0 or ST_EBADMSG. */
 int st_sktrace_header_decode(const uint8_t *p, size_t len, st_sktrace_header *h, char *err,
@@ -85,6 +91,25 @@ void st_sktrace_block_finish(const st_sktrace_block *b, uint32_t seq, st_buf *ou
 int st_sktrace_block_decode(const uint8_t *p, size_t len, st_event **events, size_t *cap, size_t *n,
                             char *err, size_t errlen);
 
+/* Compressed blocks (sktrace_zblock.c): one context per writer or reader,
+ * its buffers reused for every block. */
+typedef struct st_sktrace_zctx st_sktrace_zctx;
+bool st_sktrace_zstd_available(void);
+/* level: the zstd level the writer uses (0 for a reader). ST_ENOSYS when
+ * level > 0 and this build has no zstd. */
+int st_sktrace_zctx_new(int level, st_sktrace_zctx **out);
+void st_sktrace_zctx_free(st_sktrace_zctx *z);
+/* Appends the finished block to out compressed (SKBZ), or plain (SKBL)
+ * when compressing does not make it smaller. 0, ST_ENOMEM, ST_EIO. */
+int st_sktrace_block_finish_z(st_sktrace_zctx *z, const st_sktrace_block *b, uint32_t seq,
+                              st_buf *out);
+/* Inflates the payload of an SKBZ block whose CRC matched (p: u32 size,
+ * zstd frame) into z's buffer: *payload, *plen, valid until the next call.
+ * Never inflates past the stated size (at most ST_SKTRACE_BLOCK_MAX).
+ * 0, or ST_EBADMSG / ST_ENOMEM / ST_ENOSYS with err set. */
+int st_sktrace_zblock_inflate(st_sktrace_zctx *z, const uint8_t *p, size_t len,
+                              const uint8_t **payload, size_t *plen, char *err, size_t errlen);
+
 /* The file reader. It reads sequentially (pipes work) and keeps at most one
  * block in memory. */
 typedef struct st_sktrace_reader st_sktrace_reader;
@@ -108,6 +133,9 @@ const char *st_sktrace_reader_problem(const st_sktrace_reader *r);
 const st_sktrace_header *st_sktrace_reader_header(const st_sktrace_reader *r);
 void st_sktrace_reader_stats(const st_sktrace_reader *r, st_sktrace_read_stats *out);
 void st_sktrace_reader_free(st_sktrace_reader *r); /* does not close the FILE */
+
+/* True when the 4 bytes at p are a block magic (plain or compressed). */
+bool st_sktrace_is_block_magic(const uint8_t *p);
 
 /* True when the first bytes are the .sktrace magic. */
 bool st_sktrace_sniff(const void *head, size_t len);

@@ -5,7 +5,9 @@
  * Damage is data, not a reason to stop: a block that fails its CRC or does
  * not decode is reported with its offset and skipped, and reading resumes at
  * the next block that verifies; a partial last block (a recording killed
- * mid-write) is reported with the number of bytes cut. Nothing here trusts
+ * mid-write) is reported with the number of bytes cut. Compressed blocks
+ * (2.0) are verified first, then inflated (sktrace_zblock.c), then decoded
+ * like plain ones. Nothing here trusts
  * a length before checking it against the limits and the data at hand.
  */
 #include <errno.h>
@@ -25,9 +27,14 @@ struct st_sktrace_reader {
   char pending[320]; /* a header problem, reported by the first next() */
   st_event *events;
   size_t evcap, nev, evpos;
+  st_sktrace_zctx *z; /* made at the first compressed block */
   char problem[320];
   st_sktrace_read_stats stats;
 };
+
+bool st_sktrace_is_block_magic(const uint8_t *p) {
+  return memcmp(p, ST_SKTRACE_BLOCK_MAGIC, 4) == 0 || memcmp(p, ST_SKTRACE_ZBLOCK_MAGIC, 4) == 0;
+}
 
 /* The first block magic in p[0, n), or NULL (memmem is not portable). */
 static const uint8_t *find_magic(const uint8_t *p, size_t n) {
@@ -36,7 +43,7 @@ static const uint8_t *find_magic(const uint8_t *p, size_t n) {
     const uint8_t *s = memchr(p, ST_SKTRACE_BLOCK_MAGIC[0], n - 3);
     if (!s)
       return NULL;
-    if (memcmp(s, ST_SKTRACE_BLOCK_MAGIC, 4) == 0)
+    if (st_sktrace_is_block_magic(s))
       return s;
     p = s + 1;
     n = (size_t)(end - p);
@@ -96,7 +103,7 @@ static int block_ok(st_sktrace_reader *r, uint32_t *len_out) {
   int rc = fill(r, ST_SKTRACE_BLOCK_HDR);
   if (rc < 0)
     return rc;
-  if (rc || memcmp(r->buf + r->start, ST_SKTRACE_BLOCK_MAGIC, 4) != 0)
+  if (rc || !st_sktrace_is_block_magic(r->buf + r->start))
     return 0;
   uint32_t len = st_le32(r->buf + r->start + 4);
   if (len < ST_SKTRACE_BLOCK_FIXED || len > ST_SKTRACE_BLOCK_MAX)
@@ -184,10 +191,10 @@ static int read_block(st_sktrace_reader *r) {
   }
   const uint8_t *p = r->buf + r->start;
   if (rc)
-    return memcmp(p, ST_SKTRACE_BLOCK_MAGIC, avail(r) < 4 ? avail(r) : 4) == 0
+    return memcmp(p, ST_SKTRACE_BLOCK_MAGIC, avail(r) < 3 ? avail(r) : 3) == 0
                ? truncated(r, off, avail(r))
                : skip_damage(r, off, "not a block header");
-  if (memcmp(p, ST_SKTRACE_BLOCK_MAGIC, 4) != 0)
+  if (!st_sktrace_is_block_magic(p))
     return skip_damage(r, off, "not a block header");
   uint32_t len = st_le32(p + 4);
   if (len < ST_SKTRACE_BLOCK_FIXED || len > ST_SKTRACE_BLOCK_MAX)
@@ -216,8 +223,18 @@ static int read_block(st_sktrace_reader *r) {
   if (st_sktrace_crc32(p + ST_SKTRACE_BLOCK_HDR, len) != st_le32(p + 8))
     return skip_damage(r, off, "CRC mismatch");
   char why[160];
-  rc = st_sktrace_block_decode(p + ST_SKTRACE_BLOCK_HDR, len, &r->events, &r->evcap, &r->nev, why,
-                               sizeof why);
+  const uint8_t *payload = p + ST_SKTRACE_BLOCK_HDR;
+  size_t plen = len;
+  rc = 0;
+  if (memcmp(p, ST_SKTRACE_ZBLOCK_MAGIC, 4) == 0) {
+    if (!r->z && st_sktrace_zctx_new(0, &r->z) < 0) {
+      snprintf(r->problem, sizeof r->problem, "out of memory reading a compressed block");
+      return ST_EIO;
+    }
+    rc = st_sktrace_zblock_inflate(r->z, payload, len, &payload, &plen, why, sizeof why);
+  }
+  if (rc == 0)
+    rc = st_sktrace_block_decode(payload, plen, &r->events, &r->evcap, &r->nev, why, sizeof why);
   r->start += ST_SKTRACE_BLOCK_HDR + (size_t)len;
   r->evpos = 0;
   if (rc < 0) {
@@ -269,9 +286,10 @@ static int read_header(st_sktrace_reader *r, char *err, size_t errlen) {
   }
   r->hdr.major = st_le16(p + 8);
   r->hdr.minor = st_le16(p + 10);
-  if (r->hdr.major != ST_SKTRACE_MAJOR) {
-    snprintf(err, errlen, "format version %u.%u is not readable by this socktrace (reads %u.x)",
-             r->hdr.major, r->hdr.minor, ST_SKTRACE_MAJOR);
+  if (r->hdr.major != ST_SKTRACE_PLAIN_MAJOR && r->hdr.major != ST_SKTRACE_MAJOR) {
+    snprintf(err, errlen,
+             "format version %u.%u is not readable by this socktrace (reads %u.x and %u.x)",
+             r->hdr.major, r->hdr.minor, ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_MAJOR);
     return ST_EBADMSG;
   }
   uint32_t hlen = st_le32(p + 12);
@@ -338,5 +356,6 @@ void st_sktrace_reader_free(st_sktrace_reader *r) {
     return;
   free(r->buf);
   free(r->events);
+  st_sktrace_zctx_free(r->z);
   free(r);
 }

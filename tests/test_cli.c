@@ -26,6 +26,11 @@ Test(cli, help_and_version) {
   cr_expect_not_null(strstr(r.out, "\nlive backends:"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "\nfile readers: "), "%s", r.out);
   cr_expect_not_null(strstr(r.out, " sktrace (an .sktrace)"), "%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\n.sktrace format: reads 1.0-1.2 and 2.0 (zstd-compressed "
+                                   "blocks); writes 2.0 (zstd level 1 by default), 1.2 with "
+                                   "--compress none\n"),
+                     "%s", r.out);
+  cr_expect_not_null(strstr(r.out, "\ncompressed inputs: gzip, zstd, xz"), "%s", r.out);
   r = st_test_cli("");
   cr_expect_eq(r.code, 2, "no command is a usage error");
 }
@@ -402,12 +407,15 @@ Test(cli, files_that_are_no_trace_say_so_in_one_line) {
     expect_not_a_trace("replay", path, NULL, files[i].what);
     unlink(path);
   }
-  /* a gzip'd JSON Lines trace, and an executable */
-  snprintf(path, sizeof path, "%s/demo.jsonl.gz", dir);
-  snprintf(cmd, sizeof cmd, "gzip -c %s > %s", DEMO, path);
+  /* gzip'd text that is no trace (a gzip'd trace reads: test_zinput.c),
+   * and an executable */
+  snprintf(path, sizeof path, "%s/trace.csv.gz", dir);
+  snprintf(cmd, sizeof cmd, "printf 'ts,provider,id\\n' | gzip -c > %s", path);
   cr_assert_eq(system(cmd), 0);
-  expect_not_a_trace("report", path, NULL, "this is gzip data: decompress it first");
-  expect_not_a_trace("replay", "-", path, "this is gzip data: decompress it first");
+  expect_not_a_trace("report", path, NULL,
+                     "this is gzip data holding text starting \"ts,provider,id\"");
+  expect_not_a_trace("replay", "-", path,
+                     "this is gzip data holding text starting \"ts,provider,id\"");
   unlink(path);
   snprintf(path, sizeof path, "%s/socktrace", ST_BINARY_DIR);
   expect_not_a_trace("report", path, NULL, "this is an ELF executable");
@@ -427,4 +435,48 @@ Test(cli, json_lines_with_a_mark_and_bad_lines_still_read) {
   cr_expect_not_null(strstr(r.out, "AfdCreate"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "AfdClose"));
   st_cli_result_free(&r);
+}
+
+/* --compress on -o FILE.sktrace: the default and zstd:LEVEL write 2.0
+ * files with compressed blocks, none a 1.2 file; each replays as the demo;
+ * a bad value is a usage error in one line. */
+Test(cli, compress_option_on_sktrace_outputs) {
+  char dir[] = "/tmp/st-cli-compress-XXXXXX", args[512], path[300];
+  cr_assert_not_null(mkdtemp(dir));
+  static const struct {
+    const char *opt;
+    uint8_t major, minor;
+  } cases[] = {{"", 2, 0}, {"--compress zstd:9", 2, 0}, {"--compress none", 1, 2}};
+  st_cli_result want = st_test_cli("replay " DEMO " -f jsonl");
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(path, sizeof path, "%s/t%zu.sktrace", dir, i);
+    snprintf(args, sizeof args, "replay " DEMO " -q %s -o %s", cases[i].opt, path);
+    st_cli_result r = st_test_cli(args);
+    cr_assert_eq(r.code, 0, "%s: %s", args, r.err);
+    st_cli_result_free(&r);
+    size_t len;
+    uint8_t *data = (uint8_t *)st_test_read_file(path, &len);
+    cr_assert(data && len > 12);
+    cr_expect_eq(data[8], cases[i].major, "%s", args);
+    cr_expect_eq(data[10], cases[i].minor, "%s", args);
+    free(data);
+    snprintf(args, sizeof args, "replay %s -f jsonl", path);
+    r = st_test_cli(args);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    cr_expect_str_eq(strchr(r.out, '\n') + 1, strchr(want.out, '\n') + 1, "%s", cases[i].opt);
+    st_cli_result_free(&r);
+    unlink(path);
+  }
+  st_cli_result_free(&want);
+  static const char *const bad[] = {"zstd:0", "zstd:20", "zstd:", "gzip", "zstd:x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(path, sizeof path, "%s/bad.sktrace", dir);
+    snprintf(args, sizeof args, "replay " DEMO " -q --compress %s -o %s", bad[i], path);
+    st_cli_result r = st_test_cli(args);
+    cr_expect_eq(r.code, 2, "%s", args);
+    cr_expect_eq(st_test_lines(r.err), 1, "%s", r.err);
+    cr_expect_not_null(strstr(r.err, "bad --compress"), "%s", r.err);
+    st_cli_result_free(&r);
+  }
+  rmdir(dir);
 }

@@ -1,7 +1,9 @@
 /* The .sktrace format: every field of every event type round-trips byte
  * for byte; the header says where the trace came from; a cut-off end, a
  * flipped byte, a damaged length or header lose only what they hit; a
- * recording killed with SIGKILL reads back up to its last flushed block. */
+ * recording killed with SIGKILL reads back up to its last flushed block.
+ * Each of these holds with compressed blocks (2.0, the default) and plain
+ * ones (1.2, --compress none); a 1.2 file written before 2.0 still reads. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +30,9 @@ static void teardown(void) {
 }
 
 TestSuite(sktrace, .init = setup, .fini = teardown);
+
+/* The modes a test runs in: compressed (the default), then plain. */
+static const int modes[] = {0, ST_SKTRACE_COMPRESS_NONE};
 
 static void expect_same(const st_event *got, const st_event *want, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -80,17 +85,20 @@ Test(sktrace, every_event_type_and_field_round_trips_byte_exact) {
   memset(&zero, 0, sizeof zero);
   evs[n++] = zero;
 
-  st_sktrace_options opt = {.block_bytes = 4096};
-  st_sktrace_stats stats;
-  cr_assert_eq(skt_write(opt, path, evs, n, &stats), 0);
-  cr_expect_eq(stats.events, n);
-  cr_expect_eq(stats.lost, 0);
-  cr_expect_gt(stats.blocks, 1, "several blocks");
-  skt_read_result r = skt_read(path);
-  cr_assert_eq(r.problems, 0, "%s", r.all_problems);
-  cr_assert_eq(r.n, n);
-  expect_same(r.events, evs, n);
-  free(r.events);
+  for (size_t m = 0; m < 2; m++) {
+    st_sktrace_options opt = {.block_bytes = 4096, .compress = modes[m]};
+    st_sktrace_stats stats;
+    cr_assert_eq(skt_write(opt, path, evs, n, &stats), 0);
+    cr_expect_eq(stats.events, n);
+    cr_expect_eq(stats.lost, 0);
+    cr_expect_gt(stats.blocks, 1, "several blocks");
+    skt_read_result r = skt_read(path);
+    cr_assert_eq(r.problems, 0, "%s", r.all_problems);
+    cr_assert_eq(r.header.major, m == 0 ? 2 : 1);
+    cr_assert_eq(r.n, n);
+    expect_same(r.events, evs, n);
+    free(r.events);
+  }
   free(evs);
 }
 
@@ -129,7 +137,8 @@ Test(sktrace, header_says_where_the_trace_came_from) {
   st_sktrace_options opt = {.session = "web", .filters = "port=8080"};
   cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
   skt_read_result r = skt_read(path);
-  cr_expect_eq(r.header.major, 1);
+  cr_expect_eq(r.header.major, 2, "compressed blocks by default");
+  cr_expect_eq(r.header.minor, 0);
   cr_expect_str_eq(r.header.host, "test-host");
   cr_expect_str_eq(r.header.session, "web");
   cr_expect_str_eq(r.header.filters, "port=8080");
@@ -148,9 +157,9 @@ Test(sktrace, header_says_where_the_trace_came_from) {
   free(evs);
 }
 
-static void write_many(size_t n, long *offs, size_t *nblocks, size_t *size) {
+static void write_many(size_t n, long *offs, size_t *nblocks, size_t *size, int compress) {
   st_event *evs = skt_many_events(n);
-  st_sktrace_options opt = {.block_bytes = 4096};
+  st_sktrace_options opt = {.block_bytes = 4096, .compress = compress};
   cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
   free(evs);
   *nblocks = skt_block_offsets(path, offs, 256, size);
@@ -185,10 +194,20 @@ static void block_range(size_t k, uint64_t *lo, uint64_t *hi) {
   long offs[256];
   size_t nb = skt_block_offsets(path, offs, 256, NULL);
   cr_assert_lt(k, nb);
-  char *data = st_test_read_file(path, NULL);
+  size_t size;
+  char *data = st_test_read_file(path, &size);
+  st_sktrace_zctx *z;
+  cr_assert_eq(st_sktrace_zctx_new(0, &z), 0);
   uint64_t before = 0;
   for (size_t b = 0; b <= k; b++) {
-    const uint8_t *p = (const uint8_t *)data + offs[b] + ST_SKTRACE_BLOCK_HDR + 4;
+    const uint8_t *p = (const uint8_t *)data + offs[b] + ST_SKTRACE_BLOCK_HDR;
+    if (memcmp(p - ST_SKTRACE_BLOCK_HDR, ST_SKTRACE_ZBLOCK_MAGIC, 4) == 0) {
+      size_t plen,
+          len = (size_t)((b + 1 < nb ? offs[b + 1] : (long)size) - offs[b]) - ST_SKTRACE_BLOCK_HDR;
+      char why[160];
+      cr_assert_eq(st_sktrace_zblock_inflate(z, p, len, &p, &plen, why, sizeof why), 0, "%s", why);
+    }
+    p += 4;
     uint32_t cnt = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
     if (b == k) {
       *lo = before;
@@ -196,17 +215,18 @@ static void block_range(size_t k, uint64_t *lo, uint64_t *hi) {
     }
     before += cnt;
   }
+  st_sktrace_zctx_free(z);
   free(data);
 }
 
-Test(sktrace, flipped_byte_loses_only_that_block) {
+static void flipped_byte(int compress) {
   size_t n = 3000, nb, size;
   long offs[256];
-  write_many(n, offs, &nb, &size);
+  write_many(n, offs, &nb, &size, compress);
   uint64_t lo, hi;
   size_t k = nb / 2;
   block_range(k, &lo, &hi);
-  patch(offs[k] + 200, 0x40);
+  patch(offs[k] + (offs[k + 1] - offs[k]) / 2, 0x40); /* mid-payload */
   skt_read_result r = skt_read(path);
   cr_expect_eq(r.problems, 1, "%s", r.all_problems);
   char want[64];
@@ -217,10 +237,18 @@ Test(sktrace, flipped_byte_loses_only_that_block) {
   free(r.events);
 }
 
-Test(sktrace, damaged_block_length_loses_only_that_block) {
+Test(sktrace, flipped_byte_loses_only_that_block) {
+  flipped_byte(ST_SKTRACE_COMPRESS_NONE);
+}
+
+Test(sktrace, flipped_byte_in_a_compressed_block_loses_only_that_block) {
+  flipped_byte(0);
+}
+
+static void damaged_length(int compress) {
   size_t n = 3000, nb, size;
   long offs[256];
-  write_many(n, offs, &nb, &size);
+  write_many(n, offs, &nb, &size, compress);
   uint64_t lo, hi;
   size_t k = 2;
   block_range(k, &lo, &hi);
@@ -231,10 +259,18 @@ Test(sktrace, damaged_block_length_loses_only_that_block) {
   free(r.events);
 }
 
+Test(sktrace, damaged_block_length_loses_only_that_block) {
+  damaged_length(ST_SKTRACE_COMPRESS_NONE);
+}
+
+Test(sktrace, damaged_compressed_block_length_loses_only_that_block) {
+  damaged_length(0);
+}
+
 Test(sktrace, damaged_header_still_reads_every_block) {
   size_t n = 500, nb, size;
   long offs[256];
-  write_many(n, offs, &nb, &size);
+  write_many(n, offs, &nb, &size, 0);
   patch(20, 0x01);
   skt_read_result r = skt_read(path);
   cr_expect_eq(r.problems, 1);
@@ -255,14 +291,14 @@ Test(sktrace, not_a_trace_is_refused_in_one_line) {
   fclose(f);
 }
 
-Test(sktrace, truncated_file_reads_up_to_last_whole_block_and_says_how_much_was_cut) {
+static void truncated_file(int compress) {
   size_t n = 3000, nb, size;
   long offs[256];
-  write_many(n, offs, &nb, &size);
+  write_many(n, offs, &nb, &size, compress);
   uint64_t lo, hi;
   block_range(nb - 1, &lo, &hi);
   /* Cut inside the last block's payload, then inside its 12-byte header. */
-  long cuts[] = {offs[nb - 1] + 100, offs[nb - 1] + 5};
+  long cuts[] = {offs[nb - 1] + ((long)size - offs[nb - 1]) / 2, offs[nb - 1] + 5};
   for (int c = 0; c < 2; c++) {
     cr_assert_eq(truncate(path, cuts[c]), 0);
     skt_read_result r = skt_read(path);
@@ -277,7 +313,15 @@ Test(sktrace, truncated_file_reads_up_to_last_whole_block_and_says_how_much_was_
   }
 }
 
-Test(sktrace, recording_killed_mid_write_reads_back_to_last_flushed_block) {
+Test(sktrace, truncated_file_reads_up_to_last_whole_block_and_says_how_much_was_cut) {
+  truncated_file(ST_SKTRACE_COMPRESS_NONE);
+}
+
+Test(sktrace, truncated_compressed_file_reads_up_to_last_whole_block) {
+  truncated_file(0);
+}
+
+static void killed(int compress) {
   int pfd[2];
   cr_assert_eq(pipe(pfd), 0);
   const size_t flushed = 1000;
@@ -286,7 +330,8 @@ Test(sktrace, recording_killed_mid_write_reads_back_to_last_flushed_block) {
   if (child == 0) {
     close(pfd[0]);
     st_event *evs = skt_many_events(flushed);
-    st_sktrace_options opt = {.path = path, .block_bytes = 4096, .flush_ms = 5};
+    st_sktrace_options opt = {
+        .path = path, .block_bytes = 4096, .flush_ms = 5, .compress = compress};
     st_sink *s;
     st_trace_info info = skt_info();
     if (st_sink_sktrace_new(&opt, &s) || s->ops->begin(s, &info))
@@ -333,4 +378,56 @@ Test(sktrace, recording_killed_mid_write_reads_back_to_last_flushed_block) {
   }
   cr_expect_gt(seq, flushed, "some events written after the flush survived too");
   free(r.events);
+}
+
+Test(sktrace, recording_killed_mid_write_reads_back_to_last_flushed_block) {
+  killed(ST_SKTRACE_COMPRESS_NONE);
+}
+
+Test(sktrace, compressed_recording_killed_mid_write_keeps_every_complete_block) {
+  killed(0);
+}
+
+/* A file socktrace wrote before format 2.0 (1.2, made from demo.jsonl by
+ * the socktrace of commit ae820d0) reads as it did: the demo's events. */
+Test(sktrace, old_format_file_from_the_fixtures_still_reads) {
+  skt_read_result r = skt_read(ST_SOURCE_DIR "/tests/fixtures/demo.v1.2.sktrace");
+  cr_assert_eq(r.problems, 0, "%s", r.all_problems);
+  cr_expect_eq(r.header.major, 1);
+  cr_expect_eq(r.header.minor, 2);
+  size_t n;
+  st_event *demo = skt_demo_events(&n);
+  cr_assert_eq(r.n, n);
+  for (size_t i = 0; i < n; i++) {
+    char a[4096], b[4096];
+    st_event_to_json(&r.events[i], a, sizeof a);
+    st_event_to_json(&demo[i], b, sizeof b);
+    cr_assert_str_eq(a, b, "event %zu", i);
+  }
+  free(r.events);
+  free(demo);
+}
+
+Test(sktrace, compress_none_writes_format_1_2_and_levels_are_checked) {
+  size_t n;
+  st_event *evs = skt_demo_events(&n);
+  st_sktrace_options opt = {.compress = ST_SKTRACE_COMPRESS_NONE};
+  cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
+  skt_read_result r = skt_read(path);
+  cr_expect_eq(r.header.major, 1);
+  cr_expect_eq(r.header.minor, 2);
+  cr_expect_eq(r.n, n);
+  free(r.events);
+  long offs[64];
+  size_t nb = skt_block_offsets(path, offs, 64, NULL);
+  char *data = st_test_read_file(path, NULL);
+  for (size_t b = 0; b < nb; b++)
+    cr_expect_eq(memcmp(data + offs[b], ST_SKTRACE_BLOCK_MAGIC, 4), 0, "plain blocks only");
+  free(data);
+  st_sink *s;
+  cr_expect_eq(st_sink_sktrace_new(&(st_sktrace_options){.path = path, .compress = 20}, &s),
+               ST_EINVAL);
+  cr_expect_eq(st_sink_sktrace_new(&(st_sktrace_options){.path = path, .compress = -2}, &s),
+               ST_EINVAL);
+  free(evs);
 }

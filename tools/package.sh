@@ -35,12 +35,12 @@ $check || exit 0
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "the package's version is not $version"
 [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || fail "the package's architecture is not $arch"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libc6; do
+for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libc6; do
   [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] ||
     fail "Depends lacks $lib: $depends"
 done
 dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -x './shlibs' >/dev/null || fail "no shlibs file for libsocktrace.so"
-say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libc6"
+say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libc6"
 
 # apt would install it here with what the archive has (nothing is changed).
 if [ "$(id -u)" = 0 ]; then

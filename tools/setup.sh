@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config          # the build
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev  # BPF objects and loader
   libuv1-dev libpcap-dev libjansson-dev uthash-dev     # runtime libraries
+  libzstd-dev liblzma-dev                   # compressed .sktrace blocks; .zst/.xz inputs (zlib: .gz)
   libcriterion-dev iproute2                 # tests (iproute2: network namespaces)
   qemu-system-x86 busybox-static            # the live eBPF tests on Debian 12's 6.1 kernel
   libnats-dev nats-server openssl           # nats:// streams; their tests' servers and TLS certificates

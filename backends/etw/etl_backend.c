@@ -17,6 +17,7 @@
 #include "etl_file.h"
 #include "etw_decode.h"
 #include "etw_state.h"
+#include "zinput.h"
 #include "socktrace/session.h"
 
 typedef struct foreign {
@@ -227,12 +228,12 @@ int st_backend_etl_new(const char *path, st_backend **out) {
 }
 
 bool st_etl_file_sniff(const char *path) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = st_zopen(path, NULL);
   if (!f)
     return false;
   uint8_t h[ETL_BUFFER_HEADER + 4];
   size_t n = fread(h, 1, sizeof h, f);
-  fclose(f);
+  st_zclose(f);
   if (n < sizeof h)
     return false;
   uint32_t size = st_le32(h);

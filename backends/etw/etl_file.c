@@ -15,6 +15,7 @@
 #include "bytes.h"
 #include "etl_xpress.h"
 #include "socktrace/status.h"
+#include "zinput.h"
 
 #define MAX_BUFFER_SIZE (64u << 20)
 #define MAX_PROBLEMS 64
@@ -523,7 +524,7 @@ static void read_logfile(etl_reader *r) {
 }
 
 int etl_reader_open(const char *path, etl_reader **out, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = st_zopen(path, NULL); /* an .etl.gz too: it seeks, which zinput allows */
   if (!f) {
     snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-errno));
     return ST_ENOENT;

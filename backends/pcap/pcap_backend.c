@@ -32,6 +32,7 @@
 #include "pcapng.h"
 #include "socktrace/session.h"
 #include "tracker.h"
+#include "zinput.h"
 
 #define LIVE_SNAPLEN 262144
 /* A queue that grew past this for a burst (many flows ending at once) is
@@ -100,7 +101,7 @@ static void finish(pcap_backend *b) {
 
 static int open_file(pcap_backend *b) {
   char err[PCAP_ERRBUF_SIZE] = "";
-  FILE *f = fopen(b->file, "rb");
+  FILE *f = st_zopen(b->file, NULL); /* .pcap.gz and the like by content */
   if (!f) {
     int e = errno;
     st_backend_set_error(&b->base, "cannot read capture file %s: %s", b->file, st_strerror(-e));
@@ -120,9 +121,12 @@ static int open_file(pcap_backend *b) {
     b->ngfile = f;
     return 0;
   }
-  fclose(f);
-  b->pcap = pcap_open_offline_with_tstamp_precision(b->file, PCAP_TSTAMP_PRECISION_NANO, err);
+  rewind(f);
+  /* libpcap reads the FILE it is given, a decompressing one too, and
+   * closes it with the capture. */
+  b->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
   if (!b->pcap) {
+    fclose(f);
     st_backend_set_error(&b->base, "cannot read capture file %s: %s (is it a pcap or pcapng file?)",
                          b->file, err);
     return ST_EBADMSG;
@@ -509,12 +513,12 @@ int st_backend_pcap_new(const st_pcap_options *opt, st_backend **out) {
 }
 
 bool st_pcap_file_sniff(const char *path) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = st_zopen(path, NULL);
   if (!f)
     return false;
   uint8_t m[4];
   size_t n = fread(m, 1, sizeof m, f);
-  fclose(f);
+  st_zclose(f);
   if (n != sizeof m)
     return false;
   uint32_t be = st_be32(m), le = st_le32(m);

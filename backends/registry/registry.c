@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "replay/replay.h"
+#include "sktrace_format.h"
+#include "zinput.h"
 #ifdef ST_HAVE_PCAP
 #include "pcap/pcap_backend.h"
 #endif
@@ -50,13 +52,15 @@ static bool sniff_etl(const char *path) {
 #endif
 
 /* The magic decides, then the name; standard input is peeked at (the
- * .sktrace magic's first byte can never start a JSON line). */
+ * .sktrace magic's first byte can never start a JSON line), decompressed
+ * when it is compressed (zinput.h). */
 static bool sniff_sktrace(const char *path) {
   if (!is_stdin(path))
     return st_replay_is_sktrace(path) || has_suffix(path, ".sktrace");
-  int c = getc(stdin);
+  FILE *in = st_zopen("-", NULL);
+  int c = getc(in);
   if (c != EOF)
-    ungetc(c, stdin);
+    ungetc(c, in);
   return c == 0x89;
 }
 
@@ -66,11 +70,12 @@ static bool sniff_sktrace(const char *path) {
 static bool sniff_jsonl(const char *path) {
   if (!is_stdin(path))
     return st_replay_is_jsonl(path);
+  FILE *in = st_zopen("-", NULL);
   int c;
-  while ((c = getc(stdin)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+  while ((c = getc(in)) == ' ' || c == '\t' || c == '\r' || c == '\n')
     ;
   if (c != EOF)
-    ungetc(c, stdin);
+    ungetc(c, in);
   return c == '{';
 }
 
@@ -108,17 +113,22 @@ const st_file_source *st_file_sources(size_t *count) {
   return sources;
 }
 
-/* Up to len bytes from the start of path (standard input for "-"); -1
- * with errno when the file cannot be read. */
-static long read_head(const char *path, uint8_t *buf, size_t len) {
-  FILE *f = is_stdin(path) ? stdin : fopen(path, "rb");
+/* Up to len bytes from the start of path (standard input for "-"),
+ * decompressed when it is compressed (*kind says how); -1 with errno when
+ * the file cannot be read. */
+static long read_head(const char *path, uint8_t *buf, size_t len, st_zkind *kind, bool *damaged) {
+  FILE *f = st_zopen(path, kind);
   if (!f)
     return -1;
   errno = 0;
   size_t n = fread(buf, 1, len, f);
   int failed = ferror(f) ? (errno ? errno : EIO) : 0; /* EISDIR: a directory */
-  if (f != stdin)
-    fclose(f);
+  st_zclose(f);
+  if (failed && *kind != ST_Z_NONE) {
+    /* What it held up to the damage; the caller says it is damaged. */
+    *damaged = true;
+    return (long)n;
+  }
   if (failed) {
     errno = failed;
     return -1;
@@ -143,18 +153,50 @@ static void formats_looked_for(char *buf, size_t len) {
  * like instead, or why it could not be looked at. */
 static int not_a_trace(const char *path, char *err, size_t errlen) {
   uint8_t head[512];
-  long n = read_head(path, head, sizeof head);
+  st_zkind kind;
+  bool damaged = false;
+  long n = read_head(path, head, sizeof head, &kind, &damaged);
   if (n < 0) {
     int e = errno;
-    snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-e));
+    if (e == ESPIPE) /* a pipe by name (<(...)): its start was read by the sniffing */
+      snprintf(err, errlen,
+               "cannot read %s: a pipe is read once, so give it on standard input instead "
+               "(socktrace replay - < ...)",
+               path);
+    else
+      snprintf(err, errlen, "cannot open %s: %s", path, st_strerror(-e));
     return e == ENOENT ? ST_ENOENT : e == EACCES ? ST_EACCES : ST_EIO;
   }
   char looked[160], what[160];
   formats_looked_for(looked, sizeof looked);
+  if (damaged && n == 0) {
+    snprintf(err, errlen, "%s: %s data that does not decompress (damaged or cut short)",
+             is_stdin(path) ? "standard input" : path, st_zkind_name(kind));
+    return ST_EBADMSG;
+  }
   st_describe_content(head, (size_t)n, what, sizeof what);
-  snprintf(err, errlen, "%s: not a trace socktrace reads (it looked for %s); this is %s",
-           is_stdin(path) ? "standard input" : path, looked, what);
+  snprintf(err, errlen, "%s: not a trace socktrace reads (it looked for %s); this is %s%s%s",
+           is_stdin(path) ? "standard input" : path, looked, st_zkind_name(kind),
+           kind != ST_Z_NONE ? " data holding " : "", what);
   return ST_EBADMSG;
+}
+
+void st_formats_describe(char *buf, size_t len) {
+  bool z = st_sktrace_zstd_available();
+  int n = snprintf(buf, len, ".sktrace format: reads %d.0-%d.%d and %d.%d%s; writes %d.%d%s\n",
+                   ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MINOR,
+                   ST_SKTRACE_MAJOR, ST_SKTRACE_MINOR,
+                   z ? " (zstd-compressed blocks)" : " (plain blocks only: no zstd in this build)",
+                   z ? ST_SKTRACE_MAJOR : ST_SKTRACE_PLAIN_MAJOR,
+                   z ? ST_SKTRACE_MINOR : ST_SKTRACE_PLAIN_MINOR,
+                   z ? " (zstd level 1 by default), 1.2 with --compress none" : "");
+  if (n < 0 || (size_t)n >= len)
+    return;
+  if (st_zinput_supported(ST_Z_GZIP))
+    snprintf(buf + n, len - (size_t)n,
+             "compressed inputs: gzip, zstd, xz (recognised by content, read as streamed)\n");
+  else
+    snprintf(buf + n, len - (size_t)n, "compressed inputs: none (decompress them first)\n");
 }
 
 const st_file_source *st_file_source_find(const char *path, int *rc, char *err, size_t errlen) {

@@ -35,6 +35,10 @@ const st_file_source *st_file_sources(size_t *count);
  * the file looks like instead). */
 const st_file_source *st_file_source_find(const char *path, int *rc, char *err, size_t errlen);
 
+/* For --version, in words, one line each: the .sktrace format versions
+ * this build reads and writes, and the compressed inputs it opens. */
+void st_formats_describe(char *buf, size_t len);
+
 /* What the first n bytes of a file that is no trace look like, in words a
  * user can act on ("gzip data: decompress it first (gunzip)"), in buf. */
 void st_describe_content(const uint8_t *head, size_t n, char *buf, size_t len);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "zinput.h"
 #include "socktrace/session.h"
 
 #define MAX_LINE (1u << 20)
@@ -134,7 +135,7 @@ static int replay_next(st_backend *b, const st_event **out) {
 
 static int replay_open(st_backend *b, st_session *s) {
   replay_backend *r = (replay_backend *)b;
-  r->in = strcmp(r->path, "-") == 0 ? stdin : fopen(r->path, "rb");
+  r->in = st_zopen(r->path, NULL);
   if (!r->in) {
     st_backend_set_error(b, "cannot open %s: %s", r->path, st_strerror(-errno));
     return ST_ENOENT;
@@ -157,8 +158,7 @@ static int replay_open(st_backend *b, st_session *s) {
 
 static void replay_close(st_backend *b) {
   replay_backend *r = (replay_backend *)b;
-  if (r->in && r->in != stdin)
-    fclose(r->in);
+  st_zclose(r->in);
   free(r->line);
   free(r->path);
   free(r);
@@ -189,7 +189,7 @@ int st_backend_replay_jsonl_new(const char *path, st_backend **out) {
 }
 
 bool st_replay_is_jsonl(const char *path) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = st_zopen(path, NULL);
   if (!f)
     return false;
   char *line = NULL;
@@ -217,6 +217,6 @@ bool st_replay_is_jsonl(const char *path) {
     json_decref(o);
   }
   free(line);
-  fclose(f);
+  st_zclose(f);
   return object;
 }

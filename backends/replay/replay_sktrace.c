@@ -11,6 +11,7 @@
 
 #include "replay.h"
 #include "sktrace_format.h"
+#include "zinput.h"
 #include "socktrace/session.h"
 
 typedef struct sktrace_replay {
@@ -24,12 +25,12 @@ typedef struct sktrace_replay {
 } sktrace_replay;
 
 bool st_replay_is_sktrace(const char *path) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = st_zopen(path, NULL); /* a compressed file by what it holds */
   if (!f)
     return false;
   char head[ST_SKTRACE_MAGIC_LEN];
   size_t n = fread(head, 1, sizeof head, f);
-  fclose(f);
+  st_zclose(f);
   return st_sktrace_sniff(head, n);
 }
 
@@ -65,7 +66,7 @@ static int sk_next(st_backend *b, const st_event **out) {
 
 static int sk_open(st_backend *b, st_session *s) {
   sktrace_replay *r = (sktrace_replay *)b;
-  r->in = strcmp(r->path, "-") == 0 ? stdin : fopen(r->path, "rb");
+  r->in = st_zopen(r->path, NULL);
   if (!r->in) {
     st_backend_set_error(b, "cannot open %s: %s", r->path, st_strerror(-errno));
     return ST_ENOENT;
@@ -99,8 +100,7 @@ static int sk_open(st_backend *b, st_session *s) {
 static void sk_close(st_backend *b) {
   sktrace_replay *r = (sktrace_replay *)b;
   st_sktrace_reader_free(r->reader);
-  if (r->in && r->in != stdin)
-    fclose(r->in);
+  st_zclose(r->in);
   free(r->path);
   free(r);
 }

@@ -1,8 +1,10 @@
 /*
  * The .sktrace writer sink: ETW's asynchronous writer, portable. The loop
  * thread only copies each event into a bounded ring; a writer thread encodes
- * blocks (sktrace_codec.c) and writes each one with a single write() when
- * it is big enough or old enough, rotating files by size like logman -max.
+ * blocks (sktrace_codec.c), compresses each (sktrace_zblock.c, zstd, on
+ * this thread, never the loop's) and writes it with a single write() when
+ * it is big enough or old enough, rotating files by their size on disk
+ * like logman -max.
  *
  * It must never block the loop while tracing: the ring is single-producer
  * single-consumer with atomic indices (no lock per event), a full ring
@@ -37,6 +39,9 @@
 #endif
 
 #define DEFAULT_BLOCK (64u << 10)
+/* Compressed, a block is mostly similar records: a larger one compresses a
+ * little better and costs one reused buffer of its size. */
+#define DEFAULT_ZBLOCK (256u << 10)
 #define MIN_BLOCK 4096u
 #define DEFAULT_FLUSH_MS 1000u
 /* Events between the loop and the writer thread: about 13 MB (an event is
@@ -80,6 +85,7 @@ typedef struct sk_writer {
   /* Writer side only (and begin(), before the thread starts). */
   int fd;
   st_sktrace_block blk;
+  st_sktrace_zctx *z; /* NULL: plain blocks */
   st_buf out;
   uint64_t blk_born, file_size, header_size;
   uint32_t seq;
@@ -187,10 +193,20 @@ static void write_block(sk_writer *w) {
     return;
   }
   st_buf_reset(&w->out);
-  st_sktrace_block_finish(&w->blk, w->seq, &w->out);
+  int rc = 0;
+  if (w->z)
+    rc = st_sktrace_block_finish_z(w->z, &w->blk, w->seq, &w->out);
+  else
+    st_sktrace_block_finish(&w->blk, w->seq, &w->out);
   st_sktrace_block_reset(&w->blk);
-  int rc = w->out.oom ? ST_ENOMEM : 0;
-  if (!rc && w->opt.max_size && w->file_size > w->header_size &&
+  if (!rc && w->out.oom)
+    rc = ST_ENOMEM;
+  if (rc < 0) {
+    w->wstats.lost += n;
+    fail(w, rc, "encode a block for");
+    return;
+  }
+  if (w->opt.max_size && w->file_size > w->header_size &&
       w->file_size + w->out.len > w->opt.max_size) {
     /* The block is already in w->out; rotate() reuses out for the header,
      * so keep the block aside. */
@@ -205,8 +221,7 @@ static void write_block(sk_writer *w) {
       return;
     }
   }
-  if (!rc)
-    rc = write_all(w->fd, w->out.data, w->out.len);
+  rc = write_all(w->fd, w->out.data, w->out.len);
   if (rc < 0) {
     /* Cut back to the last whole block so the file ends cleanly. */
     if (w->fd >= 0) {
@@ -301,8 +316,8 @@ static void set_str(char *dst, size_t cap, const char *src) {
 static void fill_header(sk_writer *w, const st_trace_info *info) {
   st_sktrace_header *h = &w->hdr;
   memset(h, 0, sizeof *h);
-  h->major = ST_SKTRACE_MAJOR;
-  h->minor = ST_SKTRACE_MINOR;
+  h->major = w->z ? ST_SKTRACE_MAJOR : ST_SKTRACE_PLAIN_MAJOR;
+  h->minor = w->z ? ST_SKTRACE_MINOR : ST_SKTRACE_PLAIN_MINOR;
   set_str(h->host, sizeof h->host, info->host);
   uv_utsname_t u;
   if (uv_os_uname(&u) == 0) {
@@ -506,6 +521,7 @@ static void sk_close(st_sink *s) {
   if (w->fd >= 0)
     close(w->fd);
   st_sktrace_block_free(&w->blk);
+  st_sktrace_zctx_free(w->z);
   st_buf_free(&w->out);
   uv_mutex_destroy(&w->lock);
   uv_cond_destroy(&w->work);
@@ -537,12 +553,25 @@ static char *dup_or_null(const char *s) {
 }
 
 int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink) {
-  if (!opt || !opt->path || !*opt->path || (opt->max_size && opt->max_size < 4 * MIN_BLOCK))
+  if (!opt || !opt->path || !*opt->path || (opt->max_size && opt->max_size < 4 * MIN_BLOCK) ||
+      opt->compress < ST_SKTRACE_COMPRESS_NONE || opt->compress > ST_SKTRACE_COMPRESS_MAX)
     return ST_EINVAL;
+  int level = opt->compress;
+  if (level == 0)
+    level = st_sktrace_zstd_available() ? ST_SKTRACE_COMPRESS_DEFAULT : ST_SKTRACE_COMPRESS_NONE;
+  st_sktrace_zctx *z = NULL;
+  if (level > 0) {
+    int rc = st_sktrace_zctx_new(level, &z);
+    if (rc < 0)
+      return rc; /* ST_ENOSYS: a level asked of a build without zstd */
+  }
   sk_writer *w = calloc(1, sizeof *w);
-  if (!w)
+  if (!w) {
+    st_sktrace_zctx_free(z);
     return ST_ENOMEM;
+  }
   w->base.ops = &sktrace_ops;
+  w->z = z;
   w->fd = -1;
   w->opt = *opt;
   if (!w->opt.max_files)
@@ -550,7 +579,7 @@ int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink) {
   if (!w->opt.flush_ms)
     w->opt.flush_ms = DEFAULT_FLUSH_MS;
   if (!w->opt.block_bytes) {
-    w->opt.block_bytes = DEFAULT_BLOCK;
+    w->opt.block_bytes = z ? DEFAULT_ZBLOCK : DEFAULT_BLOCK;
     /* Small rotated files still hold several blocks each. */
     if (w->opt.max_size && w->opt.max_size / 8 < w->opt.block_bytes)
       w->opt.block_bytes = (uint32_t)(w->opt.max_size / 8);
@@ -579,6 +608,7 @@ int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink) {
     uv_mutex_destroy(&w->lock);
   }
   st_sktrace_block_free(&w->blk);
+  st_sktrace_zctx_free(w->z);
   free(w->ring);
   free(w->path);
   free(w->session);

@@ -2,7 +2,8 @@
  * Reading socktrace traces in your own programs, as libpcap reads
  * captures: open any file socktrace reads, whatever wrote it (.sktrace,
  * JSON Lines, .pcap / .pcapng, Windows .etl; told apart by content, not by
- * name), read its header, pull its events one at a time as st_event (the
+ * name; .sktrace files with compressed blocks, and any of these compressed
+ * whole with gzip, zstd or xz, read as they are), read its header, pull its events one at a time as st_event (the
  * schema in event.h), turn each into JSON or a text line, close.
  *
  *   st_reader *r;
@@ -40,12 +41,14 @@ extern "C" {
 
 typedef struct st_reader st_reader;
 
-/* Opens path ("-" reads standard input: .sktrace or JSON Lines) and reads
- * its header. Returns 0 and *out, or a negative code with one line in err
- * (err may be NULL): ST_ENOENT / ST_EACCES / ST_EIO (the file cannot be
- * read), ST_EBADMSG (not a trace this library reads: err says what was
- * looked for and what the file is instead, such as "gzip data: decompress
- * it first"; or a name that promises a format the content does not have),
+/* Opens path ("-" reads standard input: .sktrace or JSON Lines, either
+ * compressed too) and reads its header; a gzip, zstd or xz file is
+ * decompressed as it is read. Returns 0 and *out, or a negative code with
+ * one line in err (err may be NULL): ST_ENOENT / ST_EACCES / ST_EIO (the
+ * file cannot be read), ST_EBADMSG (not a trace this library reads: err
+ * says what was looked for and what the file is instead, such as "a zip
+ * archive: extract the trace from it first" or "gzip data that does not
+ * decompress"; or a name that promises a format the content does not have),
  * ST_ENOSYS (a format this build of the library was made without, such as
  * packet captures without libpcap), ST_ENOMEM. */
 int st_reader_open(const char *path, st_reader **out, char *err, size_t errlen);

@@ -107,7 +107,8 @@ typedef struct st_sktrace_options {
   const char *path;      /* the file; when rotating, the newest one */
   uint64_t max_size;     /* rotate before a file grows past this; 0 = never */
   unsigned max_files;    /* files kept when rotating, this one included; 0 = 8 */
-  uint32_t block_bytes;  /* target block size; 0 = 64 KiB (less for small max_size) */
+  uint32_t block_bytes;  /* target block size before compression; 0 = 256 KiB
+                            compressed, 64 KiB plain (less for small max_size) */
   uint32_t flush_ms;     /* longest an event waits in a partial block; 0 = 1000 */
   uint32_t queue_events; /* queue between the loop and the writer; 0 = 8192 */
   const char *session;   /* session name for the header; may be NULL */
@@ -115,7 +116,15 @@ typedef struct st_sktrace_options {
   unsigned mode;         /* permissions of the files it makes; 0 = 0600 (owner only) */
   int32_t full_wait_ms;  /* longest wait for room in the queue; 0 = 20, < 0 = none */
   bool wait_when_full;   /* write() waits for room instead of dropping */
+  /* Each block compressed with zstd at this level (format 2.0): 0 = the
+   * default (ST_SKTRACE_COMPRESS_DEFAULT, or none in a build without
+   * zstd), 1..19, or ST_SKTRACE_COMPRESS_NONE: plain blocks (format 1.2,
+   * which socktrace before 2.0 reads too). */
+  int compress;
 } st_sktrace_options;
+#define ST_SKTRACE_COMPRESS_NONE (-1)
+#define ST_SKTRACE_COMPRESS_DEFAULT 1
+#define ST_SKTRACE_COMPRESS_MAX 19
 int st_sink_sktrace_new(const st_sktrace_options *opt, st_sink **sink);
 
 typedef struct st_sktrace_stats {

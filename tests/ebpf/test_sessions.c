@@ -212,7 +212,7 @@ Test(sessions, update_level_and_pid_filter_while_tracing, .init = init, .fini = 
 }
 
 /* Two sessions with different filters, side by side: each records its own
- * part of one workload. */
+ * part of one workload, one with compressed blocks, one without. */
 Test(sessions, two_sessions_record_what_each_asks_for, .init = init, .fini = fini) {
   ST_REQUIRE_ROOT();
   worker w = worker_start();
@@ -221,9 +221,9 @@ Test(sessions, two_sessions_record_what_each_asks_for, .init = init, .fini = fin
   snprintf(verbose, sizeof verbose, "%s/b.sktrace", dir);
   cr_assert_eq(cli(NULL, &err, "start a -p %d -o %s", (int)w.pid, all), 0, "%s", err);
   free(err);
-  cr_assert_eq(
-      cli(NULL, &err, "start b -p %d -l 5 -e AfdSend,AfdReceive -o %s", (int)w.pid, verbose), 0,
-      "%s", err);
+  cr_assert_eq(cli(NULL, &err, "start b -p %d -l 5 -e AfdSend,AfdReceive --compress none -o %s",
+                   (int)w.pid, verbose),
+               0, "%s", err);
   free(err);
   char *out;
   cr_assert_eq(cli(&out, &err, "query"), 0, "%s", err);
@@ -236,6 +236,15 @@ Test(sessions, two_sessions_record_what_each_asks_for, .init = init, .fini = fin
   cr_assert_eq(cli(NULL, NULL, "stop b"), 0);
   worker_end(&w);
 
+  /* a's blocks compressed (format 2.0, the default), b's plain (1.2). */
+  const char *files[] = {all, verbose};
+  for (int k = 0; k < 2; k++) {
+    size_t len;
+    char *data = st_test_read_file(files[k], &len);
+    cr_assert(data && len > 12);
+    cr_expect_eq(data[8], k ? 1 : 2, "%s: format %d.%d", files[k], data[8], data[10]);
+    free(data);
+  }
   json_t *ea = recording(all), *eb = recording(verbose);
   size_t i, sends_a = 0, creates_b = 0;
   json_t *ev;

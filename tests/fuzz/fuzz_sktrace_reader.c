@@ -9,29 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz_sktrace_read.h"
 #include "sktrace_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[200];
-  if (size) {
-    FILE *f = fmemopen((void *)data, size, "rb");
-    if (f) {
-      st_sktrace_reader *r;
-      if (st_sktrace_reader_open(f, &r, err, sizeof err) == 0) {
-        st_event ev;
-        /* Each call consumes input or ends: bounded by the size. */
-        for (size_t i = 0; i < size + 16; i++) {
-          int rc = st_sktrace_reader_next(r, &ev);
-          if (rc == 1 || rc == ST_EIO)
-            break;
-        }
-        st_sktrace_reader_free(r);
-      }
-      fclose(f);
-    }
-  }
+  fuzz_sktrace_read_file(data, size);
   st_event *evs = NULL;
   size_t cap = 0, n = 0;
   st_sktrace_block_decode(data, size, &evs, &cap, &n, err, sizeof err);

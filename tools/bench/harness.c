@@ -3,7 +3,9 @@
  * interleaved A/B over several repetitions, and prints for each: median wall
  * time (measured inside the workload), ratio to untraced, events captured,
  * events lost, tracer CPU time and tracer peak RSS. Table on stdout, JSON
- * with --json FILE.
+ * with --json FILE. --throughput adds the highest loss-free rates and the
+ * rate `report` reads at; --sizes the bytes per event on disk, with and
+ * without compressed blocks, against `zstd -1`.
  *
  * Every tracer is a separate process attached to one held workload process,
  * so wait4() gives the tracer's own CPU and memory, not the workload's.
@@ -266,7 +268,9 @@ static long long median_ll(const long long *v, int n) {
  * Then how fast `report` reads the largest file recorded. */
 static void throughput(FILE *js) {
   static const long rates[] = {100000, 250000, 500000, 750000, 1000000, 1500000, 2000000, 3000000};
-  const tracer *sinks[] = {bench_tracer("socktrace-l4-null"), bench_tracer("socktrace-l4-file")};
+  /* The compressed file last: it is the one `report` reads below. */
+  const tracer *sinks[] = {bench_tracer("socktrace-l4-null"), bench_tracer("socktrace-l4-plain"),
+                           bench_tracer("socktrace-l4-file")};
   char file[128];
   snprintf(file, sizeof file, "%s/events.sktrace", tmpdir);
   printf("\nTHROUGHPUT (failing sends, one event each, level 4)\n");
@@ -274,7 +278,7 @@ static void throughput(FILE *js) {
   if (js)
     fprintf(js, ",\"throughput\":[");
   bool first = true;
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < 3; k++) {
     long best = 0;
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
       long n = rates[i] * 2 > 4000000 ? 4000000 : rates[i] * 2;
@@ -334,6 +338,67 @@ static void throughput(FILE *js) {
             (double)seen / secs);
 }
 
+/* Runs cmd through the shell; its wall time in seconds, or -1. */
+static double timed(const char *cmd) {
+  double t0 = now_s();
+  return system(cmd) == 0 ? now_s() - t0 : -1;
+}
+
+static long long size_of(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Bytes per event on disk (--sizes): request/response at level 5 (the
+ * issue's 8 connections x 40,000 round trips) and churn at level 4, each
+ * recorded with plain blocks and with the default compressed ones, against
+ * `zstd -1` of the plain file; then how fast `report -f summary` reads each. */
+static void disk_sizes(void) {
+  static const struct {
+    const char *workload, *level, *args;
+  } runs[] = {{"rr", "5", "--rr 8 40000"}, {"churn", "4", "--churn 10000"}};
+  printf("\nON DISK (socktrace run -l LEVEL -o FILE.sktrace -- workload)\n");
+  printf("%-6s %5s %10s %12s %7s %12s %7s %10s %12s %7s %7s %11s %11s\n", "WORK", "LEVEL", "EVENTS",
+         "PLAIN", "B/EV", "ZSTD-1", "B/EV", "EVENTS", "COMPRESSED", "B/EV", "/ZSTD1",
+         "READ PLAIN/s", "READ COMP/s");
+  for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+    char plain[128], comp[128], zst[160], cmd[16384], errpath[160];
+    snprintf(plain, sizeof plain, "%s/%s-plain.sktrace", tmpdir, runs[i].workload);
+    snprintf(comp, sizeof comp, "%s/%s-zstd.sktrace", tmpdir, runs[i].workload);
+    snprintf(zst, sizeof zst, "%s.zst", plain);
+    snprintf(errpath, sizeof errpath, "%s/sizes.err", tmpdir);
+    const char *files[] = {plain, comp}, *modes[] = {"none", "zstd"};
+    for (int k = 0; k < 2; k++) {
+      snprintf(cmd, sizeof cmd,
+               "%s run -l %s -q --compress %s -o %s -- %s --only %s --cpu 1 %s >/dev/null 2>&1",
+               socktrace_bin, runs[i].level, modes[k], files[k], workload_bin, runs[i].workload,
+               runs[i].args);
+      if (system(cmd) != 0)
+        printf("%s: %s failed\n", runs[i].workload, cmd);
+    }
+    snprintf(cmd, sizeof cmd, "zstd -1 -q -f -o %s %s", zst, plain);
+    bool have_zstd = on_path("zstd") && system(cmd) == 0;
+    long long seen[2] = {0, 0}, shown, lost;
+    double rate[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+      snprintf(cmd, sizeof cmd, "%s report %s -f summary --stats=json -o /dev/null 2>%s",
+               socktrace_bin, files[k], errpath);
+      double secs = timed(cmd);
+      if (secs > 0 && bench_socktrace_stats(errpath, &seen[k], &shown, &lost))
+        rate[k] = (double)seen[k] / secs;
+    }
+    long long pb = size_of(plain), zb = have_zstd ? size_of(zst) : -1, cb = size_of(comp);
+    double ev = seen[0] > 0 ? (double)seen[0] : 1, evc = seen[1] > 0 ? (double)seen[1] : 1;
+    printf("%-6s %5s %10lld %12lld %7.1f %12lld %7.1f %10lld %12lld %7.1f %6.2fx %11.0f %11.0f\n",
+           runs[i].workload, runs[i].level, seen[0], pb, (double)pb / ev, zb, (double)zb / ev,
+           seen[1], cb, (double)cb / evc, zb > 0 ? ((double)cb / evc) / ((double)zb / ev) : 0,
+           rate[0], rate[1]);
+    unlink(plain);
+    unlink(comp);
+    unlink(zst);
+  }
+}
+
 /* Whether name is one of the comma-separated names in list. */
 static bool listed(const char *list, const char *name) {
   size_t n = strlen(name);
@@ -355,7 +420,7 @@ static void find_self_dir(char *dir, size_t len) {
 
 int main(int argc, char **argv) {
   int reps = 5;
-  bool tiny = false, tput = false;
+  bool tiny = false, tput = false, disk = false;
   const char *json_path = NULL, *only = NULL, *pick = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -364,6 +429,8 @@ int main(int argc, char **argv) {
       tiny = true;
     else if (!strcmp(argv[i], "--throughput"))
       tput = true;
+    else if (!strcmp(argv[i], "--sizes"))
+      disk = true;
     else if (!strcmp(argv[i], "--json") && i + 1 < argc)
       json_path = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
@@ -374,7 +441,8 @@ int main(int argc, char **argv) {
       pick = argv[++i];
     else {
       fprintf(stderr, "usage: st-bench [--reps N] [--tiny] [--only WORKLOAD] [--throughput]\n"
-                      "                [--json FILE] [--before SOCKTRACE] [--tracers A,B,...]\n");
+                      "                [--sizes] [--json FILE] [--before SOCKTRACE]\n"
+                      "                [--tracers A,B,...]\n");
       return 2;
     }
   }
@@ -470,6 +538,8 @@ int main(int argc, char **argv) {
     fprintf(js, "]");
   if (tput)
     throughput(js);
+  if (disk)
+    disk_sizes();
   if (js) {
     fprintf(js, "}\n");
     fclose(js);

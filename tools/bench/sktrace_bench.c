@@ -9,7 +9,8 @@
  *    and what was dropped;
  *  - paced runs at fixed rates: the loss at each, so the highest loss-free
  *    rate is the writer's sustainable rate on this machine and disk;
- *  - bytes per event on disk, against the same events as JSON Lines.
+ *  - bytes per event on disk, against the same events as JSON Lines;
+ * each with compressed blocks (the default) and with plain ones.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -65,9 +66,9 @@ static long file_size(const char *p) {
 }
 
 /* Writes n events at rate per second (0 = as fast as possible). */
-static result run(const char *path, uint64_t n, double rate) {
+static result run(const char *path, uint64_t n, double rate, int compress) {
   result r = {0};
-  st_sktrace_options opt = {.path = path};
+  st_sktrace_options opt = {.path = path, .compress = compress};
   st_sink *s;
   st_trace_info info = {.host = "bench", .os = ST_OS_LINUX, .backend = ST_BACKEND_EBPF, .level = 5};
   if (st_sink_sktrace_new(&opt, &s) || s->ops->begin(s, &info)) {
@@ -128,33 +129,43 @@ int main(int argc, char **argv) {
   char path[4096], jpath[4096];
   snprintf(path, sizeof path, "%s/sktrace-bench.sktrace", dir);
   snprintf(jpath, sizeof jpath, "%s/sktrace-bench.jsonl", dir);
-  printf("sktrace-bench: demo events into %s (queue 16384 events, 64 KiB blocks)\n\n", dir);
+  static const struct {
+    int compress;
+    const char *words;
+  } modes[] = {{0, "compressed blocks (zstd 1, 256 KiB)"},
+               {ST_SKTRACE_COMPRESS_NONE, "plain blocks (64 KiB)"}};
+  long jb = 0;
+  for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+    int compress = modes[k].compress;
+    printf("%ssktrace-bench: demo events into %s, %s\n\n", k ? "\n" : "", dir, modes[k].words);
 
-  uint64_t n = 5000000;
-  result r = run(path, n, 0);
-  printf("flat out, %" PRIu64 " events: loop %.0f ns/event (%.2f M/s offered), "
-         "writer kept %" PRIu64 " in %.2f s = %.2f M events/s, dropped %" PRIu64 " (%.1f%%)\n",
-         n, r.loop_ns, 1e3 / r.loop_ns, r.stats.events, r.seconds,
-         (double)r.stats.events / r.seconds / 1e6, r.stats.lost,
-         100.0 * (double)r.stats.lost / (double)n);
+    uint64_t n = 5000000;
+    result r = run(path, n, 0, compress);
+    printf("flat out, %" PRIu64 " events: loop %.0f ns/event (%.2f M/s offered), "
+           "writer kept %" PRIu64 " in %.2f s = %.2f M events/s, dropped %" PRIu64 " (%.1f%%)\n",
+           n, r.loop_ns, 1e3 / r.loop_ns, r.stats.events, r.seconds,
+           (double)r.stats.events / r.seconds / 1e6, r.stats.lost,
+           100.0 * (double)r.stats.lost / (double)n);
 
-  printf("\npaced, %.1f s each:\n", secs);
-  double rates[] = {250e3, 500e3, 1e6, 1.5e6, 2e6, 3e6, 4e6};
-  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
-    uint64_t m = (uint64_t)(rates[i] * secs);
-    r = run(path, m, rates[i]);
-    printf("  %5.2f M events/s: kept %" PRIu64 ", dropped %" PRIu64 " (%.3f%%)%s\n", rates[i] / 1e6,
-           r.stats.events, r.stats.lost, 100.0 * (double)r.stats.lost / (double)m,
-           r.seconds > secs * 1.2 ? " (the loop could not offer this rate)" : "");
+    printf("\npaced, %.1f s each:\n", secs);
+    double rates[] = {250e3, 500e3, 1e6, 1.5e6, 2e6, 3e6, 4e6};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+      uint64_t m = (uint64_t)(rates[i] * secs);
+      r = run(path, m, rates[i], compress);
+      printf("  %5.2f M events/s: kept %" PRIu64 ", dropped %" PRIu64 " (%.3f%%)%s\n",
+             rates[i] / 1e6, r.stats.events, r.stats.lost, 100.0 * (double)r.stats.lost / (double)m,
+             r.seconds > secs * 1.2 ? " (the loop could not offer this rate)" : "");
+    }
+
+    uint64_t m = 1000000;
+    r = run(path, m, 0.5e6, compress);
+    if (!jb)
+      jb = jsonl_bytes(jpath, m);
+    printf("\non disk, %" PRIu64 " events: .sktrace %ld bytes = %.1f bytes/event; JSON Lines %ld "
+           "bytes = %.1f bytes/event (%.1fx smaller)\n",
+           r.stats.events, r.bytes, (double)r.bytes / (double)r.stats.events, jb,
+           (double)jb / (double)m, (double)jb / (double)r.bytes);
   }
-
-  uint64_t m = 1000000;
-  r = run(path, m, 0.5e6);
-  long jb = jsonl_bytes(jpath, m);
-  printf("\non disk, %" PRIu64 " events: .sktrace %ld bytes = %.1f bytes/event; JSON Lines %ld "
-         "bytes = %.1f bytes/event (%.1fx smaller)\n",
-         r.stats.events, r.bytes, (double)r.bytes / (double)r.stats.events, jb,
-         (double)jb / (double)m, (double)jb / (double)r.bytes);
   remove(path);
   remove(jpath);
   return 0;

@@ -77,6 +77,7 @@ typedef struct cli_options {
   uint64_t max_size;           /* --max-size: rotate .sktrace files at this size */
   unsigned max_files;          /* --max-files */
   uint32_t block_size;         /* --block-size of .sktrace blocks */
+  int compress;                /* --compress: 0 default, ST_SKTRACE_COMPRESS_NONE, zstd level */
   unsigned long etw_buffer_kb; /* --buffer-size (ETW), 0 = default */
   unsigned long etw_buffers;   /* --buffers (ETW), 0 = default */
   const char *source;          /* the registry row the backend came from: "ebpf", "etl" ... */

@@ -47,7 +47,10 @@ const char cli_options_help[] =
     "                       tracing waits at most 20 ms, then counts what it drops as lost\n"
     "      --max-size BYTES rotate .sktrace files at about this size (e.g. 100M), keeping\n"
     "      --max-files N    the newest N files (default 8): FILE, then FILE's .1, .2, ...\n"
-    "      --block-size BYTES  .sktrace block size (default 64K)\n"
+    "      --block-size BYTES  .sktrace block size before compression (default 256K,\n"
+    "                       64K with --compress none)\n"
+    "      --compress C     .sktrace blocks: zstd (default; level 1), zstd:LEVEL (1-19:\n"
+    "                       smaller, slower) or none (format 1.2, for socktrace before 2.0)\n"
     "  -s, --summary        at the end, print the network failures, then per-process and\n"
     "                       per-remote tables (connects, failures by status, accepts, bytes,\n"
     "                       resets), UNIX sockets in their own table, lost events\n"
@@ -141,6 +144,7 @@ enum {
   OPT_MAX_SIZE,
   OPT_MAX_FILES,
   OPT_BLOCK_SIZE,
+  OPT_COMPRESS,
   OPT_STATS,
   OPT_ALL_PROVIDERS,
   OPT_BUFFER_SIZE,
@@ -182,6 +186,7 @@ static const struct option long_opts[] = {
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"max-files", required_argument, NULL, OPT_MAX_FILES},
     {"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
+    {"compress", required_argument, NULL, OPT_COMPRESS},
     {"stats", optional_argument, NULL, OPT_STATS},
     {"all-providers", no_argument, NULL, OPT_ALL_PROVIDERS},
     {"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
@@ -455,6 +460,23 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
         return -1;
       }
       o->block_size = (uint32_t)v;
+      break;
+    }
+    case OPT_COMPRESS: {
+      char *end = NULL;
+      long v = 0;
+      if (strcmp(optarg, "none") == 0)
+        v = ST_SKTRACE_COMPRESS_NONE;
+      else if (strcmp(optarg, "zstd") == 0)
+        v = ST_SKTRACE_COMPRESS_DEFAULT;
+      else if (strncmp(optarg, "zstd:", 5) == 0)
+        v = strtol(optarg + 5, &end, 10);
+      if (v == 0 || (end && (*end || end == optarg + 5 || v < 1 || v > ST_SKTRACE_COMPRESS_MAX))) {
+        cli_error("bad --compress '%s' (none, zstd or zstd:LEVEL with LEVEL 1 to %d)", optarg,
+                  ST_SKTRACE_COMPRESS_MAX);
+        return -1;
+      }
+      o->compress = (int)v;
       break;
     }
     case OPT_BUFFER_SIZE:

@@ -152,6 +152,9 @@ void cli_print_backends(FILE *out) {
   for (size_t i = 0; i < nfiles; i++)
     fprintf(out, "%s %s (%s)", i ? "," : "", files[i].name, files[i].format);
   fputc('\n', out);
+  char formats[512];
+  st_formats_describe(formats, sizeof formats);
+  fputs(formats, out);
 }
 
 /* What `socktrace events` says of an event on this machine's live backend:

@@ -15,7 +15,7 @@ _socktrace() {
 
   local commands="trace run replay report collect diff demo start query update flush stop events catalog"
   local options="--level --keywords --pid --port --host --family --protocol --events --dns-timeout
-    --format --output --max-size --max-files --block-size --summary --all --fail-on --timeline
+    --format --output --max-size --max-files --block-size --compress --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --control-dir --foreground --config --clear-filters --backend --interface
     --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers
@@ -69,6 +69,7 @@ _socktrace() {
   --family) COMPREPLY=($(compgen -W "inet inet6 unix" -- "$cur")); return ;;
   --protocol) COMPREPLY=($(compgen -W "tcp udp" -- "$cur")); return ;;
   --color | --colour) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+  --compress) COMPREPLY=($(compgen -W "zstd none zstd:1 zstd:3 zstd:9 zstd:19" -- "$cur")); return ;;
   --backend) COMPREPLY=($(compgen -W "ebpf pcap etw" -- "$cur")); return ;;
   -i | --interface)
     COMPREPLY=($(compgen -W "any $(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;

@@ -426,6 +426,11 @@ int st_top_add(st_top_model *m, const st_event *ev, const char *host) {
   st_top_socket *k = get_socket(m, ev, hid);
   if (!k)
     return ST_ENOMEM;
+  if (k->family == ST_FAMILY_UNIX) { /* IPC: the summary's table of its own, not top's */
+    if (ev->provider == ST_PROVIDER_AFD && ev->id == ST_EV_CLOSE)
+      closed(m, k->key);
+    return 0;
+  }
   char remote[ST_TOP_KEY_MAX] = "";
   if (ev->has & ST_HAS_REMOTE) {
     st_event_remote_format(ev, remote, sizeof remote);

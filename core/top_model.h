@@ -8,6 +8,8 @@
  * the socket's EndpointSummary), so a session's top and its summary agree;
  * it adds retransmits, DNS failures and the connect latency (enter to
  * completion of connects that succeeded) as p50/p99 over the interval.
+ * Network sockets only: UNIX sockets are IPC (the summary, too, keeps them
+ * out of its process and remote tables).
  *
  * Time is the caller's: st_top_due() and st_top_close() are given the time
  * that has come, the wall clock of a live source or the events' own times

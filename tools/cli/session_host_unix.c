@@ -58,6 +58,7 @@ typedef struct client {
   size_t len;
   bool answered, stop_after;
   bool watching; /* asked for the events: stays open after its answer */
+  pid_t pid;     /* the peer's process */
 } client;
 
 static uint64_t now_ns(void) {
@@ -257,7 +258,7 @@ static void on_written(uv_write_t *w, int status) {
   free(w);
   /* A watcher stays: its events follow; reading tells when it goes. */
   if (c->watching && status == 0 && !h->closing &&
-      cli_watch_add(h->watch, (uv_stream_t *)&c->pipe, on_client_closed) == 0) {
+      cli_watch_add(h->watch, (uv_stream_t *)&c->pipe, (uint32_t)c->pid, on_client_closed) == 0) {
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
     return;
   }
@@ -341,6 +342,7 @@ static bool allowed(host *h, client *c, char *why, size_t len) {
     snprintf(why, len, "cannot tell who is asking");
     return false;
   }
+  c->pid = cr.pid;
   if (cr.uid == 0 || cr.uid == h->owner)
     return true;
   snprintf(why, len,

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "internal.h"
@@ -20,6 +21,7 @@
 
 typedef struct watcher {
   uv_stream_t *stream;
+  uint32_t pid;
   void (*on_closed)(uv_handle_t *);
   uint64_t dropped, dropped_from, dropped_to; /* not yet told */
   uint64_t dropped_all;
@@ -29,6 +31,7 @@ typedef struct watcher {
 struct cli_watchers {
   st_sink base;
   st_session *session;
+  uint32_t self;
   watcher *list;
   uint64_t dropped;
   st_buf line;
@@ -80,7 +83,7 @@ static void tell_dropped(cli_watchers *ws, watcher *w) {
 
 static int watch_write(st_sink *sk, const st_event *ev) {
   cli_watchers *ws = (cli_watchers *)sk;
-  if (!ws->list)
+  if (!ws->list || ev->pid == ws->self)
     return 0;
   st_buf_reset(&ws->line);
   st_event_json_append(&ws->line, ev);
@@ -88,6 +91,8 @@ static int watch_write(st_sink *sk, const st_event *ev) {
   if (ws->line.oom)
     return 0;
   for (watcher *w = ws->list; w; w = w->next) {
+    if (w->pid && ev->pid == w->pid)
+      continue;
     if (uv_stream_get_write_queue_size(w->stream) > WATCH_BACKLOG_MAX) {
       if (!w->dropped++)
         w->dropped_from = ev->ts_ns;
@@ -118,6 +123,7 @@ int cli_watch_sink_new(st_session *s, cli_watchers **out) {
     return ST_ENOMEM;
   ws->base.ops = &watch_ops;
   ws->session = s;
+  ws->self = (uint32_t)getpid();
   *out = ws;
   return 0;
 }
@@ -126,11 +132,13 @@ st_sink *cli_watch_sink(cli_watchers *ws) {
   return &ws->base;
 }
 
-int cli_watch_add(cli_watchers *ws, uv_stream_t *stream, void (*on_closed)(uv_handle_t *)) {
+int cli_watch_add(cli_watchers *ws, uv_stream_t *stream, uint32_t pid,
+                  void (*on_closed)(uv_handle_t *)) {
   watcher *w = calloc(1, sizeof *w);
   if (!w)
     return ST_ENOMEM;
   w->stream = stream;
+  w->pid = pid;
   w->on_closed = on_closed;
   w->next = ws->list;
   ws->list = w;

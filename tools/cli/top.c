@@ -49,6 +49,8 @@ typedef struct top_state {
   int code;
 } top_state;
 
+static void close_handles(struct top_state *t);
+
 /* ---- one interval's output ---- */
 
 static void print_batch(top_state *t) {
@@ -102,7 +104,7 @@ static void advance(top_state *t, uint64_t now) {
       t->ended = true;
       st_session_stop(t->s);
       if (!t->screen)
-        uv_timer_stop(&t->tick);
+        close_handles(t);
       draw(t);
     }
   }

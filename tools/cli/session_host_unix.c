@@ -256,12 +256,8 @@ static void on_written(uv_write_t *w, int status) {
   bool stop = c->stop_after;
   host *h = c->h;
   free(w);
-  /* A watcher stays: its events follow; reading tells when it goes. */
-  if (c->watching && status == 0 && !h->closing &&
-      cli_watch_add(h->watch, (uv_stream_t *)&c->pipe, (uint32_t)c->pid, on_client_closed) == 0) {
-    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
-    return;
-  }
+  if (c->watching)
+    return; /* its stream is the watchers' now */
   uv_close((uv_handle_t *)&c->pipe, on_client_closed);
   if (stop)
     host_close(h);
@@ -292,6 +288,16 @@ static void answer(client *c, json_t *ans) {
   if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_written) < 0) {
     free(w);
     uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+    return;
+  }
+  /* A watcher stays: the events after this answer are all its own (the
+   * loop emits none between the two); reading tells when it goes. */
+  if (c->watching) {
+    if (cli_watch_add(c->h->watch, (uv_stream_t *)&c->pipe, (uint32_t)c->pid,
+                      on_client_closed) == 0)
+      uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+    else
+      c->watching = false; /* closed once the answer is out */
   }
 }
 

@@ -35,6 +35,10 @@ struct st_top_socket {
   uint8_t family;
   uint64_t enter_ns;
   uint64_t sent, received, retransmits; /* counted from calls, for the summary's top-up */
+  /* Its cell in the open interval (interval number cell_gen), so that most
+   * events find it without building a key. */
+  st_top_cell *cell;
+  uint64_t cell_gen;
   UT_hash_handle hh;
 };
 
@@ -147,9 +151,23 @@ static st_top_cell *cell_for(st_top_model *m, const char *comm, uint32_t pid, co
   return c;
 }
 
-static st_top_cell *socket_cell(st_top_model *m, const st_top_socket *k, const char *remote) {
-  return cell_for(m, k->comm, k->pid, remote && *remote ? remote : k->remote, k->container,
-                  (uint32_t)k->key[1]);
+static st_top_cell *socket_cell(st_top_model *m, st_top_socket *k, const char *remote) {
+  bool own = !remote || !*remote || strcmp(remote, k->remote) == 0;
+  if (own && k->cell && k->cell_gen == m->intervals)
+    return k->cell;
+  st_top_cell *c = cell_for(m, k->comm, k->pid, own ? k->remote : remote, k->container,
+                            (uint32_t)k->key[1]);
+  if (own) {
+    k->cell = c;
+    k->cell_gen = m->intervals;
+  }
+  return c;
+}
+
+/* The socket's remote (its cell's key) changes. */
+static void set_remote(st_top_socket *k, const char *remote) {
+  snprintf(k->remote, sizeof k->remote, "%s", remote);
+  k->cell = NULL;
 }
 
 static void closed(st_top_model *m, const uint64_t key[2]) {
@@ -180,14 +198,17 @@ static st_top_socket *get_socket(st_top_model *m, const st_event *ev, uint32_t h
     HASH_ADD(hh, m->sockets, key, sizeof k->key, k);
   }
   if (!k->comm[0] || (ev->pid && !k->pid)) {
+    k->cell = NULL;
     memcpy(k->comm, ev->comm, ST_COMM_MAX);
     k->comm[ST_COMM_MAX] = 0;
     if (!k->comm[0])
       snprintf(k->comm, sizeof k->comm, "%s", ev->os == ST_OS_WIRE ? "(wire)" : "?");
     k->pid = ev->pid;
   }
-  if ((ev->has & ST_HAS_CONTAINER) && !k->container[0])
+  if ((ev->has & ST_HAS_CONTAINER) && !k->container[0]) {
     snprintf(k->container, sizeof k->container, "%s", ev->container);
+    k->cell = NULL;
+  }
   if (ev->has & ST_HAS_FAMILY)
     k->family = ev->family;
   else if (!k->family && (ev->has & ST_HAS_REMOTE))
@@ -228,8 +249,8 @@ static void connect_done(st_top_model *m, st_top_socket *k, const st_event *ev) 
 
 static void add_connect(st_top_model *m, st_top_socket *k, const st_event *ev,
                         const char *remote) {
-  if (*remote)
-    snprintf(k->remote, sizeof k->remote, "%s", remote);
+  if (*remote && strcmp(remote, k->remote) != 0)
+    set_remote(k, remote);
   if (ev->enter_exit == ST_EE_ENTER || !k->connecting) {
     if (!k->connecting) {
       st_top_cell *c = socket_cell(m, k, NULL);
@@ -323,7 +344,7 @@ static void add_accepted(st_top_model *m, const st_top_socket *listener, const s
   st_top_socket *c = get_socket(m, &child, (uint32_t)listener->key[1]);
   if (!c)
     return;
-  snprintf(c->remote, sizeof c->remote, "%s", remote);
+  set_remote(c, remote);
   if (!c->family)
     c->family = listener->family;
   c->established = true;
@@ -379,8 +400,10 @@ static void add_socket_event(st_top_model *m, st_top_socket *k, const st_event *
   case ST_EV_BIND_ADDR:
     if ((ev->has & ST_HAS_LOCAL) && (ev->local.port || ev->local.family == ST_FAMILY_UNIX)) {
       k->bound = true;
-      if (ev->local.family == ST_FAMILY_UNIX && !k->remote[0])
+      if (ev->local.family == ST_FAMILY_UNIX && !k->remote[0]) {
         st_addr_format(&ev->local, k->remote, sizeof k->remote);
+        k->cell = NULL;
+      }
     }
     return;
   case ST_EV_ABORT:
@@ -438,7 +461,7 @@ int st_top_add(st_top_model *m, const st_event *ev, const char *host) {
     if (st_ev_is_datagram_call(ev->id) && k->bound)
       masked(&ev->remote, remote, sizeof remote);
     if (!k->remote[0] && st_event_remote_is_peer(ev) && ev->id != ST_EV_CONNECT_ADDR)
-      snprintf(k->remote, sizeof k->remote, "%s", remote);
+      set_remote(k, remote);
   }
   add_socket_event(m, k, ev, remote, sizeof remote);
   return 0;

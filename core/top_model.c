@@ -317,6 +317,9 @@ static void add_call(st_top_model *m, st_top_socket *k, const st_event *ev, cons
 /* The socket's own counts at its end: what the calls did not show (level 4
  * has no per-call events) counts now. */
 static void add_summary(st_top_model *m, st_top_socket *k, const st_summary *s) {
+  if (s->bytes_sent <= k->sent && s->bytes_received <= k->received &&
+      s->retransmits <= k->retransmits)
+    return; /* nothing new: no row for it */
   st_top_cell *c = socket_cell(m, k, NULL);
   if (!c)
     return;

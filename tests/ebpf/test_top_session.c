@@ -208,3 +208,177 @@ Test(top_session, attached_top_counts_what_the_sessions_summary_says, .init = in
   close(w.go);
   close(w.done);
 }
+
+/* ---- the full screen on live events ---- */
+
+#define BURST 6
+
+static char tmux_session[32];
+
+static void tmux_fini(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "tmux kill-session -t %s 2>/dev/null", tmux_session);
+  if (system(cmd) != 0)
+    fprintf(stderr, "no tmux session %s to end\n", tmux_session);
+  fini();
+}
+
+static void tmux(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tmux(const char *fmt, ...) {
+  char cmd[700];
+  int n = snprintf(cmd, sizeof cmd, "tmux ");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+  va_end(ap);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+static char *pane(void) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/pane.txt", dir);
+  tmux("capture-pane -p -t %s > %s", tmux_session, path);
+  return st_test_read_file(path, NULL);
+}
+
+/* What the screen shows: the interval ("... to ..."), the events counted
+ * in all, and the failed connects on the line holding row (0 if none). */
+typedef struct shown {
+  char interval[64];
+  long all;
+  int refused;
+  char *text;
+} shown;
+
+static shown look(const char *row) {
+  shown v = {.text = pane()};
+  const char *h = v.text ? strstr(v.text, "socktrace top - ") : NULL;
+  const char *e = h ? strstr(h, " (") : NULL;
+  if (h && e)
+    snprintf(v.interval, sizeof v.interval, "%.*s", (int)(e - h), h);
+  const char *a = v.text ? strstr(v.text, " in the interval, ") : NULL;
+  v.all = a ? atol(a + strlen(" in the interval, ")) : -1;
+  const char *r = row && v.text ? strstr(v.text, row) : NULL;
+  const char *eol = r ? strchr(r, '\n') : NULL;
+  const char *f = r ? strstr(r, "refused ") : NULL;
+  if (f && (!eol || f < eol))
+    v.refused = atoi(f + strlen("refused "));
+  return v;
+}
+
+typedef bool (*shown_test)(const shown *v, const void *arg);
+
+static shown wait_shown(const char *row, shown_test test, const void *arg, const char *what) {
+  shown v = {0};
+  for (int waited = 0; waited < 20000; waited += 20) {
+    free(v.text);
+    v = look(row);
+    if (v.text && test(&v, arg))
+      return v;
+    usleep(20000);
+  }
+  cr_assert_fail("the screen never showed %s; it shows:\n%s", what, v.text ? v.text : "");
+  return v;
+}
+
+static bool drawn(const shown *v, const void *arg) {
+  return v->interval[0] != 0;
+}
+static bool failing(const shown *v, const void *arg) {
+  return v->refused > 0;
+}
+static bool another_interval(const shown *v, const void *arg) {
+  return v->interval[0] && strcmp(v->interval, arg) != 0;
+}
+static bool has_text(const shown *v, const void *arg) {
+  return strstr(v->text, arg) != NULL;
+}
+
+/* A burst of refused connects from a live process: top's rows, interval
+ * by interval, add up to the burst. Then, with the process connecting
+ * steadily, space freezes the interval shown (later ones are counted, the
+ * view stays), g regroups it per remote, q gives the terminal back. */
+Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
+     .fini = tmux_fini, .timeout = 120) {
+  ST_REQUIRE_ROOT();
+  if (system("command -v tmux >/dev/null 2>&1") != 0) {
+    if (st_test_in_ci())
+      cr_assert_fail("tmux is missing under CI=true (tools/setup.sh installs it)");
+    cr_skip_test("tmux is missing (apt-get install tmux); skipped");
+  }
+  snprintf(tmux_session, sizeof tmux_session, "sttoplive%d", (int)getpid());
+  uint16_t port;
+  int l = tcp_listener(AF_INET, &port);
+  close(l); /* nobody listens there now */
+  int go[2], done[2];
+  cr_assert_eq(pipe(go), 0);
+  cr_assert_eq(pipe(done), 0);
+  pid_t w = fork();
+  cr_assert_geq(w, 0);
+  if (w == 0) { /* 'x': a burst; 'y': one refused connect each 10 ms until killed */
+    char c;
+    while (read(go[0], &c, 1) == 1) {
+      for (int i = 0; c == 'x' ? i < BURST : 1; i++) {
+        int s = tcp_connect_to(AF_INET, port, 0);
+        if (s >= 0)
+          close(s);
+        if (c == 'y')
+          usleep(10000);
+      }
+      if (write(done[1], "d", 1) != 1)
+        _exit(4);
+    }
+    _exit(0);
+  }
+  tmux("new-session -d -s %s -x 120 -y 30 \"%s/socktrace top -p %d -d 1; echo EXITED rc=\\$?; "
+       "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon | tr '\\n' ' '; echo; "
+       "sleep 600\"",
+       tmux_session, ST_BINARY_DIR, (int)w);
+  free(wait_shown(NULL, drawn, NULL, "a first interval").text); /* tracing */
+  char row[32], c;
+  snprintf(row, sizeof row, "%7d ", (int)w);
+  cr_assert_eq(write(go[1], "x", 1), 1);
+  cr_assert_eq(read(done[0], &c, 1), 1);
+  shown a = wait_shown(row, failing, NULL, "the burst's row");
+  int second = 0;
+  if (a.refused < BURST) { /* it straddled two intervals: the rest is in the next */
+    shown b = wait_shown(row, another_interval, a.interval, "the next interval");
+    second = b.refused;
+    free(b.text);
+  }
+  cr_assert_eq(a.refused + second, BURST, "%d then %d:\n%s", a.refused, second, a.text);
+  free(a.text);
+
+  cr_assert_eq(write(go[1], "y", 1), 1);
+  free(wait_shown(row, failing, NULL, "the steady connects' row").text);
+  tmux("send-keys -t %s Space g", tmux_session);
+  char remote[48];
+  snprintf(remote, sizeof remote, "127.0.0.1:%u ", (unsigned)port);
+  shown f = wait_shown(remote, has_text, "[frozen]", "[frozen]");
+  cr_assert_not_null(strstr(f.text, "REMOTE"), "%s", f.text);
+  cr_assert_gt(f.refused, 0, "%s", f.text);
+  /* Redrawn (r twice: the order as it was) once more events were counted:
+   * the same interval, the same rows. */
+  shown later = {0};
+  for (int i = 0; i < 1000; i++) {
+    free(later.text);
+    tmux("send-keys -t %s r r", tmux_session);
+    later = look(remote);
+    if (later.all > f.all)
+      break;
+    usleep(20000);
+  }
+  cr_assert_gt(later.all, f.all, "%s", later.text);
+  cr_assert_str_eq(later.interval, f.interval, "frozen:\n%s\nlater:\n%s", f.text, later.text);
+  cr_assert_eq(later.refused, f.refused);
+  free(f.text);
+  free(later.text);
+  kill(w, SIGKILL);
+  waitpid(w, NULL, 0);
+  tmux("send-keys -t %s q", tmux_session);
+  free(wait_shown(NULL, has_text, "EXITED rc=0", "EXITED rc=0").text);
+  shown end = wait_shown(NULL, has_text, "icanon", "stty's words");
+  cr_assert_null(strstr(end.text, "-icanon"), "still raw: %s", end.text);
+  cr_assert_null(strstr(end.text, "socktrace top - "), "%s", end.text);
+  free(end.text);
+}

@@ -4,8 +4,9 @@
  * second one): while a workload makes refused connects and loopback
  * exchanges, top's rows for the workload, summed over its intervals, are
  * the same numbers as the session's own summary of its recording for the
- * same span (the session lives exactly as long as top watches it). Root
- * only; under CI=true it must run.
+ * same span (the session lives exactly as long as top watches it). The
+ * full screen on live events, and a watcher too slow to keep up. Root
+ * only; under CI=true they must run.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -381,4 +384,105 @@ Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
   cr_assert_null(strstr(end.text, "-icanon"), "still raw: %s", end.text);
   cr_assert_null(strstr(end.text, "socktrace top - "), "%s", end.text);
   free(end.text);
+}
+
+/* ---- a watcher that does not read ---- */
+
+#define MANY 3000
+
+/* A client that asks for a session's events and then reads nothing while
+ * a workload runs at level 5: the session goes on undisturbed (its file has
+ * every event), the host drops what the watcher cannot take and counts it
+ * (query), and once the watcher reads again, what it got plus the
+ * EventsLost count it was told is every event of the session. */
+Test(top_session, a_watcher_that_does_not_read_loses_events_not_the_session, .init = init,
+     .fini = fini, .timeout = 120) {
+  ST_REQUIRE_ROOT();
+  int go[2], done[2];
+  cr_assert_eq(pipe(go), 0);
+  cr_assert_eq(pipe(done), 0);
+  pid_t w = fork();
+  cr_assert_geq(w, 0);
+  if (w == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1)
+      _exit(2);
+    for (int i = 0; i < MANY; i++) {
+      uint16_t port;
+      char buf[8];
+      int s = tcp_listener(AF_INET, &port), k = tcp_connect_to(AF_INET, port, 0);
+      int a = accept(s, NULL, NULL);
+      if (s < 0 || k < 0 || a < 0 || send(k, "x", 1, 0) != 1 || recv(a, buf, sizeof buf, 0) != 1)
+        _exit(3);
+      close(k);
+      close(a);
+      close(s);
+    }
+    _exit(write(done[1], "d", 1) == 1 ? 0 : 4);
+  }
+  char file[160], cmd[512];
+  snprintf(file, sizeof file, "%s/tw.sktrace", dir);
+  snprintf(cmd, sizeof cmd, "start tw -l 5 -p %d -o %s --control-dir %s", (int)w, file, dir);
+  st_cli_result r = st_test_cli(cmd);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/tw.sock", dir);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  const char req[] = "{\"cmd\":\"watch\"}\n";
+  cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)sizeof req - 1);
+  FILE *in = fdopen(fd, "r");
+  char *line = NULL;
+  size_t cap = 0;
+  cr_assert_gt(getline(&line, &cap, in), 0);
+  cr_assert_not_null(strstr(line, "\"ok\":true"), "%s", line);
+
+  char c;
+  cr_assert_eq(write(go[1], "x", 1), 1);
+  cr_assert_eq(read(done[0], &c, 1), 1, "the workload ran");
+  waitpid(w, NULL, 0);
+  snprintf(cmd, sizeof cmd, "query tw -f json --control-dir %s", dir);
+  r = st_test_cli(cmd);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  json_t *q = json_loads(r.out, 0, NULL);
+  json_t *watch = json_object_get(q, "watch");
+  cr_assert_not_null(watch, "%s", r.out);
+  cr_assert_eq(num(watch, "watchers"), 1, "%s", r.out);
+  cr_assert_gt(num(watch, "dropped"), 0, "a watcher that reads nothing loses events: %s", r.out);
+  json_decref(q);
+  st_cli_result_free(&r);
+  snprintf(cmd, sizeof cmd, "stop tw --control-dir %s", dir);
+  r = st_test_cli(cmd);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.err, " 0 lost"), "the session itself lost nothing: %s", r.err);
+  st_cli_result_free(&r);
+
+  /* Now it reads: the events it got, and the count of those it missed. */
+  uint64_t got = 0, missed = 0;
+  while (getline(&line, &cap, in) > 0) {
+    st_event ev;
+    char err[128];
+    cr_assert_eq(st_event_from_json(line, &ev, err, sizeof err), 0, "%s: %s", err, line);
+    if (ev.provider == ST_PROVIDER_EXT && ev.id == ST_EV_EVENTS_LOST &&
+        ev.lost.where == ST_LOST_SINK)
+      missed += ev.lost.count;
+    else
+      got++;
+  }
+  free(line);
+  fclose(in);
+  cr_assert_gt(missed, 0);
+  uint64_t recorded = 0;
+  st_reader *rd;
+  char err[ST_ERROR_MAX];
+  cr_assert_eq(st_reader_open(file, &rd, err, sizeof err), 0, "%s", err);
+  const st_event *ev;
+  while (st_reader_next(rd, &ev) > 0)
+    recorded++;
+  st_reader_close(rd);
+  cr_assert_eq(got + missed, recorded, "got %llu, told of %llu missed, the file has %llu",
+               (unsigned long long)got, (unsigned long long)missed,
+               (unsigned long long)recorded);
 }

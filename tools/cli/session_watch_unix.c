@@ -172,6 +172,8 @@ void cli_watch_close_all(cli_watchers *ws) {
   while (ws->list) {
     watcher *w = ws->list;
     ws->list = w->next;
+    if (w->dropped)
+      tell_dropped(ws, w); /* its last word: what it missed since it was last told */
     uv_shutdown_t *req = malloc(sizeof *req);
     if (req) {
       req->data = w;

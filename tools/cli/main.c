@@ -171,7 +171,7 @@ static const command commands[] = {
     {"collect", "collect [OPTIONS] nats://HOST",
      "follow a fleet's stream live, like tail -f;\nat Ctrl-C, a table by host", OPERANDS_FILE, true,
      "collect takes one nats:// URL: socktrace collect nats://HOST[:PORT][/STREAM]", run_collect},
-    {"top", "top [OPTIONS] [FILE | nats://HOST]",
+    {"top", "top [OPTIONS] [FILE|nats://HOST]",
      "a live view of the sockets, like top: per\nprocess (or remote, container, host) connects,\n"
      "failures, accepts, resets, retransmits,\nbytes, connect latency; from the live\n"
      "backend, a --session, a stream or a FILE",

@@ -70,7 +70,7 @@ const char cli_options_help[] =
     "      --file-mode MODE permissions of the files written (default 0600: traces say who\n"
     "                       talks to whom, so only their owner reads them)\n"
     "\n"
-    "top [FILE | nats://HOST] (a live view; the full screen on a terminal):\n"
+    "top [FILE|nats://HOST] (a live view; the full screen on a terminal):\n"
     "  -d, --delay SECONDS  the interval (default 1; e.g. 0.5)\n"
     "  -b, --batch          print the table every interval instead (also when standard\n"
     "                       output is no terminal); -f jsonl: one object per row\n"

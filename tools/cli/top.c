@@ -15,18 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "top.h"
 
 #define TICK_MS 50
 
-/* The events' clock: ns since the Unix epoch. */
+/* The events' clock: ns since the Unix epoch (microseconds are enough for
+ * where an interval ends). */
 static uint64_t wall_ns(void) {
-  struct timespec ts;
-  timespec_get(&ts, TIME_UTC);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv) != 0)
+    return 0;
+  return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
 typedef struct top_state {
@@ -101,11 +102,9 @@ static void advance(top_state *t, uint64_t now) {
       print_batch(t);
     }
     if (t->o->top.iterations && t->printed >= t->o->top.iterations) {
-      t->ended = true;
+      t->ended = true; /* -n: done, on the screen too (as top -n is) */
       st_session_stop(t->s);
-      if (!t->screen)
-        close_handles(t);
-      draw(t);
+      close_handles(t);
     }
   }
 }

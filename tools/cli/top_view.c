@@ -5,7 +5,6 @@
  * -f jsonl). Rates are per second of the interval; the other columns are
  * counts in it.
  */
-#define _GNU_SOURCE /* strcasestr */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,12 +89,21 @@ static int cmp_rows(const void *a, const void *b) {
   return d;
 }
 
+/* needle in hay, case aside (strcasestr is GNU's, not Windows'). */
+static bool contains(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *hay; hay++)
+    if (strncasecmp(hay, needle, n) == 0)
+      return true;
+  return n == 0;
+}
+
 static bool matches(const top_view *v, const st_top_row *r) {
   if (!v->filter[0])
     return true;
   char pid[16];
   snprintf(pid, sizeof pid, "%" PRIu32, r->pid);
-  return strcasestr(r->key, v->filter) || (r->pid && strcmp(pid, v->filter) == 0);
+  return contains(r->key, v->filter) || (r->pid && strcmp(pid, v->filter) == 0);
 }
 
 int top_view_rows(const st_top_model *m, const top_view *v, st_top_row **rows, st_top_row *total) {

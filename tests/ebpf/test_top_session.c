@@ -44,15 +44,9 @@ static void fini(void) {
     fprintf(stderr, "could not clean up %s\n", dir);
 }
 
-/* A child that waits for 'x', then makes REFUSED refused connects and
- * EXCHANGES loopback exchanges (each with a few bytes each way), says 'd'
- * and exits. */
-typedef struct worker {
-  pid_t pid;
-  int go, done;
-} worker;
-
-static void workload(void) {
+/* On 'x': REFUSED refused connects and EXCHANGES loopback exchanges, each
+ * with a few bytes each way (a held child of live.h). */
+static void workload(char cmd) {
   uint16_t closed_port;
   int l = tcp_listener(AF_INET, &closed_port);
   close(l); /* nobody listens there now: refused */
@@ -74,30 +68,6 @@ static void workload(void) {
     close(a);
     close(s);
   }
-}
-
-static worker worker_start(void) {
-  int a[2], b[2];
-  cr_assert_eq(pipe(a), 0);
-  cr_assert_eq(pipe(b), 0);
-  worker w = {.pid = fork()};
-  cr_assert_geq(w.pid, 0);
-  if (w.pid == 0) {
-    close(a[1]);
-    close(b[0]);
-    char c;
-    if (read(a[0], &c, 1) != 1)
-      _exit(2);
-    workload();
-    if (write(b[1], "d", 1) != 1)
-      _exit(4);
-    _exit(0);
-  }
-  close(a[0]);
-  close(b[1]);
-  w.go = a[1];
-  w.done = b[0];
-  return w;
 }
 
 /* The session's own summary of its recording: the workload's process row. */
@@ -128,7 +98,8 @@ static json_int_t num(json_t *o, const char *k) {
 Test(top_session, attached_top_counts_what_the_sessions_summary_says, .init = init,
      .fini = fini, .timeout = 120) {
   ST_REQUIRE_ROOT();
-  worker w = worker_start();
+  held w = held_start(workload);
+  cr_assert_gt(w.pid, 0);
   char file[160], out[160], err[160], cmd[1024];
   snprintf(file, sizeof file, "%s/tw.sktrace", dir);
   snprintf(out, sizeof out, "%s/top.jsonl", dir);
@@ -154,12 +125,9 @@ Test(top_session, attached_top_counts_what_the_sessions_summary_says, .init = in
   cr_assert(said && strstr(said, "watching session tw"), "top: %s", said ? said : "");
   free(said);
 
-  char c;
-  cr_assert_eq(write(w.go, "x", 1), 1);
-  cr_assert_eq(read(w.done, &c, 1), 1, "the workload ran");
+  cr_assert(held_do(&w, 'x'), "the workload ran");
+  cr_assert(held_end(&w), "the workload failed");
   int st;
-  cr_assert_eq(waitpid(w.pid, &st, 0), w.pid);
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the workload failed");
 
   /* Stopping the session ends top's source: top prints its last interval
    * and exits. */
@@ -208,8 +176,6 @@ Test(top_session, attached_top_counts_what_the_sessions_summary_says, .init = in
   cr_assert_eq(outb, (json_int_t)want.bytes_sent);
   cr_assert_eq(rin, (json_int_t)want.resets_in);
   cr_assert_eq(rout, (json_int_t)want.resets_out);
-  close(w.go);
-  close(w.done);
 }
 
 /* ---- the full screen on live events ---- */
@@ -297,6 +263,18 @@ static bool has_text(const shown *v, const void *arg) {
   return strstr(v->text, arg) != NULL;
 }
 
+/* 'x': a burst of refused connects; 'y': one each 10 ms, until killed. */
+static uint16_t refused_port;
+static void connects(char cmd) {
+  for (int i = 0; cmd == 'x' ? i < BURST : 1; i++) {
+    int s = tcp_connect_to(AF_INET, refused_port, 0);
+    if (s >= 0)
+      close(s);
+    if (cmd == 'y')
+      usleep(10000);
+  }
+}
+
 /* A burst of refused connects from a live process: top's rows, interval
  * by interval, add up to the burst. Then, with the process connecting
  * steadily, space freezes the interval shown (later ones are counted, the
@@ -310,38 +288,19 @@ Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
     cr_skip_test("tmux is missing (apt-get install tmux); skipped");
   }
   snprintf(tmux_session, sizeof tmux_session, "sttoplive%d", (int)getpid());
-  uint16_t port;
-  int l = tcp_listener(AF_INET, &port);
+  int l = tcp_listener(AF_INET, &refused_port);
   close(l); /* nobody listens there now */
-  int go[2], done[2];
-  cr_assert_eq(pipe(go), 0);
-  cr_assert_eq(pipe(done), 0);
-  pid_t w = fork();
-  cr_assert_geq(w, 0);
-  if (w == 0) { /* 'x': a burst; 'y': one refused connect each 10 ms until killed */
-    char c;
-    while (read(go[0], &c, 1) == 1) {
-      for (int i = 0; c == 'x' ? i < BURST : 1; i++) {
-        int s = tcp_connect_to(AF_INET, port, 0);
-        if (s >= 0)
-          close(s);
-        if (c == 'y')
-          usleep(10000);
-      }
-      if (write(done[1], "d", 1) != 1)
-        _exit(4);
-    }
-    _exit(0);
-  }
+  held h = held_start(connects);
+  cr_assert_gt(h.pid, 0);
+  pid_t w = h.pid;
   tmux("new-session -d -s %s -x 120 -y 30 \"%s/socktrace top -p %d -d 1; echo EXITED rc=\\$?; "
        "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon | tr '\\n' ' '; echo; "
        "sleep 600\"",
        tmux_session, ST_BINARY_DIR, (int)w);
   free(wait_shown(NULL, drawn, NULL, "a first interval").text); /* tracing */
-  char row[32], c;
+  char row[32];
   snprintf(row, sizeof row, "%7d ", (int)w);
-  cr_assert_eq(write(go[1], "x", 1), 1);
-  cr_assert_eq(read(done[0], &c, 1), 1);
+  cr_assert(held_do(&h, 'x'));
   shown a = wait_shown(row, failing, NULL, "the burst's row");
   int second = 0;
   if (a.refused < BURST) { /* it straddled two intervals: the rest is in the next */
@@ -352,11 +311,11 @@ Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
   cr_assert_eq(a.refused + second, BURST, "%d then %d:\n%s", a.refused, second, a.text);
   free(a.text);
 
-  cr_assert_eq(write(go[1], "y", 1), 1);
+  cr_assert_eq(write(h.cmd, "y", 1), 1); /* it connects until it is killed */
   free(wait_shown(row, failing, NULL, "the steady connects' row").text);
   tmux("send-keys -t %s Space g", tmux_session);
   char remote[48];
-  snprintf(remote, sizeof remote, "127.0.0.1:%u ", (unsigned)port);
+  snprintf(remote, sizeof remote, "127.0.0.1:%u ", (unsigned)refused_port);
   shown f = wait_shown(remote, has_text, "[frozen]", "[frozen]");
   cr_assert_not_null(strstr(f.text, "REMOTE"), "%s", f.text);
   cr_assert_gt(f.refused, 0, "%s", f.text);
@@ -378,6 +337,8 @@ Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
   free(later.text);
   kill(w, SIGKILL);
   waitpid(w, NULL, 0);
+  close(h.cmd);
+  close(h.done);
   tmux("send-keys -t %s q", tmux_session);
   free(wait_shown(NULL, has_text, "EXITED rc=0", "EXITED rc=0").text);
   shown end = wait_shown(NULL, has_text, "icanon", "stty's words");
@@ -390,6 +351,12 @@ Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
 
 #define MANY 3000
 
+static void exchanges(char cmd) {
+  for (int i = 0; i < MANY; i++)
+    if (!loopback_exchange("x"))
+      _exit(3);
+}
+
 /* A client that asks for a session's events and then reads nothing while
  * a workload runs at level 5: the session goes on undisturbed (its file has
  * every event it delivered), the host drops what the watcher cannot take and counts it
@@ -398,28 +365,9 @@ Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
 Test(top_session, a_watcher_that_does_not_read_loses_events_not_the_session, .init = init,
      .fini = fini, .timeout = 120) {
   ST_REQUIRE_ROOT();
-  int go[2], done[2];
-  cr_assert_eq(pipe(go), 0);
-  cr_assert_eq(pipe(done), 0);
-  pid_t w = fork();
-  cr_assert_geq(w, 0);
-  if (w == 0) {
-    char c;
-    if (read(go[0], &c, 1) != 1)
-      _exit(2);
-    for (int i = 0; i < MANY; i++) {
-      uint16_t port;
-      char buf[8];
-      int s = tcp_listener(AF_INET, &port), k = tcp_connect_to(AF_INET, port, 0);
-      int a = accept(s, NULL, NULL);
-      if (s < 0 || k < 0 || a < 0 || send(k, "x", 1, 0) != 1 || recv(a, buf, sizeof buf, 0) != 1)
-        _exit(3);
-      close(k);
-      close(a);
-      close(s);
-    }
-    _exit(write(done[1], "d", 1) == 1 ? 0 : 4);
-  }
+  held h = held_start(exchanges);
+  cr_assert_gt(h.pid, 0);
+  pid_t w = h.pid;
   /* JSON Lines to a file: written on the loop, every event the session
    * delivers (a .sktrace writer on a loaded machine may drop some). */
   char file[160], cmd[512];
@@ -442,10 +390,8 @@ Test(top_session, a_watcher_that_does_not_read_loses_events_not_the_session, .in
   cr_assert_gt(getline(&line, &cap, in), 0);
   cr_assert_not_null(strstr(line, "\"ok\":true"), "%s", line);
 
-  char c;
-  cr_assert_eq(write(go[1], "x", 1), 1);
-  cr_assert_eq(read(done[0], &c, 1), 1, "the workload ran");
-  waitpid(w, NULL, 0);
+  cr_assert(held_do(&h, 'x'), "the workload ran");
+  cr_assert(held_end(&h));
   snprintf(cmd, sizeof cmd, "query tw -f json --control-dir %s", dir);
   r = st_test_cli(cmd);
   cr_assert_eq(r.code, 0, "%s", r.err);

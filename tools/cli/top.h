@@ -48,8 +48,8 @@ const char *top_column_title(int col);
 int top_view_rows(const st_top_model *m, const top_view *v, st_top_row **rows, st_top_row *total);
 
 /* One table line into b: the header (row NULL) or a row; seconds is the
- * interval's length, for the rates. color: failures in red, resets in
- * yellow, as the text output has them. width: cut there (0 = never). */
+ * interval's length, for the rates. color: failures and resets in red,
+ * retransmits in yellow, as the text output has them. width: cut there (0 = never). */
 void top_line(st_buf *b, const top_view *v, const st_top_row *row, double seconds, bool color,
               unsigned width);
 /* The lines above the table: when, the totals, lost events, the source. */

@@ -224,11 +224,11 @@ void top_line(st_buf *b, const top_view *v, const st_top_row *r, double seconds,
         break;
       case TOP_COL_RST_IN:
         count(text, sizeof text, n->resets_in);
-        paint = n->resets_in ? "\033[33m" : NULL;
+        paint = n->resets_in ? "\033[31m" : NULL;
         break;
       case TOP_COL_RST_OUT:
         count(text, sizeof text, n->resets_out);
-        paint = n->resets_out ? "\033[33m" : NULL;
+        paint = n->resets_out ? "\033[31m" : NULL;
         break;
       case TOP_COL_RETRANS:
         count(text, sizeof text, n->retransmits);

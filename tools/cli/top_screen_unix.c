@@ -32,6 +32,7 @@ struct top_screen {
   unsigned rows, cols;
   bool typing; /* '/' was pressed: keys go to the filter */
   bool clear;  /* the size changed: clear everything before drawing */
+  int open_handles;
   /* What was drawn last, to draw it again after a key. */
   const st_top_model *model;
   const char *source, *state;
@@ -188,9 +189,11 @@ int top_screen_begin(uv_loop_t *loop, top_view *v, bool *frozen, const top_scree
   return 0;
 }
 
+/* Freed with the last of its two handles (libuv closes them in no
+ * promised order). */
 static void on_closed(uv_handle_t *h) {
   top_screen *s = h->data;
-  if (h == (uv_handle_t *)&s->winch)
+  if (--s->open_handles == 0)
     free(s);
 }
 
@@ -198,6 +201,7 @@ void top_screen_end(top_screen *s) {
   give_back();
   if (uv_is_closing((uv_handle_t *)&s->keys))
     return;
+  s->open_handles = 2;
   uv_close((uv_handle_t *)&s->keys, on_closed);
   uv_close((uv_handle_t *)&s->winch, on_closed);
 }

@@ -193,6 +193,8 @@ static void on_signal(uv_signal_t *h, int signum) {
 static int open_source(top_state *t, const char *source) {
   cli_options *o = t->o;
   if (o->top.session) {
+    if (!o->level_given)
+      o->cfg.level = ST_LEVEL_VERBOSE; /* all the session delivers; its level is its own */
     snprintf(t->source, sizeof t->source, "session %s", o->top.session);
     return cli_watch_backend(o, o->top.session, &t->b);
   }

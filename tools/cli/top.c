@@ -39,7 +39,6 @@ typedef struct top_state {
   bool event_time; /* a recording: intervals on its own clock */
   unsigned long printed;
   char source[512];
-  const char *state; /* "ended", "frozen" for the screen's header */
   st_session *s;
   st_backend *b; /* the source: paced when a recording is read at a pace */
   bool paced;
@@ -50,7 +49,7 @@ typedef struct top_state {
   int code;
 } top_state;
 
-static void close_handles(struct top_state *t);
+static void close_handles(top_state *t);
 
 /* ---- one interval's output ---- */
 

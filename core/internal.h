@@ -149,7 +149,6 @@ static inline int st_event_remote_is_peer(const struct st_event *ev) {
   }
 }
 
-
 /* Kinds of events and statuses, as the summary (summary_model.c) and top
  * (top_model.c) count them. */
 static inline bool st_ev_is_send(uint16_t id) {

@@ -370,8 +370,8 @@ static void add_setup(st_sum_socket *e, const st_event *ev) {
     e->listener = true;
   else if ((ev->has & ST_HAS_LOCAL) && (ev->local.port || ev->local.family == ST_FAMILY_UNIX))
     e->bound = true;
-  if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) && st_status_is_failure(ev->status.code) &&
-      e->setup_code == ST_OK)
+  if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) &&
+      st_status_is_failure(ev->status.code) && e->setup_code == ST_OK)
     e->setup_code = ev->status.code;
 }
 
@@ -530,7 +530,8 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
   if (!e->peer_name[0] && (ev->has & ST_HAS_REMOTE_NAME) && st_event_remote_is_peer(ev))
     snprintf(e->peer_name, sizeof e->peer_name, "%.*s", (int)sizeof e->peer_name - 1,
              ev->remote_name);
-  if (st_ev_is_datagram_call(ev->id) && (ev->has & ST_HAS_REMOTE) && ev->enter_exit != ST_EE_ENTER) {
+  if (st_ev_is_datagram_call(ev->id) && (ev->has & ST_HAS_REMOTE) &&
+      ev->enter_exit != ST_EE_ENTER) {
     /* A datagram socket whose first call received serves: whoever sent
      * came from a port of their own. */
     if (!e->datagram_ops && st_ev_is_receive(ev->id))

@@ -155,8 +155,8 @@ static st_top_cell *socket_cell(st_top_model *m, st_top_socket *k, const char *r
   bool own = !remote || !*remote || strcmp(remote, k->remote) == 0;
   if (own && k->cell && k->cell_gen == m->intervals)
     return k->cell;
-  st_top_cell *c = cell_for(m, k->comm, k->pid, own ? k->remote : remote, k->container,
-                            (uint32_t)k->key[1]);
+  st_top_cell *c =
+      cell_for(m, k->comm, k->pid, own ? k->remote : remote, k->container, (uint32_t)k->key[1]);
   if (own) {
     k->cell = c;
     k->cell_gen = m->intervals;
@@ -247,8 +247,7 @@ static void connect_done(st_top_model *m, st_top_socket *k, const st_event *ev) 
   }
 }
 
-static void add_connect(st_top_model *m, st_top_socket *k, const st_event *ev,
-                        const char *remote) {
+static void add_connect(st_top_model *m, st_top_socket *k, const st_event *ev, const char *remote) {
   if (*remote && strcmp(remote, k->remote) != 0)
     set_remote(k, remote);
   if (ev->enter_exit == ST_EE_ENTER || !k->connecting) {
@@ -353,8 +352,8 @@ static void add_accepted(st_top_model *m, const st_top_socket *listener, const s
   c->established = true;
 }
 
-static void add_socket_event(st_top_model *m, st_top_socket *k, const st_event *ev,
-                             char *remote, size_t len) {
+static void add_socket_event(st_top_model *m, st_top_socket *k, const st_event *ev, char *remote,
+                             size_t len) {
   bool ok = !(ev->has & ST_HAS_STATUS) || ev->status.code == ST_OK;
   if (ev->provider == ST_PROVIDER_EXT) {
     st_top_cell *c;
@@ -437,7 +436,8 @@ int st_top_add(st_top_model *m, const st_event *ev, const char *host) {
   uint32_t hid = host_id(m, host);
   if (!ev->endpoint) {
     /* A resolver API's failed lookup (Windows) has no socket of its own. */
-    if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && st_ev_is_dns_failure(ev)) {
+    if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE &&
+        st_ev_is_dns_failure(ev)) {
       char comm[ST_COMM_MAX + 1];
       memcpy(comm, ev->comm, ST_COMM_MAX);
       comm[ST_COMM_MAX] = 0;

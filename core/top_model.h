@@ -49,11 +49,11 @@ typedef struct st_top_counts {
 } st_top_counts;
 
 typedef struct st_top_row {
-  char key[ST_TOP_KEY_MAX];  /* the group: "curl", "127.0.0.1:9", a container, a host */
-  uint32_t pid;              /* process rows */
+  char key[ST_TOP_KEY_MAX]; /* the group: "curl", "127.0.0.1:9", a container, a host */
+  uint32_t pid;             /* process rows */
   st_top_counts n;
-  uint32_t p50_us, p99_us;   /* connect latency; 0 when no connect succeeded */
-  uint32_t latencies;        /* how many connects were timed */
+  uint32_t p50_us, p99_us; /* connect latency; 0 when no connect succeeded */
+  uint32_t latencies;      /* how many connects were timed */
 } st_top_row;
 
 typedef struct st_top_cell st_top_cell;
@@ -61,7 +61,7 @@ typedef struct st_top_socket st_top_socket;
 
 typedef struct st_top_model {
   uint64_t interval_ns;
-  uint64_t start_ns;      /* of the open interval; 0 before the first */
+  uint64_t start_ns;       /* of the open interval; 0 before the first */
   st_top_cell *cur, *last; /* the open interval's cells, the last closed one's */
   size_t ncur;
   uint64_t last_start_ns, last_end_ns;

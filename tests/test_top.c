@@ -164,7 +164,8 @@ Test(top, batch_jsonl_is_one_object_per_row_per_interval) {
 
 /* Sorting and grouping from the command line; -n stops after N. */
 Test(top, sort_group_and_iterations) {
-  st_cli_result r = st_test_cli("top -b -f jsonl -d 0.001 --speed 0 -n 2 -g remote --sort out " DEMO);
+  st_cli_result r =
+      st_test_cli("top -b -f jsonl -d 0.001 --speed 0 -n 2 -g remote --sort out " DEMO);
   cr_assert_eq(r.code, 0, "%s", r.err);
   cr_assert_eq(st_test_lines(r.out), 3, "%s", r.out);
   const char *first = strstr(r.out, "\"remote\":\"127.0.0.1:*\"");

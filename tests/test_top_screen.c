@@ -250,8 +250,8 @@ Test(top_screen, a_signal_gives_the_terminal_back, .init = init, .fini = fini, .
   char path[160], cmd[400];
   snprintf(path, sizeof path, "%s/pid", dir);
   snprintf(cmd, sizeof cmd,
-           "p=$(tmux display -p -t %s '#{pane_pid}'); cat /proc/$p/task/$p/children > %s",
-           session, path);
+           "p=$(tmux display -p -t %s '#{pane_pid}'); cat /proc/$p/task/$p/children > %s", session,
+           path);
   cr_assert_eq(system(cmd), 0);
   char *pids = st_test_read_file(path, NULL);
   int pid = pids ? atoi(pids) : 0;

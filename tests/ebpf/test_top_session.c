@@ -61,8 +61,9 @@ static void workload(char cmd) {
     int s = tcp_listener(AF_INET, &port);
     int c = tcp_connect_to(AF_INET, port, 0);
     int a = accept(s, NULL, NULL);
-    if (s < 0 || c < 0 || a < 0 || send(c, "hello", 5, 0) != 5 || recv(a, buf, sizeof buf, 0) != 5 ||
-        send(a, "hi", 2, 0) != 2 || recv(c, buf, sizeof buf, 0) != 2)
+    if (s < 0 || c < 0 || a < 0 || send(c, "hello", 5, 0) != 5 ||
+        recv(a, buf, sizeof buf, 0) != 5 || send(a, "hi", 2, 0) != 2 ||
+        recv(c, buf, sizeof buf, 0) != 2)
       _exit(3);
     close(c);
     close(a);
@@ -95,8 +96,8 @@ static json_int_t num(json_t *o, const char *k) {
   return json_integer_value(json_object_get(o, k));
 }
 
-Test(top_session, attached_top_counts_what_the_sessions_summary_says, .init = init,
-     .fini = fini, .timeout = 120) {
+Test(top_session, attached_top_counts_what_the_sessions_summary_says, .init = init, .fini = fini,
+     .timeout = 120) {
   ST_REQUIRE_ROOT();
   held w = held_start(workload);
   cr_assert_gt(w.pid, 0);
@@ -279,8 +280,8 @@ static void connects(char cmd) {
  * by interval, add up to the burst. Then, with the process connecting
  * steadily, space freezes the interval shown (later ones are counted, the
  * view stays), g regroups it per remote, q gives the terminal back. */
-Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init,
-     .fini = tmux_fini, .timeout = 120) {
+Test(top_session, live_screen_counts_a_burst_freezes_and_regroups, .init = init, .fini = tmux_fini,
+     .timeout = 120) {
   ST_REQUIRE_ROOT();
   if (system("command -v tmux >/dev/null 2>&1") != 0) {
     if (st_test_in_ci())
@@ -432,6 +433,5 @@ Test(top_session, a_watcher_that_does_not_read_loses_events_not_the_session, .in
   st_reader_close(rd);
   cr_assert_gt(recorded, MANY * 5);
   cr_assert_eq(got + missed, recorded, "got %llu, told of %llu missed, the file has %llu",
-               (unsigned long long)got, (unsigned long long)missed,
-               (unsigned long long)recorded);
+               (unsigned long long)got, (unsigned long long)missed, (unsigned long long)recorded);
 }

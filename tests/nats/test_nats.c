@@ -374,8 +374,7 @@ Test(nats, top_groups_a_fleet_by_host) {
     publish_demo(&d, "TOP", hosts[i]);
   cr_assert(natsd_wait_msgs(&d, "TOP", 2 * 47, 10000));
   char args[512];
-  snprintf(args, sizeof args, "top %s --since 1h -b -f jsonl -g host -d 0.5 -n 4",
-           url(&d, "TOP"));
+  snprintf(args, sizeof args, "top %s --since 1h -b -f jsonl -g host -d 0.5 -n 4", url(&d, "TOP"));
   st_cli_result r = st_test_cli(args);
   cr_assert_eq(r.code, 0, "%s", r.err);
   long connects[2] = {0}, refused[2] = {0}, accepts[2] = {0};
@@ -387,8 +386,8 @@ Test(nats, top_groups_a_fleet_by_host) {
     int i = strcmp(h, "web1") == 0 ? 0 : strcmp(h, "web2") == 0 ? 1 : -1;
     cr_assert_geq(i, 0, "a host of its own: %s", l);
     connects[i] += (long)json_integer_value(json_object_get(o, "connects"));
-    refused[i] += (long)json_integer_value(
-        json_object_get(json_object_get(o, "failed"), "refused"));
+    refused[i] +=
+        (long)json_integer_value(json_object_get(json_object_get(o, "failed"), "refused"));
     accepts[i] += (long)json_integer_value(json_object_get(o, "accepts"));
     json_decref(o);
   }

@@ -293,8 +293,8 @@ static void answer(client *c, json_t *ans) {
   /* A watcher stays: the events after this answer are all its own (the
    * loop emits none between the two); reading tells when it goes. */
   if (c->watching) {
-    if (cli_watch_add(c->h->watch, (uv_stream_t *)&c->pipe, (uint32_t)c->pid,
-                      on_client_closed) == 0)
+    if (cli_watch_add(c->h->watch, (uv_stream_t *)&c->pipe, (uint32_t)c->pid, on_client_closed) ==
+        0)
       uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
     else
       c->watching = false; /* closed once the answer is out */

@@ -68,8 +68,7 @@ static void send_line(watcher *w, const char *s, size_t n) {
 
 static void tell_dropped(cli_watchers *ws, watcher *w) {
   st_event ev;
-  st_session_lost_event(ws->session, w->dropped, ST_LOST_SINK, w->dropped_from, w->dropped_to,
-                        &ev);
+  st_session_lost_event(ws->session, w->dropped, ST_LOST_SINK, w->dropped_from, w->dropped_to, &ev);
   snprintf(ev.detail, sizeof ev.detail, "the watcher read too slowly");
   ev.has |= ST_HAS_DETAIL;
   st_buf b = {0};

@@ -86,7 +86,9 @@ static void print_batch(top_state *t) {
 static void draw(top_state *t) {
   if (t->screen)
     top_screen_draw(t->screen, &t->model, t->source,
-                    t->model.hold ? "[frozen]" : t->ended ? "[source ended]" : "");
+                    t->model.hold ? "[frozen]"
+                    : t->ended    ? "[source ended]"
+                                  : "");
 }
 
 /* Closes every interval that ended by now and shows it. */
@@ -127,8 +129,7 @@ static int top_write(st_sink *sk, const st_event *ev) {
 /* The source is over: its last interval, however short, is shown too. */
 static int top_end(st_sink *sk, const st_counters *c) {
   top_state *t = (top_state *)sk;
-  if (!t->ended && t->model.start_ns &&
-      (t->model.cur_events || !t->printed || !t->event_time)) {
+  if (!t->ended && t->model.start_ns && (t->model.cur_events || !t->printed || !t->event_time)) {
     st_top_close(&t->model);
     t->printed++;
     if (t->screen)
@@ -328,8 +329,8 @@ int cli_top(cli_options *o, const char *source) {
   st_session_counters(t->s, &c);
   if (o->stats == CLI_STATS_JSON)
     fprintf(stderr,
-            "{\"seen\":%" PRIu64 ",\"shown\":%" PRIu64 ",\"filtered\":%" PRIu64
-            ",\"lost\":%" PRIu64 "}\n",
+            "{\"seen\":%" PRIu64 ",\"shown\":%" PRIu64 ",\"filtered\":%" PRIu64 ",\"lost\":%" PRIu64
+            "}\n",
             c.seen, c.delivered, c.filtered, c.lost);
   else if (o->stats == CLI_STATS_TEXT)
     cli_note("%" PRIu64 " events seen, %" PRIu64 " shown, %" PRIu64 " filtered out, %" PRIu64

@@ -17,10 +17,10 @@ static const struct {
   const char *name, *title;
   int width;
 } columns[TOP_COLS] = {
-    {"key", "", 0},          {"conn", "CONN/S", 7},   {"acc", "ACC/S", 6},
+    {"key", "", 0},          {"conn", "CONN/S", 7},     {"acc", "ACC/S", 6},
     {"rst-in", "RST-IN", 7}, {"rst-out", "RST-OUT", 8}, {"retrans", "RETRANS", 8},
-    {"in", "IN/S", 7},       {"out", "OUT/S", 7},     {"p50", "P50", 7},
-    {"p99", "P99", 7},       {"dns", "DNS-FAIL", 9},  {"failed", "FAILED", 0},
+    {"in", "IN/S", 7},       {"out", "OUT/S", 7},       {"p50", "P50", 7},
+    {"p99", "P99", 7},       {"dns", "DNS-FAIL", 9},    {"failed", "FAILED", 0},
 };
 
 int top_column_lookup(const char *name) {
@@ -267,8 +267,7 @@ void top_line(st_buf *b, const top_view *v, const st_top_row *r, double seconds,
     }
     if (c == TOP_COL_KEY && (int)strlen(text) > w)
       text[w] = 0;
-    cell(&line, &used, text, w, c == TOP_COL_KEY || c == TOP_COL_FAILED,
-         color && r ? paint : NULL);
+    cell(&line, &used, text, w, c == TOP_COL_KEY || c == TOP_COL_FAILED, color && r ? paint : NULL);
   }
   /* No trailing blanks: batch lines compare exactly. */
   while (line.len && line.data[line.len - 1] == ' ')
@@ -304,13 +303,14 @@ void top_header(st_buf *b, const st_top_model *m, const top_view *v, const st_to
                 "Totals: conn/s %s, failed %" PRIu64 "%s%s%s, acc/s %s, rst in %" PRIu64
                 " out %" PRIu64 ", retrans %" PRIu64 ", in/s %s, out/s %s, p50 %s, p99 %s, "
                 "dns-fail %" PRIu64 "\n",
-                conn, failed, failed ? " (" : "", fails, failed ? ")" : "", acc,
-                total->n.resets_in, total->n.resets_out, total->n.retransmits, in, out, p50, p99,
+                conn, failed, failed ? " (" : "", fails, failed ? ")" : "", acc, total->n.resets_in,
+                total->n.resets_out, total->n.retransmits, in, out, p50, p99,
                 total->n.dns_failures);
-  st_buf_printf(b, "Events: %" PRIu64 " in the interval, %" PRIu64 " in all; lost %" PRIu64
-                   " in the interval, %" PRIu64 " in all; grouped by %s%s%s\n",
-                m->last_events, m->events, m->last_lost, m->lost,
-                st_top_grouping_name(v->grouping), v->filter[0] ? "; filter: " : "", v->filter);
+  st_buf_printf(b,
+                "Events: %" PRIu64 " in the interval, %" PRIu64 " in all; lost %" PRIu64
+                " in the interval, %" PRIu64 " in all; grouped by %s%s%s\n",
+                m->last_events, m->events, m->last_lost, m->lost, st_top_grouping_name(v->grouping),
+                v->filter[0] ? "; filter: " : "", v->filter);
 }
 
 void top_json_row(st_buf *b, const st_top_model *m, const top_view *v, const st_top_row *r) {
@@ -324,22 +324,20 @@ void top_json_row(st_buf *b, const st_top_model *m, const top_view *v, const st_
   st_buf_printf(b, "\"%s\":", st_top_grouping_name(v->grouping));
   st_buf_json_string(b, r->key);
   const st_top_counts *n = &r->n;
-  st_buf_printf(b, ",\"connects\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":{", n->connects,
-                n->ok);
+  st_buf_printf(b, ",\"connects\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":{", n->connects, n->ok);
   bool first = true;
   for (int c = 0; c < ST_CODE_COUNT; c++) {
     if (!n->failed[c] || c == ST_OK)
       continue;
-    st_buf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", st_code_name((st_code)c),
-                  n->failed[c]);
+    st_buf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", st_code_name((st_code)c), n->failed[c]);
     first = false;
   }
   st_buf_printf(b,
                 "},\"accepts\":%" PRIu64 ",\"resets_in\":%" PRIu64 ",\"resets_out\":%" PRIu64
                 ",\"retransmits\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
                 ",\"dns_failures\":%" PRIu64,
-                n->accepts, n->resets_in, n->resets_out, n->retransmits, n->bytes_in,
-                n->bytes_out, n->dns_failures);
+                n->accepts, n->resets_in, n->resets_out, n->retransmits, n->bytes_in, n->bytes_out,
+                n->dns_failures);
   if (r->latencies)
     st_buf_printf(b, ",\"connect_p50_us\":%" PRIu32 ",\"connect_p99_us\":%" PRIu32, r->p50_us,
                   r->p99_us);

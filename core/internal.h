@@ -5,6 +5,7 @@
 #ifndef ST_CORE_INTERNAL_H
 #define ST_CORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -146,6 +147,45 @@ static inline int st_event_remote_is_peer(const struct st_event *ev) {
   default:
     return (ev->has & ST_HAS_REMOTE) != 0;
   }
+}
+
+/* Kinds of events and statuses, as the summary (summary_model.c) and top
+ * (top_model.c) count them. */
+static inline bool st_ev_is_send(uint16_t id) {
+  return id == ST_EV_SEND || id == ST_EV_SENDTO || id == ST_EV_SENDTO_ADDR || id == ST_EV_SENDMSG ||
+         id == ST_EV_SENDMSG_ADDR;
+}
+
+static inline bool st_ev_is_receive(uint16_t id) {
+  return id == ST_EV_RECEIVE || id == ST_EV_RECEIVEFROM || id == ST_EV_RECEIVEFROM_ADDR ||
+         id == ST_EV_RECEIVEMSG || id == ST_EV_RECEIVEMSG_ADDR;
+}
+
+/* A call with its own peer address: a datagram send or receive. */
+static inline bool st_ev_is_datagram_call(uint16_t id) {
+  return id == ST_EV_SENDTO_ADDR || id == ST_EV_RECEIVEFROM_ADDR || id == ST_EV_SENDMSG_ADDR ||
+         id == ST_EV_RECEIVEMSG_ADDR;
+}
+
+/* A status that says a socket went wrong (not a call that must wait or was
+ * interrupted). */
+static inline bool st_status_is_failure(uint8_t code) {
+  return code != ST_OK && code != ST_PENDING && code != ST_WOULD_BLOCK && code != ST_CANCELLED;
+}
+
+/* A DNS answer that says the name did not resolve (NXDOMAIN, SERVFAIL,
+ * REFUSED, ...), or a query no answer came for. An answer's status, when
+ * the session gave it one, is the judge (a Windows timeout has no rcode). */
+static inline bool st_ev_is_dns_failure(const st_event *ev) {
+  if (!(ev->has & ST_HAS_DNS))
+    return false;
+  if (ev->dns.flags & ST_DNS_UNANSWERED)
+    return true;
+  if (!ev->dns.qr || (ev->dns.flags & ST_DNS_SENT))
+    return false; /* a query, or a server's own answer */
+  if (ev->has & ST_HAS_STATUS)
+    return ev->status.code != ST_OK;
+  return ev->dns.rcode != 0;
 }
 
 #endif

@@ -147,43 +147,6 @@ static void add(rows2 r, size_t field_offset, uint64_t n) {
     *(uint64_t *)((char *)r.remote + field_offset) += n;
 }
 
-static bool is_send(uint16_t id) {
-  return id == ST_EV_SEND || id == ST_EV_SENDTO || id == ST_EV_SENDTO_ADDR || id == ST_EV_SENDMSG ||
-         id == ST_EV_SENDMSG_ADDR;
-}
-
-static bool is_receive(uint16_t id) {
-  return id == ST_EV_RECEIVE || id == ST_EV_RECEIVEFROM || id == ST_EV_RECEIVEFROM_ADDR ||
-         id == ST_EV_RECEIVEMSG || id == ST_EV_RECEIVEMSG_ADDR;
-}
-
-/* A call with its own peer address: a datagram send or receive. */
-static bool is_datagram_call(uint16_t id) {
-  return id == ST_EV_SENDTO_ADDR || id == ST_EV_RECEIVEFROM_ADDR || id == ST_EV_SENDMSG_ADDR ||
-         id == ST_EV_RECEIVEMSG_ADDR;
-}
-
-/* A status that says a socket went wrong (not a call that must wait or was
- * interrupted). */
-static bool is_failure(uint8_t code) {
-  return code != ST_OK && code != ST_PENDING && code != ST_WOULD_BLOCK && code != ST_CANCELLED;
-}
-
-/* A DNS answer that says the name did not resolve (NXDOMAIN, SERVFAIL,
- * REFUSED, ...), or a query no answer came for. An answer's status, when
- * the session gave it one, is the judge (a Windows timeout has no rcode). */
-static bool is_dns_failure(const st_event *ev) {
-  if (!(ev->has & ST_HAS_DNS))
-    return false;
-  if (ev->dns.flags & ST_DNS_UNANSWERED)
-    return true;
-  if (!ev->dns.qr || (ev->dns.flags & ST_DNS_SENT))
-    return false; /* a query, or a server's own answer */
-  if (ev->has & ST_HAS_STATUS)
-    return ev->status.code != ST_OK;
-  return ev->dns.rcode != 0;
-}
-
 /* Counts a failed lookup in the DNS failures table. */
 static void add_dns_failure(st_sum_model *m, const st_event *ev) {
   const st_dns *d = &ev->dns;
@@ -359,10 +322,10 @@ static void add_accept(st_sum_model *m, st_sum_socket *e, const st_event *ev, ch
 }
 
 static void add_call(st_sum_model *m, st_sum_socket *e, const st_event *ev, const char *remote) {
-  bool snd = is_send(ev->id);
+  bool snd = st_ev_is_send(ev->id);
   if (ev->enter_exit == ST_EE_ENTER)
     return;
-  if ((ev->has & ST_HAS_STATUS) && is_failure(ev->status.code)) {
+  if ((ev->has & ST_HAS_STATUS) && st_status_is_failure(ev->status.code)) {
     if (ev->status.code == ST_RESET)
       reset_received(m, e, remote);
     else if (e->end_code == ST_OK)
@@ -407,8 +370,8 @@ static void add_setup(st_sum_socket *e, const st_event *ev) {
     e->listener = true;
   else if ((ev->has & ST_HAS_LOCAL) && (ev->local.port || ev->local.family == ST_FAMILY_UNIX))
     e->bound = true;
-  if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) && is_failure(ev->status.code) &&
-      e->setup_code == ST_OK)
+  if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) &&
+      st_status_is_failure(ev->status.code) && e->setup_code == ST_OK)
     e->setup_code = ev->status.code;
 }
 
@@ -453,14 +416,14 @@ static void add_afd(st_sum_model *m, st_sum_socket *e, const st_event *ev, char 
   default:
     break;
   }
-  if (is_send(ev->id) || is_receive(ev->id))
+  if (st_ev_is_send(ev->id) || st_ev_is_receive(ev->id))
     add_call(m, e, ev, remote);
 }
 
 static void add_ext(st_sum_model *m, st_sum_socket *e, const st_event *ev, const char *remote) {
   if (ev->id == ST_EV_TCP_RESET_SENT) {
     reset_sent(m, e, remote);
-  } else if (ev->id == ST_EV_DNS_MESSAGE && is_dns_failure(ev)) {
+  } else if (ev->id == ST_EV_DNS_MESSAGE && st_ev_is_dns_failure(ev)) {
     e->dns_failed++;
   } else if (ev->id == ST_EV_ENDPOINT_SUMMARY && (ev->has & ST_HAS_SUMMARY)) {
     rows2 r = rows_for(m, e, e->remote[0] ? e->remote : remote);
@@ -478,7 +441,7 @@ static void add_ext(st_sum_model *m, st_sum_socket *e, const st_event *ev, const
     }
     /* At level 4 a connection that timed out mid-stream says so only here. */
     uint8_t fs = s->final_status.code;
-    if (is_failure(fs) && fs != ST_RESET && !connect_failed(e) && e->end_code == ST_OK)
+    if (st_status_is_failure(fs) && fs != ST_RESET && !connect_failed(e) && e->end_code == ST_OK)
       e->end_code = fs;
   }
 }
@@ -529,7 +492,7 @@ static void learn_kind(st_sum_socket *e, const st_event *ev) {
 }
 
 int st_sum_add(st_sum_model *m, const st_event *ev) {
-  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && is_dns_failure(ev)) {
+  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && st_ev_is_dns_failure(ev)) {
     m->dns_failures++;
     add_dns_failure(m, ev);
   }
@@ -567,10 +530,11 @@ int st_sum_add(st_sum_model *m, const st_event *ev) {
   if (!e->peer_name[0] && (ev->has & ST_HAS_REMOTE_NAME) && st_event_remote_is_peer(ev))
     snprintf(e->peer_name, sizeof e->peer_name, "%.*s", (int)sizeof e->peer_name - 1,
              ev->remote_name);
-  if (is_datagram_call(ev->id) && (ev->has & ST_HAS_REMOTE) && ev->enter_exit != ST_EE_ENTER) {
+  if (st_ev_is_datagram_call(ev->id) && (ev->has & ST_HAS_REMOTE) &&
+      ev->enter_exit != ST_EE_ENTER) {
     /* A datagram socket whose first call received serves: whoever sent
      * came from a port of their own. */
-    if (!e->datagram_ops && is_receive(ev->id))
+    if (!e->datagram_ops && st_ev_is_receive(ev->id))
       e->service = true;
     e->datagram_ops = true;
     if (!e->peer_addr.family)

@@ -16,6 +16,7 @@ packages=(
   dpkg-dev                                  # the .deb: dpkg-shlibdeps computes its dependencies
   man-db groff-base                         # the install test renders the man pages (man -l)
   zsh bash-completion                       # the install test loads the shell completions
+  tmux                                      # the tests of top's full screen (capture-pane reads it)
 )
 
 missing=()

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ebpf/ebpf.h"
@@ -131,4 +132,63 @@ int tcp_connect_to(int family, uint16_t port, int flags) {
   fill_loopback(family, port, &ss, &len);
   connect(fd, (struct sockaddr *)&ss, len); /* the caller checks errno */
   return fd;
+}
+
+held held_start(void (*work)(char cmd)) {
+  held h = {.pid = -1, .cmd = -1, .done = -1};
+  int a[2], b[2];
+  if (pipe(a) < 0)
+    return h;
+  if (pipe(b) < 0) {
+    close(a[0]);
+    close(a[1]);
+    return h;
+  }
+  h.pid = fork();
+  if (h.pid == 0) {
+    close(a[1]);
+    close(b[0]);
+    char c;
+    while (read(a[0], &c, 1) == 1 && c != 'q') {
+      work(c);
+      if (write(b[1], "d", 1) != 1)
+        _exit(4);
+    }
+    _exit(0);
+  }
+  close(a[0]);
+  close(b[1]);
+  h.cmd = a[1];
+  h.done = b[0];
+  return h;
+}
+
+bool held_do(held *h, char cmd) {
+  char c;
+  return write(h->cmd, &cmd, 1) == 1 && read(h->done, &c, 1) == 1;
+}
+
+bool held_end(held *h) {
+  int st = 0;
+  bool said = write(h->cmd, "q", 1) == 1;
+  close(h->cmd);
+  close(h->done);
+  return said && waitpid(h->pid, &st, 0) == h->pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+bool loopback_exchange(const char *msg) {
+  uint16_t port;
+  char buf[64];
+  size_t n = strlen(msg);
+  int l = tcp_listener(AF_INET, &port);
+  int c = l >= 0 ? tcp_connect_to(AF_INET, port, 0) : -1;
+  int s = c >= 0 ? accept(l, NULL, NULL) : -1;
+  bool ok = s >= 0 && send(c, msg, n, 0) == (ssize_t)n && recv(s, buf, sizeof buf, 0) == (ssize_t)n;
+  if (c >= 0)
+    close(c);
+  if (s >= 0)
+    close(s);
+  if (l >= 0)
+    close(l);
+  return ok;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "common/testutil.h"
 #include "socktrace/session.h"
@@ -46,6 +47,21 @@ uint64_t live_endpoint_of_port(const live *l, uint16_t port);
 int tcp_listener(int family, uint16_t *port);
 int tcp_connect_to(int family, uint16_t port, int flags);
 uint16_t local_port(int fd);
+/* One loopback TCP connection on 127.0.0.1: listen, connect, accept, msg
+ * from the client to the server, close all three; true when it all went. */
+bool loopback_exchange(const char *msg);
 void fill_loopback(int family, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
+
+/* A child process held on a pipe: for each command byte sent with
+ * held_do it runs work(cmd) (its sockets are the child's, so a pid filter
+ * can name them) and answers; held_end sends 'q' and reaps it (true when
+ * it exited 0). A failed start leaves pid -1. */
+typedef struct held {
+  pid_t pid;
+  int cmd, done;
+} held;
+held held_start(void (*work)(char cmd));
+bool held_do(held *h, char cmd);
+bool held_end(held *h);
 
 #endif

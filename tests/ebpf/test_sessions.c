@@ -58,63 +58,27 @@ static int cli(char **out, char **err, const char *fmt, ...) {
   return r.code;
 }
 
-/* A process that makes one loopback TCP exchange for each 'x' it reads
- * and answers 'd'; it ends at 'q' or EOF. */
-typedef struct worker {
-  pid_t pid;
-  int cmd, done;
-} worker;
+/* A process that makes one loopback TCP exchange for each 'x' it is
+ * sent (live.h's held child). */
+typedef held worker;
 
-static void exchange(void) {
-  uint16_t port;
-  char buf[8];
-  int l = tcp_listener(AF_INET, &port);
-  int c = tcp_connect_to(AF_INET, port, 0);
-  int s = accept(l, NULL, NULL);
-  if (l < 0 || c < 0 || s < 0 || send(c, "hi", 2, 0) != 2 || recv(s, buf, sizeof buf, 0) != 2)
+static void exchange(char cmd) {
+  if (!loopback_exchange("hi"))
     _exit(3);
-  close(c);
-  close(s);
-  close(l);
 }
 
 static worker worker_start(void) {
-  int a[2], b[2];
-  cr_assert_eq(pipe(a), 0);
-  cr_assert_eq(pipe(b), 0);
-  worker w = {.pid = fork()};
-  cr_assert_geq(w.pid, 0);
-  if (w.pid == 0) {
-    close(a[1]);
-    close(b[0]);
-    char c;
-    while (read(a[0], &c, 1) == 1 && c == 'x') {
-      exchange();
-      if (write(b[1], "d", 1) != 1)
-        _exit(4);
-    }
-    _exit(0);
-  }
-  close(a[0]);
-  close(b[1]);
-  w.cmd = a[1];
-  w.done = b[0];
+  worker w = held_start(exchange);
+  cr_assert_gt(w.pid, 0);
   return w;
 }
 
 static void worker_exchange(worker *w) {
-  char c;
-  cr_assert_eq(write(w->cmd, "x", 1), 1);
-  cr_assert_eq(read(w->done, &c, 1), 1, "the worker made its exchange");
+  cr_assert(held_do(w, 'x'), "the worker made its exchange");
 }
 
 static void worker_end(worker *w) {
-  int st;
-  cr_assert_eq(write(w->cmd, "q", 1), 1);
-  close(w->cmd);
-  close(w->done);
-  waitpid(w->pid, &st, 0);
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  cr_assert(held_end(w));
 }
 
 /* The events of a recording, from `socktrace replay -f jsonl`. */

@@ -363,3 +363,38 @@ Test(nats, errors_are_one_line) {
   natsd_kill(&d);
   natsd_kill(&nojs);
 }
+
+/* top on a fleet's stream: grouped by host, each host's rows are its own
+ * (the demo's 3 connects, 1 refused, 2 accepts each), summed over the
+ * intervals the stream's events arrived in. */
+Test(nats, top_groups_a_fleet_by_host) {
+  natsd d = one_server();
+  const char *hosts[] = {"web1", "web2"};
+  for (int i = 0; i < 2; i++)
+    publish_demo(&d, "TOP", hosts[i]);
+  cr_assert(natsd_wait_msgs(&d, "TOP", 2 * 47, 10000));
+  char args[512];
+  snprintf(args, sizeof args, "top %s --since 1h -b -f jsonl -g host -d 0.5 -n 4", url(&d, "TOP"));
+  st_cli_result r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  long connects[2] = {0}, refused[2] = {0}, accepts[2] = {0};
+  for (char *l = strtok(r.out, "\n"); l; l = strtok(NULL, "\n")) {
+    json_t *o = json_loads(l, 0, NULL);
+    cr_assert_not_null(o, "%s", l);
+    const char *h = json_string_value(json_object_get(o, "host"));
+    cr_assert_not_null(h, "%s", l);
+    int i = strcmp(h, "web1") == 0 ? 0 : strcmp(h, "web2") == 0 ? 1 : -1;
+    cr_assert_geq(i, 0, "a host of its own: %s", l);
+    connects[i] += (long)json_integer_value(json_object_get(o, "connects"));
+    refused[i] +=
+        (long)json_integer_value(json_object_get(json_object_get(o, "failed"), "refused"));
+    accepts[i] += (long)json_integer_value(json_object_get(o, "accepts"));
+    json_decref(o);
+  }
+  for (int i = 0; i < 2; i++) {
+    cr_assert_eq(connects[i], 3, "%s: %s", hosts[i], r.out);
+    cr_assert_eq(refused[i], 1, "%s", hosts[i]);
+    cr_assert_eq(accepts[i], 2, "%s", hosts[i]);
+  }
+  st_cli_result_free(&r);
+}

@@ -78,6 +78,21 @@ static void socktrace_argv(const tracer *t, const run_files *f, char **argv) {
   argv[n] = NULL;
 }
 
+/* `top` live in batch mode: the same backend, its rows each second (into
+ * the run's stdout file) instead of every event. */
+static void top_argv(const tracer *t, const run_files *f, char **argv) {
+  int n = 0;
+  argv[n++] = (char *)f->socktrace;
+  argv[n++] = "top";
+  argv[n++] = "-b";
+  argv[n++] = "--stats=json";
+  argv[n++] = "-p";
+  argv[n++] = (char *)f->pid;
+  for (int i = 0; t->args[i]; i++)
+    argv[n++] = (char *)t->args[i];
+  argv[n] = NULL;
+}
+
 /* The binary from before a change may predate --stats=json: it is asked for
  * the words, which every version prints. */
 static void before_argv(const tracer *t, const run_files *f, char **argv) {
@@ -238,6 +253,13 @@ tracer bench_tracers[] = {
     {.name = "untraced", .ours = true},
     SOCKTRACE("socktrace-l4-null", NULL, "-l", "4", "-f", "null"),
     BEFORE("before-l4-null", NULL, "-l", "4", "-f", "null"),
+    {.name = "socktrace-l4-top",
+     .ours = true,
+     .args = {"-l", "4", "-d", "1", NULL},
+     .argv = top_argv,
+     .ready = "tracing with",
+     .drain_ms = 50,
+     .count = count_socktrace},
     SOCKTRACE("socktrace-l4-file", ".sktrace", "-l", "4"),
     BEFORE("before-l4-file", ".sktrace", "-l", "4"),
     SOCKTRACE("socktrace-l5-file", ".sktrace", "-l", "5"),

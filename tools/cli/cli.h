@@ -55,6 +55,18 @@ enum {
   CLI_OPT_NATS_END
 };
 
+/* `top` (top.c): how often, how many, from where, as what. */
+typedef struct cli_top_args {
+  bool batch;                  /* -b: the table every interval, not the full screen */
+  unsigned long iterations;    /* -n: stop after this many intervals; 0 = never */
+  uint64_t interval_ns;        /* -d SECONDS */
+  double speed;                /* --speed: a recording's pace; 0 = as fast as it reads */
+  bool speed_given;
+  int grouping;                /* -g: ST_TOP_* */
+  const char *sort;            /* --sort COLUMN */
+  const char *session;         /* --session NAME: a running session's events */
+} cli_top_args;
+
 typedef struct cli_options {
   st_session_config cfg;
   const char *output;  /* -o FILE, NULL = stdout */
@@ -87,6 +99,7 @@ typedef struct cli_options {
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
   cli_nats_args nats;          /* nats:// outputs and streams */
+  cli_top_args top;            /* top's own options */
   const char *catalog_root;    /* --catalog-root DIR: the catalog's files under DIR */
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
@@ -238,6 +251,22 @@ uint64_t cli_nats_published(uint64_t *lost);
 /* A table by host at the end: host_of names the host of the event being
  * written (host_table.c). */
 int cli_host_table_new(FILE *out, const char *(*host_of)(void *arg), void *arg, st_sink **sink);
+
+/* `top [SOURCE]` (top.c): a live view of the sockets, from the live
+ * backend, a running session (--session), a nats:// stream or a recorded
+ * FILE; the full screen on a terminal (top_screen_unix.c), else (or with
+ * -b) the table every interval. */
+int cli_top(cli_options *o, const char *source);
+/* A running session's events through its control socket (watch_backend_unix.c):
+ * a live source for top; 0, or a negative code after one line. */
+int cli_watch_backend(cli_options *o, const char *name, st_backend **out);
+/* A recording read at its recorded pace times speed (top_pace.c): wraps
+ * the file source inner; pace_now is the recording's time that has come. */
+int cli_pace_backend(st_backend *inner, double speed, st_backend **out);
+uint64_t cli_pace_now(st_backend *paced);
+/* The host of the event being read from a nats:// stream (NULL for other
+ * sources). */
+const char *cli_nats_event_host(const cli_options *o);
 
 /* `catalog`: what sits between applications and the network stack, like
  * `netsh winsock show catalog` (catalog_win.c / catalog_unix.c). */

@@ -137,6 +137,10 @@ static int run_flush(cli_options *o, int nrest, char **rest) {
   return cli_flush(o, rest[0]);
 }
 
+static int run_top(cli_options *o, int nrest, char **rest) {
+  return cli_top(o, nrest ? rest[0] : NULL);
+}
+
 static int run_collect(cli_options *o, int nrest, char **rest) {
   return cli_collect(o, rest[0]);
 }
@@ -167,6 +171,11 @@ static const command commands[] = {
     {"collect", "collect [OPTIONS] nats://HOST",
      "follow a fleet's stream live, like tail -f;\nat Ctrl-C, a table by host", OPERANDS_FILE, true,
      "collect takes one nats:// URL: socktrace collect nats://HOST[:PORT][/STREAM]", run_collect},
+    {"top", "top [OPTIONS] [FILE|nats://HOST]",
+     "a live view of the sockets, like top: per\nprocess (or remote, container, host) connects,\n"
+     "failures, accepts, resets, retransmits,\nbytes, connect latency; from the live\n"
+     "backend, a --session, a stream or a FILE",
+     OPERANDS_NAME_OR_NONE, true, "top takes at most one FILE or nats:// URL", run_top},
     {"diff", "diff [OPTIONS] A B",
      "compare two traces (any kinds, e.g. a Windows\n.etl and a Linux .sktrace) as connection\n"
      "stories ('socktrace diff --help')",

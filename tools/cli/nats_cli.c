@@ -195,7 +195,8 @@ bool cli_nats_check(const cli_options *o, const char *command, const char *opera
   const cli_nats_args *n = &o->nats;
   bool stream =
       cli_is_nats_url(operand) &&
-      (!strcmp(command, "replay") || !strcmp(command, "report") || !strcmp(command, "collect"));
+      (!strcmp(command, "replay") || !strcmp(command, "report") || !strcmp(command, "collect") ||
+       !strcmp(command, "top"));
   if (stream)
     return true;
   if (n->nhosts) {

@@ -49,6 +49,10 @@ static const char *reader_host(void *arg) {
   return st_backend_nats_host(arg);
 }
 
+const char *cli_nats_event_host(const cli_options *o) {
+  return o->nats.reader ? st_backend_nats_host(o->nats.reader) : NULL;
+}
+
 int cli_nats_backend(cli_options *o, const char *url, st_backend **out) {
   st_nats_options no;
   char err[512], base[1024], query[512];

@@ -46,3 +46,7 @@ uint64_t cli_nats_published(uint64_t *lost) {
   *lost = 0;
   return 0;
 }
+
+const char *cli_nats_event_host(const cli_options *o) {
+  return NULL;
+}

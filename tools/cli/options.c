@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "top_model.h"
 
 const char cli_options_help[] =
     "\n"
@@ -71,6 +72,18 @@ const char cli_options_help[] =
     "                       Winsock's (by GUID, id, version, count)\n"
     "      --file-mode MODE permissions of the files written (default 0600: traces say who\n"
     "                       talks to whom, so only their owner reads them)\n"
+    "\n"
+    "top [FILE|nats://HOST] (a live view; the full screen on a terminal):\n"
+    "  -d, --delay SECONDS  the interval (default 1; e.g. 0.5)\n"
+    "  -b, --batch          print the table every interval instead (also when standard\n"
+    "                       output is no terminal); -f jsonl: one object per row\n"
+    "  -n, --iterations N   stop after N intervals\n"
+    "  -g, --group KEY      process (default), remote, container or host\n"
+    "      --sort COLUMN    conn, acc, failed, rst-in, rst-out, retrans, in, out, p50, p99,\n"
+    "                       dns or key (default failed; largest first)\n"
+    "      --session NAME   watch a running session's events (no second tracer)\n"
+    "      --speed N        a recording at N times its pace (default 1; 0: as fast as it\n"
+    "                       reads, intervals still on its own clock)\n"
     "\n"
     "Sessions (start, query, update, stop, flush):\n"
     "      --control-dir DIR    where the sessions' control sockets are (default\n"
@@ -159,6 +172,9 @@ enum {
   OPT_ALL,
   OPT_FAIL_ON,
   OPT_DNS_TIMEOUT,
+  OPT_SORT,
+  OPT_SESSION,
+  OPT_SPEED,
 };
 
 static const struct option long_opts[] = {
@@ -212,6 +228,13 @@ static const struct option long_opts[] = {
     {"since-seq", required_argument, NULL, CLI_OPT_SINCE_SEQ},
     {"host-name", required_argument, NULL, CLI_OPT_HOST_NAME},
     {"catalog-root", required_argument, NULL, OPT_CATALOG_ROOT},
+    {"delay", required_argument, NULL, 'd'},
+    {"batch", no_argument, NULL, 'b'},
+    {"iterations", required_argument, NULL, 'n'},
+    {"group", required_argument, NULL, 'g'},
+    {"sort", required_argument, NULL, OPT_SORT},
+    {"session", required_argument, NULL, OPT_SESSION},
+    {"speed", required_argument, NULL, OPT_SPEED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -275,7 +298,7 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
   int c;
   optind = 1;
   /* `run` stops at its command so CMD's own options stay CMD's. */
-  const char *spec = stop_at_operand ? "+l:k:p:e:f:o:sqi:h" : "l:k:p:e:f:o:sqi:h";
+  const char *spec = stop_at_operand ? "+l:k:p:e:f:o:sqi:hd:bn:g:" : "l:k:p:e:f:o:sqi:hd:bn:g:";
   while ((c = getopt_long(argc, argv, spec, long_opts, NULL)) != -1) {
     int rc = 0;
     switch (c) {
@@ -495,6 +518,49 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
         o->etw_buffers = v;
       break;
     }
+    case 'd':
+    case OPT_SPEED: {
+      char *end;
+      double v = strtod(optarg, &end);
+      bool delay = c == 'd';
+      if (end == optarg || *end || !(delay ? v >= 0.001 && v <= 3600 : v >= 0 && v <= 1e6)) {
+        cli_error(delay ? "bad --delay '%s' (seconds, e.g. 1 or 0.5; from 0.001 to 3600)"
+                        : "bad --speed '%s' (a factor, e.g. 1, 10 or 0 for as fast as it reads)",
+                  optarg);
+        return -1;
+      }
+      if (delay)
+        o->top.interval_ns = (uint64_t)(v * 1e9 + 0.5);
+      else
+        o->top.speed = v, o->top.speed_given = true;
+      break;
+    }
+    case 'b':
+      o->top.batch = true;
+      break;
+    case 'n': {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (*end || !*optarg || v < 1) {
+        cli_error("bad --iterations '%s' (a number from 1)", optarg);
+        return -1;
+      }
+      o->top.iterations = v;
+      break;
+    }
+    case 'g':
+      o->top.grouping = st_top_grouping_lookup(optarg);
+      if (o->top.grouping < 0) {
+        cli_error("bad --group '%s' (use process, remote, container or host)", optarg);
+        return -1;
+      }
+      break;
+    case OPT_SORT:
+      o->top.sort = optarg;
+      break;
+    case OPT_SESSION:
+      o->top.session = optarg;
+      break;
     case 'h':
       cli_usage(stdout);
       exit(0);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "session_watch.h"
 
 #define READY_MARK "\001ready "
 #define RATE_WINDOW 5 /* seconds the current rate is measured over */
@@ -38,6 +39,7 @@ typedef struct host {
   st_session *s;
   st_backend *b;
   st_sink *sktrace;
+  cli_watchers *watch; /* clients of {"cmd":"watch"} */
   FILE *out;
   uv_pipe_t server;
   uv_signal_t sigterm, sigint;
@@ -55,6 +57,8 @@ typedef struct client {
   char *buf;
   size_t len;
   bool answered, stop_after;
+  bool watching; /* asked for the events: stays open after its answer */
+  pid_t pid;     /* the peer's process */
 } client;
 
 static uint64_t now_ns(void) {
@@ -133,6 +137,8 @@ static json_t *session_json(host *h) {
                         "filter", cli_filter_to_json(&cfg->filter), "outputs", outputs_json(h),
                         "events", counters_json(h), "rate", rate);
   json_object_set_new(o, "state", json_string(st_session_stopping(h->s) ? "stopped" : "running"));
+  if (h->watch)
+    json_object_set_new(o, "watch", cli_watch_json(h->watch));
   if (st_session_status(h->s) < 0)
     json_object_set_new(o, "error", json_string(st_session_error(h->s)));
   return o;
@@ -212,7 +218,7 @@ static json_t *handle(client *c, const char *line) {
   if (!json_is_object(req))
     ans = fail("malformed request: %s (one JSON object per line)", je.text);
   else if (!cmd)
-    ans = fail("malformed request: no \"cmd\" (query, update, flush or stop)");
+    ans = fail("malformed request: no \"cmd\" (query, update, flush, stop or watch)");
   else if (strcmp(cmd, "query") == 0)
     ans = ok(session_json(h));
   else if (strcmp(cmd, "update") == 0)
@@ -221,12 +227,15 @@ static json_t *handle(client *c, const char *line) {
     ans = st_session_flush(h->s) < 0
               ? fail("cannot flush session %s: %s", h->name, st_session_error(h->s))
               : ok(session_json(h));
-  else if (strcmp(cmd, "stop") == 0) {
+  else if (strcmp(cmd, "watch") == 0) {
+    ans = st_session_stopping(h->s) ? fail("session %s is stopping", h->name) : ok(session_json(h));
+    c->watching = !st_session_stopping(h->s);
+  } else if (strcmp(cmd, "stop") == 0) {
     st_session_stop(h->s);
     ans = ok(session_json(h));
     c->stop_after = true;
   } else
-    ans = fail("unknown \"cmd\" \"%s\" (query, update, flush or stop)", cmd);
+    ans = fail("unknown \"cmd\" \"%s\" (query, update, flush, stop or watch)", cmd);
   json_decref(req);
   return ans;
 }
@@ -239,11 +248,16 @@ static void on_client_closed(uv_handle_t *hd) {
   free(c);
 }
 
+static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+
 static void on_written(uv_write_t *w, int status) {
   client *c = w->data;
   bool stop = c->stop_after;
   host *h = c->h;
   free(w);
+  if (c->watching)
+    return; /* its stream is the watchers' now */
   uv_close((uv_handle_t *)&c->pipe, on_client_closed);
   if (stop)
     host_close(h);
@@ -274,6 +288,16 @@ static void answer(client *c, json_t *ans) {
   if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, on_written) < 0) {
     free(w);
     uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+    return;
+  }
+  /* A watcher stays: the events after this answer are all its own (the
+   * loop emits none between the two); reading tells when it goes. */
+  if (c->watching) {
+    if (cli_watch_add(c->h->watch, (uv_stream_t *)&c->pipe, (uint32_t)c->pid, on_client_closed) ==
+        0)
+      uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+    else
+      c->watching = false; /* closed once the answer is out */
   }
 }
 
@@ -285,8 +309,11 @@ static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   client *c = st->data;
-  if (c->answered)
+  if (c->answered) {
+    if (n < 0 && c->watching)
+      cli_watch_remove(c->h->watch, st);
     return;
+  }
   if (n > 0) {
     char *nb =
         c->len + (size_t)n <= CLI_REQUEST_MAX ? realloc(c->buf, c->len + (size_t)n + 1) : NULL;
@@ -321,6 +348,7 @@ static bool allowed(host *h, client *c, char *why, size_t len) {
     snprintf(why, len, "cannot tell who is asking");
     return false;
   }
+  c->pid = cr.pid;
   if (cr.uid == 0 || cr.uid == h->owner)
     return true;
   snprintf(why, len,
@@ -358,6 +386,8 @@ static void host_close(host *h) {
     return;
   h->closing = true;
   st_session_stop(h->s);
+  if (h->watch)
+    cli_watch_close_all(h->watch); /* they read the end of the stream */
   unlink(h->path);
   uv_close((uv_handle_t *)&h->server, NULL);
   uv_close((uv_handle_t *)&h->tick, NULL);
@@ -424,6 +454,11 @@ static int host_run(host *h, int ready_fd) {
   st_session_set_backend(h->s, h->b);
   if (cli_add_sinks(o, h->s, h->b, h->out ? h->out : stdout, &h->sktrace) < 0)
     goto out;
+  if (cli_watch_sink_new(h->s, &h->watch) < 0) {
+    cli_error("out of memory");
+    goto out;
+  }
+  st_session_add_sink(h->s, cli_watch_sink(h->watch));
   if (st_session_start(h->s) < 0) {
     cli_error("%s", st_session_error(h->s));
     goto out;

@@ -136,3 +136,10 @@ int cli_stop(cli_options *o, const char *name) {
 int cli_session_host(cli_options *o, const char *name, const char *path, const char *log) {
   return 1; /* ETW keeps the session: there is no host process on Windows */
 }
+
+/* top --session: Windows' sessions are ETW's own, with no control socket
+ * to watch through. */
+int cli_watch_backend(cli_options *o, const char *name, st_backend **out) {
+  cli_error("top --session needs a socktrace session host (Linux); on Windows run top live");
+  return ST_ENOSYS;
+}

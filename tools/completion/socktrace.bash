@@ -13,14 +13,15 @@ _socktrace() {
     words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
   fi
 
-  local commands="trace run replay report collect diff demo start query update flush stop events catalog"
+  local commands="trace run replay report collect top diff demo start query update flush stop events catalog"
   local options="--level --keywords --pid --port --host --family --protocol --events --dns-timeout
     --format --output --max-size --max-files --block-size --compress --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --control-dir --foreground --config --clear-filters --backend --interface
     --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers
     --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
-    --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq --help"
+    --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq
+    --delay --batch --iterations --group --sort --session --speed --help"
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
     net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
@@ -67,6 +68,16 @@ _socktrace() {
     names=$("${words[0]}" events 2>/dev/null | awk 'NR > 1 { print $4 }')
     COMPREPLY=($(compgen -P "$head" -W "$names" -- "${cur##*,}")); return ;;
   --family) COMPREPLY=($(compgen -W "inet inet6 unix" -- "$cur")); return ;;
+  -g | --group) COMPREPLY=($(compgen -W "process remote container host" -- "$cur")); return ;;
+  --sort)
+    COMPREPLY=($(compgen -W "conn acc failed rst-in rst-out retrans in out p50 p99 dns key" -- "$cur"))
+    return ;;
+  --session)
+    local dir=${SOCKTRACE_RUN_DIR:-/run/socktrace} f names=""
+    ((EUID != 0)) && [[ -z ${SOCKTRACE_RUN_DIR:-} ]] && dir=${XDG_RUNTIME_DIR:-/nonexistent}/socktrace
+    for f in "$dir"/*.sock; do [[ -e $f ]] && names+=" $(basename "$f" .sock)"; done
+    COMPREPLY=($(compgen -W "$names" -- "$cur"))
+    return ;;
   --protocol) COMPREPLY=($(compgen -W "tcp udp" -- "$cur")); return ;;
   --color | --colour) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
   --compress) COMPREPLY=($(compgen -W "zstd none zstd:1 zstd:3 zstd:9 zstd:19" -- "$cur")); return ;;
@@ -80,7 +91,8 @@ _socktrace() {
     return ;;
   --port | --host | --dns-timeout | --max-size | --max-files | --block-size | --capture-filter | \
     --ring-size | --buffer-size | --buffers | --file-mode | --bytes-tolerance | --host-name | \
-    --nats-buffer | --nats-replicas | --nats-max-age | --nats-max-bytes | --since | --since-seq)
+    --nats-buffer | --nats-replicas | --nats-max-age | --nats-max-bytes | --since | --since-seq | \
+    -d | --delay | -n | --iterations | --speed)
     return ;;
   esac
 
@@ -100,7 +112,7 @@ _socktrace() {
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$options" -- "$cur"))
     [[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
-  elif [[ $cmd == replay || $cmd == report || $cmd == diff ]]; then
+  elif [[ $cmd == replay || $cmd == report || $cmd == diff || $cmd == top ]]; then
     if declare -F _filedir >/dev/null; then
       _filedir '@(sktrace|jsonl|json|pcap|pcapng|cap|etl)'
     else

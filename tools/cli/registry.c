@@ -216,6 +216,22 @@ void cli_print_backends(FILE *out) {
  * "yes", "no (why)" or "partly (why)"; an empty string when the build has
  * no live backend that can tell. */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len) {
+#ifdef ST_HAVE_PTRACE
+  /* Where eBPF cannot load, `run` uses ptrace: say what that gives. */
+  static int ebpf_ok = -1;
+  char why_not[200];
+  if (ebpf_ok < 0)
+    ebpf_ok = st_ptrace_ebpf_possible(why_not, sizeof why_not);
+  if (!ebpf_ok) {
+    const char *pwhy = NULL;
+    int pa = st_ptrace_event_available(provider, id, &pwhy);
+    if (pa == 1)
+      snprintf(buf, len, "yes (ptrace)");
+    else
+      snprintf(buf, len, "%s (ptrace: %s)", pa == 2 ? "partly" : "no", pwhy ? pwhy : "");
+    return;
+  }
+#endif
 #ifdef ST_HAVE_EBPF
   static st_ebpf_kernel k;
   static int probed; /* 0 not yet, 1 done, -1 no BTF */

@@ -69,7 +69,7 @@ _socktrace() {
   --family) COMPREPLY=($(compgen -W "inet inet6 unix" -- "$cur")); return ;;
   --protocol) COMPREPLY=($(compgen -W "tcp udp" -- "$cur")); return ;;
   --color | --colour) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-  --backend) COMPREPLY=($(compgen -W "ebpf pcap etw" -- "$cur")); return ;;
+  --backend) COMPREPLY=($(compgen -W "ebpf ptrace pcap etw" -- "$cur")); return ;;
   -i | --interface)
     COMPREPLY=($(compgen -W "any $(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
   -p | --pid) COMPREPLY=($(compgen -W "$(ps -eo pid= 2>/dev/null)" -- "$cur")); return ;;

@@ -371,6 +371,19 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
   case __NR_fcntl:
     return true;
   case __NR_close:
+    /* Read and ended at its start, as the kernel side does (one stop, not
+     * two: a close of a valid descriptor does not fail). */
+    if ((s = sock_of_fd(t, p, fd))) {
+      pt_watch_check(t, s, false);
+      if (s->holders == 1) {
+        int d = dup_of(p, fd);
+        feed_close(t, k, s, d);
+        if (d >= 0)
+          close(d);
+      }
+      fd_drop(t, p, fd);
+    }
+    return false;
   case __NR_getsockopt:
     s = sock_of_fd(t, p, fd);
     break;
@@ -623,11 +636,6 @@ void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret) {
     pt_feed(t, &r, sizeof r);
     break;
   }
-  case __NR_close:
-    if (s->holders == 1)
-      feed_close(t, k, s, k->dup_fd);
-    fd_drop(t, p, (int)k->args[0]);
-    break;
   case __NR_getsockopt:
     on_so_error(t, k, s, ret);
     break;
@@ -638,17 +646,8 @@ void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret) {
   }
 }
 
-/* A close's duplicate is taken before the call, while the descriptor is
- * still the application's: the exit stop reads the socket through it. */
-int pt_close_dup(pt_tracer *t, pt_task *k) {
-  pt_sock *s = k->cookie ? pt_sock_find(t, k->cookie) : NULL;
-  if (k->nr != __NR_close || !s || s->holders != 1)
-    return -1;
-  return dup_of(k->proc, (int)k->args[0]);
-}
-
 void pt_proc_exit(pt_tracer *t, pt_proc *p) {
-  pt_task k = {.tid = p->tgid, .proc = p, .dup_fd = -1};
+  pt_task k = {.tid = p->tgid, .proc = p};
   pt_fd *f, *tmp;
   HASH_ITER(hh, p->fds, f, tmp) {
     pt_sock *s = pt_sock_find(t, f->cookie);
@@ -663,7 +662,7 @@ void pt_proc_exit(pt_tracer *t, pt_proc *p) {
 }
 
 void pt_proc_exec(pt_tracer *t, pt_proc *p) {
-  pt_task k = {.tid = p->tgid, .proc = p, .dup_fd = -1};
+  pt_task k = {.tid = p->tgid, .proc = p};
   pt_fd *f, *tmp;
   HASH_ITER(hh, p->fds, f, tmp) {
     int d = dup_of(p, f->fd);

@@ -3,8 +3,8 @@
  * fed with records the tracer builds), start runs the tracer on a thread of
  * its own (ptrace requests must come from the thread that attached) and the
  * connect watcher on another; their events reach the session through the
- * thread-safe st_session_push(), in the order they were made (both threads
- * make them under one lock). When the traced tree is gone, the tracer
+ * thread-safe st_session_push(), in batches, in the order they were made
+ * (both threads make them under one lock). When the traced tree is gone, the tracer
  * thread says so on an eventfd the session polls, and poll() ends the
  * session. A ptrace tracer loses nothing: the tracee waits while its call
  * is read.
@@ -147,7 +147,21 @@ static void on_event(void *arg, st_event *ev) {
   ev->backend = ST_BACKEND_PTRACE;
   ev->seq = ++b->seq;
   b->events++;
-  st_session_push(b->base.session, ev);
+  pt_tracer *t = &b->t;
+  t->batch[t->nbatch++] = *ev;
+  if (t->nbatch == 1) {
+    uint64_t one = 1;
+    if (write(t->kick_fd, &one, sizeof one) != sizeof one)
+      pt_flush(t);
+  }
+  if (t->nbatch == PT_BATCH_MAX)
+    pt_flush(t);
+}
+
+void pt_flush(pt_tracer *t) {
+  for (size_t i = 0; i < t->nbatch; i++)
+    st_session_push(t->session, &t->batch[i]);
+  t->nbatch = 0;
 }
 
 static int64_t boot_to_real(void) {
@@ -177,12 +191,18 @@ static int pt_open(st_backend *base, st_session *s) {
   b->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   b->t.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   b->t.stop_fd = eventfd(0, EFD_CLOEXEC);
-  if (!b->t.x || b->done_fd < 0 || b->t.epoll_fd < 0 || b->t.stop_fd < 0) {
+  b->t.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  b->t.batch = malloc(PT_BATCH_MAX * sizeof *b->t.batch);
+  b->t.session = s;
+  if (!b->t.x || b->done_fd < 0 || b->t.epoll_fd < 0 || b->t.stop_fd < 0 || b->t.kick_fd < 0 ||
+      !b->t.batch) {
     st_backend_set_error(base, "cannot set up the ptrace tracer: %s", st_strerror(-errno));
     return ST_ENOMEM;
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
   epoll_ctl(b->t.epoll_fd, EPOLL_CTL_ADD, b->t.stop_fd, &ev);
+  struct epoll_event kick = {.events = EPOLLIN, .data.u64 = PT_KICK};
+  epoll_ctl(b->t.epoll_fd, EPOLL_CTL_ADD, b->t.kick_fd, &kick);
   ebpf_expander_settings(b->t.x, b->t.level, cfg->keywords);
   for (size_t i = 0; b->opt.notice && i < sizeof gaps / sizeof gaps[0]; i++)
     b->opt.notice(gaps[i], b->opt.notice_arg);
@@ -200,6 +220,9 @@ static void *tracer_main(void *arg) {
   sem_post(&b->started);
   if (!b->seize_err)
     pt_loop(&b->t);
+  pthread_mutex_lock(&b->t.lock);
+  pt_flush(&b->t); /* the last batch, before the session hears of the end */
+  pthread_mutex_unlock(&b->t.lock);
   uint64_t one = 1;
   if (write(b->done_fd, &one, sizeof one) != sizeof one)
     return NULL;
@@ -294,9 +317,11 @@ static void pt_close(st_backend *base) {
     free(s);
   }
   ebpf_expander_free(b->t.x);
-  for (int *fd = &b->done_fd; fd; fd = fd == &b->done_fd ? &b->t.epoll_fd : fd == &b->t.epoll_fd ? &b->t.stop_fd : NULL)
-    if (*fd >= 0)
-      close(*fd);
+  int fds[] = {b->done_fd, b->t.epoll_fd, b->t.stop_fd, b->t.kick_fd};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  free(b->t.batch);
   sem_destroy(&b->started);
   pthread_mutex_destroy(&b->t.lock);
   free(b);
@@ -325,7 +350,7 @@ int st_backend_ptrace_new(const st_ptrace_options *opt, st_backend **out) {
   b->base.ops = &ptrace_ops;
   if (opt)
     b->opt = *opt;
-  b->done_fd = b->t.epoll_fd = b->t.stop_fd = -1;
+  b->done_fd = b->t.epoll_fd = b->t.stop_fd = b->t.kick_fd = -1;
   pthread_mutex_init(&b->t.lock, NULL);
   sem_init(&b->started, 0, 0);
   *out = &b->base;

@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "ebpf/ebpf_internal.h"
+#include "socktrace/backend.h" /* st_session, not session.h: uv.h brings glibc's tcp.h */
 
 /* A descriptor of a traced process that refers to a socket we know. */
 typedef struct pt_fd {
@@ -52,7 +53,6 @@ typedef struct pt_task {
   pt_proc *proc;
   int nr;
   uint64_t args[6];
-  int dup_fd;       /* a duplicate taken at the call's start (-1: none) */
   uint64_t cookie;  /* the socket of the call's descriptor (0: none) */
   UT_hash_handle hh;
 } pt_task;
@@ -69,10 +69,23 @@ typedef struct pt_tracer {
   ebpf_expander *x;
   int epoll_fd; /* pending connects (watch.c) */
   int stop_fd;  /* eventfd: the watcher ends */
+  /* Events made but not yet handed to the session: handed over in batches
+   * (at PT_BATCH_MAX, or by the watcher PT_BATCH_MS after the first), so
+   * the loop thread wakes once per batch rather than once per stop. */
+  st_event *batch;
+  size_t nbatch;
+  int kick_fd; /* eventfd: the batch is no longer empty */
+  st_session *session;
   bool quit;
   bool exited;
   int status; /* the root's wait status */
 } pt_tracer;
+
+#define PT_BATCH_MAX 512
+#define PT_BATCH_MS 5
+#define PT_KICK UINT64_MAX /* the kick eventfd's epoll tag (0: the stop eventfd) */
+/* Hands the batch to the session (under the lock). */
+void pt_flush(pt_tracer *t);
 
 /* filter.c: whether a call number stops at this level. */
 bool pt_call_traced(int nr, uint8_t level);
@@ -91,9 +104,6 @@ void pt_proc_exec(pt_tracer *t, pt_proc *p);
 /* A new process gets a copy of its parent's table. */
 void pt_proc_fork(pt_tracer *t, pt_proc *parent, pt_proc *child);
 void pt_proc_free_fds(pt_tracer *t, pt_proc *p);
-/* A close's duplicate, taken at its seccomp stop (-1: not the socket's
- * last close). */
-int pt_close_dup(pt_tracer *t, pt_task *k);
 pt_sock *pt_sock_find(pt_tracer *t, uint64_t cookie);
 /* Feeds one record to the expander (under the lock). */
 void pt_feed(pt_tracer *t, const void *rec, size_t size);

@@ -116,7 +116,6 @@ static pt_task *task_get(pt_tracer *t, pid_t tid) {
     return NULL;
   k->tid = tid;
   k->proc = p;
-  k->dup_fd = -1;
   p->threads++;
   HASH_ADD_INT(t->tasks, tid, k);
   return k;
@@ -127,8 +126,6 @@ static void task_gone(pt_tracer *t, pid_t tid) {
   if (!k)
     return;
   pt_proc *p = k->proc;
-  if (k->dup_fd >= 0)
-    close(k->dup_fd);
   HASH_DEL(t->tasks, k);
   free(k);
   if (--p->threads <= 0)
@@ -150,8 +147,6 @@ static void on_seccomp(pt_tracer *t, pt_task *k) {
     k->nr = (int)si.seccomp.nr;
     memcpy(k->args, si.seccomp.args, sizeof k->args);
     want_exit = pt_call_enter(t, k);
-    if (want_exit)
-      k->dup_fd = pt_close_dup(t, k);
   }
   ptrace(want_exit ? PTRACE_SYSCALL : PTRACE_CONT, k->tid, 0, 0);
 }
@@ -164,8 +159,7 @@ static void on_syscall_exit(pt_tracer *t, pt_task *k) {
     pt_call_exit(t, k, si.exit.rval);
   if (k->dup_fd >= 0) {
     close(k->dup_fd);
-    k->dup_fd = -1;
-  }
+    }
   ptrace(PTRACE_CONT, k->tid, 0, 0);
 }
 

@@ -8,6 +8,9 @@
  * stops), or when it closes the socket. Any call on the socket first
  * checks its pending connect, so the completion is reported before the
  * calls that follow it.
+ *
+ * The same thread hands the events over in batches (pt_flush), a few
+ * milliseconds after the first of a batch was made.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,15 +85,27 @@ void pt_watch_check(pt_tracer *t, pt_sock *s, bool cancel) {
 void *pt_watch_thread(void *arg) {
   pt_tracer *t = arg;
   struct epoll_event evs[16];
+  bool batch = false; /* a batch waits to be handed over */
   for (;;) {
-    int n = epoll_wait(t->epoll_fd, evs, 16, -1);
+    int n = epoll_wait(t->epoll_fd, evs, 16, batch ? PT_BATCH_MS : -1);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       return NULL;
+    if (n == 0) {
+      pthread_mutex_lock(&t->lock);
+      pt_flush(t);
+      pthread_mutex_unlock(&t->lock);
+      batch = false;
+    }
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == 0)
         return NULL; /* the stop eventfd */
+      if (evs[i].data.u64 == PT_KICK) {
+        uint64_t v;
+        batch = read(t->kick_fd, &v, sizeof v) == sizeof v || batch;
+        continue;
+      }
       pthread_mutex_lock(&t->lock);
       pt_sock *s = pt_sock_find(t, evs[i].data.u64);
       if (s && s->watch_fd >= 0)

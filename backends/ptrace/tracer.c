@@ -157,9 +157,6 @@ static void on_syscall_exit(pt_tracer *t, pt_task *k) {
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
   if (n > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT)
     pt_call_exit(t, k, si.exit.rval);
-  if (k->dup_fd >= 0) {
-    close(k->dup_fd);
-    }
   ptrace(PTRACE_CONT, k->tid, 0, 0);
 }
 

@@ -39,8 +39,8 @@ typedef struct ptrace_backend {
 
 /* What a call-level tracer cannot see: the stack's own work between calls. */
 static const char *const gaps[] = {
-    "no TcpStateChange, TcpRetransmit, TcpResetSent, KernelDrop, DatagramDrop or "
-    "DataIndication (the TCP/IP stack's work between calls is not seen without eBPF)",
+    ("no TcpStateChange, TcpRetransmit, TcpResetSent, KernelDrop, DatagramDrop or "
+     "DataIndication (the TCP/IP stack's work between calls is not seen without eBPF)"),
     "no ConnectIndication (a connection is seen when it is accepted)",
     "Disconnect and a received reset are reported when the application closes the socket",
     "no DNS messages yet (the eBPF backend reads them)",

@@ -9,7 +9,9 @@
  *   4 one that is refused               9 a thread's refused connect
  *   5 a UDP datagram
  *
- * Usage: workload DIR. Exits 7 so that the test sees the status passed
+ * Usage: workload DIR [PORT]: PORT, PORT+1 and PORT+2 are used for the
+ * listener, the closed port and UDP (else ports the kernel picks), so that
+ * two runs can be compared connection by connection. Exits 7 so that the test sees the status passed
  * through; any unexpected result exits 1.
  */
 #define _GNU_SOURCE
@@ -48,9 +50,15 @@ static uint16_t port_of(int s) {
 }
 
 /* A port nobody listens on: bound (so nobody else takes it), never listening. */
+static uint16_t base; /* PORT, or 0 */
+
+static uint16_t fixed(int i) {
+  return base ? (uint16_t)(base + i) : 0;
+}
+
 static int closed_port(uint16_t *port) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = loopback(0);
+  struct sockaddr_in a = loopback(fixed(1));
   CHECK(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
   *port = port_of(s);
   return s;
@@ -58,7 +66,7 @@ static int closed_port(uint16_t *port) {
 
 static int listener(uint16_t *port) {
   int l = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = loopback(0);
+  struct sockaddr_in a = loopback(fixed(0));
   CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0);
   CHECK(listen(l, 8) == 0);
   *port = port_of(l);
@@ -93,7 +101,8 @@ static void *thread_main(void *arg) {
 int main(int argc, char **argv) {
   uint16_t cport, lport;
   char buf[16];
-  CHECK(argc == 2);
+  CHECK(argc == 2 || argc == 3);
+  base = argc == 3 ? (uint16_t)atoi(argv[2]) : 0;
   int closed = closed_port(&cport);
   int l = listener(&lport);
 
@@ -118,7 +127,7 @@ int main(int argc, char **argv) {
   CHECK(nonblocking_connect(cport) == ECONNREFUSED); /* 4 */
 
   int u = socket(AF_INET, SOCK_DGRAM, 0), v = socket(AF_INET, SOCK_DGRAM, 0); /* 5 */
-  struct sockaddr_in ua = loopback(0);
+  struct sockaddr_in ua = loopback(fixed(2));
   CHECK(bind(u, (struct sockaddr *)&ua, sizeof ua) == 0);
   ua = loopback(port_of(u));
   CHECK(sendto(v, "ping", 4, 0, (struct sockaddr *)&ua, sizeof ua) == 4);

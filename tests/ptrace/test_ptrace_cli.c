@@ -298,3 +298,102 @@ Test(ptrace_cli, killing_the_tracer_kills_the_command) {
   free(pid);
   free(tracer);
 }
+
+/* ---- the same workload under eBPF (root) and ptrace ---------------------- */
+
+/* What only the kernel's stack reports (the ptrace backend lists them at
+ * start and does not fake them), and socket options, which it does not
+ * trace yet (listed too). */
+static bool kernel_only(const char *name) {
+  static const char *const names[] = {"TcpStateChange", "TcpRetransmit",   "TcpResetSent",
+                                      "KernelDrop",     "AfdDataIndication", "AfdDatagramDrop",
+                                      "AfdConnectIndicationWithAddress", "AfdOption"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strncmp(name, names[i], strlen(names[i])))
+      return true;
+  return false;
+}
+
+/* Each socket's events as "name/status" lines, sorted, the sockets in the
+ * order they first show (kernel-only events left out): one string. */
+static char *per_socket(const ev *evs, size_t n) {
+  static char eps[64][24];
+  size_t neps = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!evs[i].endpoint[0] || kernel_only(evs[i].name))
+      continue;
+    size_t j = 0;
+    while (j < neps && strcmp(eps[j], evs[i].endpoint))
+      j++;
+    if (j == neps && neps < 64)
+      snprintf(eps[neps++], sizeof eps[0], "%s", evs[i].endpoint);
+  }
+  size_t cap = 1 << 16, used = 0;
+  char *out = calloc(1, cap);
+  for (size_t e = 0; e < neps; e++) {
+    char *lines[128];
+    size_t nl = 0;
+    for (size_t i = 0; i < n && nl < 128; i++)
+      if (!strcmp(evs[i].endpoint, eps[e]) && !kernel_only(evs[i].name)) {
+        lines[nl] = malloc(80);
+        snprintf(lines[nl++], 80, "%s/%s", evs[i].name, evs[i].status);
+      }
+    for (size_t a = 0; a < nl; a++) /* sorted: a reset is seen at a different point */
+      for (size_t b = a + 1; b < nl; b++)
+        if (strcmp(lines[a], lines[b]) > 0) {
+          char *t = lines[a];
+          lines[a] = lines[b];
+          lines[b] = t;
+        }
+    used += (size_t)snprintf(out + used, cap - used, "socket %zu:", e + 1);
+    for (size_t a = 0; a < nl; a++) {
+      used += (size_t)snprintf(out + used, cap - used, " %s", lines[a]);
+      free(lines[a]);
+    }
+    used += (size_t)snprintf(out + used, cap - used, "\n");
+  }
+  return out;
+}
+
+Test(ptrace_cli, ebpf_and_ptrace_tell_the_same_story, .timeout = 120) {
+  ST_REQUIRE_ROOT();
+  st_cli_result v = st_test_cli("--version");
+  bool ebpf = v.out && strstr(v.out, "ebpf (");
+  st_cli_result_free(&v);
+  if (!ebpf) {
+    if (st_test_in_ci())
+      cr_assert_fail("this build has no eBPF backend, and CI=true is set");
+    cr_skip_test("this build has no eBPF backend");
+  }
+  /* Fixed ports in a network namespace of its own, so both runs make the
+   * same connections; level 5, where both count datagram bytes. */
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "unshare -n sh -c 'PATH=$PATH:/usr/sbin:/sbin; ip link set lo up && "
+           "%s/socktrace run -l 5 -f jsonl -o %s/e.jsonl -- %s/workload %s/w 40000; "
+           "%s/socktrace run -l 5 --backend ptrace -f jsonl -o %s/p.jsonl -- %s/workload %s/w "
+           "40000' >/dev/null 2>&1",
+           dir, dir, dir, dir, dir, dir, dir, dir);
+  cr_assert_eq(WEXITSTATUS(system(cmd)), 7, "%s", cmd);
+  char args[512];
+  snprintf(args, sizeof args, "diff %s/e.jsonl %s/p.jsonl", dir, dir);
+  st_cli_result d = st_test_cli(args);
+  cr_expect_eq(d.code, 0, "%s%s", d.out, d.err);
+  cr_expect_not_null(strstr(d.out, "tell the same story"), "%s", d.out);
+  st_cli_result_free(&d);
+
+  char path[128];
+  snprintf(path, sizeof path, "%s/e.jsonl", dir);
+  char *e = st_test_read_file(path, NULL);
+  snprintf(path, sizeof path, "%s/p.jsonl", dir);
+  char *p = st_test_read_file(path, NULL);
+  cr_assert(e && p);
+  static ev ea[1024], pa[1024];
+  size_t ne = parse(e, ea, 1024), np = parse(p, pa, 1024);
+  char *se = per_socket(ea, ne), *sp = per_socket(pa, np);
+  cr_expect_str_eq(se, sp, "per-socket events differ:\neBPF:\n%s\nptrace:\n%s", se, sp);
+  free(se);
+  free(sp);
+  free(e);
+  free(p);
+}

@@ -13,6 +13,7 @@ packages=(
   libnats-dev nats-server openssl           # nats:// streams; their tests' servers and TLS certificates
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
+  musl-tools golang-go                      # the ptrace tests trace a static musl and a Go program
   dpkg-dev                                  # the .deb: dpkg-shlibdeps computes its dependencies
   man-db groff-base                         # the install test renders the man pages (man -l)
   zsh bash-completion                       # the install test loads the shell completions

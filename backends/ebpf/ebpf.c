@@ -209,7 +209,8 @@ static void set_load_error(ebpf_backend *b, int err) {
   if (err == -EPERM || err == -EACCES) {
     st_backend_set_error(&b->base,
                          "cannot load BPF programs: %s (run as root or grant CAP_BPF and "
-                         "CAP_PERFMON)",
+                         "CAP_PERFMON; without them, 'socktrace run -- CMD' traces one "
+                         "command with ptrace)",
                          st_strerror(-EPERM));
     return;
   }

@@ -626,7 +626,7 @@ static void on_accept(ebpf_expander *x, const struct st_bpf_rec_accept *r, size_
     /* Made by the stack when the handshake finished, or before the trace:
      * either way it is new to the application now. */
     n = ep_find(x, r->child);
-    if (!n)
+    if (!n || (n->flags & EP_CLOSED)) /* a closed socket's address, reused */
       n = ep_new(x, r->child, r->h.ts, false);
     if (!n)
       return;
@@ -909,6 +909,11 @@ static void on_child(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
 
   if (!l)
     return;
+  /* A new socket: one closed at this address before (kept for its late
+   * stack events) is another endpoint. */
+  ebpf_ep *old = ep_find(x, r->h.sk);
+  if (old && (old->flags & EP_CLOSED))
+    ep_free(x, old);
   ebpf_ep *c = ep_stack(x, r->h.sk, r->h.ts, r->local.port);
   if (c) {
     c->local = r->local;

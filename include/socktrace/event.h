@@ -152,6 +152,7 @@ typedef enum st_backend_kind {
   ST_BACKEND_PRELOAD,
   ST_BACKEND_PCAP,
   ST_BACKEND_REPLAY,
+  ST_BACKEND_PTRACE, /* the unprivileged ptrace + seccomp tracer */
 } st_backend_kind;
 
 /* Portable socket family / type; protocol is the IANA number (6 tcp, 17 udp). */

@@ -118,6 +118,28 @@ static void strace_argv(const tracer *t, const run_files *f, char **argv) {
   argv[n] = NULL;
 }
 
+/* Wrapping tracers: the tracer's words, then the workload's argv. */
+static void wrap_argv(const char *const *a, size_t n, const run_files *f, char **argv) {
+  memcpy(argv, a, n * sizeof *a);
+  for (int i = 0; f->workload[i] && n < 31; i++)
+    argv[n++] = f->workload[i];
+  argv[n] = NULL;
+}
+
+static void socktrace_run_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[16] = {f->socktrace, "run", "--stats=json", "--backend", "ptrace", "-o", f->events};
+  size_t n = 7;
+  for (int i = 0; t->args[i] && n < 14; i++)
+    a[n++] = t->args[i];
+  a[n++] = "--";
+  wrap_argv(a, n, f, argv);
+}
+
+static void strace_seccomp_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=network", "-o", f->events};
+  wrap_argv(a, sizeof a / sizeof a[0], f, argv);
+}
+
 static void bpftrace_argv(const tracer *t, const run_files *f, char **argv) {
   const char *a[] = {"bpftrace", "-o", f->events, "-e", t->args[0], f->pid};
   size_t n = sizeof a / sizeof a[0];
@@ -273,6 +295,24 @@ tracer bench_tracers[] = {
      .argv = strace_argv,
      .ready = "attached",
      .drain_ms = 200,
+     .count = count_strace},
+    /* Unprivileged tracers that start the workload themselves. */
+    {.name = "ptrace-l4",
+     .ours = true,
+     .wraps = true,
+     .args = {"-l", "4", NULL},
+     .argv = socktrace_run_argv,
+     .count = count_socktrace},
+    {.name = "ptrace-l5",
+     .ours = true,
+     .wraps = true,
+     .args = {"-l", "5", NULL},
+     .argv = socktrace_run_argv,
+     .count = count_socktrace},
+    {.name = "strace-seccomp",
+     .tool = "strace",
+     .wraps = true,
+     .argv = strace_seccomp_argv,
      .count = count_strace},
     /* bpftrace says "Attaching" before it attaches, and its output to a
      * file is block-buffered, so no later line can be waited for: a grace. */

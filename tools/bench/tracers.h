@@ -17,6 +17,7 @@ typedef struct run_files {
   const char *pid;
   const char *socktrace;
   const char *before; /* --before: a socktrace from before a change, or NULL */
+  char *const *workload; /* the workload's argv, for wrapping tracers */
 } run_files;
 
 typedef struct tracer tracer;
@@ -24,6 +25,10 @@ struct tracer {
   const char *name;
   const char *tool;    /* must be on PATH; NULL: always there */
   bool ours;           /* untraced and socktrace: their failures fail st-bench */
+  /* The tracer starts the workload itself (argv ends with it): a tracer
+   * that cannot attach to a running process (ptrace + seccomp). Its CPU
+   * figure then includes the workload's. */
+  bool wraps;
   bool before;         /* runs the --before binary (shown only with --before) */
   const char *args[8]; /* socktrace's options, or bpftrace's script in args[0] */
   const char *out_ext; /* suffix of the events file socktrace writes; NULL: none */

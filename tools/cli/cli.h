@@ -151,6 +151,9 @@ void cli_note(const char *fmt, ...)
  * Each returns 0 (and sets o->source) or a negative code after printing one
  * clear line. */
 int cli_live_backend(cli_options *o, st_backend **out);
+/* How the command the ptrace backend traced ended (its wait status);
+ * false when it did not (or another backend ran). */
+bool cli_ptrace_status(int *status);
 int cli_file_backend(cli_options *o, const char *path, st_backend **out);
 /* Whether the live backend reports an event on this machine ("yes", "no
  * (why)", "partly (why)"; empty when the build cannot tell). */

@@ -15,6 +15,9 @@
 #ifdef ST_HAVE_EBPF
 #include "ebpf/ebpf.h"
 #endif
+#ifdef ST_HAVE_PTRACE
+#include "ptrace/ptrace.h"
+#endif
 #ifdef ST_HAVE_PCAP
 #include "pcap/pcap_backend.h"
 #endif
@@ -31,7 +34,7 @@ typedef struct live_source {
   int (*create)(const cli_options *o, st_backend **out);
 } live_source;
 
-#if defined(ST_HAVE_ETW) || defined(ST_HAVE_EBPF)
+#if defined(ST_HAVE_ETW) || defined(ST_HAVE_EBPF) || defined(ST_HAVE_PTRACE)
 static void print_notice(const char *message, void *arg) {
   (void)arg;
   cli_error("note: %s", message);
@@ -59,6 +62,29 @@ static int create_ebpf(const cli_options *o, st_backend **out) {
 }
 #endif
 
+/* The command the ptrace backend traced: how it ended. One run per
+ * process, so kept here. */
+static int ptrace_status;
+static bool ptrace_exited;
+
+bool cli_ptrace_status(int *status) {
+  *status = ptrace_status;
+  return ptrace_exited;
+}
+
+#ifdef ST_HAVE_PTRACE
+static void on_ptrace_exit(int status, void *arg) {
+  (void)arg;
+  ptrace_status = status;
+  ptrace_exited = true;
+}
+
+static int create_ptrace(const cli_options *o, st_backend **out) {
+  st_ptrace_options po = {.notice = print_notice, .exited = on_ptrace_exit};
+  return st_backend_ptrace_new(&po, out);
+}
+#endif
+
 #ifdef ST_HAVE_PCAP
 static int create_pcap_live(const cli_options *o, st_backend **out) {
   st_pcap_options po = {.iface = o->iface ? o->iface : "any", .bpf_filter = o->capture_filter};
@@ -73,6 +99,10 @@ static const live_source live_sources[] = {
 #endif
 #ifdef ST_HAVE_EBPF
     {"ebpf", "Linux eBPF tracepoints", create_ebpf},
+#endif
+#ifdef ST_HAVE_PTRACE
+    {"ptrace", "Linux ptrace + seccomp, unprivileged, 'run -- CMD' only; no stack events",
+     create_ptrace},
 #endif
 #ifdef ST_HAVE_PCAP
     {"pcap", "packets, through libpcap", create_pcap_live},
@@ -104,7 +134,30 @@ static const live_source *live_source_named(const char *name) {
   return NULL;
 }
 
+/* `run` without --backend: eBPF when this process may load it, else ptrace
+ * (one note line says why and what differs). */
+static const char *run_default(const cli_options *o) {
+#ifdef ST_HAVE_PTRACE
+  char why[200];
+  if (o->backend || !o->is_run)
+    return o->backend;
+#ifdef ST_HAVE_EBPF
+  if (st_ptrace_ebpf_possible(why, sizeof why))
+    return NULL;
+#else
+  snprintf(why, sizeof why, "this build has no eBPF backend");
+#endif
+  cli_error("note: %s: tracing with ptrace instead (same events for the command's calls; the "
+            "TCP/IP stack's own events are not seen: see 'socktrace events')",
+            why);
+  return "ptrace";
+#else
+  return o->backend;
+#endif
+}
+
 int cli_live_backend(cli_options *o, st_backend **out) {
+  o->backend = run_default(o);
   const live_source *src = live_source_named(o->backend);
   if (!src && !o->backend) {
     cli_error("no live backend is available in this build (it needs libbpf, clang and bpftool "
@@ -115,6 +168,11 @@ int cli_live_backend(cli_options *o, st_backend **out) {
     cli_error("backend '%s' is not available in this build (see 'socktrace --version')",
               o->backend);
     return ST_ENOSYS;
+  }
+  if (!strcmp(src->name, "ptrace") && !o->is_run) {
+    cli_error("the ptrace backend traces one command and its children: use 'socktrace run "
+              "--backend ptrace -- CMD'");
+    return ST_EINVAL;
   }
   int rc = src->create(o, out);
   if (rc < 0)
@@ -161,6 +219,22 @@ void cli_print_backends(FILE *out) {
  * "yes", "no (why)" or "partly (why)"; an empty string when the build has
  * no live backend that can tell. */
 void cli_event_here(uint8_t provider, uint16_t id, char *buf, size_t len) {
+#ifdef ST_HAVE_PTRACE
+  /* Where eBPF cannot load, `run` uses ptrace: say what that gives. */
+  static int ebpf_ok = -1;
+  char why_not[200];
+  if (ebpf_ok < 0)
+    ebpf_ok = st_ptrace_ebpf_possible(why_not, sizeof why_not);
+  if (!ebpf_ok) {
+    const char *pwhy = NULL;
+    int pa = st_ptrace_event_available(provider, id, &pwhy);
+    if (pa == 1)
+      snprintf(buf, len, "yes (ptrace)");
+    else
+      snprintf(buf, len, "%s (ptrace: %s)", pa == 2 ? "partly" : "no", pwhy ? pwhy : "");
+    return;
+  }
+#endif
 #ifdef ST_HAVE_EBPF
   static st_ebpf_kernel k;
   static int probed; /* 0 not yet, 1 done, -1 no BTF */

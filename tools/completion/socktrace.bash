@@ -81,7 +81,7 @@ _socktrace() {
   --protocol) COMPREPLY=($(compgen -W "tcp udp" -- "$cur")); return ;;
   --color | --colour) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
   --compress) COMPREPLY=($(compgen -W "zstd none zstd:1 zstd:3 zstd:9 zstd:19" -- "$cur")); return ;;
-  --backend) COMPREPLY=($(compgen -W "ebpf pcap etw" -- "$cur")); return ;;
+  --backend) COMPREPLY=($(compgen -W "ebpf ptrace pcap etw" -- "$cur")); return ;;
   -i | --interface)
     COMPREPLY=($(compgen -W "any $(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
   -p | --pid) COMPREPLY=($(compgen -W "$(ps -eo pid= 2>/dev/null)" -- "$cur")); return ;;

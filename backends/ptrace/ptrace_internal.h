@@ -1,0 +1,124 @@
+/*
+ * Private to the ptrace backend: what the backend (ptrace.c), the tracer's
+ * loop (tracer.c), the socket calls (calls.c), the connect watcher
+ * (watch.c) and the filter (filter.c) share.
+ */
+#ifndef ST_PTRACE_INTERNAL_H
+#define ST_PTRACE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uthash.h>
+
+#include "ebpf/ebpf_internal.h"
+#include "socktrace/backend.h" /* st_session, not session.h: uv.h brings glibc's tcp.h */
+
+/* A descriptor of a traced process that refers to a socket we know. */
+typedef struct pt_fd {
+  int fd; /* key */
+  uint64_t cookie;
+  UT_hash_handle hh;
+} pt_fd;
+
+/* A socket, by its cookie: how many descriptors of the traced tree hold it
+ * (its last close ends it) and what it is. */
+typedef struct pt_sock {
+  uint64_t cookie; /* key */
+  int holders;
+  struct st_bpf_sock s;
+  uint32_t backlog;
+  bool connected; /* connect() or accept() gave it a peer */
+  int watch_fd;   /* our duplicate while a connect is pending (-1: none) */
+  UT_hash_handle hh;
+} pt_sock;
+
+/* A traced process: its descriptor table, shared by its threads. */
+typedef struct pt_proc {
+  pid_t tgid; /* key */
+  pid_t ppid;
+  int pidfd;
+  int threads;
+  int exiting; /* threads that reached their exit stop */
+  char comm[16];
+  pt_fd *fds;
+  UT_hash_handle hh;
+} pt_proc;
+
+/* A traced thread, and the call it is inside (between its seccomp stop and
+ * its exit stop). */
+typedef struct pt_task {
+  pid_t tid; /* key */
+  pt_proc *proc;
+  int nr;
+  uint64_t args[6];
+  uint64_t cookie;  /* the socket of the call's descriptor (0: none) */
+  UT_hash_handle hh;
+} pt_task;
+
+typedef struct pt_tracer {
+  pid_t root;
+  uint8_t level;
+  pt_task *tasks;
+  pt_proc *procs;
+  pt_sock *socks;
+  /* The expander and the events it makes: used from the tracer's thread and
+   * the watcher's, one at a time. */
+  pthread_mutex_t lock;
+  ebpf_expander *x;
+  int epoll_fd; /* pending connects (watch.c) */
+  int stop_fd;  /* eventfd: the watcher ends */
+  /* Events made but not yet handed to the session: handed over in batches
+   * (at PT_BATCH_MAX, or by the watcher PT_BATCH_MS after the first), so
+   * the loop thread wakes once per batch rather than once per stop. */
+  st_event *batch;
+  size_t nbatch;
+  int kick_fd; /* eventfd: the batch is no longer empty */
+  st_session *session;
+  bool quit;
+  bool exited;
+  int status; /* the root's wait status */
+} pt_tracer;
+
+#define PT_BATCH_MAX 512
+#define PT_BATCH_MS 5
+#define PT_KICK UINT64_MAX /* the kick eventfd's epoll tag (0: the stop eventfd) */
+/* Hands the batch to the session (under the lock). */
+void pt_flush(pt_tracer *t);
+
+/* filter.c: whether a call number stops at this level. */
+bool pt_call_traced(int nr, uint8_t level);
+
+/* calls.c */
+uint64_t pt_now(void);
+/* At the call's seccomp stop: true when its exit stop is wanted. */
+bool pt_call_enter(pt_tracer *t, pt_task *k);
+/* At its exit stop, with the call's return value. */
+void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret);
+/* The process's sockets that only it held end with it (at its exit
+ * stop, while its descriptors are still open). */
+void pt_proc_exit(pt_tracer *t, pt_proc *p);
+/* After an exec: descriptors closed on exec are forgotten. */
+void pt_proc_exec(pt_tracer *t, pt_proc *p);
+/* A new process gets a copy of its parent's table. */
+void pt_proc_fork(pt_tracer *t, pt_proc *parent, pt_proc *child);
+void pt_proc_free_fds(pt_tracer *t, pt_proc *p);
+pt_sock *pt_sock_find(pt_tracer *t, uint64_t cookie);
+/* Feeds one record to the expander (under the lock). */
+void pt_feed(pt_tracer *t, const void *rec, size_t size);
+
+/* watch.c: a non-blocking connect's completion, from our duplicate of the
+ * socket. */
+void pt_watch_add(pt_tracer *t, pt_sock *s, int dup_fd, const struct st_bpf_proc *p);
+/* Reports the completion now if the socket has finished connecting (before
+ * a later call on it is reported); cancel drops the watch. */
+void pt_watch_check(pt_tracer *t, pt_sock *s, bool cancel);
+void *pt_watch_thread(void *arg);
+
+/* tracer.c: the loop; returns when no traced task is left. */
+int pt_seize(pt_tracer *t);
+void pt_loop(pt_tracer *t);
+void pt_kill_all(pt_tracer *t);
+
+#endif

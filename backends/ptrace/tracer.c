@@ -1,0 +1,238 @@
+/*
+ * The tracer's loop, in strace's shape: one waitpid(-1, __WALL) loop that
+ * classifies each stop of the traced tree and resumes it.
+ *
+ *  - a seccomp stop (PTRACE_EVENT_SECCOMP): a socket call starts; resumed
+ *    with PTRACE_SYSCALL when its end matters, else with PTRACE_CONT;
+ *  - a syscall-exit stop (SIGTRAP | 0x80): the call returned;
+ *  - fork, vfork, clone: the new task is traced already (auto-attach);
+ *    a new process gets a copy of its parent's descriptor table;
+ *  - exec: the process's name and its descriptors closed on exec;
+ *  - exit (PTRACE_EVENT_EXIT, before its descriptors close): the sockets
+ *    that only it held end;
+ *  - a group stop (PTRACE_EVENT_STOP with a stop signal): PTRACE_LISTEN, so
+ *    the task stays stopped as it would untraced; other event stops
+ *    (a new task's first stop) resume at once;
+ *  - a signal: delivered on resume, as if untraced.
+ *
+ * Call arguments and results come from PTRACE_GET_SYSCALL_INFO (5.3). The
+ * tracee is seized with PTRACE_O_EXITKILL: killing the tracer kills the
+ * traced tree; nothing is left stopped. The loop ends when no task is
+ * left (the command and all it started have exited).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ptrace_internal.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define OPTIONS                                                                                  \
+  (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK |       \
+   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
+
+/* Tgid, PPid and Name of a task, from /proc. */
+static void task_status(pid_t tid, pid_t *tgid, pid_t *ppid, char *comm) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  FILE *f = fopen(path, "r");
+  *tgid = tid;
+  *ppid = 0;
+  if (!f)
+    return;
+  while (fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "Name:\t", 6)) {
+      line[strcspn(line, "\n")] = 0;
+      size_t n = strnlen(line + 6, 15);
+      memcpy(comm, line + 6, n);
+      comm[n] = '\0';
+    } else if (!strncmp(line, "Tgid:\t", 6)) {
+      *tgid = atoi(line + 6);
+    } else if (!strncmp(line, "PPid:\t", 6)) {
+      *ppid = atoi(line + 6);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+static pt_proc *proc_find(pt_tracer *t, pid_t tgid) {
+  pt_proc *p = NULL;
+  HASH_FIND_INT(t->procs, &tgid, p);
+  return p;
+}
+
+static pt_proc *proc_new(pt_tracer *t, pid_t tgid, pid_t ppid, const char *comm) {
+  pt_proc *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  p->tgid = tgid;
+  p->ppid = ppid;
+  p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+  snprintf(p->comm, sizeof p->comm, "%s", comm);
+  HASH_ADD_INT(t->procs, tgid, p);
+  pt_proc *parent = proc_find(t, ppid);
+  if (parent)
+    pt_proc_fork(t, parent, p);
+  return p;
+}
+
+static void proc_free(pt_tracer *t, pt_proc *p) {
+  pt_proc_free_fds(t, p);
+  if (p->pidfd >= 0)
+    close(p->pidfd);
+  HASH_DEL(t->procs, p);
+  free(p);
+}
+
+static pt_task *task_find(pt_tracer *t, pid_t tid) {
+  pt_task *k = NULL;
+  HASH_FIND_INT(t->tasks, &tid, k);
+  return k;
+}
+
+/* A task met for the first time (its process too, when it is new). */
+static pt_task *task_get(pt_tracer *t, pid_t tid) {
+  pt_task *k = task_find(t, tid);
+  if (k)
+    return k;
+  pid_t tgid, ppid;
+  char comm[16] = "";
+  task_status(tid, &tgid, &ppid, comm);
+  pt_proc *p = proc_find(t, tgid);
+  if (!p && !(p = proc_new(t, tgid, ppid, comm)))
+    return NULL;
+  if (!(k = calloc(1, sizeof *k)))
+    return NULL;
+  k->tid = tid;
+  k->proc = p;
+  p->threads++;
+  HASH_ADD_INT(t->tasks, tid, k);
+  return k;
+}
+
+static void task_gone(pt_tracer *t, pid_t tid) {
+  pt_task *k = task_find(t, tid);
+  if (!k)
+    return;
+  pt_proc *p = k->proc;
+  HASH_DEL(t->tasks, k);
+  free(k);
+  if (--p->threads <= 0)
+    proc_free(t, p);
+}
+
+int pt_seize(pt_tracer *t) {
+  if (ptrace(PTRACE_SEIZE, t->root, 0, (void *)(long)OPTIONS) != 0)
+    return -errno;
+  return task_get(t, t->root) ? 0 : -ENOMEM;
+}
+
+static void on_seccomp(pt_tracer *t, pt_task *k) {
+  struct __ptrace_syscall_info si;
+  memset(&si, 0, sizeof si);
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
+  bool want_exit = false;
+  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP && pt_call_traced((int)si.seccomp.nr, t->level)) {
+    k->nr = (int)si.seccomp.nr;
+    memcpy(k->args, si.seccomp.args, sizeof k->args);
+    want_exit = pt_call_enter(t, k);
+  }
+  ptrace(want_exit ? PTRACE_SYSCALL : PTRACE_CONT, k->tid, 0, 0);
+}
+
+static void on_syscall_exit(pt_tracer *t, pt_task *k) {
+  struct __ptrace_syscall_info si;
+  memset(&si, 0, sizeof si);
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
+  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT)
+    pt_call_exit(t, k, si.exit.rval);
+  ptrace(PTRACE_CONT, k->tid, 0, 0);
+}
+
+static void on_event(pt_tracer *t, pt_task *k, int event, int sig) {
+  unsigned long msg = 0;
+  switch (event) {
+  case PTRACE_EVENT_FORK:
+  case PTRACE_EVENT_VFORK:
+  case PTRACE_EVENT_CLONE:
+    /* The parent still waits here, so its table is as at the fork. */
+    if (ptrace(PTRACE_GETEVENTMSG, k->tid, 0, &msg) == 0)
+      task_get(t, (pid_t)msg);
+    break;
+  case PTRACE_EVENT_EXEC: {
+    /* A thread that execs takes the leader's place (its old id is gone). */
+    pid_t tgid, ppid;
+    if (ptrace(PTRACE_GETEVENTMSG, k->tid, 0, &msg) == 0 && (pid_t)msg != k->tid)
+      task_gone(t, (pid_t)msg);
+    task_status(k->tid, &tgid, &ppid, k->proc->comm);
+    pt_proc_exec(t, k->proc);
+    break;
+  }
+  case PTRACE_EVENT_EXIT:
+    /* The last thread's: the descriptors are still open. */
+    if (++k->proc->exiting >= k->proc->threads)
+      pt_proc_exit(t, k->proc);
+    break;
+  case PTRACE_EVENT_STOP:
+    if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+      ptrace(PTRACE_LISTEN, k->tid, 0, 0); /* a group stop: stay stopped */
+      return;
+    }
+    break;
+  }
+  ptrace(PTRACE_CONT, k->tid, 0, 0);
+}
+
+void pt_loop(pt_tracer *t) {
+  for (;;) {
+    int st;
+    pid_t tid = waitpid(-1, &st, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR)
+        continue;
+      break; /* ECHILD: nothing left */
+    }
+    pthread_mutex_lock(&t->lock);
+    if (WIFEXITED(st) || WIFSIGNALED(st)) {
+      if (tid == t->root) {
+        t->status = st;
+        t->exited = true;
+      }
+      task_gone(t, tid);
+    } else if (WIFSTOPPED(st)) {
+      pt_task *k = task_get(t, tid);
+      int sig = WSTOPSIG(st), event = st >> 16;
+      if (!k)
+        ptrace(PTRACE_CONT, tid, 0, 0);
+      else if (sig == (SIGTRAP | 0x80))
+        on_syscall_exit(t, k);
+      else if (event == PTRACE_EVENT_SECCOMP)
+        on_seccomp(t, k);
+      else if (event)
+        on_event(t, k, event, sig);
+      else
+        ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig); /* deliver the signal */
+    }
+    pthread_mutex_unlock(&t->lock);
+  }
+}
+
+void pt_kill_all(pt_tracer *t) {
+  pt_task *k, *tmp;
+  pthread_mutex_lock(&t->lock);
+  HASH_ITER(hh, t->tasks, k, tmp) {
+    kill(k->tid, SIGKILL);
+  }
+  pthread_mutex_unlock(&t->lock);
+}

@@ -1,0 +1,399 @@
+/*
+ * The ptrace backend through the CLI, as an unprivileged user inside an
+ * unprivileged user and network namespace (unshare -r -n, its own
+ * loopback): what a CI job in a container has. As root the test drops to
+ * nobody first (setpriv), so it runs the same under root and not; what the
+ * unprivileged side executes is copied to a fresh 0755 directory, since
+ * the build tree may be unreachable for nobody.
+ *
+ * The workload (workload.c) makes one socket of each kind the backend must
+ * get right; the events and their statuses are checked exactly. Static
+ * musl and Go programs (no libc calls at all) get their refused connect
+ * named; killing the tracer kills the traced command.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/testutil.h"
+
+#define PT_DIR ST_SOURCE_DIR "/tests/ptrace"
+
+static char dir[64];
+
+/* Skips (fails under CI=true) when this machine gives no user namespace. */
+static void require_userns(void) {
+  if (system("unshare -r -n true >/dev/null 2>&1") == 0)
+    return;
+  if (st_test_in_ci())
+    cr_assert_fail("unshare -r -n does not work here, and CI=true is set");
+  cr_skip_test("unprivileged user namespaces are not available (unshare -r -n failed)");
+}
+
+static void sh(const char *fmt, const char *a, const char *b) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, fmt, a, b);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* A 0755 directory with the CLI, the workload and a 1777 scratch dir. */
+static void setup(void) {
+  snprintf(dir, sizeof dir, "/tmp/st-ptrace-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  chmod(dir, 0755);
+  sh("cp %s/socktrace %s/", ST_BINARY_DIR, dir);
+  sh("cp %s/tests/ptrace/ptrace_workload %s/workload", ST_BINARY_DIR, dir);
+  sh("mkdir -m 1777 %s/w%s", dir, "");
+}
+
+static void teardown(void) {
+  if (dir[0])
+    sh("rm -rf %s%s", dir, "");
+}
+
+/* Runs script (sh) as an unprivileged user in a new user and network
+ * namespace with loopback up; returns its exit code, its output in *out
+ * and *err (malloc'd). */
+static int unprivileged(const char *script, char **out, char **err) {
+  char cmd[8192], o[] = "/tmp/st-pt-out-XXXXXX", e[] = "/tmp/st-pt-err-XXXXXX";
+  close(mkstemp(o));
+  close(mkstemp(e));
+  chmod(o, 0666);
+  chmod(e, 0666);
+  snprintf(cmd, sizeof cmd,
+           "%s unshare -r -n sh -c 'PATH=$PATH:/usr/sbin:/sbin; ip link set lo up && %s' "
+           ">%s 2>%s </dev/null",
+           geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "", script, o,
+           e);
+  int st = system(cmd);
+  *out = st_test_read_file(o, NULL);
+  *err = st_test_read_file(e, NULL);
+  unlink(o);
+  unlink(e);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+typedef struct ev {
+  char name[40], status[24], reason[24];
+  long long pid, tid;
+  char endpoint[24], family[8], local[120], remote[120];
+} ev;
+
+/* The JSONL events (the header line and notes are skipped). */
+static size_t parse(const char *out, ev *evs, size_t max) {
+  size_t n = 0;
+  const char *p = out;
+  while (p && *p && n < max) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    json_t *j = json_loadb(p, len, 0, NULL);
+    const char *name = j ? json_string_value(json_object_get(j, "name")) : NULL;
+    if (name) {
+      ev *e = &evs[n++];
+      memset(e, 0, sizeof *e);
+#define STR(f, k)                                                                                  \
+  snprintf(e->f, sizeof e->f, "%s",                                                                \
+           json_string_value(json_object_get(j, k)) ? json_string_value(json_object_get(j, k)) : "")
+      STR(name, "name");
+      STR(status, "status");
+      STR(reason, "reason_name");
+      STR(endpoint, "endpoint");
+      STR(family, "family");
+#undef STR
+      char *l = json_dumps(json_object_get(j, "local"), JSON_COMPACT | JSON_ENCODE_ANY);
+      char *r = json_dumps(json_object_get(j, "remote"), JSON_COMPACT | JSON_ENCODE_ANY);
+      snprintf(e->local, sizeof e->local, "%s", l ? l : "");
+      snprintf(e->remote, sizeof e->remote, "%s", r ? r : "");
+      free(l);
+      free(r);
+      e->pid = json_integer_value(json_object_get(j, "pid"));
+      e->tid = json_integer_value(json_object_get(j, "tid"));
+    }
+    json_decref(j);
+    p = nl ? nl + 1 : NULL;
+  }
+  return n;
+}
+
+static int count(const ev *evs, size_t n, const char *name, const char *status) {
+  int c = 0;
+  for (size_t i = 0; i < n; i++)
+    c += !strcmp(evs[i].name, name) && (!status || !strcmp(evs[i].status, status));
+  return c;
+}
+
+TestSuite(ptrace_cli, .init = setup, .fini = teardown);
+
+Test(ptrace_cli, unprivileged_workload_gives_exact_events_and_statuses) {
+  require_userns();
+  char script[1024], *out, *err;
+  snprintf(script, sizeof script, "exec %s/socktrace run -f jsonl -- %s/workload %s/w", dir, dir,
+           dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 7, "the workload's status passes through: %d\n%s", code, err);
+  cr_expect_not_null(strstr(err, "tracing with ptrace instead"), "the note says why: %s", err);
+  cr_expect_not_null(strstr(out, "\"backend\":\"ptrace\""));
+
+  static ev evs[512];
+  size_t n = parse(out, evs, 512);
+  /* 17 sockets: 2 listeners of sorts, 3 + 2 + 2 connects, 4 accepted, 2 UDP,
+   * 2 UNIX clients and a UNIX listener, fork's and thread's. */
+  cr_expect_eq(count(evs, n, "AfdCreate", "ok"), 17, "%s", out);
+  cr_expect_eq(count(evs, n, "AfdClose", "ok"), 17);
+  cr_expect_eq(count(evs, n, "EndpointSummary", NULL), 17);
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "refused"), 3, "1, 8 and 9");
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "pending"), 2, "3 and 4");
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "ok"), 3, "2, 6 and 7");
+  cr_expect_eq(count(evs, n, "AfdConnect", "ok"), 1, "3 completes");
+  cr_expect_eq(count(evs, n, "AfdConnect", "refused"), 1, "4 is refused");
+  cr_expect_eq(count(evs, n, "AfdAcceptWithAddress", "ok"), 4);
+  cr_expect_eq(count(evs, n, "AfdListen", "ok"), 2);
+  cr_expect_eq(count(evs, n, "AfdBindWithAddress", "ok"), 4);
+  cr_expect_eq(count(evs, n, "AfdAbort", "reset"), 1, "7: the reset received");
+  cr_expect_eq(count(evs, n, "AfdAbort", "aborted"), 1, "7: the linger-0 close");
+
+  int udp = 0, unix_path = 0, forked = 0, threaded = 0;
+  long long root = n ? evs[0].pid : 0;
+  for (size_t i = 0; i < n; i++) {
+    udp += !strcmp(evs[i].name, "AfdCreate") && strstr(out, "\"protocol\":\"udp\"") != NULL;
+    unix_path += !strcmp(evs[i].name, "AfdBindWithAddress") && strstr(evs[i].local, "/w/sock");
+    forked += !strcmp(evs[i].name, "AfdConnectWithAddress") && evs[i].pid != root;
+    threaded += !strcmp(evs[i].name, "AfdConnectWithAddress") && evs[i].pid == root &&
+                evs[i].tid != root;
+  }
+  cr_expect_gt(udp, 0, "UDP sockets");
+  cr_expect_eq(unix_path, 1, "the UNIX socket's path");
+  cr_expect_eq(forked, 2, "the forked child's connect, enter and exit");
+  cr_expect_eq(threaded, 2, "the thread's connect, enter and exit");
+  /* Each summary names its socket's final status. */
+  int refused_summaries = 0;
+  for (size_t i = 0; i < n; i++)
+    refused_summaries += !strcmp(evs[i].name, "EndpointSummary") &&
+                         strstr(out, "\"final_status\":\"refused\"") != NULL;
+  cr_expect_gt(refused_summaries, 0);
+  cr_expect_eq(st_test_count(out, "\"final_status\":\"refused\""), 4, "1, 4, 8, 9");
+  cr_expect_eq(st_test_count(out, "\"final_status\":\"reset\""), 1, "7's client");
+  free(out);
+  free(err);
+}
+
+Test(ptrace_cli, level5_reports_sends_and_receives) {
+  require_userns();
+  char script[1024], *out, *err;
+  snprintf(script, sizeof script, "exec %s/socktrace run -l 5 -f jsonl -- %s/workload %s/w", dir,
+           dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 7, "%s", err);
+  static ev evs[1024];
+  size_t n = parse(out, evs, 1024);
+  /* send/recv x2 each way in 2, sendto/recvfrom in 5; the failed recv of 7
+   * (ECONNRESET) is an error at level 4 too. */
+  cr_expect_eq(count(evs, n, "AfdSend", "ok"), 2, "%s", out);
+  cr_expect_eq(count(evs, n, "AfdReceive", "ok"), 3, "recvfrom without an address too");
+  cr_expect_eq(count(evs, n, "AfdReceive", "reset"), 1);
+  cr_expect_eq(count(evs, n, "AfdSendToWithAddress", "ok"), 1);
+  cr_expect_eq(st_test_count(out, "\"bytes_sent\":5,"), 1, "2's client sent 5 bytes");
+  free(out);
+  free(err);
+}
+
+/* Builds with a toolchain of the test's dependencies (tools/setup.sh);
+ * skipped (failed under CI) when it is missing. */
+static bool built(const char *cmd, const char *what) {
+  if (system(cmd) == 0)
+    return true;
+  if (st_test_in_ci())
+    cr_assert_fail("cannot build the %s program (tools/setup.sh installs it): %s", what, cmd);
+  cr_skip_test("cannot build the %s program (run tools/setup.sh)", what);
+  return false;
+}
+
+static void expect_refused(const char *prog) {
+  char script[1024], *out, *err;
+  snprintf(script, sizeof script, "exec %s/socktrace run --backend ptrace -f jsonl -- %s/%s", dir,
+           dir, prog);
+  int code = unprivileged(script, &out, &err);
+  cr_expect_eq(code, 0, "%s saw its connect refused: %s", prog, err);
+  static ev evs[256];
+  size_t n = parse(out, evs, 256);
+  /* Blocking (musl) or non-blocking and completed later (Go). */
+  int refused = count(evs, n, "AfdConnectWithAddress", "refused") + count(evs, n, "AfdConnect", "refused");
+  cr_expect_eq(refused, 1, "%s: %s", prog, out);
+  cr_expect_geq(st_test_count(out, "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":9}"), 1, "%s",
+                out);
+  free(out);
+  free(err);
+}
+
+Test(ptrace_cli, static_musl_program_refused_connect_is_named) {
+  require_userns();
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "musl-gcc -static -O2 -o %s/refuse_musl " PT_DIR "/refuse.c", dir);
+  if (!built(cmd, "static musl"))
+    return;
+  expect_refused("refuse_musl");
+}
+
+Test(ptrace_cli, go_program_refused_connect_is_named, .timeout = 240) {
+  require_userns();
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && mkdir -p gohome && HOME=%s/gohome GOCACHE=%s/gohome/cache GOPATH=%s/gohome "
+           "GOFLAGS= GO111MODULE=off CGO_ENABLED=0 go build -o refuse_go " PT_DIR
+           "/refuse.go >/dev/null 2>&1",
+           dir, dir, dir, dir);
+  if (!built(cmd, "Go"))
+    return;
+  expect_refused("refuse_go");
+}
+
+/* PTRACE_O_EXITKILL: a tracer killed outright takes the command with it,
+ * leaving nothing stopped or running. */
+Test(ptrace_cli, killing_the_tracer_kills_the_command) {
+  require_userns();
+  char pidfile[128], script[1024], cmdfile[128];
+  snprintf(pidfile, sizeof pidfile, "%s/w/pid", dir);
+  snprintf(cmdfile, sizeof cmdfile, "%s/cmd.sh", dir);
+  FILE *f = fopen(cmdfile, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "echo $$ > %s\nexec sleep 1000\n", pidfile);
+  fclose(f);
+  chmod(cmdfile, 0755);
+  pid_t p = fork();
+  if (p == 0) {
+    snprintf(script, sizeof script,
+             "echo $$ > %s/w/tracer; exec %s/socktrace run -q --backend ptrace -- %s", dir, dir,
+             cmdfile);
+    char *out, *err;
+    _exit(unprivileged(script, &out, &err));
+  }
+  char *pid = st_test_wait_file(pidfile, "\n", 20000);
+  cr_assert(pid && *pid, "the command never started");
+  char tfile[128];
+  snprintf(tfile, sizeof tfile, "%s/w/tracer", dir);
+  char *tracer = st_test_read_file(tfile, NULL);
+  cr_assert(tracer && *tracer);
+  /* The tracer's pid as this namespace sees it: the shell exec'd it. */
+  cr_assert_eq(kill(atoi(tracer), SIGKILL), 0);
+  int st;
+  waitpid(p, &st, 0);
+  /* The command is gone (reaped by whoever adopted it, or a zombie). */
+  char stat_path[64], *s = NULL;
+  snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", atoi(pid));
+  for (int i = 0; i < 500; i++) { /* its SIGKILL is already queued: a bounded wait for the state */
+    free(s);
+    s = st_test_read_file(stat_path, NULL);
+    if (!s || strstr(s, ") Z "))
+      break;
+    usleep(10000);
+  }
+  cr_expect(!s || strstr(s, ") Z "), "the command still runs: %s", s ? s : "");
+  free(s);
+  free(pid);
+  free(tracer);
+}
+
+/* ---- the same workload under eBPF (root) and ptrace ---------------------- */
+
+/* What only the kernel's stack reports (the ptrace backend lists them at
+ * start and does not fake them), and socket options, which it does not
+ * trace yet (listed too). */
+static bool kernel_only(const char *name) {
+  static const char *const names[] = {"TcpStateChange", "TcpRetransmit",   "TcpResetSent",
+                                      "KernelDrop",     "AfdDataIndication", "AfdDatagramDrop",
+                                      "AfdConnectIndicationWithAddress", "AfdOption"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strncmp(name, names[i], strlen(names[i])))
+      return true;
+  return false;
+}
+
+/* Each socket's events as "name/status" lines, sorted, the sockets in the
+ * order they first show (kernel-only events left out): one string. */
+static char *per_socket(const ev *evs, size_t n) {
+  static char eps[64][24];
+  size_t neps = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!evs[i].endpoint[0] || kernel_only(evs[i].name))
+      continue;
+    size_t j = 0;
+    while (j < neps && strcmp(eps[j], evs[i].endpoint))
+      j++;
+    if (j == neps && neps < 64)
+      snprintf(eps[neps++], sizeof eps[0], "%s", evs[i].endpoint);
+  }
+  size_t cap = 1 << 16, used = 0;
+  char *out = calloc(1, cap);
+  for (size_t e = 0; e < neps; e++) {
+    char *lines[128];
+    size_t nl = 0;
+    for (size_t i = 0; i < n && nl < 128; i++)
+      if (!strcmp(evs[i].endpoint, eps[e]) && !kernel_only(evs[i].name)) {
+        lines[nl] = malloc(80);
+        snprintf(lines[nl++], 80, "%s/%s", evs[i].name, evs[i].status);
+      }
+    for (size_t a = 0; a < nl; a++) /* sorted: a reset is seen at a different point */
+      for (size_t b = a + 1; b < nl; b++)
+        if (strcmp(lines[a], lines[b]) > 0) {
+          char *t = lines[a];
+          lines[a] = lines[b];
+          lines[b] = t;
+        }
+    used += (size_t)snprintf(out + used, cap - used, "socket %zu:", e + 1);
+    for (size_t a = 0; a < nl; a++) {
+      used += (size_t)snprintf(out + used, cap - used, " %s", lines[a]);
+      free(lines[a]);
+    }
+    used += (size_t)snprintf(out + used, cap - used, "\n");
+  }
+  return out;
+}
+
+Test(ptrace_cli, ebpf_and_ptrace_tell_the_same_story, .timeout = 120) {
+  ST_REQUIRE_ROOT();
+  st_cli_result v = st_test_cli("--version");
+  bool ebpf = v.out && strstr(v.out, "ebpf (");
+  st_cli_result_free(&v);
+  if (!ebpf) {
+    if (st_test_in_ci())
+      cr_assert_fail("this build has no eBPF backend, and CI=true is set");
+    cr_skip_test("this build has no eBPF backend");
+  }
+  /* Fixed ports in a network namespace of its own, so both runs make the
+   * same connections; level 5, where both count datagram bytes. */
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "unshare -n sh -c 'PATH=$PATH:/usr/sbin:/sbin; ip link set lo up && "
+           "%s/socktrace run -l 5 -f jsonl -o %s/e.jsonl -- %s/workload %s/w 40000; "
+           "%s/socktrace run -l 5 --backend ptrace -f jsonl -o %s/p.jsonl -- %s/workload %s/w "
+           "40000' >/dev/null 2>&1",
+           dir, dir, dir, dir, dir, dir, dir, dir);
+  cr_assert_eq(WEXITSTATUS(system(cmd)), 7, "%s", cmd);
+  char args[512];
+  snprintf(args, sizeof args, "diff %s/e.jsonl %s/p.jsonl", dir, dir);
+  st_cli_result d = st_test_cli(args);
+  cr_expect_eq(d.code, 0, "%s%s", d.out, d.err);
+  cr_expect_not_null(strstr(d.out, "tell the same story"), "%s", d.out);
+  st_cli_result_free(&d);
+
+  char path[128];
+  snprintf(path, sizeof path, "%s/e.jsonl", dir);
+  char *e = st_test_read_file(path, NULL);
+  snprintf(path, sizeof path, "%s/p.jsonl", dir);
+  char *p = st_test_read_file(path, NULL);
+  cr_assert(e && p);
+  static ev ea[1024], pa[1024];
+  size_t ne = parse(e, ea, 1024), np = parse(p, pa, 1024);
+  char *se = per_socket(ea, ne), *sp = per_socket(pa, np);
+  cr_expect_str_eq(se, sp, "per-socket events differ:\neBPF:\n%s\nptrace:\n%s", se, sp);
+  free(se);
+  free(sp);
+  free(e);
+  free(p);
+}

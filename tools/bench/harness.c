@@ -30,7 +30,7 @@
 #include "tracers.h"
 
 #define MAX_REPS 15
-#define MAX_TRACERS 16
+#define MAX_TRACERS 24
 #define READY_TIMEOUT_MS 20000
 #define WORKLOAD_TIMEOUT_MS 120000
 #define STOP_TIMEOUT_MS 15000

@@ -6,6 +6,7 @@
  * end, so a running session's metrics outlive `update`. One request per
  * connection: the answer closes it.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +87,19 @@ static void answer(client *c, const char *status, const char *type, const char *
     client_close(c);
 }
 
-/* Case-insensitive search within the request's headers. */
+/* Header names are case-insensitive (strncasecmp is not in Windows' C
+ * library). */
+static bool same_name(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+      return false;
+  return true;
+}
+
 static const char *find_header(const char *req, const char *name) {
   size_t n = strlen(name);
   for (const char *p = strstr(req, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
-    if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':')
+    if (same_name(p + 2, name, n) && p[2 + n] == ':')
       return p + 3 + n;
   return NULL;
 }

@@ -324,3 +324,37 @@ Test(metrics_live, a_taken_port_is_one_line) {
   cr_assert_str_eq(err, want);
   free(err);
 }
+
+/* `run --metrics`: the traced command scrapes its own session. Its three
+ * refused connects show in the endpoint (it polls until they do: the
+ * events reach the sink through the ring buffer). */
+Test(metrics_live, run_serves_its_own_metrics) {
+  ST_REQUIRE_ROOT();
+  uint16_t closed = free_port(), port = free_port();
+  char out[96], cmd[2048];
+  snprintf(out, sizeof out, "%s/scrape", dir);
+  snprintf(cmd, sizeof cmd,
+           "run -q --metrics 127.0.0.1:%u -- bash -c '"
+           "for i in 1 2 3; do (exec 3<>/dev/tcp/127.0.0.1/%u) 2>/dev/null; done; "
+           "for i in $(seq 600); do "
+           "exec 3<>/dev/tcp/127.0.0.1/%u; printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
+           "cat <&3 >%s; exec 3<&-; "
+           "grep -q \"remote=\\\"127.0.0.1:%u\\\",status=\\\"refused\\\"} 3\" %s && exit 0; "
+           "sleep 0.05; done; exit 1'",
+           (unsigned)port, (unsigned)closed, (unsigned)port, out, (unsigned)closed, out);
+  st_cli_result r = st_test_cli(cmd);
+  char *got = st_test_read_file(out, NULL);
+  cr_assert_eq(r.code, 0, "%s\n%s", r.err, got ? got : "(no scrape)");
+  char note[96];
+  snprintf(note, sizeof note, "socktrace: metrics at http://127.0.0.1:%u/metrics\n",
+           (unsigned)port);
+  cr_assert(strstr(r.err, note), "%s", r.err);
+  char line[160];
+  snprintf(line, sizeof line,
+           "socktrace_connects_total{process=\"bash\",remote=\"127.0.0.1:%u\","
+           "status=\"refused\"} 3\n",
+           (unsigned)closed);
+  cr_assert(strstr(got, line), "%s", got);
+  free(got);
+  st_cli_result_free(&r);
+}

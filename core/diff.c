@@ -181,5 +181,6 @@ int st_diff_stories(const st_story *a, size_t na, const st_story *b, size_t nb,
 
 void st_diff_result_free(st_diff_result *r) {
   free(r->changes);
+  free(r->slower);
   memset(r, 0, sizeof *r);
 }

@@ -40,10 +40,23 @@ typedef struct st_diff_change {
   const st_story *a, *b; /* NULL on the side that lacks the story */
 } st_diff_change;
 
+/* A latency that became at least ST_DIFF_SLOWER times slower (by its
+ * median): a remote's connects, or a name's DNS answers. */
+#define ST_DIFF_SLOWER 10
+enum { ST_DIFF_SLOWER_CONNECT = 1, ST_DIFF_SLOWER_DNS };
+typedef struct st_diff_slower {
+  uint8_t kind;  /* ST_DIFF_SLOWER_* */
+  char key[272]; /* the remote or the DNS name */
+  uint64_t a_p50_ns, b_p50_ns;
+  uint64_t a_n, b_n;
+} st_diff_slower;
+
 typedef struct st_diff_result {
   st_diff_change *changes; /* sorted by story, then by what */
   size_t n;
   size_t stories_differ, stories_equal; /* stories with and without changes */
+  st_diff_slower *slower;               /* by kind, then key */
+  size_t nslower;
 } st_diff_result;
 
 /* a and b are st_story_list()s. Returns 0 or ST_ENOMEM; the result points
@@ -51,6 +64,10 @@ typedef struct st_diff_result {
 int st_diff_stories(const st_story *a, size_t na, const st_story *b, size_t nb,
                     const st_diff_options *o, st_diff_result *r);
 void st_diff_result_free(st_diff_result *r);
+/* Adds to r the connect and DNS latencies (summary_model.h) that became
+ * ST_DIFF_SLOWER times slower from a to b. 0 or ST_ENOMEM. */
+struct st_sum_model;
+int st_diff_latency(struct st_sum_model *a, struct st_sum_model *b, st_diff_result *r);
 /* "only_a", "outcome", ... (JSON) / "only in A", "outcome", ... (text). */
 const char *st_diff_what_name(uint8_t what, bool words);
 

@@ -72,6 +72,9 @@ static void loss_note(st_buf *b, const char *name, const st_diff_side *s) {
 }
 
 static void summary_line(st_buf *b, const st_diff_result *r) {
+  if (r->nslower)
+    st_buf_printf(b, "%" PRIu64 " latenc%s %dx slower; ", (uint64_t)r->nslower,
+                  r->nslower == 1 ? "y" : "ies", ST_DIFF_SLOWER);
   if (!r->n)
     st_buf_printf(b, "A and B tell the same story: %" PRIu64 " stor%s, no differences",
                   (uint64_t)r->stories_equal, r->stories_equal == 1 ? "y" : "ies");
@@ -97,6 +100,26 @@ static void fill_table(st_table *t, const st_diff_result *r, const char **colors
       colors[i] = c->what == ST_DIFF_ONLY_A   ? C_RED
                   : c->what == ST_DIFF_ONLY_B ? C_GREEN
                                               : C_YELLOW;
+  }
+}
+
+static const char *const slower_head[] = {"Slower", "Of", "A median", "B median", "Factor"};
+
+static void ms(char *buf, size_t len, uint64_t ns) {
+  snprintf(buf, len, "%" PRIu64 ".%03" PRIu64 "ms", ns / 1000000, ns / 1000 % 1000);
+}
+
+/* The latencies that became ST_DIFF_SLOWER times slower, one row each. */
+static void fill_slower(st_table *t, const st_diff_result *r) {
+  for (size_t i = 0; i < r->nslower; i++) {
+    const st_diff_slower *s = &r->slower[i];
+    char a[32], b[32], f[32];
+    ms(a, sizeof a, s->a_p50_ns);
+    ms(b, sizeof b, s->b_p50_ns);
+    snprintf(f, sizeof f, "%.1fx", (double)s->b_p50_ns / (double)s->a_p50_ns);
+    const char *cells[] = {s->kind == ST_DIFF_SLOWER_DNS ? "dns answers" : "connects", s->key, a,
+                           b, f};
+    st_table_row(t, cells);
   }
 }
 
@@ -126,6 +149,15 @@ static void write_text(st_buf *b, bool color, const st_diff_side *a, const st_di
     st_table_text(&t, b, "  ", colors);
     b->oom |= t.oom || (color && !colors);
     free(colors);
+    st_table_free(&t);
+  }
+  if (r->nslower) {
+    st_table t;
+    st_table_init(&t, 5, slower_head, "llrrr");
+    fill_slower(&t, r);
+    st_buf_puts(b, "\n");
+    st_table_text(&t, b, "  ", NULL);
+    b->oom |= t.oom;
     st_table_free(&t);
   }
   st_buf_puts(b, "\n");
@@ -166,6 +198,14 @@ static void write_markdown(st_buf *b, const st_diff_side *a, const st_diff_side 
   if (r->n) {
     st_table_init(&t, 6, change_head, "llllll");
     fill_table(&t, r, NULL);
+    st_buf_puts(b, "\n");
+    st_table_markdown(&t, b);
+    b->oom |= t.oom;
+    st_table_free(&t);
+  }
+  if (r->nslower) {
+    st_table_init(&t, 5, slower_head, "llrrr");
+    fill_slower(&t, r);
     st_buf_puts(b, "\n");
     st_table_markdown(&t, b);
     b->oom |= t.oom;
@@ -229,7 +269,7 @@ static void write_jsonl(st_buf *b, const st_diff_side *a, const st_diff_side *sb
   st_buf_printf(b,
                 ",\"equal\":%s,\"differences\":%" PRIu64 ",\"stories_differ\":%" PRIu64
                 ",\"stories_equal\":%" PRIu64 "}\n",
-                r->n ? "false" : "true", (uint64_t)r->n, (uint64_t)r->stories_differ,
+                r->n || r->nslower ? "false" : "true", (uint64_t)r->n, (uint64_t)r->stories_differ,
                 (uint64_t)r->stories_equal);
   for (size_t i = 0; i < r->n; i++) {
     const st_diff_change *c = &r->changes[i];
@@ -251,6 +291,16 @@ static void write_jsonl(st_buf *b, const st_diff_side *a, const st_diff_side *sb
       json_story(b, c->b);
     }
     st_buf_puts(b, "}\n");
+  }
+  for (size_t i = 0; i < r->nslower; i++) {
+    const st_diff_slower *s = &r->slower[i];
+    st_buf_printf(b, "{\"change\":\"slower\",\"of\":\"%s\",\"key\":",
+                  s->kind == ST_DIFF_SLOWER_DNS ? "dns" : "connect");
+    st_buf_json_string(b, s->key);
+    st_buf_printf(b,
+                  ",\"a\":{\"p50_ns\":%" PRIu64 ",\"count\":%" PRIu64 "},\"b\":{\"p50_ns\":%" PRIu64
+                  ",\"count\":%" PRIu64 "}}\n",
+                  s->a_p50_ns, s->a_n, s->b_p50_ns, s->b_n);
   }
 }
 

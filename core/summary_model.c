@@ -347,6 +347,18 @@ static void add_call(st_sum_model *m, st_sum_socket *e, const st_event *ev, cons
   }
 }
 
+/* A connect's outcome: its time since its enter, when the enter was seen,
+ * by the process's name and by the remote. */
+static void connect_latency(st_sum_model *m, st_sum_socket *e, uint64_t ts) {
+  if (!e->connecting || !e->connect_start_ns || ts < e->connect_start_ns)
+    return;
+  uint64_t ns = ts - e->connect_start_ns;
+  e->connect_start_ns = 0;
+  st_sum_lat_add(&m->lat_procs, e->name[0] ? e->name : e->proc, ns);
+  if (e->remote[0])
+    st_sum_lat_add(&m->lat_remotes, e->remote, ns);
+}
+
 static void add_connect(st_sum_model *m, st_sum_socket *e, const st_event *ev, const char *remote,
                         size_t len) {
   if (remote[0])
@@ -354,6 +366,8 @@ static void add_connect(st_sum_model *m, st_sum_socket *e, const st_event *ev, c
   if (ev->has & ST_HAS_REMOTE)
     e->peer_addr = ev->remote;
   if (ev->enter_exit == ST_EE_ENTER || !e->connecting) {
+    if (!e->connecting)
+      e->connect_start_ns = ev->enter_exit == ST_EE_ENTER ? ev->ts_ns : 0;
     if (!e->connecting) {
       add(rows_for(m, e, e->remote), offsetof(st_sum_row, attempts), 1);
       e->connects++;
@@ -361,8 +375,10 @@ static void add_connect(st_sum_model *m, st_sum_socket *e, const st_event *ev, c
     e->connecting = 1;
   }
   if (ev->enter_exit != ST_EE_ENTER && (ev->has & ST_HAS_STATUS) && ev->status.code != ST_PENDING &&
-      ev->status.code != ST_WOULD_BLOCK)
+      ev->status.code != ST_WOULD_BLOCK) {
+    connect_latency(m, e, ev->ts_ns);
     connect_done(rows_for(m, e, e->remote), e, &ev->status);
+  }
 }
 
 static void add_setup(st_sum_socket *e, const st_event *ev) {
@@ -385,8 +401,10 @@ static void add_afd(st_sum_model *m, st_sum_socket *e, const st_event *ev, char 
     return;
   case ST_EV_CONNECT:
   case ST_EV_SUPER_CONNECT:
-    if (e->connecting && (ev->has & ST_HAS_STATUS) && ev->status.code != ST_PENDING)
+    if (e->connecting && (ev->has & ST_HAS_STATUS) && ev->status.code != ST_PENDING) {
+      connect_latency(m, e, ev->ts_ns);
       connect_done(rows_for(m, e, e->remote), e, &ev->status);
+    }
     return;
   case ST_EV_ACCEPT:
   case ST_EV_ACCEPT_ADDR:
@@ -491,11 +509,24 @@ static void learn_kind(st_sum_socket *e, const st_event *ev) {
     e->type = ev->type;
 }
 
+/* A DNS answer this host received (or saw on the wire) and how long it took. */
+static void dns_latency(st_sum_model *m, const st_event *ev) {
+  if (!(ev->has & ST_HAS_DNS) || !ev->dns.qr || !ev->dns.latency_us ||
+      (ev->dns.flags & (ST_DNS_SENT | ST_DNS_UNANSWERED)))
+    return;
+  uint64_t ns = (uint64_t)ev->dns.latency_us * 1000;
+  st_sum_lat_add(&m->dns_lat_procs, ev->comm[0] ? ev->comm : "(wire)", ns);
+  if (ev->dns.qname[0])
+    st_sum_lat_add(&m->dns_lat_names, ev->dns.qname, ns);
+}
+
 int st_sum_add(st_sum_model *m, const st_event *ev) {
   if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE && st_ev_is_dns_failure(ev)) {
     m->dns_failures++;
     add_dns_failure(m, ev);
   }
+  if (ev->provider == ST_PROVIDER_EXT && ev->id == ST_EV_DNS_MESSAGE)
+    dns_latency(m, ev);
   if (ev->provider == ST_PROVIDER_CATALOG) {
     add_catalog(m, ev);
     return 0;
@@ -600,5 +631,9 @@ void st_sum_free(st_sum_model *m) {
   ST_HASH_FREE_ALL(st_sum_row, m->ipc, free);
   ST_HASH_FREE_ALL(st_sum_socket, m->sockets, free);
   ST_HASH_FREE_ALL(st_sum_dns, m->dns, free);
+  st_sum_lat_free_all(&m->lat_procs);
+  st_sum_lat_free_all(&m->lat_remotes);
+  st_sum_lat_free_all(&m->dns_lat_procs);
+  st_sum_lat_free_all(&m->dns_lat_names);
   st_story_free_all(m);
 }

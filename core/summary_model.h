@@ -16,6 +16,7 @@
 #include <uthash.h>
 
 #include "socktrace/event.h"
+#include "summary_latency.h"
 
 #define ST_SUM_KEY_MAX (ST_PATH_MAX + 40)
 #define ST_SUM_PROC_MAX (ST_COMM_MAX + 16)
@@ -69,6 +70,7 @@ typedef struct st_sum_socket {
   uint8_t setup_code;   /* a failed bind or listen (ST_OK: none) */
   uint8_t reset_in, reset_out;
   uint32_t connects; /* connect attempts */
+  uint64_t connect_start_ns; /* the pending connect's enter (0: not seen) */
   uint32_t dns_failed;
   st_addr peer_addr, local_addr;
   char peer_name[ST_SUM_KEY_MAX]; /* the peer's DNS name, when an answer gave it */
@@ -139,6 +141,9 @@ typedef struct st_sum_model {
   } changes[ST_SUM_CHANGES_MAX];
   size_t nchanges;
   uint64_t dns_more; /* failures past ST_SUM_DNS_MAX rows */
+  /* Connect latency (enter to outcome) by process name and by remote, and
+   * DNS answer latency by process name and by name looked up. */
+  st_sum_lat *lat_procs, *lat_remotes, *dns_lat_procs, *dns_lat_names;
   bool finished;
 } st_sum_model;
 

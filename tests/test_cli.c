@@ -480,3 +480,24 @@ Test(cli, compress_option_on_sktrace_outputs) {
   }
   rmdir(dir);
 }
+
+/* Latency on a trace with known times (tests/fixtures/latency.jsonl: ten
+ * connects to one remote taking 1..10 ms, one to another taking 100 ms,
+ * four DNS answers taking 2, 4, 6 and 8 ms): nearest-rank percentiles in
+ * the summary; in latency.slow.jsonl the first remote's connects take ten
+ * times as long and the answers twelve times, which `diff` reports (and
+ * not the other way round). */
+#define LATENCY ST_SOURCE_DIR "/tests/fixtures/latency.jsonl"
+#define SLOWER ST_SOURCE_DIR "/tests/fixtures/latency.slow.jsonl"
+
+Test(cli, latency_percentiles_in_the_summary) {
+  expect_output("report " LATENCY " -f summary", 0, "latency.summary.txt");
+}
+
+Test(cli, diff_reports_ten_times_slower) {
+  expect_output("diff " LATENCY " " SLOWER, 1, "latency.diff.txt");
+  expect_output("diff -f markdown " LATENCY " " SLOWER, 1, "latency.diff.md");
+  st_cli_result r = st_test_cli("diff " SLOWER " " LATENCY);
+  cr_expect_eq(r.code, 0, "faster is no difference: %s", r.out);
+  st_cli_result_free(&r);
+}

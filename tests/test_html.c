@@ -311,3 +311,38 @@ Test(html, losses_are_kept_with_their_time_range) {
   cr_expect(json_is_null(json_object_get(last, "pid")));
   page_free(root, raw, page);
 }
+
+/* The latency table's data: the summary's percentiles, in ns, on the trace
+ * with known times (tests/fixtures/latency.jsonl). */
+Test(html, latency_rows_match_the_summary) {
+  st_cli_result r =
+      st_test_cli("report " ST_SOURCE_DIR "/tests/fixtures/latency.jsonl -f html -o -");
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  char *raw;
+  json_t *root = page_data(r.out, &raw);
+  json_t *lat = json_object_get(root, "latency");
+  cr_assert_eq(json_array_size(lat), 5);
+  static const struct {
+    const char *of, *by, *key;
+    long long n, p50, p90, p99, max;
+  } want[] = {
+      {"connect", "process", "web", 11, 6000000, 10000000, 100000000, 100000000},
+      {"connect", "remote", "10.0.0.5:5432", 10, 5000000, 9000000, 10000000, 10000000},
+      {"connect", "remote", "10.0.0.6:80", 1, 100000000, 100000000, 100000000, 100000000},
+      {"dns", "process", "web", 4, 4000000, 8000000, 8000000, 8000000},
+      {"dns", "name", "db.example", 4, 4000000, 8000000, 8000000, 8000000},
+  };
+  for (size_t i = 0; i < 5; i++) {
+    json_t *row = json_array_get(lat, i);
+    cr_expect_str_eq(json_string_value(json_array_get(row, 0)), want[i].of);
+    cr_expect_str_eq(json_string_value(json_array_get(row, 1)), want[i].by);
+    cr_expect_str_eq(json_string_value(json_array_get(row, 2)), want[i].key);
+    long long v[] = {want[i].n, want[i].p50, want[i].p90, want[i].p99, want[i].max};
+    for (size_t j = 0; j < 5; j++)
+      cr_expect_eq(json_integer_value(json_array_get(row, j + 3)), v[j], "row %zu col %zu", i,
+                   j + 3);
+  }
+  json_decref(root);
+  free(raw);
+  st_cli_result_free(&r);
+}

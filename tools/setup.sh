@@ -11,6 +11,7 @@ packages=(
   libcriterion-dev iproute2                 # tests (iproute2: network namespaces)
   qemu-system-x86 busybox-static            # the live eBPF tests on Debian 12's 6.1 kernel
   libnats-dev nats-server openssl           # nats:// streams; their tests' servers and TLS certificates
+  prometheus                                # --metrics: a real server scrapes a live session in the tests
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
   musl-tools golang-go                      # the ptrace tests trace a static musl and a Go program

@@ -8,6 +8,7 @@
  * inserts those values with textContent only.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -367,6 +368,37 @@ static int json_groups(html_sink *h, page_totals *t) {
   return rc;
 }
 
+/* "latency": [of, by, key, count, p50, p90, p99, max] rows, in ns. */
+static void json_latency(html_sink *h) {
+  static const struct {
+    const char *of, *by;
+    size_t offset;
+  } tables[] = {
+      {"connect", "process", offsetof(st_sum_model, lat_procs)},
+      {"connect", "remote", offsetof(st_sum_model, lat_remotes)},
+      {"dns", "process", offsetof(st_sum_model, dns_lat_procs)},
+      {"dns", "name", offsetof(st_sum_model, dns_lat_names)},
+  };
+  st_buf *b = &h->buf;
+  bool first = true;
+  st_buf_puts(b, ",\"latency\":[");
+  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+    st_sum_lat **t = (st_sum_lat **)((char *)&h->sum + tables[i].offset);
+    st_sum_lat_sort(t);
+    for (st_sum_lat *l = *t; l; l = l->hh.next) {
+      st_sum_lat_q q;
+      st_sum_lat_quantiles(l, &q);
+      st_buf_printf(b, "%s[\"%s\",\"%s\",", first ? "" : ",", tables[i].of, tables[i].by);
+      st_buf_json_string(b, l->key);
+      st_buf_printf(b,
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
+                    q.n, q.p50, q.p90, q.p99, q.max);
+      first = false;
+    }
+  }
+  st_buf_puts(b, "]");
+}
+
 static int put_data(html_sink *h, const st_counters *c) {
   page_totals t = {0};
   st_buf_reset(&h->buf); /* it held the last event formatted */
@@ -376,6 +408,7 @@ static int put_data(html_sink *h, const st_counters *c) {
   json_rows(&h->buf, "remotes", h->sum.remotes);
   json_rows(&h->buf, "ipc", h->sum.ipc);
   json_longest(h);
+  json_latency(h);
   int rc = json_groups(h, &t);
   if (rc == 0)
     st_buf_printf(&h->buf,

@@ -242,6 +242,34 @@ static void longest_section(summary_sink *s) {
   st_table_free(&t);
 }
 
+static const char *ms(char *buf, uint64_t ns) {
+  snprintf(buf, 24, "%" PRIu64 ".%03" PRIu64 "ms", ns / 1000000, ns / 1000 % 1000);
+  return buf;
+}
+
+/* A latency table (connects or DNS answers, by process or by peer): only
+ * when the trace had such latencies. */
+static void latency_section(summary_sink *s, const char *title, st_sum_lat **table,
+                            const char *what, const char *count) {
+  if (!*table)
+    return;
+  const char *const head[] = {what, count, "p50", "p90", "p99", "Max"};
+  st_table t;
+  st_table_init(&t, 6, head, "lrrrrr");
+  st_sum_lat_sort(table);
+  size_t n = HASH_COUNT(*table), i = 0;
+  for (st_sum_lat *l = *table; l && i < shown(s, n); l = l->hh.next, i++) {
+    st_sum_lat_q q;
+    st_sum_lat_quantiles(l, &q);
+    char v[5][24];
+    const char *cells[] = {l->key,         num(v[0], q.n),   ms(v[1], q.p50),
+                           ms(v[2], q.p90), ms(v[3], q.p99), ms(v[4], q.max)};
+    st_table_row(&t, cells);
+  }
+  section(s, title, &t, n - shown(s, n), "none");
+  st_table_free(&t);
+}
+
 /* Catalog changes in the order they came (the first ST_SUM_CATALOG_KEEP;
  * the rest counted). */
 static void catalog_section(summary_sink *s) {
@@ -293,6 +321,10 @@ static int summary_end(st_sink *sk, const st_counters *c) {
   rows_section(s, "By remote endpoint", s->model.remotes, T_REMOTES);
   if (s->model.ipc)
     rows_section(s, "Local IPC (UNIX sockets)", s->model.ipc, T_IPC);
+  latency_section(s, "Connect latency by process", &s->model.lat_procs, "Process", "Connects");
+  latency_section(s, "Connect latency by remote", &s->model.lat_remotes, "Remote", "Connects");
+  latency_section(s, "DNS latency by process", &s->model.dns_lat_procs, "Process", "Answers");
+  latency_section(s, "DNS latency by name", &s->model.dns_lat_names, "Name", "Answers");
   if (s->model.ncatalog)
     catalog_section(s);
   if (s->opt.longest)

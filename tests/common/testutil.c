@@ -1,6 +1,7 @@
 /* Shared test helpers: fixture lookup, CI/root gating, collecting sink. */
 #include "common/testutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,33 @@ int st_test_count(const char *hay, const char *needle) {
   for (const char *p = hay; (p = strstr(p, needle)); p++)
     n++;
   return n;
+}
+
+int st_test_cli_dir(const char *dir, char **out, char **err, const char *fmt, ...) {
+  char args[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof args)
+    n = (int)sizeof args - 1;
+  snprintf(args + n, sizeof args - (size_t)n, " --control-dir %s", dir);
+  st_cli_result r = st_test_cli(args);
+  if (out)
+    *out = r.out;
+  else
+    free(r.out);
+  if (err)
+    *err = r.err;
+  else
+    free(r.err);
+  return r.code;
+}
+
+long long st_test_sample(const char *text, const char *prefix) {
+  size_t n = strlen(prefix);
+  for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+    if (strncmp(p, prefix, n) == 0 && p[n] == ' ')
+      return atoll(p + n + 1);
+  return -1;
 }

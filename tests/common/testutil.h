@@ -65,6 +65,17 @@ st_cli_result st_test_cli(const char *args);
 /* The same with standard input from the file in. */
 st_cli_result st_test_cli_stdin(const char *in, const char *args);
 void st_cli_result_free(st_cli_result *r);
+/* st_test_cli with " --control-dir DIR" after the formatted args (the
+ * sessions' tests); its exit code, what it printed in out/err (malloc'd;
+ * the caller frees) unless they are NULL. */
+int st_test_cli_dir(const char *dir, char **out, char **err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* The value of the exposition line that starts with prefix and a space
+ * ("name{labels} 3"), -1 when there is none. */
+long long st_test_sample(const char *text, const char *prefix);
 /* Number of newlines in s. */
 int st_test_lines(const char *s);
 /* How many times needle occurs in hay (overlaps counted). */

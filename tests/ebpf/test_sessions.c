@@ -38,25 +38,7 @@ static void fini(void) {
 
 /* Runs `socktrace ARGS --control-dir DIR`; returns the exit code, output in
  * out/err (may be NULL). */
-static int cli(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cli(char **out, char **err, const char *fmt, ...) {
-  char args[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(args + n, sizeof args - (size_t)n, " --control-dir %s", dir);
-  st_cli_result r = st_test_cli(args);
-  if (out)
-    *out = r.out;
-  else
-    free(r.out);
-  if (err)
-    *err = r.err;
-  else
-    free(r.err);
-  return r.code;
-}
+#define cli(out, err, ...) st_test_cli_dir(dir, out, err, __VA_ARGS__)
 
 /* A process that makes one loopback TCP exchange for each 'x' it is
  * sent (live.h's held child). */

@@ -290,6 +290,11 @@ tracer bench_tracers[] = {
     SOCKTRACE("socktrace-l5-plain", ".sktrace", "-l", "5", "--compress", "none"),
     BEFORE("before-l5-file", ".sktrace", "-l", "5"),
     SOCKTRACE("socktrace-l5-jsonl", ".jsonl", "-l", "5", "-f", "jsonl"),
+    /* The metrics sink's cost per event: the null sink with --metrics
+     * (nothing scrapes it; port 0 takes a free one). */
+    SOCKTRACE("socktrace-l4-metrics", NULL, "-l", "4", "-f", "null", "--metrics", "127.0.0.1:0"),
+    SOCKTRACE("socktrace-l5-metrics", NULL, "-l", "5", "-f", "null", "--metrics", "127.0.0.1:0"),
+    SOCKTRACE("socktrace-l5-null", NULL, "-l", "5", "-f", "null"),
     {.name = "strace",
      .tool = "strace",
      .argv = strace_argv,

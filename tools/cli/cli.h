@@ -106,6 +106,8 @@ typedef struct cli_options {
   bool fail_on_dns;            /* --fail-on dns */
   bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
   const char *title;           /* what was traced, for the markdown summary's heading */
+  const char *metrics;         /* --metrics ADDR: serve /metrics there */
+  unsigned metrics_max_series; /* --metrics-max-series; 0 = the sink's default */
   /* Set while a session runs (ci.c). */
   cli_model *fail_model;
   bool fail_hit;
@@ -180,6 +182,13 @@ bool cli_output_is_file(const char *path);
  * line saying why not. */
 FILE *cli_open_output(const cli_options *o);
 int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out, st_sink **sktrace);
+/* --metrics (metrics_http.c): the metrics sink behind an HTTP server on
+ * loop, listening from the session's start to its end (one line when it
+ * cannot: the port taken). check: 0, or -1 after one line when ADDR is no
+ * address. address: where it listens, NULL when it does not. */
+int cli_metrics_sink(const cli_options *o, uv_loop_t *loop, st_sink **out);
+int cli_metrics_check(const char *spec);
+const char *cli_metrics_address(void);
 /* Says (one line) how many events the .sktrace writer dropped, if any. */
 void cli_report_writer(st_sink *sktrace, const char *path);
 

@@ -176,7 +176,8 @@ int cli_diff(int argc, char **argv) {
       goto done;
     }
   }
-  if (st_diff_stories(stories[0], (size_t)n[0], stories[1], (size_t)n[1], &d.opt, &r) < 0) {
+  if (st_diff_stories(stories[0], (size_t)n[0], stories[1], (size_t)n[1], &d.opt, &r) < 0 ||
+      st_diff_latency(&m[0].sum, &m[1].sum, &r) < 0) {
     cli_error("out of memory");
     goto done;
   }
@@ -205,7 +206,7 @@ int cli_diff(int argc, char **argv) {
     cli_error("cannot write the comparison to %s: %s", d.output ? d.output : "standard output",
               rc == ST_EIO ? st_strerror(-errno) : st_strerror(rc));
   else
-    code = r.n ? 1 : 0;
+    code = r.n || r.nslower ? 1 : 0;
 done:
   if (out != stdout)
     fclose(out);

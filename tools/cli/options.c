@@ -72,6 +72,11 @@ const char cli_options_help[] =
     "                       Winsock's (by GUID, id, version, count)\n"
     "      --file-mode MODE permissions of the files written (default 0600: traces say who\n"
     "                       talks to whom, so only their owner reads them)\n"
+    "      --metrics ADDR   start, trace, run: serve Prometheus metrics (counters, connect,\n"
+    "                       DNS and RTT latency histograms) at http://ADDR/metrics while the\n"
+    "                       session runs; ADDR is IP:PORT or :PORT (loopback)\n"
+    "      --metrics-max-series N  label sets kept one each (default 4000); the rest is\n"
+    "                       counted under process and remote \"other\"\n"
     "\n"
     "top [FILE|nats://HOST] (a live view; the full screen on a terminal):\n"
     "  -d, --delay SECONDS  the interval (default 1; e.g. 0.5)\n"
@@ -176,6 +181,8 @@ enum {
   OPT_SORT,
   OPT_SESSION,
   OPT_SPEED,
+  OPT_METRICS,
+  OPT_METRICS_MAX_SERIES,
 };
 
 static const struct option long_opts[] = {
@@ -186,6 +193,8 @@ static const struct option long_opts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"family", required_argument, NULL, OPT_FAMILY},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"metrics-max-series", required_argument, NULL, OPT_METRICS_MAX_SERIES},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
     {"events", required_argument, NULL, 'e'},
     {"format", required_argument, NULL, 'f'},
@@ -444,6 +453,21 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
         return -1;
       }
       o->cfg.dns_timeout_ms = (uint32_t)(v * 1000 + 0.5);
+      break;
+    }
+    case OPT_METRICS:
+      if (cli_metrics_check(optarg) < 0)
+        return -1;
+      o->metrics = optarg;
+      break;
+    case OPT_METRICS_MAX_SERIES: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (end == optarg || *end || v < 1 || v > 1000000) {
+        cli_error("bad --metrics-max-series '%s' (a number from 1 to 1000000)", optarg);
+        return -1;
+      }
+      o->metrics_max_series = (unsigned)v;
       break;
     }
     case OPT_RING_SIZE: {

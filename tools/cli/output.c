@@ -133,6 +133,13 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
   if (o->timeline && st_sink_timeline_new(view, &sink) == 0)
     st_session_add_sink(s, sink);
   cli_nats_add_views(o, s, view);
+  /* Last: its server listens from its begin(), which no later sink's
+   * failure may leave listening. */
+  if (o->metrics) {
+    if (cli_metrics_sink(o, st_session_loop(s), &sink) < 0)
+      return ST_ENOMEM;
+    st_session_add_sink(s, sink);
+  }
   return 0;
 }
 

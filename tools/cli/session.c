@@ -64,6 +64,8 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     if (o->announce)
       cli_note("tracing with the %s backend at level %u (Ctrl-C to stop)", b->ops->name,
                o->cfg.level);
+    if (cli_metrics_address())
+      cli_note("metrics at http://%s/metrics", cli_metrics_address());
     if (after_start)
       code = after_start(s, &loop, arg);
   }

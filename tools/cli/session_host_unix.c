@@ -141,6 +141,8 @@ static json_t *session_json(host *h) {
     json_object_set_new(o, "watch", cli_watch_json(h->watch));
   if (st_session_status(h->s) < 0)
     json_object_set_new(o, "error", json_string(st_session_error(h->s)));
+  if (cli_metrics_address())
+    json_object_set_new(o, "metrics", json_string(cli_metrics_address()));
   return o;
 }
 
@@ -476,6 +478,9 @@ static int host_run(host *h, int ready_fd) {
   uv_timer_init(&h->loop, &h->tick);
   h->tick.data = h;
   uv_timer_start(&h->tick, on_tick, 1000, 1000);
+  /* Before the ready mark: `start` passes it on. */
+  if (cli_metrics_address())
+    cli_note("session %s serves metrics at http://%s/metrics", h->name, cli_metrics_address());
   if (ready_fd >= 0) {
     char msg[64];
     int n = snprintf(msg, sizeof msg, READY_MARK "%d\n", (int)getpid());

@@ -122,6 +122,8 @@ static void print_session(json_t *s) {
   }
   if (!json_array_size(json_object_get(s, "outputs")))
     printf("  output   none (counting only)\n");
+  if (json_is_string(json_object_get(s, "metrics")))
+    printf("  metrics  http://%s/metrics\n", str(s, "metrics"));
   printf("  events   %" PRId64 " seen, %" PRId64 " written, %" PRId64 " filtered out, %" PRId64
          " lost; %.0f events/s now\n",
          (int64_t)num(ev, "seen"), (int64_t)num(ev, "written"), (int64_t)num(ev, "filtered"),
@@ -188,8 +190,12 @@ int cli_start(cli_options *o, const char *name) {
               "it), not --summary or --timeline");
     return 2;
   }
+  /* --metrics alone: the session only counts, for its endpoint. */
+  if (!o->output && o->metrics && !o->format)
+    o->format = "null";
   if (!o->output && !(o->format && strcmp(o->format, "null") == 0)) {
-    cli_error("a background session needs -o FILE (or -f null to only count its events)");
+    cli_error("a background session needs -o FILE, --metrics ADDR or -f null (to only count its "
+              "events)");
     return 2;
   }
   if (cli_control_dir_make(dir, err, sizeof err) < 0) {

@@ -17,6 +17,7 @@ _socktrace() {
   local options="--level --keywords --pid --port --host --family --protocol --events --dns-timeout
     --format --output --max-size --max-files --block-size --compress --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
+    --metrics --metrics-max-series
     --control-dir --foreground --config --clear-filters --backend --interface
     --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers
     --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
@@ -90,9 +91,9 @@ _socktrace() {
     if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
     return ;;
   --port | --host | --dns-timeout | --max-size | --max-files | --block-size | --capture-filter | \
-    --ring-size | --buffer-size | --buffers | --file-mode | --bytes-tolerance | --host-name | \
-    --nats-buffer | --nats-replicas | --nats-max-age | --nats-max-bytes | --since | --since-seq | \
-    -d | --delay | -n | --iterations | --speed)
+    --ring-size | --buffer-size | --buffers | --file-mode | --metrics | --metrics-max-series | \
+    --bytes-tolerance | --host-name | --nats-buffer | --nats-replicas | --nats-max-age | \
+    --nats-max-bytes | --since | --since-seq | -d | --delay | -n | --iterations | --speed)
     return ;;
   esac
 

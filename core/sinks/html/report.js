@@ -318,6 +318,17 @@
       },
       countCol('Sent', 5), countCol('Received', 6)
     ], data.longest, function () { return false; });
+    function durCol(title, i) {
+      return { title: title, num: true, get: function (r) { return r[i]; },
+               show: function (r) { return dur(r[i]); } };
+    }
+    sortableTable($('latency'), [
+      { title: 'Of', get: function (r) { return r[0] === 'dns' ? 'DNS answers' : 'connects'; } },
+      { title: 'By', get: function (r) { return r[1]; } },
+      { title: 'Key', get: function (r) { return r[1] === 'remote' ? remoteLabel(r[2]) : r[2]; } },
+      countCol('Count', 3), durCol('p50', 4), durCol('p90', 5), durCol('p99', 6),
+      durCol('Max', 7)
+    ], data.latency || [], function () { return false; });
     renderFailures();
   }
 

@@ -64,6 +64,8 @@ typedef struct st_cli_result {
 st_cli_result st_test_cli(const char *args);
 /* The same with standard input from the file in. */
 st_cli_result st_test_cli_stdin(const char *in, const char *args);
+/* The same with the program bin (a path). */
+st_cli_result st_test_cli_run(const char *bin, const char *in, const char *args);
 void st_cli_result_free(st_cli_result *r);
 /* Number of newlines in s. */
 int st_test_lines(const char *s);

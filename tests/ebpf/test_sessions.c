@@ -3,7 +3,8 @@
  * stop), with real workload processes traced live: a change of level and of
  * the pid filter while tracing, recorded in the file with no gap; two
  * sessions side by side; a session killed with SIGKILL; who may control a
- * session; bad requests. Root only; under CI=true they must run.
+ * session; bad requests. And the tests' own cleanup: a test killed
+ * mid-way leaves no session behind. Root only; under CI=true they must run.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,22 +19,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/testutil.h"
 #include "ebpf/live.h"
 
 static char dir[64];
 
-/* A control directory and output directory of the test's own. */
+/* A control directory and output directory of the test's own; the
+ * sessions started in it are stopped and it is removed when the test
+ * ends, failed or killed too (common/cleanup.h). */
 static void init(void) {
   snprintf(dir, sizeof dir, "/tmp/st-sessions-%d", (int)getpid());
   mkdir(dir, 0700);
+  st_test_guard_dir(dir);
 }
 
 static void fini(void) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
+  st_test_remove_dir(dir);
 }
 
 /* Runs `socktrace ARGS --control-dir DIR`; returns the exit code, output in
@@ -313,13 +315,14 @@ Test(sessions, strangers_and_bad_requests_are_refused, .init = init, .fini = fin
   /* Open the way to the socket, so only the session's own check is left. */
   chmod(dir, 0755);
   chmod(sock, 0666);
+  const char *bin = st_test_cli_for_anyone(); /* the build may be under a 0700 home */
   pid_t kid = fork();
   if (kid == 0) {
     if (setgid(65534) != 0 || setuid(65534) != 0)
       _exit(3);
     char args[300];
     snprintf(args, sizeof args, "query p --control-dir %s", dir);
-    st_cli_result r = st_test_cli(args);
+    st_cli_result r = st_test_cli_run(bin, "/dev/null", args);
     bool ok = r.code == 1 && strstr(r.err, "permission denied") && st_test_lines(r.err) == 1;
     if (!ok)
       fprintf(stderr, "code %d: %s", r.code, r.err);
@@ -381,4 +384,54 @@ Test(sessions, trace_files_are_owner_only, .init = init, .fini = fini) {
   cr_assert_eq(stat(path, &sb), 0);
   cr_assert_eq(sb.st_mode & 0777, 0600, "socket mode %o", sb.st_mode & 0777);
   cr_assert_eq(cli(NULL, NULL, "stop m"), 0);
+}
+
+/* The test of the tests: a test process killed while its session runs
+ * (as a Criterion timeout or a crash would) leaves neither the session nor
+ * its directory behind. */
+Test(sessions, a_test_killed_mid_way_leaves_nothing_behind) {
+  ST_REQUIRE_ROOT();
+  char killed[64], args[200];
+  snprintf(killed, sizeof killed, "/tmp/st-sessions-killed-%d", (int)getpid());
+  snprintf(args, sizeof args, "start g -p 1 -f null --control-dir %s", killed);
+  int ready[2];
+  cr_assert_eq(pipe(ready), 0);
+  pid_t kid = fork();
+  cr_assert_geq(kid, 0);
+  if (kid == 0) { /* a test: its directory guarded as init() does, a session in it */
+    mkdir(killed, 0700);
+    st_test_guard_dir(killed);
+    st_cli_result r = st_test_cli(args);
+    if (write(ready[1], r.code == 0 ? "y" : "n", 1) != 1)
+      _exit(2);
+    for (;;)
+      pause();
+  }
+  close(ready[1]);
+  char c = 0;
+  cr_assert_eq(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  cr_assert_eq(c, 'y', "the session started");
+  snprintf(args, sizeof args, "query g -f json --control-dir %s", killed);
+  st_cli_result q = st_test_cli(args);
+  json_t *o = json_loads(q.out ? q.out : "", 0, NULL);
+  pid_t session = (pid_t)num(o, "pid");
+  json_decref(o);
+  st_cli_result_free(&q);
+  cr_assert_gt(session, 0, "the session runs");
+  cr_assert_eq(kill(kid, SIGKILL), 0);
+  waitpid(kid, NULL, 0);
+  bool left = true;
+  for (int i = 0; i < 2000 && left; i++) {
+    left = kill(session, 0) == 0 || access(killed, F_OK) == 0;
+    if (left)
+      usleep(10000);
+  }
+  bool runs = kill(session, 0) == 0, there = access(killed, F_OK) == 0;
+  if (left) { /* the test failed: its own cleanup, then the verdict */
+    kill(session, SIGKILL);
+    st_test_remove_dir(killed);
+  }
+  cr_assert_not(runs, "session %d still runs after its test was killed", (int)session);
+  cr_assert_not(there, "%s is still there after its test was killed", killed);
 }

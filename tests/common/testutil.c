@@ -1,6 +1,7 @@
 /* Shared test helpers: fixture lookup, CI/root gating, collecting sink. */
 #include "common/testutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,3 +167,11 @@ int st_test_count(const char *hay, const char *needle) {
   return n;
 }
 
+void st_test_note_skip(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("socktrace-test: SKIPPED: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}

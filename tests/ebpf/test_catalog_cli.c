@@ -125,7 +125,7 @@ Test(catalog_cli, lists_an_nftables_table_with_its_counts) {
   snprintf(table, sizeof table, "st_listed_%d", (int)getpid());
   int rc = test_nft_probe();
   if (rc == -EPROTONOSUPPORT)
-    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+    ST_SKIP("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
   rc = test_nft_table(table, true);
   cr_assert_eq(rc, 0, "add the table: %s", strerror(-rc));
 

@@ -41,7 +41,7 @@ void natsd_require(void) {
     return;
   if (st_test_in_ci())
     cr_assert_fail(NATS_SERVER " not found under CI=true (tools/setup.sh installs nats-server)");
-  cr_skip_test(NATS_SERVER " not found (run tools/setup.sh); skipped");
+  ST_SKIP(NATS_SERVER " not found (run tools/setup.sh); skipped");
 }
 
 const char *natsd_tmpdir(void) {

@@ -4,7 +4,7 @@
 # a reset) with the live eBPF backend. Tracing needs root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/tools/setup.sh"
+"$root/tools/setup.sh" --demo
 "$root/tools/build.sh"
 bin="${BUILD_DIR:-$root/build}/socktrace"
 if [ "$(id -u)" -ne 0 ]; then

@@ -90,17 +90,23 @@ typedef struct cli_options {
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
   bool fail_on_dns;            /* --fail-on dns */
+  bool fail_on_lost;           /* --fail-on lost: lost events make the recording incomplete */
   bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
   const char *title;           /* what was traced, for the markdown summary's heading */
   /* Set while a session runs (ci.c). */
   cli_model *fail_model;
   bool fail_hit;
+  bool incomplete; /* the recording is cut short (write error, or lost with --fail-on lost) */
   FILE *step_summary;
 } cli_options;
 
 /* `run`'s exit status when the command succeeded but a traced socket ended
  * as --fail-on lists. */
 #define CLI_EXIT_FAIL_ON 3
+/* trace, run and replay: the recording is incomplete (it stopped on a
+ * write error such as a full disk, or events were lost and --fail-on lists
+ * lost), and for run the command itself succeeded. */
+#define CLI_EXIT_INCOMPLETE 4
 
 enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
 

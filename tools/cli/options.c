@@ -54,7 +54,8 @@ const char cli_options_help[] =
     "      --all            every row of the summary's tables (else each table's top 10)\n"
     "      --fail-on LIST   exit 3 when a traced socket ended in one of these ways although\n"
     "                       the command succeeded: portable statuses (refused, timed_out,\n"
-    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers)\n"
+    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers);\n"
+    "                       lost: exit 4 when events were lost (the recording is incomplete)\n"
     "      --timeline       at the end, list each socket's events in order with times\n"
     "                       relative to its first event\n"
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
@@ -122,10 +123,12 @@ const char cli_options_help[] =
     "  sudo socktrace run --summary --fail-on refused,timed_out,reset,dns -- pytest\n"
     "  socktrace diff last-green.sktrace this-run.sktrace\n"
     "\n"
-    "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
-    "had bad records (they are reported and skipped); 2 for a usage error; 3 when CMD (or a\n"
-    "replayed trace) was fine but a socket ended as --fail-on lists. 'diff': 0 the same,\n"
-    "1 different, 2 an input could not be read.\n";
+    "Exit status: 0 on success; CMD's status for 'run' when CMD failed; 1 when tracing failed\n"
+    "or the input had bad records (they are reported and skipped); 2 for a usage error; 3 when\n"
+    "CMD (or a replayed trace) was fine but a socket ended as --fail-on lists; 4 when the\n"
+    "recording is incomplete (it stopped on a write error such as a full disk, or events were\n"
+    "lost and --fail-on lists lost). 'diff': 0 the same, 1 different, 2 an input could not\n"
+    "be read.\n";
 
 enum {
   OPT_PORT = 256,

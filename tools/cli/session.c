@@ -71,9 +71,13 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_backend_stats stats = {0};
   if (b->ops->stats)
     b->ops->stats(b, &stats);
+  /* A recording that stopped on a write error (the sink says why, and the
+   * session stopped with its words) is incomplete, not failed to start. */
+  bool write_failed = sktrace && sktrace->error[0];
+  o->incomplete = write_failed;
   if (st_session_status(s) < 0 && code == 0) {
     cli_error("%s", st_session_error(s));
-    code = 1;
+    code = write_failed ? CLI_EXIT_INCOMPLETE : 1;
   } else if (stats.errors) {
     cli_error("%llu bad record%s skipped; first: %s", (unsigned long long)stats.errors,
               stats.errors == 1 ? "" : "s", b->error);
@@ -94,15 +98,27 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
                           : "the recording says %llu events were lost (see its EventsLost records)",
               (unsigned long long)c.lost);
   cli_backend_report(o, b);
-  if (sktrace)
+  st_sktrace_stats wst = {0};
+  if (sktrace) {
     cli_report_writer(sktrace, o->output);
+    st_sink_sktrace_stats(sktrace, &wst);
+  }
+  if (o->fail_on_lost && (c.lost || wst.lost)) {
+    cli_error("the recording is incomplete: %llu events lost (--fail-on lost)",
+              (unsigned long long)(c.lost + wst.lost));
+    o->incomplete = true;
+  }
   cli_nats_report();
   st_session_free(s);
   uv_loop_close(&loop);
-  if (out != stdout && fclose(out) != 0 && code == 0) {
-    cli_error("cannot write %s: %s", o->output, st_strerror(-errno));
-    code = 1;
+  errno = 0;
+  if (out != stdout && (ferror(out) | fclose(out)) != 0) {
+    cli_error("cannot write %s: %s; the recording is incomplete", o->output,
+              st_strerror(errno ? -errno : ST_EIO));
+    o->incomplete = true;
   }
+  if (o->incomplete && (code == 0 || code == 1))
+    code = CLI_EXIT_INCOMPLETE;
   code = cli_ci_end(o, code);
   if (json[0]) {
     fprintf(stderr, "%s\n", json);

@@ -24,7 +24,7 @@ _socktrace() {
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
     net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
-    msg_size no_buffers cancelled invalid not_found server_failure other unfinished dns"
+    msg_size no_buffers cancelled invalid not_found server_failure other unfinished dns lost"
 
   # The command comes first; `run` ends its options at `--`, then a command
   # line of its own follows.

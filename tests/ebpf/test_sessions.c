@@ -435,3 +435,50 @@ Test(sessions, a_test_killed_mid_way_leaves_nothing_behind) {
   cr_assert_not(runs, "session %d still runs after its test was killed", (int)session);
   cr_assert_not(there, "%s is still there after its test was killed", killed);
 }
+
+/* A stranger asking after a root session (in root's directory, the
+ * default) is told it is not theirs, not that nothing runs. */
+Test(sessions, a_stranger_is_told_a_root_session_is_not_theirs) {
+  ST_REQUIRE_ROOT();
+  char name[64], args[300];
+  snprintf(name, sizeof name, "st-stranger-%d", (int)getpid());
+  snprintf(args, sizeof args, "start %s -p 1 -f null", name);
+  st_cli_result r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+  const char *bin = st_test_cli_for_anyone();
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(p[0]);
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(3);
+    unsetenv("SOCKTRACE_RUN_DIR");
+    unsetenv("XDG_RUNTIME_DIR");
+    char what[2][300];
+    for (int i = 0; i < 2; i++) {
+      snprintf(args, sizeof args, i ? "update %s -l 4" : "query %s", name);
+      st_cli_result q = st_test_cli_run(bin, "/dev/null", args);
+      snprintf(what[i], sizeof what[i], "%d %s", q.code, q.err ? q.err : "");
+      st_cli_result_free(&q);
+    }
+    dprintf(p[1], "%s%s", what[0], what[1]);
+    _exit(0);
+  }
+  close(p[1]);
+  char said[700] = "";
+  size_t n = 0;
+  ssize_t k;
+  while (n < sizeof said - 1 && (k = read(p[0], said + n, sizeof said - 1 - n)) > 0)
+    n += (size_t)k;
+  close(p[0]);
+  waitpid(kid, NULL, 0);
+  snprintf(args, sizeof args, "stop %s", name);
+  r = st_test_cli(args);
+  st_cli_result_free(&r);
+  st_test_end_processes_in(name); /* should stop have failed */
+  cr_assert_eq(st_test_count(said, "1 socktrace: "), 2, "query and update refused: %s", said);
+  cr_assert_eq(st_test_count(said, "not yours"), 2, "%s", said);
+  cr_assert_null(strstr(said, "is running ('socktrace query'"), "%s", said);
+}

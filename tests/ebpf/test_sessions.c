@@ -482,3 +482,44 @@ Test(sessions, a_stranger_is_told_a_root_session_is_not_theirs) {
   cr_assert_eq(st_test_count(said, "not yours"), 2, "%s", said);
   cr_assert_null(strstr(said, "is running ('socktrace query'"), "%s", said);
 }
+
+/* Events of socktrace itself in a recording: of the session's process, or
+ * of any process named socktrace (the clients: query, flush, stop). */
+static size_t own_events(const char *path, pid_t session) {
+  json_t *evs = recording(path), *ev;
+  size_t i, n = 0;
+  json_array_foreach(evs, i, ev) {
+    const char *comm = json_string_value(json_object_get(ev, "comm"));
+    n += num(ev, "pid") == session || (comm && strcmp(comm, "socktrace") == 0);
+  }
+  json_decref(evs);
+  return n;
+}
+
+/* A session's trace leaves out its own control traffic (its side and its
+ * clients') and its own lookups; --trace-self keeps them. */
+static size_t session_with_clients(const char *name, const char *extra) {
+  char file[200];
+  snprintf(file, sizeof file, "%s/%s.sktrace", dir, name);
+  char *err;
+  cr_assert_eq(cli(NULL, &err, "start %s -l 5 -o %s %s", name, file, extra), 0, "%s", err);
+  free(err);
+  pid_t pid = session_pid(name);
+  cr_assert_gt(pid, 0);
+  for (int i = 0; i < 3; i++) {
+    char *out;
+    cr_assert_eq(cli(&out, NULL, "query %s", name), 0);
+    free(out);
+  }
+  cr_assert_eq(cli(NULL, NULL, "flush %s", name), 0);
+  cr_assert_eq(cli(NULL, NULL, "stop %s", name), 0);
+  return own_events(file, pid);
+}
+
+Test(sessions, a_session_leaves_its_own_traffic_out, .init = init, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  size_t own = session_with_clients("quiet", "");
+  cr_assert_eq(own, 0, "%zu events of socktrace itself in its trace", own);
+  size_t kept = session_with_clients("loud", "--trace-self");
+  cr_assert_gt(kept, 0, "--trace-self keeps the control connections");
+}

@@ -106,6 +106,9 @@ const char cli_options_help[] =
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
     "      --debug                show libbpf's and the kernel verifier's messages (ebpf;\n"
     "                             also SOCKTRACE_DEBUG=1)\n"
+    "      --trace-self           keep socktrace's own sockets (its sessions' control\n"
+    "                             connections and their clients, its name lookups, its\n"
+    "                             nats:// publishing) in the trace; left out by default\n"
     "      --catalog-root DIR     read the catalog's files under DIR instead of / (ebpf and\n"
     "                             catalog; also SOCKTRACE_CATALOG_ROOT)\n"
     "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
@@ -155,6 +158,7 @@ enum {
   OPT_CONFIG,
   OPT_CLEAR_FILTERS,
   OPT_CATALOG_ROOT,
+  OPT_TRACE_SELF,
   OPT_ALL,
   OPT_FAIL_ON,
   OPT_DNS_TIMEOUT,
@@ -210,6 +214,7 @@ static const struct option long_opts[] = {
     {"since-seq", required_argument, NULL, CLI_OPT_SINCE_SEQ},
     {"host-name", required_argument, NULL, CLI_OPT_HOST_NAME},
     {"catalog-root", required_argument, NULL, OPT_CATALOG_ROOT},
+    {"trace-self", no_argument, NULL, OPT_TRACE_SELF},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -397,6 +402,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_CLEAR_FILTERS:
       o->clear_filters = true;
+      break;
+    case OPT_TRACE_SELF:
+      o->trace_self = true;
       break;
     case OPT_CATALOG_ROOT:
       o->catalog_root = optarg;

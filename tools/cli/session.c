@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -34,6 +35,11 @@ static void stats_json(const st_counters *c, const st_backend *b, const st_backe
     snprintf(buf + n, len - (size_t)n, "}");
 }
 
+void cli_ignore_self(st_session *s) {
+  st_session_ignore_pid(s, (uint32_t)getpid());
+  st_session_ignore_comm(s, "socktrace");
+}
+
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg) {
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -53,6 +59,8 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     return 1;
   }
   st_session_set_backend(s, b);
+  if (!o->trace_self && b->ops->kind != ST_SOURCE_FILE)
+    cli_ignore_self(s);
   st_sink *sktrace = NULL;
   int code = 0;
   if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, b, out, &sktrace) < 0) {

@@ -18,7 +18,7 @@ _socktrace() {
     --format --output --max-size --max-files --block-size --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --control-dir --foreground --config --clear-filters --backend --interface
-    --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers
+    --capture-filter --ring-size --catalog-root --trace-self --debug --buffer-size --buffers
     --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
     --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq --help"
   local diff_options="--format --output --bytes-tolerance --order --color --help"

@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -36,7 +35,7 @@ static void stats_json(const st_counters *c, const st_backend *b, const st_backe
 }
 
 void cli_ignore_self(st_session *s) {
-  st_session_ignore_pid(s, (uint32_t)getpid());
+  st_session_ignore_pid(s, (uint32_t)uv_os_getpid());
   st_session_ignore_comm(s, "socktrace");
 }
 

@@ -112,6 +112,7 @@ install_deb() { # the README's install steps in a second fresh root
     apt-get install -y -q ./socktrace_*.deb $(ls ./libsocktrace*.deb 2>/dev/null | tr "\n" " ")
     socktrace --version
     socktrace demo
+    apt-get install -y -q man-db >/dev/null
     man socktrace >/dev/null'
   local rc=$?
   unmount_all

@@ -41,6 +41,14 @@ for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libc6; do
 done
 dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -x './shlibs' >/dev/null || fail "no shlibs file for libsocktrace.so"
 say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libc6"
+# The README's install line names what apt pulls: the same as Depends (libc6 aside).
+readme_deps=$(sed -n 's|^sudo apt-get install \./socktrace_\*\.deb *# pulls ||p' "$root/README.md" |
+  tr -d ' ' | tr ',' '\n' | sort)
+deb_deps=$(tr ',' '\n' <<<"$depends" | sed 's/(.*//; s/ //g' | grep -vx libc6 | sort)
+[ -n "$readme_deps" ] || fail "README.md has no 'sudo apt-get install ./socktrace_*.deb   # pulls ...' line"
+[ "$readme_deps" = "$deb_deps" ] ||
+  fail "README.md's install line says it pulls $(echo $readme_deps); the package Depends on $(echo $deb_deps)"
+say "README's dependency list matches Depends: $(echo $deb_deps)"
 
 # apt would install it here with what the archive has (nothing is changed).
 if [ "$(id -u)" = 0 ]; then

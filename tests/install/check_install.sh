@@ -88,7 +88,9 @@ expect_output() { # program trace-file what
   LD_LIBRARY_PATH="$libdir" "$1" "$2" >"$out" || fail "$3: exited $?"
   head -1 "$out" | has '^# \(jsonl\|sktrace\) trace from ' || fail "$3: header line: $(head -1 "$out")"
   tail -n +2 "$out" | diff -u "$fix/demo.txt" - >&2 || fail "$3: events differ from demo.txt"
-  LD_LIBRARY_PATH="$libdir" "$1" --json "$2" | tail -n +2 >"$work/json.txt"
+  # --json: JSON Lines, every line an event object (no "#" header line).
+  LD_LIBRARY_PATH="$libdir" "$1" --json "$2" >"$work/json.txt"
+  has -v '^{"ts":' "$work/json.txt" && fail "$3 --json: a line that is not an event: $(grep -v '^{"ts":' "$work/json.txt" | head -1)"
   "$bin" replay "$2" -f jsonl | tail -n +2 | diff -u - "$work/json.txt" >&2 ||
     fail "$3 --json: differs from socktrace replay -f jsonl"
 }

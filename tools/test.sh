@@ -40,7 +40,7 @@ table() {
   return $failed
 }
 
-if ! stage setup "$root/tools/setup.sh" --tests || ! stage build "$root/tools/build.sh"; then
+if ! stage setup "$root/tools/setup.sh" --tests || ! stage build "$root/tools/build.sh" -DST_TESTS=ON; then
   # Nothing else can run without the build.
   for s in ctest package clang windows fuzz; do skipped "$s" "the build failed"; done
   table

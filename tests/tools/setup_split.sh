@@ -20,4 +20,8 @@ for p in $demo file libclang-rt-14-dev dpkg-dev libcriterion-dev; do
 done
 grep -q 'tools/setup.sh" --demo$' "$src/tools/demo.sh" || fail "demo.sh does not ask for --demo"
 grep -q 'tools/setup.sh" --tests' "$src/tools/test.sh" || fail "test.sh does not ask for --tests"
+# The demo's packages have no Criterion: its build leaves the suites out,
+# and the test command's build (the same directory) puts them back.
+grep -q 'tools/build.sh" -DST_TESTS=OFF' "$src/tools/demo.sh" || fail "demo.sh builds the test suites"
+grep -q 'tools/build.sh" -DST_TESTS=ON' "$src/tools/test.sh" || fail "test.sh does not ask for the suites"
 echo "setup_split: ok ($(wc -l <<<"$demo") packages for the demo, $(wc -l <<<"$tests") for the tests)"

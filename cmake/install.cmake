@@ -101,8 +101,11 @@ file(RELATIVE_PATH ST_PC_UP /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 set(ST_PC_PREFIX "\${pcfiledir}/${ST_PC_UP}")
 set(ST_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
 set(ST_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
-if(IS_ABSOLUTE ${CMAKE_INSTALL_LIBDIR} OR IS_ABSOLUTE ${CMAKE_INSTALL_INCLUDEDIR})
-  set(ST_PC_PREFIX ${CMAKE_INSTALL_PREFIX}) # a packager's absolute dirs: not relocatable
+# A system install (/usr, the .deb) states its paths as they are: pkg-config
+# --variable=includedir says /usr/include, not .../pkgconfig/../../../include.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr" OR IS_ABSOLUTE ${CMAKE_INSTALL_LIBDIR}
+   OR IS_ABSOLUTE ${CMAKE_INSTALL_INCLUDEDIR})
+  set(ST_PC_PREFIX ${CMAKE_INSTALL_PREFIX}) # not relocatable
   set(ST_PC_LIBDIR ${CMAKE_INSTALL_FULL_LIBDIR})
   set(ST_PC_INCLUDEDIR ${CMAKE_INSTALL_FULL_INCLUDEDIR})
 endif()

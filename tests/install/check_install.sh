@@ -31,6 +31,16 @@ pc=$(find "$prefix" -name socktrace.pc -path '*/pkgconfig/*' | head -1)
 pcdir=$(dirname "$pc")
 libdir=$(dirname "$pcdir")
 export PKG_CONFIG_PATH="$pcdir"
+# A package's .pc names /usr as it is (no ../.. in what pkg-config says);
+# unpacked into a scratch root, pkg-config is pointed at that root.
+if has -x 'prefix=/usr' "$pc"; then
+  [ "$(pkg-config --variable=includedir socktrace)" = /usr/include ] ||
+    fail "socktrace.pc: includedir is $(pkg-config --variable=includedir socktrace), not /usr/include"
+  if [ "$prefix" != /usr ]; then
+    export PKG_CONFIG_SYSROOT_DIR="${prefix%/usr}"
+    export PKG_CONFIG_SYSTEM_INCLUDE_PATH=/nonexistent PKG_CONFIG_SYSTEM_LIBRARY_PATH=/nonexistent
+  fi
+fi
 version=$(pkg-config --modversion socktrace)
 
 # 1. The program.

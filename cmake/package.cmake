@@ -52,4 +52,23 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 # What a program linking the headers or the static library also needs.
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "libuv1-dev, libjansson-dev, libpcap-dev, pkg-config")
 set(CPACK_STRIP_FILES ON)
+
+# Each package's /usr/share/doc/<package>/changelog.gz, which Debian wants
+# even of a native package: one entry for this version, by the Maintainer,
+# dated by SOURCE_DATE_EPOCH when set (reproducible builds), else now.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr" AND ST_GZIP)
+  string(TIMESTAMP ST_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
+  foreach(comp program lib dev)
+    string(TOUPPER ${comp} COMP)
+    set(pkg ${CPACK_DEBIAN_${COMP}_PACKAGE_NAME})
+    file(WRITE ${CMAKE_BINARY_DIR}/deb/${pkg}/changelog
+         "${pkg} (${PROJECT_VERSION}) unstable; urgency=medium\n\n"
+         "  * socktrace ${PROJECT_VERSION}; what it does is in the README and socktrace(1).\n\n"
+         " -- ${CPACK_PACKAGE_CONTACT}  ${ST_CHANGELOG_DATE}\n")
+    execute_process(COMMAND sh -c "${ST_GZIP} -9 -n -c changelog > changelog.gz"
+                    WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/deb/${pkg})
+    install(FILES ${CMAKE_BINARY_DIR}/deb/${pkg}/changelog.gz
+            DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg} COMPONENT ${comp})
+  endforeach()
+endif()
 include(CPack)

@@ -62,12 +62,14 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     cli_ignore_self(s);
   st_sink *sktrace = NULL;
   int code = 0;
+  bool started = false;
   if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, b, out, &sktrace) < 0) {
     code = 1;
   } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
     code = 1;
   } else {
+    started = true;
     if (o->announce)
       cli_note("tracing with the %s backend at level %u (Ctrl-C to stop)", b->ops->name,
                o->cfg.level);
@@ -80,7 +82,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     b->ops->stats(b, &stats);
   /* A recording that stopped on a write error (the sink says why, and the
    * session stopped with its words) is incomplete, not failed to start. */
-  bool write_failed = sktrace && sktrace->error[0];
+  bool write_failed = started && sktrace && sktrace->error[0];
   o->incomplete = write_failed;
   if (st_session_status(s) < 0 && code == 0) {
     cli_error("%s", st_session_error(s));
@@ -119,7 +121,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_session_free(s);
   uv_loop_close(&loop);
   errno = 0;
-  if (out != stdout && (ferror(out) | fclose(out)) != 0) {
+  if (out != stdout && (ferror(out) | fclose(out)) != 0 && started) {
     cli_error("cannot write %s: %s; the recording is incomplete", o->output,
               st_strerror(errno ? -errno : ST_EIO));
     o->incomplete = true;

@@ -91,12 +91,15 @@ list(APPEND ST_STATIC_LIBS pthread dl)
 target_link_libraries(socktrace_static INTERFACE ${ST_STATIC_LIBS})
 
 # ---- install ----
-install(TARGETS socktrace-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Components, one .deb each (cmake/package.cmake): program (socktrace), lib
+# (libsocktrace0: the shared library) and dev (libsocktrace-dev: headers,
+# the .so link, the static library, pkg-config, CMake files, libsocktrace(3)).
+install(TARGETS socktrace-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT program)
 install(TARGETS socktrace_shared socktrace_static EXPORT socktraceTargets
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT lib NAMELINK_COMPONENT dev
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(FILES ${ST_PUBLIC_HEADERS} ${ST_GENERATED_INCLUDE}/socktrace/version.h
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/socktrace)
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/socktrace COMPONENT dev)
 
 # pkg-config: relocatable (prefix found from the .pc file's own place), so
 # the same file works from /usr, /usr/local or an unpacked package.
@@ -104,19 +107,23 @@ file(RELATIVE_PATH ST_PC_UP /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 set(ST_PC_PREFIX "\${pcfiledir}/${ST_PC_UP}")
 set(ST_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
 set(ST_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
-if(IS_ABSOLUTE ${CMAKE_INSTALL_LIBDIR} OR IS_ABSOLUTE ${CMAKE_INSTALL_INCLUDEDIR})
-  set(ST_PC_PREFIX ${CMAKE_INSTALL_PREFIX}) # a packager's absolute dirs: not relocatable
+# A system install (/usr, the .deb) states its paths as they are: pkg-config
+# --variable=includedir says /usr/include, not .../pkgconfig/../../../include.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr" OR IS_ABSOLUTE ${CMAKE_INSTALL_LIBDIR}
+   OR IS_ABSOLUTE ${CMAKE_INSTALL_INCLUDEDIR})
+  set(ST_PC_PREFIX ${CMAKE_INSTALL_PREFIX}) # not relocatable
   set(ST_PC_LIBDIR ${CMAKE_INSTALL_FULL_LIBDIR})
   set(ST_PC_INCLUDEDIR ${CMAKE_INSTALL_FULL_INCLUDEDIR})
 endif()
 list(JOIN ST_STATIC_LIBS " -l" ST_PC_PRIVATE)
 set(ST_PC_PRIVATE "-l${ST_PC_PRIVATE}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/socktrace.pc.in ${CMAKE_BINARY_DIR}/socktrace.pc @ONLY)
-install(FILES ${CMAKE_BINARY_DIR}/socktrace.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES ${CMAKE_BINARY_DIR}/socktrace.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+        COMPONENT dev)
 
 # find_package(socktrace)
 set(ST_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/socktrace)
-install(EXPORT socktraceTargets NAMESPACE socktrace:: DESTINATION ${ST_CMAKE_DIR})
+install(EXPORT socktraceTargets NAMESPACE socktrace:: DESTINATION ${ST_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/socktraceConfig.cmake.in
                               ${CMAKE_BINARY_DIR}/socktraceConfig.cmake
                               INSTALL_DESTINATION ${ST_CMAKE_DIR})
@@ -125,7 +132,7 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/socktraceConfigVersion.cmak
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/socktraceConfig.cmake
               ${CMAKE_BINARY_DIR}/socktraceConfigVersion.cmake
-        DESTINATION ${ST_CMAKE_DIR})
+        DESTINATION ${ST_CMAKE_DIR} COMPONENT dev)
 
 # Man pages: roff written by hand in docs/man/, compressed here as Debian
 # installs them (gzip -n: no name or time inside, so builds are reproducible).
@@ -144,20 +151,26 @@ foreach(page ${ST_MAN_PAGES})
                        DEPENDS ${page} VERBATIM)
     list(APPEND ST_MAN_OUT ${installed})
   endif()
-  install(FILES ${installed} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  set(component program)
+  if(section STREQUAL "3")
+    set(component dev) # the library's page goes with its headers
+  endif()
+  install(FILES ${installed} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT ${component})
 endforeach()
 add_custom_target(st_man_pages ALL DEPENDS ${ST_MAN_OUT})
 
 # Shell completion where each shell looks: bash-completion's directory, and
 # for zsh Debian's vendor directory under /usr, site-functions elsewhere.
 install(FILES ${CMAKE_SOURCE_DIR}/tools/completion/socktrace.bash
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME socktrace)
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME socktrace
+        COMPONENT program)
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   set(ST_ZSH_DIR ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
 else()
   set(ST_ZSH_DIR ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
 endif()
-install(FILES ${CMAKE_SOURCE_DIR}/tools/completion/_socktrace DESTINATION ${ST_ZSH_DIR})
+install(FILES ${CMAKE_SOURCE_DIR}/tools/completion/_socktrace DESTINATION ${ST_ZSH_DIR}
+        COMPONENT program)
 
 # The boot-time session unit (socktrace@NAME.service), run from where the
 # program is installed; systemd looks in PREFIX/lib/systemd/system for /usr
@@ -167,12 +180,13 @@ string(REPLACE "/usr/bin/socktrace" "${CMAKE_INSTALL_FULL_BINDIR}/socktrace" ST_
 file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/systemd/socktrace@.service CONTENT "${ST_UNIT}" @ONLY)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
              ${CMAKE_SOURCE_DIR}/tools/systemd/socktrace@.service)
-install(FILES ${CMAKE_BINARY_DIR}/systemd/socktrace@.service DESTINATION lib/systemd/system)
+install(FILES ${CMAKE_BINARY_DIR}/systemd/socktrace@.service DESTINATION lib/systemd/system
+        COMPONENT program)
 
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/sktrace-format.md
               ${CMAKE_SOURCE_DIR}/docs/sessions.md ${CMAKE_SOURCE_DIR}/docs/ci.md
               ${CMAKE_SOURCE_DIR}/docs/html-report.png
-        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+        DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT program)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/example/print_trace.c
               ${CMAKE_SOURCE_DIR}/docs/example/CMakeLists.txt
-        DESTINATION ${CMAKE_INSTALL_DOCDIR}/example)
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/example COMPONENT dev)

@@ -39,6 +39,9 @@ struct st_session {
   unsigned nsinks;
   st_filter_state *fstate;
   bool filter_active;
+  uint32_t ignored[ST_IGNORE_PIDS]; /* st_session_ignore_pid: 0 = none */
+  unsigned nignored;
+  char ignored_comm[ST_COMM_MAX]; /* st_session_ignore_comm: "" = none */
   st_counters counters;
   st_trace_info info;
   st_trace_info recorded; /* what a file source's recording says of itself */
@@ -201,8 +204,32 @@ static void deliver(st_session *s, const st_event *ev) {
   }
 }
 
+void st_session_ignore_pid(st_session *s, uint32_t pid) {
+  for (unsigned i = 0; i < ST_IGNORE_PIDS; i++)
+    if (s->ignored[i] == pid)
+      return;
+  s->ignored[s->nignored++ % ST_IGNORE_PIDS] = pid;
+}
+
+void st_session_ignore_comm(st_session *s, const char *comm) {
+  snprintf(s->ignored_comm, sizeof s->ignored_comm, "%s", comm ? comm : "");
+}
+
+static bool ignored(const st_session *s, const st_event *ev) {
+  if (s->ignored_comm[0] && strncmp(ev->comm, s->ignored_comm, sizeof ev->comm) == 0)
+    return true;
+  for (unsigned i = 0; ev->pid && s->nignored && i < ST_IGNORE_PIDS; i++)
+    if (s->ignored[i] == ev->pid)
+      return true;
+  return false;
+}
+
 /* Level, keywords, filters, sinks. */
 static void pass(st_session *s, const st_event *ev) {
+  if (ignored(s, ev)) {
+    s->counters.filtered++;
+    return;
+  }
   /* ETW's rule: an event passes the keyword mask when it has no keyword or
    * shares a bit with the mask. */
   if (ev->level > s->cfg.level || (ev->keywords && !(ev->keywords & s->cfg.keywords)) ||

@@ -167,7 +167,7 @@ Test(sktrace_writer, full_tmpfs_gives_clear_error_and_readable_file) {
   if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0) {
     if (st_test_in_ci())
       cr_assert_fail("cannot mount a tmpfs as root under CI=true");
-    cr_skip_test("cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?)");
+    ST_SKIP("cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?)");
   }
   char where[400];
   snprintf(where, sizeof where, "%s/full.sktrace", mnt);

@@ -4,8 +4,9 @@
 # a reset) with the live eBPF backend. Tracing needs root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/tools/setup.sh"
-"$root/tools/build.sh"
+"$root/tools/setup.sh" --demo
+# No test suites: the demo's packages do not include Criterion.
+"$root/tools/build.sh" -DST_TESTS=OFF
 bin="${BUILD_DIR:-$root/build}/socktrace"
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo "$bin" demo --summary "$@"

@@ -20,14 +20,18 @@ fail() { echo "package: $*" >&2; exit 1; }
 
 CC="${CC:-gcc}" BUILD_DIR="$build" "$root/tools/build.sh" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_INSTALL_PREFIX=/usr -DST_TESTS=OFF
-rm -f "$build"/socktrace_*.deb
+rm -f "$build"/socktrace_*.deb "$build"/libsocktrace*.deb
 (cd "$build" && cpack -G DEB >"$build/cpack.log" 2>&1) ||
   { cat "$build/cpack.log" >&2; fail "cpack failed (the output above is in $build/cpack.log)"; }
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 arch=$(dpkg --print-architecture)
 deb="$build/socktrace_${version}_${arch}.deb"
-[ -f "$deb" ] || fail "cpack made no $deb: $(ls "$build"/*.deb 2>/dev/null)"
-say "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB; Depends: $(dpkg-deb -f "$deb" Depends)"
+libdeb="$build/libsocktrace0_${version}_${arch}.deb"
+devdeb="$build/libsocktrace-dev_${version}_${arch}.deb"
+for d in "$deb" "$libdeb" "$devdeb"; do
+  [ -f "$d" ] || fail "cpack made no $d: $(ls "$build"/*.deb 2>/dev/null)"
+  say "$(basename "$d"): $(du -k "$d" | cut -f1) KiB; Depends: $(dpkg-deb -f "$d" Depends)"
+done
 $check || exit 0
 
 # The package's fields: what apt and dpkg go by.
@@ -39,17 +43,28 @@ for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libc6;
   [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] ||
     fail "Depends lacks $lib: $depends"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -x './shlibs' >/dev/null || fail "no shlibs file for libsocktrace.so"
+dpkg-deb --ctrl-tarfile "$libdeb" | tar -t | grep -x './shlibs' >/dev/null ||
+  fail "no shlibs file for libsocktrace.so in $(basename "$libdeb")"
+[[ "$(dpkg-deb -f "$devdeb" Depends)" == *"libsocktrace0 (= $version)"* ]] ||
+  fail "libsocktrace-dev does not depend on libsocktrace0 (= $version)"
 say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libc6"
+# The README's install line names what apt pulls: the same as Depends (libc6 aside).
+readme_deps=$(sed -n 's|^sudo apt-get install \./socktrace_\*\.deb *# pulls ||p' "$root/README.md" |
+  tr -d ' ' | tr ',' '\n' | sort)
+deb_deps=$(tr ',' '\n' <<<"$depends" | sed 's/(.*//; s/ //g' | grep -vx libc6 | sort)
+[ -n "$readme_deps" ] || fail "README.md has no 'sudo apt-get install ./socktrace_*.deb   # pulls ...' line"
+[ "$readme_deps" = "$deb_deps" ] ||
+  fail "README.md's install line says it pulls $(echo $readme_deps); the package Depends on $(echo $deb_deps)"
+say "README's dependency list matches Depends: $(echo $deb_deps)"
 
 # apt would install it here with what the archive has (nothing is changed).
 if [ "$(id -u)" = 0 ]; then
-  apt-get -s -o Debug::NoLocking=1 install "$deb" >"$build/apt-sim.log" 2>&1 ||
-    { cat "$build/apt-sim.log" >&2; fail "apt-get -s install $deb fails"; }
-  say "apt-get -s install ./$(basename "$deb"): ok"
+  apt-get -s -o Debug::NoLocking=1 install "$deb" "$libdeb" "$devdeb" >"$build/apt-sim.log" 2>&1 ||
+    { cat "$build/apt-sim.log" >&2; fail "apt-get -s install of the three packages fails"; }
+  say "apt-get -s install of the three packages: ok"
 fi
 
 scratch=$(mktemp -d /tmp/st-deb-root.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
-dpkg -x "$deb" "$scratch"
+for d in "$deb" "$libdeb" "$devdeb"; do dpkg -x "$d" "$scratch"; done
 "$root/tests/install/check_install.sh" "$scratch/usr" "$root"

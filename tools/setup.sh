@@ -1,38 +1,77 @@
 #!/usr/bin/env bash
-# Installs what socktrace needs to build and test on Debian/Ubuntu.
+# Installs what socktrace needs on Debian/Ubuntu:
+#   setup.sh --demo    what the demo needs: a compiler, the BPF tools and
+#                      the libraries the program links (tools/demo.sh)
+#   setup.sh --tests   that and what the tests need (tools/test.sh), then
+#                      the kernels of the VM tests, fetched and cached, so
+#                      that the test stage needs no network
+#   setup.sh           the same as --tests
+#   ... --list         prints the packages, one a line, and installs nothing
 # Safe to run again: it only calls apt-get when a package is missing.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+what=--tests list=false
+for a in "$@"; do
+  case $a in
+  --demo | --tests) what=$a ;;
+  --list) list=true ;;
+  *) echo "setup: unknown option $a; usage: tools/setup.sh [--demo|--tests] [--list]" >&2; exit 2 ;;
+  esac
+done
 
-packages=(
+# One group a line, what it is for after it.
+demo=(
   build-essential cmake pkg-config          # the build
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev  # BPF objects and loader
   libuv1-dev libpcap-dev libjansson-dev uthash-dev     # runtime libraries
   libzstd-dev liblzma-dev                   # compressed .sktrace blocks; .zst/.xz inputs (zlib: .gz)
+  libnats-dev                               # nats:// streams
+)
+tests=(
   libcriterion-dev iproute2                 # tests (iproute2: network namespaces)
   qemu-system-x86 busybox-static            # the live eBPF tests on Debian 12's 6.1 kernel
-  libnats-dev nats-server openssl           # nats:// streams; their tests' servers and TLS certificates
+  nats-server openssl                       # the nats:// tests' servers and TLS certificates
   prometheus                                # --metrics: a real server scrapes a live session in the tests
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
   musl-tools golang-go                      # the ptrace tests trace a static musl and a Go program
-  dpkg-dev                                  # the .deb: dpkg-shlibdeps computes its dependencies
+  dpkg-dev file                             # the .deb: dpkg-shlibdeps; cpack needs file(1)
   man-db groff-base                         # the install test renders the man pages (man -l)
   zsh bash-completion                       # the install test loads the shell completions
+  libclang-rt-14-dev                        # tools/fuzz.sh: libFuzzer (clang only recommends it)
   tmux                                      # the tests of top's full screen (capture-pane reads it)
 )
+packages=("${demo[@]}")
+[ "$what" = --tests ] && packages+=("${tests[@]}")
+if $list; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update -q
+  $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get -o DPkg::Lock::Timeout=300 update -q
-$sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
+
+# The VM tests' kernels (Debian's packages, hundreds of MB unpacked): fetched
+# now into vm-run.sh's cache rather than during ctest.
+if [ "$what" = --tests ]; then
+  if grep -q -- '--fetch-only' "$root/tools/vm-run.sh"; then
+    for k in 5.10 6.1 6.12; do
+      "$root/tools/vm-run.sh" --kernel "$k" --fetch-only
+    done
+  else
+    echo "setup: this tools/vm-run.sh cannot fetch ahead (no --fetch-only); the VM tests fetch their kernel when they run"
+  fi
+fi

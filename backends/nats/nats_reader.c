@@ -24,6 +24,9 @@
 #define BATCH 1024
 #define NEXT_WAIT_MS 200
 #define API_WAIT_MS 10000 /* stream and consumer requests */
+/* A replay whose consumer has nothing more for it before the end: a
+ * replica still catching up; waited for this long, then an error. */
+#define STALL_MS 30000
 
 typedef struct slot {
   st_event ev;
@@ -43,7 +46,8 @@ typedef struct nats_reader {
   char names[ST_NATS_HOSTS_MAX][64];  /* the --host names */
   char tokens[ST_NATS_HOSTS_MAX][96]; /* the same as subject tokens */
   char filter[160];                   /* the consumer's subject filter */
-  uint64_t end_seq;                   /* replay: the stream's last sequence at the start */
+  uint64_t end_seq;                   /* replay: the last sequence to read (see last_of_ours) */
+  bool end_exact;                     /* end_seq is the last message of ours, not the stream's */
   natsSubscription *sub;
   st_session *session;
 
@@ -204,12 +208,29 @@ static bool take(nats_reader *r, natsMsg *m, uint64_t seq) {
   return add_slot(r, &ev, intern(r, tok, n), rc < 0);
 }
 
+/* Replay: whether the consumer has nothing more for us by its own count:
+ * nothing pending, and every message it delivered already taken. -1 while
+ * it does not answer. */
+static int replay_drained(nats_reader *r, uint64_t taken_seq) {
+  jsConsumerInfo *ci = NULL;
+  jsErrCode jerr = 0;
+  if (natsSubscription_GetConsumerInfo(&ci, r->sub, NULL, &jerr) != NATS_OK)
+    return -1;
+  int drained = ci->NumPending == 0 && ci->Delivered.Stream <= taken_seq;
+  jsConsumerInfo_Destroy(ci);
+  return drained;
+}
+
 static void reader_main(void *arg) {
   nats_reader *r = arg;
-  /* The server's count of what is left can be one behind while it
-   * delivers: a replay ends at the stream's last sequence, or when nothing
-   * more came for a while after the count said nothing was left. */
-  bool none_left = false;
+  /* A replay ends at its last sequence (end_seq), never after a quiet
+   * spell: a loaded machine or a cluster's leader change holds delivery
+   * back for seconds, and a consumer on a replica still catching up says
+   * nothing is pending while the stream has more. Only when the last
+   * message of ours could not be asked for (end_exact false) does the
+   * consumer's count end it. */
+  uint64_t taken_seq = 0;
+  int stalled_ms = 0;
   for (;;) {
     uv_mutex_lock(&r->lock);
     bool stop = r->stop;
@@ -218,8 +239,24 @@ static void reader_main(void *arg) {
       break;
     natsMsg *m = NULL;
     natsStatus s = natsSubscription_NextMsg(&m, r->sub, NEXT_WAIT_MS);
-    if (s == NATS_TIMEOUT && none_left && !r->opt.follow)
-      break;
+    if (s == NATS_TIMEOUT && !r->opt.follow) {
+      int drained = replay_drained(r, taken_seq);
+      if (drained == 1 && !r->end_exact)
+        break;
+      stalled_ms = drained != 0 ? stalled_ms + NEXT_WAIT_MS : 0;
+      if (stalled_ms >= STALL_MS) {
+        uv_mutex_lock(&r->lock);
+        st_backend_set_error(&r->base,
+                             "%s: stream %s delivered up to sequence %" PRIu64 " of %" PRIu64
+                             " and no more for %d s; check its servers (nats stream info %s)",
+                             r->conn.display, r->conn.url.stream, taken_seq, r->end_seq,
+                             STALL_MS / 1000, r->conn.url.stream);
+        uv_mutex_unlock(&r->lock);
+        finish(r, ST_EIO);
+        return;
+      }
+      continue;
+    }
     if (s == NATS_TIMEOUT || s == NATS_SLOW_CONSUMER || s == NATS_MISMATCH)
       continue; /* the ordered consumer mends gaps by itself */
     if (s != NATS_OK) {
@@ -232,13 +269,15 @@ static void reader_main(void *arg) {
       finish(r, ST_EIO);
       return;
     }
+    stalled_ms = 0;
     jsMsgMetaData *meta = NULL;
-    uint64_t seq = 0, pending = 1;
+    uint64_t seq = 0;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       seq = meta->Sequence.Stream;
-      pending = meta->NumPending;
       jsMsgMetaData_Destroy(meta);
     }
+    if (seq > taken_seq)
+      taken_seq = seq;
     bool past = !r->opt.follow && seq > r->end_seq;
     bool ok = past || take(r, m, seq);
     natsMsg_Destroy(m);
@@ -246,7 +285,6 @@ static void reader_main(void *arg) {
       break;
     if (!r->opt.follow && (past || seq >= r->end_seq))
       break;
-    none_left = pending == 0;
   }
   finish(r, 0);
 }
@@ -338,10 +376,11 @@ static int subscribe(nats_reader *r, char *err, size_t errlen) {
     return ST_EIO;
   }
   natsSubscription_SetPendingLimits(r->sub, 1 << 20, 256 << 20);
-  if (r->opt.follow)
+  if (r->opt.follow || (r->end_exact && !r->opt.since_ns))
     return 0;
-  /* Nothing to read at all (no message of these hosts from there on): the
-   * replay ends now rather than waiting for a message that never comes. */
+  /* Nothing to read at all (no message of these hosts from a time on, or
+   * the last one not known): the replay ends now rather than waiting for
+   * a message that never comes. */
   jsConsumerInfo *ci = NULL;
   if (natsSubscription_GetConsumerInfo(&ci, r->sub, NULL, NULL) == NATS_OK) {
     if (ci->NumPending == 0 && ci->Delivered.Stream == 0)
@@ -349,6 +388,26 @@ static int subscribe(nats_reader *r, char *err, size_t errlen) {
     jsConsumerInfo_Destroy(ci);
   }
   return 0;
+}
+
+/* Replay: the sequence of the stream's last message under the consumer's
+ * filter, asked of the stream's leader, so that the replay knows where it
+ * ends (end_exact). When the server cannot say, the stream's last sequence
+ * stays the bound and the consumer's count ends the replay. */
+static void last_of_ours(nats_reader *r) {
+  natsMsg *m = NULL;
+  jsErrCode jerr = 0;
+  natsStatus s = js_GetLastMsg(&m, r->conn.js, r->conn.url.stream, r->filter, NULL, &jerr);
+  if (s == NATS_OK) {
+    uint64_t last = natsMsg_GetSequence(m);
+    if (last && last <= r->end_seq) {
+      r->end_seq = last;
+      r->end_exact = true;
+    }
+    natsMsg_Destroy(m);
+  } else if (jerr == JSNoMessageFoundErr) {
+    r->end_seq = 0; /* nothing of ours in the stream */
+  }
 }
 
 static int reader_open(st_backend *b, st_session *s) {
@@ -376,6 +435,8 @@ static int reader_open(st_backend *b, st_session *s) {
   else
     snprintf(r->filter, sizeof r->filter, ST_NATS_SUBJECT_ROOT ".>");
   set_info(r, st_session_info(s));
+  if (!r->opt.follow && r->end_seq)
+    last_of_ours(r);
   if (!r->opt.follow && (!r->end_seq || r->opt.since_seq > r->end_seq)) {
     r->done = true; /* an empty stream, or a start past its end */
     return 0;

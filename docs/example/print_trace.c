@@ -18,10 +18,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   const st_trace_info *h = st_reader_header(r);
-  printf("# %s trace from %s: %s, %s backend, level %u\n",
-         st_reader_format(r),
-         h->host[0] ? h->host : "(host not recorded)",
-         st_os_name(h->os), st_backend_kind_name(h->backend), h->level);
+  if (!json) /* JSON Lines are events only, one object a line */
+    printf("# %s trace from %s: %s, %s backend, level %u\n",
+           st_reader_format(r),
+           h->host[0] ? h->host : "(host not recorded)",
+           st_os_name(h->os), st_backend_kind_name(h->backend), h->level);
   const st_event *ev;
   int rc;
   while ((rc = st_reader_next(r, &ev)) > 0) {

@@ -84,6 +84,14 @@ int st_session_new(uv_loop_t *loop, const st_session_config *cfg, st_session **o
 /* The session takes ownership of backends and sinks added to it. */
 void st_session_set_backend(st_session *s, st_backend *b);
 void st_session_add_sink(st_session *s, st_sink *sink);
+/* Leaves the events of process pid out (counted as filtered): a live
+ * tracer's own process, whose sockets would otherwise be in its own
+ * trace. Keeps the last ST_IGNORE_PIDS. */
+#define ST_IGNORE_PIDS 32
+void st_session_ignore_pid(st_session *s, uint32_t pid);
+/* The same for every process whose command name (comm) is comm: the
+ * tracer's other processes, such as the clients of a session. */
+void st_session_ignore_comm(st_session *s, const char *comm);
 /* Opens and starts the backend, begins the sinks. On failure returns a
  * negative code; st_session_error() says why in one line. */
 int st_session_start(st_session *s);

@@ -130,11 +130,15 @@ st_cli_result st_test_cli(const char *args) {
 }
 
 st_cli_result st_test_cli_stdin(const char *in, const char *args) {
+  return st_test_cli_run(ST_BINARY_DIR "/socktrace", in, args);
+}
+
+st_cli_result st_test_cli_run(const char *bin, const char *in, const char *args) {
   char cmd[8192];
   char out[] = "/tmp/st-cli-out-XXXXXX", err[] = "/tmp/st-cli-err-XXXXXX";
   close(mkstemp(out));
   close(mkstemp(err));
-  snprintf(cmd, sizeof cmd, "%s/socktrace %s >%s 2>%s <%s", ST_BINARY_DIR, args, out, err, in);
+  snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s <%s", bin, args, out, err, in);
   int st = system(cmd);
   st_cli_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, st_test_read_file(out, NULL),
                      st_test_read_file(err, NULL)};
@@ -190,4 +194,13 @@ long long st_test_sample(const char *text, const char *prefix) {
     if (strncmp(p, prefix, n) == 0 && p[n] == ' ')
       return atoll(p + n + 1);
   return -1;
+}
+
+void st_test_note_skip(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("socktrace-test: SKIPPED: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
 }

@@ -21,13 +21,24 @@ const char *st_test_fixtures_dir(void);
 const char *st_test_fixture(const char *rel);
 bool st_test_in_ci(void);
 
+/* Skips the test, saying why on stderr too ("socktrace-test: SKIPPED:
+ * ..."): tests/run_suite.sh turns a suite that passed with skips into
+ * ctest's "Skipped" (Criterion's own [SKIP] shows only when verbose). */
+void st_test_note_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define ST_SKIP(...)                                                                               \
+  do {                                                                                             \
+    st_test_note_skip(__VA_ARGS__);                                                                \
+    cr_skip_test(__VA_ARGS__);                                                                     \
+  } while (0)
+
 /* Skips (or fails under CI=true) when the fixture directory is absent. */
 #define ST_REQUIRE_FIXTURES()                                                                      \
   do {                                                                                             \
     if (!st_test_fixtures_present()) {                                                             \
       if (st_test_in_ci())                                                                         \
         cr_assert_fail("fixtures not found at %s under CI=true", st_test_fixtures_dir());          \
-      cr_skip_test("fixtures not found at %s (set SOCKTRACE_FIXTURES)", st_test_fixtures_dir());   \
+      ST_SKIP("fixtures not found at %s (set SOCKTRACE_FIXTURES; README: Fixtures)",             \
+              st_test_fixtures_dir());                                                             \
     }                                                                                              \
   } while (0)
 
@@ -37,7 +48,7 @@ bool st_test_in_ci(void);
     if (!st_test_is_root()) {                                                                      \
       if (st_test_in_ci())                                                                         \
         cr_assert_fail("live test needs root and CI=true is set");                                 \
-      cr_skip_test("live test needs root; skipped");                                               \
+      ST_SKIP("live test needs root; skipped");                                                    \
     }                                                                                              \
   } while (0)
 
@@ -64,6 +75,8 @@ typedef struct st_cli_result {
 st_cli_result st_test_cli(const char *args);
 /* The same with standard input from the file in. */
 st_cli_result st_test_cli_stdin(const char *in, const char *args);
+/* The same with the program bin (a path). */
+st_cli_result st_test_cli_run(const char *bin, const char *in, const char *args);
 void st_cli_result_free(st_cli_result *r);
 /* st_test_cli with " --control-dir DIR" after the formatted args (the
  * sessions' tests); its exit code, what it printed in out/err (malloc'd;
@@ -76,6 +89,7 @@ int st_test_cli_dir(const char *dir, char **out, char **err, const char *fmt, ..
 /* The value of the exposition line that starts with prefix and a space
  * ("name{labels} 3"), -1 when there is none. */
 long long st_test_sample(const char *text, const char *prefix);
+
 /* Number of newlines in s. */
 int st_test_lines(const char *s);
 /* How many times needle occurs in hay (overlaps counted). */

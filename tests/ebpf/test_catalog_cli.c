@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/testutil.h"
 #include "ebpf/cgroup_prog.h"
 #include "ebpf/nft_msg.h"
@@ -124,7 +125,7 @@ Test(catalog_cli, lists_an_nftables_table_with_its_counts) {
   snprintf(table, sizeof table, "st_listed_%d", (int)getpid());
   int rc = test_nft_probe();
   if (rc == -EPROTONOSUPPORT)
-    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+    ST_SKIP("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
   rc = test_nft_table(table, true);
   cr_assert_eq(rc, 0, "add the table: %s", strerror(-rc));
 
@@ -188,12 +189,13 @@ Test(catalog_cli, without_root_lists_the_files_and_says_what_it_could_not) {
   bool nft = test_nft_probe() == 0; /* as root: loads nftables where it is a module */
   snprintf(out, sizeof out, "%s/out", root);
   snprintf(err, sizeof err, "%s/err", root);
+  const char *cli = st_test_cli_for_anyone(); /* the build may be under a 0700 home */
   pid_t p = fork();
   if (p == 0) {
     int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT, 0600);
     if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || setgid(65534) || setuid(65534))
       _exit(126);
-    execl(CLI, CLI, "catalog", "--catalog-root", root, (char *)NULL);
+    execl(cli, cli, "catalog", "--catalog-root", root, (char *)NULL);
     _exit(127);
   }
   int st;

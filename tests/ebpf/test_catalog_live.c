@@ -349,7 +349,7 @@ Test(catalog_live, nftables_changes_name_the_table_and_the_committing_process, .
   snprintf(table, sizeof table, "st_catalog_%d", (int)getpid());
   int rc = test_nft_probe();
   if (rc == -EPROTONOSUPPORT)
-    cr_skip_test("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
+    ST_SKIP("this kernel has no nftables (NETLINK_NETFILTER: %s)", strerror(-rc));
   st_session_config cfg = {.keywords = ST_KW_CATALOG};
   start(&cfg, "/nonexistent-catalog-root");
   cr_expect_null(strstr(notices, "nftables"), "%s", notices);

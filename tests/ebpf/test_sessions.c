@@ -3,7 +3,8 @@
  * stop), with real workload processes traced live: a change of level and of
  * the pid filter while tracing, recorded in the file with no gap; two
  * sessions side by side; a session killed with SIGKILL; who may control a
- * session; bad requests. Root only; under CI=true they must run.
+ * session; bad requests. And the tests' own cleanup: a test killed
+ * mid-way leaves no session behind. Root only; under CI=true they must run.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,22 +19,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/testutil.h"
 #include "ebpf/live.h"
 
 static char dir[64];
 
-/* A control directory and output directory of the test's own. */
+/* A control directory and output directory of the test's own; the
+ * sessions started in it are stopped and it is removed when the test
+ * ends, failed or killed too (common/cleanup.h). */
 static void init(void) {
   snprintf(dir, sizeof dir, "/tmp/st-sessions-%d", (int)getpid());
   mkdir(dir, 0700);
+  st_test_guard_dir(dir);
 }
 
 static void fini(void) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
+  st_test_remove_dir(dir);
 }
 
 /* Runs `socktrace ARGS --control-dir DIR`; returns the exit code, output in
@@ -268,13 +270,14 @@ Test(sessions, strangers_and_bad_requests_are_refused, .init = init, .fini = fin
   /* Open the way to the socket, so only the session's own check is left. */
   chmod(dir, 0755);
   chmod(sock, 0666);
+  const char *bin = st_test_cli_for_anyone(); /* the build may be under a 0700 home */
   pid_t kid = fork();
   if (kid == 0) {
     if (setgid(65534) != 0 || setuid(65534) != 0)
       _exit(3);
     char args[300];
     snprintf(args, sizeof args, "query p --control-dir %s", dir);
-    st_cli_result r = st_test_cli(args);
+    st_cli_result r = st_test_cli_run(bin, "/dev/null", args);
     bool ok = r.code == 1 && strstr(r.err, "permission denied") && st_test_lines(r.err) == 1;
     if (!ok)
       fprintf(stderr, "code %d: %s", r.code, r.err);
@@ -336,4 +339,142 @@ Test(sessions, trace_files_are_owner_only, .init = init, .fini = fini) {
   cr_assert_eq(stat(path, &sb), 0);
   cr_assert_eq(sb.st_mode & 0777, 0600, "socket mode %o", sb.st_mode & 0777);
   cr_assert_eq(cli(NULL, NULL, "stop m"), 0);
+}
+
+/* The test of the tests: a test process killed while its session runs
+ * (as a Criterion timeout or a crash would) leaves neither the session nor
+ * its directory behind. */
+Test(sessions, a_test_killed_mid_way_leaves_nothing_behind) {
+  ST_REQUIRE_ROOT();
+  char killed[64], args[200];
+  snprintf(killed, sizeof killed, "/tmp/st-sessions-killed-%d", (int)getpid());
+  snprintf(args, sizeof args, "start g -p 1 -f null --control-dir %s", killed);
+  int ready[2];
+  cr_assert_eq(pipe(ready), 0);
+  pid_t kid = fork();
+  cr_assert_geq(kid, 0);
+  if (kid == 0) { /* a test: its directory guarded as init() does, a session in it */
+    mkdir(killed, 0700);
+    st_test_guard_dir(killed);
+    st_cli_result r = st_test_cli(args);
+    if (write(ready[1], r.code == 0 ? "y" : "n", 1) != 1)
+      _exit(2);
+    for (;;)
+      pause();
+  }
+  close(ready[1]);
+  char c = 0;
+  cr_assert_eq(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  cr_assert_eq(c, 'y', "the session started");
+  snprintf(args, sizeof args, "query g -f json --control-dir %s", killed);
+  st_cli_result q = st_test_cli(args);
+  json_t *o = json_loads(q.out ? q.out : "", 0, NULL);
+  pid_t session = (pid_t)num(o, "pid");
+  json_decref(o);
+  st_cli_result_free(&q);
+  cr_assert_gt(session, 0, "the session runs");
+  cr_assert_eq(kill(kid, SIGKILL), 0);
+  waitpid(kid, NULL, 0);
+  bool left = true;
+  for (int i = 0; i < 2000 && left; i++) {
+    left = kill(session, 0) == 0 || access(killed, F_OK) == 0;
+    if (left)
+      usleep(10000);
+  }
+  bool runs = kill(session, 0) == 0, there = access(killed, F_OK) == 0;
+  if (left) { /* the test failed: its own cleanup, then the verdict */
+    kill(session, SIGKILL);
+    st_test_remove_dir(killed);
+  }
+  cr_assert_not(runs, "session %d still runs after its test was killed", (int)session);
+  cr_assert_not(there, "%s is still there after its test was killed", killed);
+}
+
+/* A stranger asking after a root session (in root's directory, the
+ * default) is told it is not theirs, not that nothing runs. */
+Test(sessions, a_stranger_is_told_a_root_session_is_not_theirs) {
+  ST_REQUIRE_ROOT();
+  char name[64], args[300];
+  snprintf(name, sizeof name, "st-stranger-%d", (int)getpid());
+  snprintf(args, sizeof args, "start %s -p 1 -f null", name);
+  st_cli_result r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+  const char *bin = st_test_cli_for_anyone();
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(p[0]);
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(3);
+    unsetenv("SOCKTRACE_RUN_DIR");
+    unsetenv("XDG_RUNTIME_DIR");
+    char what[2][300];
+    for (int i = 0; i < 2; i++) {
+      snprintf(args, sizeof args, i ? "update %s -l 4" : "query %s", name);
+      st_cli_result q = st_test_cli_run(bin, "/dev/null", args);
+      snprintf(what[i], sizeof what[i], "%d %s", q.code, q.err ? q.err : "");
+      st_cli_result_free(&q);
+    }
+    dprintf(p[1], "%s%s", what[0], what[1]);
+    _exit(0);
+  }
+  close(p[1]);
+  char said[700] = "";
+  size_t n = 0;
+  ssize_t k;
+  while (n < sizeof said - 1 && (k = read(p[0], said + n, sizeof said - 1 - n)) > 0)
+    n += (size_t)k;
+  close(p[0]);
+  waitpid(kid, NULL, 0);
+  snprintf(args, sizeof args, "stop %s", name);
+  r = st_test_cli(args);
+  st_cli_result_free(&r);
+  st_test_end_processes_in(name); /* should stop have failed */
+  cr_assert_eq(st_test_count(said, "1 socktrace: "), 2, "query and update refused: %s", said);
+  cr_assert_eq(st_test_count(said, "not yours"), 2, "%s", said);
+  cr_assert_null(strstr(said, "is running ('socktrace query'"), "%s", said);
+}
+
+/* Events of socktrace itself in a recording: of the session's process, or
+ * of any process named socktrace (the clients: query, flush, stop). */
+static size_t own_events(const char *path, pid_t session) {
+  json_t *evs = recording(path), *ev;
+  size_t i, n = 0;
+  json_array_foreach(evs, i, ev) {
+    const char *comm = json_string_value(json_object_get(ev, "comm"));
+    n += num(ev, "pid") == session || (comm && strcmp(comm, "socktrace") == 0);
+  }
+  json_decref(evs);
+  return n;
+}
+
+/* A session's trace leaves out its own control traffic (its side and its
+ * clients') and its own lookups; --trace-self keeps them. */
+static size_t session_with_clients(const char *name, const char *extra) {
+  char file[200];
+  snprintf(file, sizeof file, "%s/%s.sktrace", dir, name);
+  char *err;
+  cr_assert_eq(cli(NULL, &err, "start %s -l 5 -o %s %s", name, file, extra), 0, "%s", err);
+  free(err);
+  pid_t pid = session_pid(name);
+  cr_assert_gt(pid, 0);
+  for (int i = 0; i < 3; i++) {
+    char *out;
+    cr_assert_eq(cli(&out, NULL, "query %s", name), 0);
+    free(out);
+  }
+  cr_assert_eq(cli(NULL, NULL, "flush %s", name), 0);
+  cr_assert_eq(cli(NULL, NULL, "stop %s", name), 0);
+  return own_events(file, pid);
+}
+
+Test(sessions, a_session_leaves_its_own_traffic_out, .init = init, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  size_t own = session_with_clients("quiet", "");
+  cr_assert_eq(own, 0, "%zu events of socktrace itself in its trace", own);
+  size_t kept = session_with_clients("loud", "--trace-self");
+  cr_assert_gt(kept, 0, "--trace-self keeps the control connections");
 }

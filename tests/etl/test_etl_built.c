@@ -13,8 +13,18 @@
 
 static char path[] = "/tmp/st-etl-XXXXXX";
 
-static void write_tmp(const eb_file *f) {
+/* The test's file, removed when it ends (failed, too): a test that builds
+ * twice writes a second file, the first one is removed then. */
+static void remove_tmp(void) {
+  if (!strstr(path, "XXXXXX"))
+    unlink(path);
   strcpy(path, "/tmp/st-etl-XXXXXX");
+}
+
+TestSuite(etl_built, .fini = remove_tmp);
+
+static void write_tmp(const eb_file *f) {
+  remove_tmp();
   close(mkstemp(path));
   cr_assert_eq(eb_write(f, path), 0);
 }
@@ -172,7 +182,7 @@ Test(etl_built, corrupt_buffer_and_record_are_skipped) {
 }
 
 Test(etl_built, not_an_etl_file) {
-  strcpy(path, "/tmp/st-etl-XXXXXX");
+  remove_tmp();
   int fd = mkstemp(path);
   cr_assert_eq(write(fd, "hello, world", 12), 12);
   close(fd);

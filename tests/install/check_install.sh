@@ -31,6 +31,16 @@ pc=$(find "$prefix" -name socktrace.pc -path '*/pkgconfig/*' | head -1)
 pcdir=$(dirname "$pc")
 libdir=$(dirname "$pcdir")
 export PKG_CONFIG_PATH="$pcdir"
+# A package's .pc names /usr as it is (no ../.. in what pkg-config says);
+# unpacked into a scratch root, pkg-config is pointed at that root.
+if has -x 'prefix=/usr' "$pc"; then
+  [ "$(pkg-config --variable=includedir socktrace)" = /usr/include ] ||
+    fail "socktrace.pc: includedir is $(pkg-config --variable=includedir socktrace), not /usr/include"
+  if [ "$prefix" != /usr ]; then
+    export PKG_CONFIG_SYSROOT_DIR="${prefix%/usr}"
+    export PKG_CONFIG_SYSTEM_INCLUDE_PATH=/nonexistent PKG_CONFIG_SYSTEM_LIBRARY_PATH=/nonexistent
+  fi
+fi
 version=$(pkg-config --modversion socktrace)
 
 # 1. The program.
@@ -88,7 +98,9 @@ expect_output() { # program trace-file what
   LD_LIBRARY_PATH="$libdir" "$1" "$2" >"$out" || fail "$3: exited $?"
   head -1 "$out" | has '^# \(jsonl\|sktrace\) trace from ' || fail "$3: header line: $(head -1 "$out")"
   tail -n +2 "$out" | diff -u "$fix/demo.txt" - >&2 || fail "$3: events differ from demo.txt"
-  LD_LIBRARY_PATH="$libdir" "$1" --json "$2" | tail -n +2 >"$work/json.txt"
+  # --json: JSON Lines, every line an event object (no "#" header line).
+  LD_LIBRARY_PATH="$libdir" "$1" --json "$2" >"$work/json.txt"
+  has -v '^{"ts":' "$work/json.txt" && fail "$3 --json: a line that is not an event: $(grep -v '^{"ts":' "$work/json.txt" | head -1)"
   "$bin" replay "$2" -f jsonl | tail -n +2 | diff -u - "$work/json.txt" >&2 ||
     fail "$3 --json: differs from socktrace replay -f jsonl"
 }

@@ -9,4 +9,5 @@ root=$(mktemp -d /tmp/st-install.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 cmake --install "$build" --prefix "$root/usr" >"$root/install.log" ||
   { cat "$root/install.log" >&2; echo "install_test: cmake --install failed" >&2; exit 1; }
-exec "$src/tests/install/check_install.sh" "$root/usr" "$src"
+# Not exec: the trap removes the scratch prefix after the checks, too.
+"$src/tests/install/check_install.sh" "$root/usr" "$src"

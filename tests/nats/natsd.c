@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/testutil.h"
 
 #define NATS_SERVER "/usr/sbin/nats-server"
@@ -40,23 +41,22 @@ void natsd_require(void) {
     return;
   if (st_test_in_ci())
     cr_assert_fail(NATS_SERVER " not found under CI=true (tools/setup.sh installs nats-server)");
-  cr_skip_test(NATS_SERVER " not found (run tools/setup.sh); skipped");
+  ST_SKIP(NATS_SERVER " not found (run tools/setup.sh); skipped");
 }
 
 const char *natsd_tmpdir(void) {
   static int n;
   snprintf(tmpdir, sizeof tmpdir, "/tmp/st-nats-%d-%d", (int)getpid(), ++n);
   mkdir(tmpdir, 0700);
+  st_test_guard_dir(tmpdir);
   return tmpdir;
 }
 
+/* The servers and background runs of the test (their command lines name
+ * its directory) ended, and the directory removed. */
 void natsd_cleanup(void) {
-  if (!tmpdir[0])
-    return;
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", tmpdir);
+  if (tmpdir[0])
+    st_test_remove_dir(tmpdir);
 }
 
 int natsd_free_port(void) {

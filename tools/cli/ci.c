@@ -21,11 +21,13 @@ int cli_fail_on_parse(const char *list, cli_options *o) {
     int code = strcasecmp(t, "unfinished") == 0 ? ST_PENDING : st_code_lookup(t);
     if (strcasecmp(t, "dns") == 0) {
       o->fail_on_dns = true;
+    } else if (strcasecmp(t, "lost") == 0) {
+      o->fail_on_lost = true;
     } else if (code > ST_OK) {
       o->fail_on |= 1u << code;
     } else {
       cli_error("bad --fail-on '%s' (portable statuses such as refused,timed_out,reset,"
-                "not_found,unfinished, or dns)",
+                "not_found,unfinished, or dns, lost)",
                 t);
       return -1;
     }

@@ -104,6 +104,8 @@ typedef struct cli_options {
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
   bool fail_on_dns;            /* --fail-on dns */
+  bool fail_on_lost;
+  bool trace_self;             /* --trace-self: keep socktrace's own sockets in the trace */           /* --fail-on lost: lost events make the recording incomplete */
   bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
   const char *title;           /* what was traced, for the markdown summary's heading */
   const char *metrics;         /* --metrics ADDR: serve /metrics there */
@@ -111,12 +113,17 @@ typedef struct cli_options {
   /* Set while a session runs (ci.c). */
   cli_model *fail_model;
   bool fail_hit;
+  bool incomplete; /* the recording is cut short (write error, or lost with --fail-on lost) */
   FILE *step_summary;
 } cli_options;
 
 /* `run`'s exit status when the command succeeded but a traced socket ended
  * as --fail-on lists. */
 #define CLI_EXIT_FAIL_ON 3
+/* trace, run and replay: the recording is incomplete (it stopped on a
+ * write error such as a full disk, or events were lost and --fail-on lists
+ * lost), and for run the command itself succeeded. */
+#define CLI_EXIT_INCOMPLETE 4
 
 enum { CLI_STATS_NONE, CLI_STATS_TEXT, CLI_STATS_JSON };
 
@@ -207,6 +214,11 @@ int cli_fail_on_parse(const char *list, cli_options *o);
 int cli_ci_begin(cli_options *o);
 void cli_ci_add_sinks(cli_options *o, st_session *s);
 int cli_ci_end(cli_options *o, int code);
+/* A live session leaves socktrace's own sockets out (unless --trace-self):
+ * this process's (its name lookups, a session's side of its control
+ * connections, nats:// publishing) and those of every process named
+ * socktrace (a session's clients; the demo's workload has its own name). */
+void cli_ignore_self(st_session *s);
 
 /* `diff A B` (diff.c): its own options; returns the exit code. */
 int cli_diff(int argc, char **argv);

@@ -17,6 +17,9 @@
 #define CLI_NAME_MAX 64
 #define CLI_REQUEST_MAX (64 << 10)
 
+/* Root's sessions' directory. */
+#define CLI_ROOT_CONTROL_DIR "/run/socktrace"
+
 /* A session name: 1 to 64 of [A-Za-z0-9._-], not starting with a dot. */
 bool cli_session_name_ok(const char *name);
 /* The sockets' directory: --control-dir, else $SOCKTRACE_RUN_DIR, else

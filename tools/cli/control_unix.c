@@ -34,7 +34,7 @@ void cli_control_dir(const cli_options *o, char *buf, size_t len) {
   else if (env && *env)
     snprintf(buf, len, "%s", env);
   else if (geteuid() == 0)
-    snprintf(buf, len, "/run/socktrace");
+    snprintf(buf, len, "%s", CLI_ROOT_CONTROL_DIR);
   else if (xdg && *xdg)
     snprintf(buf, len, "%s/socktrace", xdg);
   else

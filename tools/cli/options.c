@@ -58,7 +58,8 @@ const char cli_options_help[] =
     "      --all            every row of the summary's tables (else each table's top 10)\n"
     "      --fail-on LIST   exit 3 when a traced socket ended in one of these ways although\n"
     "                       the command succeeded: portable statuses (refused, timed_out,\n"
-    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers)\n"
+    "                       reset, not_found, unfinished, ...) and dns (failed DNS answers);\n"
+    "                       lost: exit 4 when events were lost (the recording is incomplete)\n"
     "      --timeline       at the end, list each socket's events in order with times\n"
     "                       relative to its first event\n"
     "  -q, --quiet          no per-event output (use with --summary or -o)\n"
@@ -127,6 +128,9 @@ const char cli_options_help[] =
     "      --ring-size BYTES      kernel ring buffer size for ebpf (default 4 MiB)\n"
     "      --debug                show libbpf's and the kernel verifier's messages (ebpf;\n"
     "                             also SOCKTRACE_DEBUG=1)\n"
+    "      --trace-self           keep socktrace's own sockets (its sessions' control\n"
+    "                             connections and their clients, its name lookups, its\n"
+    "                             nats:// publishing) in the trace; left out by default\n"
     "      --catalog-root DIR     read the catalog's files under DIR instead of / (ebpf and\n"
     "                             catalog; also SOCKTRACE_CATALOG_ROOT)\n"
     "      --buffer-size KB       ETW buffer size in KiB (default 64)\n"
@@ -144,10 +148,12 @@ const char cli_options_help[] =
     "  sudo socktrace run --summary --fail-on refused,timed_out,reset,dns -- pytest\n"
     "  socktrace diff last-green.sktrace this-run.sktrace\n"
     "\n"
-    "Exit status: 0 on success; CMD's status for 'run'; 1 when tracing failed or the input\n"
-    "had bad records (they are reported and skipped); 2 for a usage error; 3 when CMD (or a\n"
-    "replayed trace) was fine but a socket ended as --fail-on lists. 'diff': 0 the same,\n"
-    "1 different, 2 an input could not be read.\n";
+    "Exit status: 0 on success; CMD's status for 'run' when CMD failed; 1 when tracing failed\n"
+    "or the input had bad records (they are reported and skipped); 2 for a usage error; 3 when\n"
+    "CMD (or a replayed trace) was fine but a socket ended as --fail-on lists; 4 when the\n"
+    "recording is incomplete (it stopped on a write error such as a full disk, or events were\n"
+    "lost and --fail-on lists lost). 'diff': 0 the same, 1 different, 2 an input could not\n"
+    "be read.\n";
 
 enum {
   OPT_PORT = 256,
@@ -175,6 +181,7 @@ enum {
   OPT_CONFIG,
   OPT_CLEAR_FILTERS,
   OPT_CATALOG_ROOT,
+  OPT_TRACE_SELF,
   OPT_ALL,
   OPT_FAIL_ON,
   OPT_DNS_TIMEOUT,
@@ -245,6 +252,7 @@ static const struct option long_opts[] = {
     {"sort", required_argument, NULL, OPT_SORT},
     {"session", required_argument, NULL, OPT_SESSION},
     {"speed", required_argument, NULL, OPT_SPEED},
+    {"trace-self", no_argument, NULL, OPT_TRACE_SELF},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -432,6 +440,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_CLEAR_FILTERS:
       o->clear_filters = true;
+      break;
+    case OPT_TRACE_SELF:
+      o->trace_self = true;
       break;
     case OPT_CATALOG_ROOT:
       o->catalog_root = optarg;

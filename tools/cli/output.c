@@ -146,8 +146,11 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
 void cli_report_writer(st_sink *sktrace, const char *path) {
   st_sktrace_stats st;
   st_sink_sktrace_stats(sktrace, &st);
-  if (st.lost)
-    cli_error("%" PRIu64 " events were dropped by the %s writer (disk too slow; an EventsLost "
-              "record in the file says when)",
+  if (st.lost && sktrace->error[0])
+    cli_error("%" PRIu64 " events were not recorded in %s: they came after the write error above",
+              st.lost, path);
+  else if (st.lost)
+    cli_error("%" PRIu64 " events were dropped by the %s writer (it could not keep up with "
+              "them; an EventsLost record in the file says when)",
               st.lost, path);
 }

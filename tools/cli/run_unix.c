@@ -166,12 +166,20 @@ int cli_run_command(cli_options *o, char **argv) {
     r.exited = true;
   if (!released || !r.exited)
     return code ? code : 1;
+  int traced = code, cmd = 0;
   if (WIFEXITED(r.status))
-    code = WEXITSTATUS(r.status);
+    cmd = WEXITSTATUS(r.status);
   else if (WIFSIGNALED(r.status))
-    code = 128 + WTERMSIG(r.status);
-  /* The command's own failure wins; a clean exit yields to --fail-on. */
-  return code == 0 && o->fail_hit ? CLI_EXIT_FAIL_ON : code;
+    cmd = 128 + WTERMSIG(r.status);
+  /* The command's own failure wins; then an incomplete recording, a
+   * tracing failure, and --fail-on (socktrace(1), EXIT STATUS). */
+  if (cmd != 0)
+    return cmd;
+  if (o->incomplete)
+    return CLI_EXIT_INCOMPLETE;
+  if (traced != 0 && traced != CLI_EXIT_FAIL_ON)
+    return 1;
+  return o->fail_hit ? CLI_EXIT_FAIL_ON : 0;
 }
 
 int cli_demo(cli_options *o) {

@@ -34,6 +34,11 @@ static void stats_json(const st_counters *c, const st_backend *b, const st_backe
     snprintf(buf + n, len - (size_t)n, "}");
 }
 
+void cli_ignore_self(st_session *s) {
+  st_session_ignore_pid(s, (uint32_t)uv_os_getpid());
+  st_session_ignore_comm(s, "socktrace");
+}
+
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg) {
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -53,14 +58,18 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     return 1;
   }
   st_session_set_backend(s, b);
+  if (!o->trace_self && b->ops->kind != ST_SOURCE_FILE)
+    cli_ignore_self(s);
   st_sink *sktrace = NULL;
   int code = 0;
+  bool started = false;
   if (cli_ci_begin(o) < 0 || cli_add_sinks(o, s, b, out, &sktrace) < 0) {
     code = 1;
   } else if (st_session_start(s) < 0) {
     cli_error("%s", st_session_error(s));
     code = 1;
   } else {
+    started = true;
     if (o->announce)
       cli_note("tracing with the %s backend at level %u (Ctrl-C to stop)", b->ops->name,
                o->cfg.level);
@@ -73,9 +82,13 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
   st_backend_stats stats = {0};
   if (b->ops->stats)
     b->ops->stats(b, &stats);
+  /* A recording that stopped on a write error (the sink says why, and the
+   * session stopped with its words) is incomplete, not failed to start. */
+  bool write_failed = started && sktrace && sktrace->error[0];
+  o->incomplete = write_failed;
   if (st_session_status(s) < 0 && code == 0) {
     cli_error("%s", st_session_error(s));
-    code = 1;
+    code = write_failed ? CLI_EXIT_INCOMPLETE : 1;
   } else if (stats.errors) {
     cli_error("%llu bad record%s skipped; first: %s", (unsigned long long)stats.errors,
               stats.errors == 1 ? "" : "s", b->error);
@@ -96,15 +109,27 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
                           : "the recording says %llu events were lost (see its EventsLost records)",
               (unsigned long long)c.lost);
   cli_backend_report(o, b);
-  if (sktrace)
+  st_sktrace_stats wst = {0};
+  if (sktrace) {
     cli_report_writer(sktrace, o->output);
+    st_sink_sktrace_stats(sktrace, &wst);
+  }
+  if (o->fail_on_lost && (c.lost || wst.lost)) {
+    cli_error("the recording is incomplete: %llu events lost (--fail-on lost)",
+              (unsigned long long)(c.lost + wst.lost));
+    o->incomplete = true;
+  }
   cli_nats_report();
   st_session_free(s);
   uv_loop_close(&loop);
-  if (out != stdout && fclose(out) != 0 && code == 0) {
-    cli_error("cannot write %s: %s", o->output, st_strerror(-errno));
-    code = 1;
+  errno = 0;
+  if (out != stdout && (ferror(out) | fclose(out)) != 0 && started) {
+    cli_error("cannot write %s: %s; the recording is incomplete", o->output,
+              st_strerror(errno ? -errno : ST_EIO));
+    o->incomplete = true;
   }
+  if (o->incomplete && (code == 0 || code == 1))
+    code = CLI_EXIT_INCOMPLETE;
   code = cli_ci_end(o, code);
   if (json[0]) {
     fprintf(stderr, "%s\n", json);

@@ -454,6 +454,8 @@ static int host_run(host *h, int ready_fd) {
     return 1;
   }
   st_session_set_backend(h->s, h->b);
+  if (!o->trace_self)
+    cli_ignore_self(h->s);
   if (cli_add_sinks(o, h->s, h->b, h->out ? h->out : stdout, &h->sktrace) < 0)
     goto out;
   if (cli_watch_sink_new(h->s, &h->watch) < 0) {

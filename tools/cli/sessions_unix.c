@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -31,6 +32,30 @@ static bool session_paths(const cli_options *o, const char *name, char *dir, siz
   return true;
 }
 
+/* No session NAME where this user's sessions are. A user's own sessions
+ * live elsewhere than root's (cli_control_dir): when root has one of that
+ * name, or root's directory cannot be looked into, say so rather than
+ * that nothing runs. */
+static void not_running(const cli_options *o, const char *name) {
+  char root_path[320];
+  struct stat sb;
+  if (geteuid() != 0 && !o->control_dir && !getenv("SOCKTRACE_RUN_DIR")) {
+    cli_control_path(CLI_ROOT_CONTROL_DIR, name, root_path, sizeof root_path);
+    if (stat(root_path, &sb) == 0) {
+      cli_error("session %s is root's, not yours: only root controls it (sudo socktrace ...)",
+                name);
+      return;
+    }
+    if (errno == EACCES) {
+      cli_error("no session named %s of yours is running; root's sessions (%s) are not yours to "
+                "see (sudo socktrace query)",
+                name, CLI_ROOT_CONTROL_DIR);
+      return;
+    }
+  }
+  cli_error("no session named %s is running ('socktrace query' lists them)", name);
+}
+
 /* One request to a named session. 0 with *ans, else 1 after one line: no
  * such session, it died (its socket is removed), or it refused. */
 static int ask(const cli_options *o, const char *name, json_t *req, json_t **ans) {
@@ -42,7 +67,7 @@ static int ask(const cli_options *o, const char *name, json_t *req, json_t **ans
   int rc = cli_control_request(path, req, ans, err, sizeof err);
   json_decref(req);
   if (rc == ST_ENOENT) {
-    cli_error("no session named %s is running ('socktrace query' lists them)", name);
+    not_running(o, name);
     return 1;
   }
   if (rc == ST_ECONNREFUSED) {

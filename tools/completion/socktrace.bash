@@ -19,14 +19,14 @@ _socktrace() {
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --metrics --metrics-max-series
     --control-dir --foreground --config --clear-filters --backend --interface
-    --capture-filter --ring-size --catalog-root --debug --buffer-size --buffers
+    --capture-filter --ring-size --catalog-root --trace-self --debug --buffer-size --buffers
     --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
     --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq
     --delay --batch --iterations --group --sort --session --speed --help"
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
     net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
-    msg_size no_buffers cancelled invalid not_found server_failure other unfinished dns"
+    msg_size no_buffers cancelled invalid not_found server_failure other unfinished dns lost"
 
   # The command comes first; `run` ends its options at `--`, then a command
   # line of its own follows.

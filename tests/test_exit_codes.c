@@ -71,7 +71,8 @@ static void expect_full_disk_said(const st_cli_result *r) {
 Test(exit_codes, replay_onto_a_full_disk_exits_4) {
   small_disk();
   char args[800];
-  snprintf(args, sizeof args, "replay %s -o %s/t.sktrace", big_input(), full);
+  /* Plain blocks: compressed, the demo's repeats would fit in 64 KiB. */
+  snprintf(args, sizeof args, "replay %s --compress none -o %s/t.sktrace", big_input(), full);
   st_cli_result r = st_test_cli(args);
   cr_expect_eq(r.code, 4, "exit %d: %s", r.code, r.err);
   expect_full_disk_said(&r);
@@ -83,14 +84,17 @@ Test(exit_codes, run_onto_a_full_disk_exits_4_unless_the_command_failed) {
   char args[800];
   /* The demo's workload 30 times over (about 10 KiB recorded each). */
   const char *work = "for i in $(seq 30); do " ST_BINARY_DIR "/socktrace __demo-workload; done";
-  /* The command succeeds: the incomplete recording decides. */
-  snprintf(args, sizeof args, "run -l 5 -o %s/t.sktrace -- sh -c '%s'", full, work);
+  /* The command succeeds: the incomplete recording decides (plain blocks,
+   * which fill the disk sooner than compressed ones). */
+  snprintf(args, sizeof args, "run -l 5 --compress none -o %s/t.sktrace -- sh -c '%s'", full,
+           work);
   st_cli_result r = st_test_cli(args);
   cr_expect_eq(r.code, 4, "exit %d: %s", r.code, r.err);
   expect_full_disk_said(&r);
   st_cli_result_free(&r);
   /* The command fails: its status wins. */
-  snprintf(args, sizeof args, "run -l 5 -o %s/u.sktrace -- sh -c '%s; exit 7'", full, work);
+  snprintf(args, sizeof args, "run -l 5 --compress none -o %s/u.sktrace -- sh -c '%s; exit 7'",
+           full, work);
   r = st_test_cli(args);
   cr_expect_eq(r.code, 7, "exit %d: %s", r.code, r.err);
   st_cli_result_free(&r);

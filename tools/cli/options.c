@@ -84,7 +84,7 @@ const char cli_options_help[] =
     "      --session NAME   watch a running session's events (no second tracer)\n"
     "      --speed N        a recording at N times its pace (default 1; 0: as fast as it\n"
     "                       reads, intervals still on its own clock)\n"
-    "      --cmd-output FILE  top -- CMD: CMD's stdout and stderr go to FILE (default:\n"
+    "      --cmd-output FILE top -- CMD: CMD's stdout and stderr go to FILE (default:\n"
     "                       /dev/null on the full screen; in batch mode CMD's stdout goes\n"
     "                       to stderr, leaving standard output to the table)\n"
     "\n"

@@ -14,7 +14,7 @@
  * mode its stdout goes to stderr so that standard output stays the table;
  * --cmd-output FILE takes both instead. Batch mode exits with CMD's status;
  * the screen stays until q, saying how CMD ended. q before CMD ends ends
- * CMD (SIGTERM).
+ * CMD: SIGTERM (with ptrace, stopping the trace kills the tree outright).
  *
  * Whose clock closes an interval: for a recording, the events' own times
  * (the rows are the same at any --speed, 0 included); for everything else,

@@ -6,7 +6,8 @@
  * "beta" two connects that succeed in 1 ms, so every interval's rows are
  * known. The test waits for each screen state by polling the pane, never
  * for a time: the counts per interval, the sort, grouping and filter keys,
- * a resize, and the terminal given back on q and on SIGTERM.
+ * a resize, and the terminal given back on q and on SIGTERM; and `top --
+ * CMD`: its rows, never its output.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -264,5 +265,43 @@ Test(top_screen, a_signal_gives_the_terminal_back, .init = init, .fini = fini, .
   char line[512];
   line_with(scr, "icanon", line, sizeof line);
   cr_assert_null(strstr(line, "-icanon"), "still raw: %s", scr);
+  free(scr);
+}
+
+/* top -- CMD: CMD's rows (bash makes three refused connects through
+ * /dev/tcp, in its own process), none of CMD's output on the screen, the
+ * view kept after CMD exits with its status said, q gives the terminal
+ * back and exits with CMD's status. */
+Test(top_screen, a_command_shows_its_rows_not_its_output, .init = init, .fini = fini,
+     .timeout = 60) {
+  REQUIRE_TMUX();
+  char path[160];
+  snprintf(path, sizeof path, "%s/cmd.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("#!/bin/bash\necho CMD-SAYS-OUT; echo CMD-SAYS-ERR >&2\n"
+        "for i in 1 2 3; do { : <>/dev/tcp/127.0.0.1/9; } 2>/dev/null; done\nexit 3\n",
+        f);
+  fclose(f);
+  chmod(path, 0755);
+  char args[256];
+  snprintf(args, sizeof args, "-d 1 -- %s", path);
+  start_top(args);
+  row_want w = {" cmd.sh ", "refused 3"};
+  char *scr = wait_screen(row_shows, &w, "cmd.sh's row with refused 3");
+  free(scr);
+  scr = wait_for("[CMD exited with status 3; q quits]");
+  cr_assert(row_shows(scr, &w), "the rows stay: %s", scr);
+  cr_assert_null(strstr(scr, "CMD-SAYS"), "CMD's output garbles the screen: %s", scr);
+  free(scr);
+  key("q");
+  free(wait_for("EXITED rc=3"));
+  scr = wait_for("icanon");
+  cr_assert_null(strstr(scr, "socktrace top - "), "the alternate screen is gone: %s", scr);
+  cr_assert_null(strstr(scr, "CMD-SAYS"), "%s", scr);
+  char line[512];
+  line_with(scr, "icanon", line, sizeof line);
+  cr_assert_null(strstr(line, "-icanon"), "still raw: %s", line);
+  cr_assert_null(strstr(line, "-echo"), "still no echo: %s", line);
   free(scr);
 }

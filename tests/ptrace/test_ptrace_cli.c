@@ -9,7 +9,8 @@
  * The workload (workload.c) makes one socket of each kind the backend must
  * get right; the events and their statuses are checked exactly. Static
  * musl and Go programs (no libc calls at all) get their refused connect
- * named; killing the tracer kills the traced command.
+ * named; killing the tracer kills the traced command. `top -b -- CMD`
+ * counts the same workload's connects, with ptrace and with eBPF.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -396,4 +397,113 @@ Test(ptrace_cli, ebpf_and_ptrace_tell_the_same_story, .timeout = 120) {
   free(sp);
   free(e);
   free(p);
+}
+
+/* ---- top -- CMD: the same workload, counted per interval ----------------- */
+
+/* The workload's TCP connects over all of top's JSON rows (UNIX sockets are
+ * not top's): 1, 4, 8 and 9 refused; 2, 3 and 7 made; 2, 3 and 7 accepted. */
+typedef struct top_sums {
+  long long connects, ok, refused, accepts, rows;
+} top_sums;
+
+static top_sums top_sum(const char *out) {
+  top_sums s = {0};
+  for (const char *p = out; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    json_t *j = json_loadb(p, len, 0, NULL);
+    cr_assert_not_null(j, "standard output is only top's rows: %.*s", (int)len, p);
+    s.rows++;
+    s.connects += json_integer_value(json_object_get(j, "connects"));
+    s.ok += json_integer_value(json_object_get(j, "ok"));
+    s.refused += json_integer_value(json_object_get(json_object_get(j, "failed"), "refused"));
+    s.accepts += json_integer_value(json_object_get(j, "accepts"));
+    json_decref(j);
+    p = nl ? nl + 1 : NULL;
+  }
+  return s;
+}
+
+static void expect_workload_sums(const char *out) {
+  top_sums s = top_sum(out);
+  cr_expect_gt(s.rows, 0, "%s", out);
+  cr_expect_eq(s.connects, 7, "%s", out);
+  cr_expect_eq(s.refused, 4, "%s", out);
+  cr_expect_eq(s.ok, 3, "%s", out);
+  cr_expect_eq(s.accepts, 3, "%s", out);
+}
+
+/* A shell that says something on both streams, then is the workload. */
+static void write_cmd(void) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/cmd.sh", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "#!/bin/sh\necho CMD-OUT; echo CMD-ERR >&2\nexec %s/workload %s/w \"$@\"\n", dir, dir);
+  fclose(f);
+  chmod(path, 0755);
+}
+
+Test(ptrace_cli, top_batch_of_a_command_counts_its_connects_and_passes_its_status, .timeout = 60) {
+  require_userns();
+  write_cmd();
+  char script[1024], *out, *err;
+  snprintf(script, sizeof script, "exec %s/socktrace top -b -d 1 -f jsonl -- %s/cmd.sh", dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 7, "the workload's status passes through: %d\n%s", code, err);
+  cr_expect_not_null(strstr(err, "tracing with ptrace instead"), "%s", err);
+  cr_expect_not_null(strstr(err, "with the ptrace backend"), "%s", err);
+  /* CMD's stdout went to stderr: standard output is the rows alone. */
+  cr_expect_not_null(strstr(err, "CMD-OUT"), "%s", err);
+  cr_expect_not_null(strstr(err, "CMD-ERR"), "%s", err);
+  expect_workload_sums(out);
+  free(out);
+  free(err);
+
+  /* --cmd-output: both of CMD's streams in the FILE. */
+  snprintf(script, sizeof script,
+           "exec %s/socktrace top -b -d 1 -f jsonl --cmd-output %s/w/cmd.out -- %s/cmd.sh", dir,
+           dir, dir);
+  code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 7, "%s", err);
+  cr_expect_null(strstr(err, "CMD-OUT"), "%s", err);
+  char path[128];
+  snprintf(path, sizeof path, "%s/w/cmd.out", dir);
+  char *cmd_out = st_test_read_file(path, NULL);
+  cr_assert_not_null(cmd_out);
+  cr_expect_str_eq(cmd_out, "CMD-OUT\nCMD-ERR\n");
+  expect_workload_sums(out);
+  free(cmd_out);
+  free(out);
+  free(err);
+}
+
+Test(ptrace_cli, top_batch_of_a_command_as_root_uses_ebpf_and_counts_the_same, .timeout = 60) {
+  ST_REQUIRE_ROOT();
+  st_cli_result v = st_test_cli("--version");
+  bool ebpf = v.out && strstr(v.out, "ebpf (");
+  st_cli_result_free(&v);
+  if (!ebpf) {
+    if (st_test_in_ci())
+      cr_assert_fail("this build has no eBPF backend, and CI=true is set");
+    cr_skip_test("this build has no eBPF backend");
+  }
+  write_cmd();
+  char cmd[1024], path[128];
+  snprintf(cmd, sizeof cmd,
+           "unshare -n sh -c 'PATH=$PATH:/usr/sbin:/sbin; ip link set lo up && "
+           "exec %s/socktrace top -b -d 1 -f jsonl -- %s/cmd.sh' >%s/top.out 2>%s/top.err",
+           dir, dir, dir, dir);
+  int st = system(cmd);
+  snprintf(path, sizeof path, "%s/top.err", dir);
+  char *err = st_test_read_file(path, NULL);
+  cr_assert_eq(WEXITSTATUS(st), 7, "the workload's status passes through\n%s", err);
+  cr_expect_not_null(strstr(err, "with the ebpf backend"), "%s", err);
+  cr_expect_not_null(strstr(err, "CMD-OUT"), "%s", err);
+  snprintf(path, sizeof path, "%s/top.out", dir);
+  char *out = st_test_read_file(path, NULL);
+  expect_workload_sums(out);
+  free(out);
+  free(err);
 }

@@ -57,14 +57,15 @@ enum {
 
 /* `top` (top.c): how often, how many, from where, as what. */
 typedef struct cli_top_args {
-  bool batch;                  /* -b: the table every interval, not the full screen */
-  unsigned long iterations;    /* -n: stop after this many intervals; 0 = never */
-  uint64_t interval_ns;        /* -d SECONDS */
-  double speed;                /* --speed: a recording's pace; 0 = as fast as it reads */
+  bool batch;               /* -b: the table every interval, not the full screen */
+  unsigned long iterations; /* -n: stop after this many intervals; 0 = never */
+  uint64_t interval_ns;     /* -d SECONDS */
+  double speed;             /* --speed: a recording's pace; 0 = as fast as it reads */
   bool speed_given;
-  int grouping;                /* -g: ST_TOP_* */
-  const char *sort;            /* --sort COLUMN */
-  const char *session;         /* --session NAME: a running session's events */
+  int grouping;           /* -g: ST_TOP_* */
+  const char *sort;       /* --sort COLUMN */
+  const char *session;    /* --session NAME: a running session's events */
+  const char *cmd_output; /* --cmd-output FILE: where `top -- CMD` puts CMD's output */
 } cli_top_args;
 
 typedef struct cli_options {
@@ -104,9 +105,11 @@ typedef struct cli_options {
   bool all;                    /* --all: every row of the summary's tables */
   uint32_t fail_on;            /* --fail-on: bit (1 << st_code) per status */
   bool fail_on_dns;            /* --fail-on dns */
-  bool fail_on_lost;
-  bool trace_self;             /* --trace-self: keep socktrace's own sockets in the trace */           /* --fail-on lost: lost events make the recording incomplete */
-  bool is_run;                 /* run / demo: the summary also goes to $GITHUB_STEP_SUMMARY */
+  bool fail_on_lost;           /* --fail-on lost: lost events make the recording incomplete */
+  bool trace_self;             /* --trace-self: keep socktrace's own sockets in the trace */
+  bool is_run;                 /* run / demo / top -- CMD: one command's tree, which the ptrace
+                                  backend may trace; run's summary also goes to
+                                  $GITHUB_STEP_SUMMARY */
   const char *title;           /* what was traced, for the markdown summary's heading */
   const char *metrics;         /* --metrics ADDR: serve /metrics there */
   unsigned metrics_max_series; /* --metrics-max-series; 0 = the sink's default */
@@ -223,6 +226,25 @@ void cli_ignore_self(st_session *s);
 /* `diff A B` (diff.c): its own options; returns the exit code. */
 int cli_diff(int argc, char **argv);
 
+/* The command `run -- CMD` and `top -- CMD` trace (held_child_unix.c):
+ * cli_child_new forks it held, after the live backend is open (o->source
+ * says whether ptrace reaps it), and makes it the filter's tree root;
+ * cli_child_release is the session's after-start hook that lets it exec;
+ * cli_child_end, after the loop, collects it (and frees c) and returns
+ * the exit code: CMD's, or code when CMD never ran. */
+typedef struct cli_child cli_child;
+typedef struct cli_child_io {
+  int in_fd, out_fd, err_fd; /* CMD's stdin, stdout, stderr; -1: inherited */
+  bool forward_signals;      /* SIGINT and SIGTERM to the tracer go on to CMD */
+} cli_child_io;
+int cli_child_new(cli_options *o, char **argv, const cli_child_io *io, cli_child **out);
+int cli_child_release(st_session *s, uv_loop_t *loop, void *child);
+/* Whether CMD has ended, and its exit code (128 + N for signal N). */
+bool cli_child_exited(const cli_child *c, int *code);
+/* Sends sig to CMD if it runs. */
+void cli_child_kill(cli_child *c, int sig);
+int cli_child_end(cli_child *c, cli_options *o, int code);
+
 /* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
 int cli_run_command(cli_options *o, char **argv);
 /* `demo`: runs this executable's hidden __demo-workload under `run`. */
@@ -277,10 +299,11 @@ uint64_t cli_nats_published(uint64_t *lost);
 int cli_host_table_new(FILE *out, const char *(*host_of)(void *arg), void *arg, st_sink **sink);
 
 /* `top [SOURCE]` (top.c): a live view of the sockets, from the live
- * backend, a running session (--session), a nats:// stream or a recorded
- * FILE; the full screen on a terminal (top_screen_unix.c), else (or with
- * -b) the table every interval. */
-int cli_top(cli_options *o, const char *source);
+ * backend, a running session (--session), a nats:// stream, a recorded
+ * FILE or, with cmd (top -- CMD), one command's process tree; the full
+ * screen on a terminal (top_screen_unix.c), else (or with -b) the table
+ * every interval. */
+int cli_top(cli_options *o, const char *source, char **cmd);
 /* A running session's events through its control socket (watch_backend_unix.c):
  * a live source for top; 0, or a negative code after one line. */
 int cli_watch_backend(cli_options *o, const char *name, st_backend **out);

@@ -137,8 +137,25 @@ static int run_flush(cli_options *o, int nrest, char **rest) {
   return cli_flush(o, rest[0]);
 }
 
+/* top -- CMD: the command comes after "--" (options stopped there). */
+static bool dash_dash(int argc, char **argv) {
+  for (int i = 2; i < argc; i++)
+    if (strcmp(argv[i], "--") == 0)
+      return true;
+  return false;
+}
+
 static int run_top(cli_options *o, int nrest, char **rest) {
-  return cli_top(o, nrest ? rest[0] : NULL);
+  return cli_top(o, nrest ? rest[0] : NULL, NULL);
+}
+
+static int run_top_command(cli_options *o, int nrest, char **rest) {
+  if (strcmp(rest[-1], "--") != 0) {
+    cli_error("top watches a FILE or a stream, or a command after --, not both: "
+              "socktrace top [OPTIONS] -- CMD [ARGS...]");
+    return 2;
+  }
+  return cli_top(o, NULL, rest);
 }
 
 static int run_collect(cli_options *o, int nrest, char **rest) {
@@ -176,6 +193,9 @@ static const command commands[] = {
      "failures, accepts, resets, retransmits,\nbytes, connect latency; from the live\n"
      "backend, a --session, a stream or a FILE",
      OPERANDS_NAME_OR_NONE, true, "top takes at most one FILE or nats:// URL", run_top},
+    {"top", "top [OPTIONS] -- CMD [ARGS...]",
+     "the same view of CMD and its children only;\nexits with CMD's exit code", OPERANDS_COMMAND,
+     true, "top -- needs a command: socktrace top [OPTIONS] -- CMD [ARGS...]", run_top_command},
     {"diff", "diff [OPTIONS] A B",
      "compare two traces (any kinds, e.g. a Windows\n.etl and a Linux .sktrace) as connection\n"
      "stories ('socktrace diff --help')",
@@ -259,8 +279,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   const command *c = NULL;
+  /* Two entries for top: the second, its -- CMD form. */
+  bool top_cmd = strcmp(argv[1], "top") == 0 && dash_dash(argc, argv);
   for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !c; i++)
-    if (strcmp(argv[1], commands[i].name) == 0)
+    if (strcmp(argv[1], commands[i].name) == 0 && (top_cmd == (commands[i].run == run_top_command)))
       c = &commands[i];
   if (!c) {
     cli_error("unknown command '%s' (try 'socktrace --help')", argv[1]);
@@ -271,7 +293,7 @@ int main(int argc, char **argv) {
   o.cfg.level = ST_LEVEL_INFO;
   int first = 1;
   if (c->options) {
-    first = cli_parse_options(argc - 1, argv + 1, &o, c->operands == OPERANDS_COMMAND);
+    first = cli_parse_options(argc - 1, argv + 1, &o, c->operands == OPERANDS_COMMAND || top_cmd);
     if (first < 0)
       return 2;
     o.cfg.ring_pages = (uint32_t)(o.ring_bytes / 4096);

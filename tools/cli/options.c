@@ -79,7 +79,7 @@ const char cli_options_help[] =
     "      --metrics-max-series N  label sets kept one each (default 4000); the rest is\n"
     "                       counted under process and remote \"other\"\n"
     "\n"
-    "top [FILE|nats://HOST] (a live view; the full screen on a terminal):\n"
+    "top [FILE|nats://HOST] or top -- CMD (a live view; the full screen on a terminal):\n"
     "  -d, --delay SECONDS  the interval (default 1; e.g. 0.5)\n"
     "  -b, --batch          print the table every interval instead (also when standard\n"
     "                       output is no terminal); -f jsonl: one object per row\n"
@@ -90,6 +90,9 @@ const char cli_options_help[] =
     "      --session NAME   watch a running session's events (no second tracer)\n"
     "      --speed N        a recording at N times its pace (default 1; 0: as fast as it\n"
     "                       reads, intervals still on its own clock)\n"
+    "      --cmd-output FILE top -- CMD: CMD's stdout and stderr go to FILE (default:\n"
+    "                       /dev/null on the full screen; in batch mode CMD's stdout goes\n"
+    "                       to stderr, leaving standard output to the table)\n"
     "\n"
     "Sessions (start, query, update, stop, flush):\n"
     "      --control-dir DIR    where the sessions' control sockets are (default\n"
@@ -190,6 +193,7 @@ enum {
   OPT_SPEED,
   OPT_METRICS,
   OPT_METRICS_MAX_SERIES,
+  OPT_CMD_OUTPUT,
 };
 
 static const struct option long_opts[] = {
@@ -253,6 +257,7 @@ static const struct option long_opts[] = {
     {"session", required_argument, NULL, OPT_SESSION},
     {"speed", required_argument, NULL, OPT_SPEED},
     {"trace-self", no_argument, NULL, OPT_TRACE_SELF},
+    {"cmd-output", required_argument, NULL, OPT_CMD_OUTPUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -573,6 +578,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
     }
     case 'b':
       o->top.batch = true;
+      break;
+    case OPT_CMD_OUTPUT:
+      o->top.cmd_output = optarg;
       break;
     case 'n': {
       char *end;

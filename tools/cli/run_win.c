@@ -14,6 +14,25 @@ int cli_run_command(cli_options *o, char **argv) {
   return 2;
 }
 
+/* top -- CMD stops at its open_command on Windows: none of these run. */
+int cli_child_new(cli_options *o, char **argv, const cli_child_io *io, cli_child **out) {
+  return -1;
+}
+
+int cli_child_release(st_session *s, uv_loop_t *loop, void *child) {
+  return 1;
+}
+
+bool cli_child_exited(const cli_child *c, int *code) {
+  return false;
+}
+
+void cli_child_kill(cli_child *c, int sig) {}
+
+int cli_child_end(cli_child *c, cli_options *o, int code) {
+  return code;
+}
+
 int cli_demo(cli_options *o) {
   (void)o;
   cli_error("'demo' is not available on Windows yet; try 'socktrace trace' and run a client");

@@ -7,11 +7,23 @@
  * or when standard output is no terminal), printed as a table or as JSON
  * Lines.
  *
+ * With -- CMD the source is the live backend (eBPF as root, else ptrace,
+ * as `run` picks) scoped to CMD's tree (held_child_unix.c); the trace ends
+ * with the tree. CMD's output must not garble the screen: there it goes to
+ * /dev/null (and its stdin is /dev/null, the keys are top's), in batch
+ * mode its stdout goes to stderr so that standard output stays the table;
+ * --cmd-output FILE takes both instead. Batch mode exits with CMD's status;
+ * the screen stays until q, saying how CMD ended. q before CMD ends ends
+ * CMD: SIGTERM (with ptrace, stopping the trace kills the tree outright).
+ *
  * Whose clock closes an interval: for a recording, the events' own times
  * (the rows are the same at any --speed, 0 included); for everything else,
  * the wall clock.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +59,9 @@ typedef struct top_state {
   uv_signal_t sigs[3];
   top_screen *screen;
   int code;
+  cli_child *child; /* top -- CMD */
+  bool child_ended; /* and the state says how */
+  char child_state[64];
 } top_state;
 
 static void close_handles(top_state *t);
@@ -86,9 +101,10 @@ static void print_batch(top_state *t) {
 static void draw(top_state *t) {
   if (t->screen)
     top_screen_draw(t->screen, &t->model, t->source,
-                    t->model.hold ? "[frozen]"
-                    : t->ended    ? "[source ended]"
-                                  : "");
+                    t->model.hold    ? "[frozen]"
+                    : t->child_ended ? t->child_state
+                    : t->ended       ? "[source ended]"
+                                     : "");
 }
 
 /* Closes every interval that ended by now and shows it. */
@@ -165,6 +181,8 @@ static void close_handles(top_state *t) {
 
 static void quit(void *arg) {
   top_state *t = arg;
+  if (t->child)
+    cli_child_kill(t->child, SIGTERM); /* it does not outlive the view */
   st_session_stop(t->s);
   close_handles(t);
 }
@@ -175,6 +193,12 @@ static void redraw(void *arg) {
 
 static void on_tick(uv_timer_t *h) {
   top_state *t = h->data;
+  int code;
+  if (t->child && !t->child_ended && cli_child_exited(t->child, &code)) {
+    t->child_ended = true;
+    snprintf(t->child_state, sizeof t->child_state, "[CMD exited with status %d; q quits]", code);
+    draw(t);
+  }
   if (t->paced)
     advance(t, cli_pace_now(t->b));
   else if (!t->event_time)
@@ -189,6 +213,66 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 /* ---- the source ---- */
+
+#ifndef _WIN32
+/* Where CMD's output goes (see the top of the file); false after one line. */
+static bool command_io(const cli_options *o, bool screen, cli_child_io *io) {
+  *io = (cli_child_io){.in_fd = -1, .out_fd = -1, .err_fd = -1};
+  if (o->top.cmd_output) {
+    io->out_fd = open(o->top.cmd_output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (io->out_fd < 0) {
+      cli_error("cannot open --cmd-output %s: %s", o->top.cmd_output, st_strerror(-errno));
+      return false;
+    }
+    io->err_fd = io->out_fd;
+  } else if (screen) {
+    io->out_fd = io->err_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  } else {
+    io->out_fd = STDERR_FILENO;
+  }
+  if (screen)
+    io->in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return true;
+}
+
+static void close_io(cli_child_io *io) {
+  if (io->in_fd > STDERR_FILENO)
+    close(io->in_fd);
+  if (io->out_fd > STDERR_FILENO)
+    close(io->out_fd);
+}
+
+static int open_command(top_state *t, char **cmd, bool screen) {
+  cli_options *o = t->o;
+  cli_child_io io;
+  if (!command_io(o, screen, &io))
+    return -1;
+  o->is_run = true; /* the live backend as run picks it: eBPF, else ptrace */
+  int rc = cli_live_backend(o, &t->b);
+  if (rc == 0) {
+    rc = cli_child_new(o, cmd, &io, &t->child);
+    if (rc < 0)
+      t->b->ops->close(t->b);
+  }
+  close_io(&io);
+  if (rc < 0)
+    return rc;
+  size_t used = (size_t)snprintf(t->source, sizeof t->source, "%s", "");
+  for (size_t i = 0; cmd[i] && used < 160; i++)
+    used +=
+        (size_t)snprintf(t->source + used, sizeof t->source - used, "%s%s", i ? " " : "", cmd[i]);
+  snprintf(t->source + used, sizeof t->source - used, " (%s, level %u)", t->b->ops->name,
+           o->cfg.level);
+  return 0;
+}
+#else
+static int open_command(top_state *t, char **cmd, bool screen) {
+  (void)t, (void)cmd, (void)screen;
+  cli_error("'top -- CMD' is not available on Windows yet; start the program, then use "
+            "'socktrace top' and type its name after /");
+  return -1;
+}
+#endif
 
 static int open_source(top_state *t, const char *source) {
   cli_options *o = t->o;
@@ -227,7 +311,7 @@ static int open_source(top_state *t, const char *source) {
   return rc;
 }
 
-static bool check_options(const cli_options *o, const char *source) {
+static bool check_options(const cli_options *o, const char *source, char **cmd) {
   if (o->format && strcmp(o->format, "text") != 0 && strcmp(o->format, "jsonl") != 0) {
     cli_error("top prints text or -f jsonl, not -f %s", o->format);
     return false;
@@ -247,6 +331,14 @@ static bool check_options(const cli_options *o, const char *source) {
     cli_error("top reads one source: a --session or a FILE or a nats:// stream, not both");
     return false;
   }
+  if (o->top.cmd_output && !cmd) {
+    cli_error("--cmd-output is for top -- CMD");
+    return false;
+  }
+  if (cmd && o->top.session) {
+    cli_error("top watches a --session or a command after --, not both");
+    return false;
+  }
   if (o->top.speed_given && (!source || cli_is_nats_url(source))) {
     cli_error("--speed is for a recorded FILE");
     return false;
@@ -254,8 +346,8 @@ static bool check_options(const cli_options *o, const char *source) {
   return true;
 }
 
-int cli_top(cli_options *o, const char *source) {
-  if (!check_options(o, source))
+int cli_top(cli_options *o, const char *source, char **cmd) {
+  if (!check_options(o, source, cmd))
     return 2;
   top_state *t = calloc(1, sizeof *t);
   if (!t) {
@@ -271,7 +363,7 @@ int cli_top(cli_options *o, const char *source) {
   bool screen = !o->top.batch && !t->json && tty;
   t->color = o->color == 1 || (o->color == -1 && tty && !t->json);
   st_top_init(&t->model, o->top.interval_ns);
-  if (open_source(t, source) < 0) {
+  if ((cmd ? open_command(t, cmd, screen) : open_source(t, source)) < 0) {
     st_top_free(&t->model);
     free(t);
     return 1;
@@ -284,8 +376,9 @@ int cli_top(cli_options *o, const char *source) {
     cli_error("out of memory");
     t->b->ops->close(t->b);
     st_top_free(&t->model);
+    int code = t->child ? cli_child_end(t->child, o, 1) : 1;
     free(t);
-    return 1;
+    return code;
   }
   st_session_set_backend(t->s, t->b);
   st_session_add_sink(t->s, &t->base);
@@ -304,12 +397,18 @@ int cli_top(cli_options *o, const char *source) {
   } else {
     if (!t->event_time)
       st_top_begin(&t->model, wall_ns());
+    if (t->child && cli_child_release(t->s, &loop, t->child) != 0) {
+      t->code = 1;
+      quit(t);
+    }
     if (screen) {
       static const top_screen_hooks hooks = {.quit = quit, .changed = redraw};
       if (top_screen_begin(&loop, &t->view, &t->model.hold, &hooks, t, &t->screen) < 0) {
         t->code = 1;
         quit(t);
       }
+    } else if (t->child) {
+      cli_note("tracing %s with the %s backend at level %u", cmd[0], t->b->ops->name, o->cfg.level);
     } else if (!source && !o->top.session) {
       cli_note("tracing with the %s backend at level %u (Ctrl-C to stop)", t->b->ops->name,
                o->cfg.level);
@@ -338,7 +437,7 @@ int cli_top(cli_options *o, const char *source) {
              c.seen, c.delivered, c.filtered, c.lost);
   st_session_free(t->s);
   uv_loop_close(&loop);
-  int code = t->code;
+  int code = t->child ? cli_child_end(t->child, o, t->code) : t->code;
   st_top_free(&t->model);
   free(t);
   return code;

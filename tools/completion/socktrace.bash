@@ -22,20 +22,20 @@ _socktrace() {
     --capture-filter --ring-size --catalog-root --trace-self --debug --buffer-size --buffers
     --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
     --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq
-    --delay --batch --iterations --group --sort --session --speed --help"
+    --delay --batch --iterations --group --sort --session --speed --cmd-output --help"
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable
     net_unreachable addr_in_use addr_not_available access_denied not_connected shutdown
     msg_size no_buffers cancelled invalid not_found server_failure other unfinished dns lost"
 
-  # The command comes first; `run` ends its options at `--`, then a command
-  # line of its own follows.
+  # The command comes first; `run` and `top` end their options at `--`,
+  # then a command line of its own follows.
   if ((cword == 1)); then
     COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
     return
   fi
   local cmd=${words[1]} i
-  if [[ $cmd == run ]]; then
+  if [[ $cmd == run || $cmd == top ]]; then
     for ((i = 2; i < cword; i++)); do
       if [[ ${words[i]} == -- ]]; then
         if declare -F _command_offset >/dev/null; then
@@ -86,7 +86,7 @@ _socktrace() {
   -i | --interface)
     COMPREPLY=($(compgen -W "any $(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
   -p | --pid) COMPREPLY=($(compgen -W "$(ps -eo pid= 2>/dev/null)" -- "$cur")); return ;;
-  -o | --output | --config | --control-dir | --catalog-root | --nats-creds | --nats-tls-ca | \
+  -o | --output | --cmd-output | --config | --control-dir | --catalog-root | --nats-creds | --nats-tls-ca | \
     --nats-tls-cert | --nats-tls-key)
     if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
     return ;;

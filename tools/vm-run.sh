@@ -10,8 +10,9 @@
 # (Debian 11, 12, 13: linux-image-5.10.0-N-amd64, linux-image-6.1.0-N-amd64,
 # linux-image-6.12.N+deb13-amd64) from the host's Debian mirror (apt-get
 # download, unpacked and cached under $ST_VM_CACHE, default
-# /var/cache/socktrace-vm; `--fetch-only` stops there, for setup). PATH is a kernel .deb, or a directory
-# holding boot/vmlinuz-VERSION and lib/modules/VERSION.
+# /var/cache/socktrace-vm; `--fetch-only` stops there, for setup). PATH is
+# a kernel .deb, or a directory holding boot/vmlinuz-VERSION and
+# lib/modules/VERSION.
 #
 # Acceleration: KVM when /dev/kvm is usable, else QEMU's TCG (about 4 s to
 # boot here). A KVM that QEMU cannot start with its default CPU model (a
@@ -21,8 +22,8 @@
 # -cpu max,-arch-capabilities, KVM with -cpu host,-arch-capabilities, TCG.
 # A way whose guest has not reached the command after ST_VM_START_TIMEOUT
 # seconds (default 30) counts as failed too; the way that worked is
-# remembered in the cache and tried first next time. ST_VM_ACCEL=kvm|tcg keeps to one
-# kind; QEMU names the emulator binary and ST_VM_KVM_DEVICE the KVM device
+# remembered in the cache and tried first next time. ST_VM_ACCEL=kvm|tcg
+# keeps to one kind; QEMU names the emulator binary and ST_VM_KVM_DEVICE the KVM device
 # (both for tests of this fallback).
 #
 # Inside: proc, sys, devtmpfs, a tmpfs /run, bpffs and cgroup2 are mounted,
@@ -292,8 +293,9 @@ for start in "${starts[@]}"; do
     </dev/null 2>"$run/qemu.err" &
   qpid=$!
   # A KVM guest may also hang before it runs anything (seen: stuck after
-  # "Probing EDD" on a nested host); the last way gets no such limit.
-  if [ "$start" != "${starts[-1]}" ]; then
+  # "Probing EDD" on a nested host). TCG, the last resort, gets no such
+  # limit: on a loaded machine its boot is slow, not stuck.
+  if [ "$accel" = kvm ]; then
     waited=0 hung=""
     while [ ! -f "$run/started" ] && kill -0 "$qpid" 2>/dev/null; do
       if [ "$waited" -ge $((start_timeout * 10)) ]; then

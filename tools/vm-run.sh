@@ -240,8 +240,15 @@ trap 'rm -rf "$run"' EXIT
   printf 'mount --bind %q /lib/modules 2>/dev/null\n' "$tree/lib/modules"
   echo "hostname vm-${version//[^a-zA-Z0-9.-]/-}"
   printf 'cd %q || exit 125\n' "$PWD"
+  echo 'before=$(ls -d /proc/[0-9]* | wc -l)'
   printf '%q ' "$@"
   echo
+  # What the command left running to clean up after it (the tests' reapers
+  # remove their scratch directories once their test has exited) gets up to
+  # 5 s before the guest powers off under it.
+  echo 'status=$?'
+  echo 'i=0; while [ "$(ls -d /proc/[0-9]* | wc -l)" -gt "$before" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done'
+  echo 'exit $status'
 } >"$run/run.sh"
 sed -i 's/^declare -x /export /' "$run/run.sh"
 

@@ -1,0 +1,16 @@
+/*
+ * A build without libcurl and libprotobuf-c: an otlp:// output is refused
+ * in one line that says how to get it; nothing else changes.
+ */
+#include "cli.h"
+
+int cli_otlp_sink(const cli_options *o, bool wait, st_sink **out) {
+  (void)o;
+  (void)wait;
+  (void)out;
+  cli_error("otlp:// outputs need libcurl and protobuf-c, which this build lacks (install "
+            "libcurl4-openssl-dev, libprotobuf-c-dev and protobuf-c-compiler, and rebuild)");
+  return ST_ENOSYS;
+}
+
+void cli_otlp_report(void) {}

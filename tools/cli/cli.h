@@ -301,6 +301,10 @@ int cli_otlp_option(cli_options *o, int opt, const char *arg);
 bool cli_is_otlp_url(const char *s);
 int cli_otlp_sink(const cli_options *o, bool wait, st_sink **out);
 void cli_otlp_report(void);
+/* Events the collector took (and *lost, those lost on the way); the
+ * output as query shows it (NULL without an otlp:// output). */
+uint64_t cli_otlp_sent(uint64_t *lost);
+struct json_t *cli_otlp_output_json(void);
 /* An output or input fit to print: a URL's password masked. */
 void cli_shown(const char *path, char *buf, size_t len);
 /* The stream reader (replay/report nats://...), the publishing sink (-o

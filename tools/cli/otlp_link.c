@@ -4,6 +4,7 @@
  * run (events lost on their way to the collector).
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -42,4 +43,25 @@ void cli_otlp_report(void) {
     cli_error("%" PRIu64 " events were lost on their way to %s (EventsLost records say when; "
               "--otlp-buffer holds more while the collector is away)",
               st.lost, otlp_url);
+}
+
+uint64_t cli_otlp_sent(uint64_t *lost) {
+  st_otlp_stats st = {0};
+  if (otlp_output)
+    st_sink_otlp_stats(otlp_output, &st);
+  *lost = st.lost;
+  return st.sent;
+}
+
+json_t *cli_otlp_output_json(void) {
+  if (!otlp_output)
+    return NULL;
+  st_otlp_stats st;
+  st_sink_otlp_stats(otlp_output, &st);
+  json_t *o = json_pack("{ss ss sI sI sI sI}", "path", otlp_url, "format", "otlp", "sent",
+                        (json_int_t)st.sent, "lost", (json_int_t)st.lost, "buffered",
+                        (json_int_t)st.buffered, "exports", (json_int_t)st.exports);
+  if (o && st.last_error[0])
+    json_object_set_new(o, "error", json_string(st.last_error));
+  return o;
 }

@@ -258,7 +258,8 @@ long st_otlp_encode_logs(const st_otlp_resource *r, const st_event *ev, size_t n
     Socktrace__Otlp__ScopeLogs *slp = &sl;
     Socktrace__Otlp__ResourceLogs rl = SOCKTRACE__OTLP__RESOURCE_LOGS__INIT;
     Socktrace__Otlp__ResourceLogs *rlp = &rl;
-    Socktrace__Otlp__ExportLogsServiceRequest req = SOCKTRACE__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    Socktrace__Otlp__ExportLogsServiceRequest req =
+        SOCKTRACE__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
     sl.scope = &rb.scope;
     sl.log_records = lrs;
     sl.n_log_records = used - (rc != 0);

@@ -77,8 +77,8 @@ static size_t discard(char *p, size_t size, size_t n, void *arg) {
 
 /* POSTs body; 0 when taken, 1 when to retry, 2 when refused for good
  * (a 4xx other than 429: sending it again would not help). */
-static int post(otlp_sink *k, CURL *c, const char *url, const uint8_t *body, long len,
-                char *err, size_t errlen) {
+static int post(otlp_sink *k, CURL *c, const char *url, const uint8_t *body, long len, char *err,
+                size_t errlen) {
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, len);
@@ -456,7 +456,8 @@ int st_sink_otlp_new(const st_otlp_options *opt, st_sink **sink, char *err, size
     k->opt.interval_ms = 5000;
   if (!k->opt.drain_ms)
     k->opt.drain_ms = 10000;
-  k->max_events = (opt->buffer_bytes ? opt->buffer_bytes : ST_OTLP_DEFAULT_BUFFER) / sizeof(st_event);
+  k->max_events =
+      (opt->buffer_bytes ? opt->buffer_bytes : ST_OTLP_DEFAULT_BUFFER) / sizeof(st_event);
   if (k->max_events < 16)
     k->max_events = 16;
   snprintf(k->url, sizeof k->url, "%s", base);

@@ -230,8 +230,9 @@ Test(otlp, events_equal_the_jsonl_field_by_field) {
     cr_assert(json_equal(got, ev), "event %zu:\n got %s\nwant %s", i, g, w);
     free(g);
     free(w);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "body"), "stringValue")),
-                     json_string_value(json_object_get(ev, "name")));
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(rec, "body"), "stringValue")),
+        json_string_value(json_object_get(ev, "name")));
     cr_assert_str_eq(json_string_value(json_object_get(rec, "timeUnixNano")),
                      json_dumps(json_object_get(ev, "ts_ns"), JSON_ENCODE_ANY));
     const char *status = json_string_value(json_object_get(ev, "status"));
@@ -283,10 +284,10 @@ static void prom_key(char *buf, size_t len, const char *name, const char *suffix
   int n = snprintf(buf, len, "%s%s", name, suffix);
   size_t i;
   json_t *kv;
-  json_array_foreach(attrs, i, kv) n += snprintf(
-      buf + n, len - (size_t)n, "%s%s=\"%s\"", i ? "," : "{",
-      json_string_value(json_object_get(kv, "key")),
-      json_string_value(json_object_get(json_object_get(kv, "value"), "stringValue")));
+  json_array_foreach(attrs, i, kv) n +=
+      snprintf(buf + n, len - (size_t)n, "%s%s=\"%s\"", i ? "," : "{",
+               json_string_value(json_object_get(kv, "key")),
+               json_string_value(json_object_get(json_object_get(kv, "value"), "stringValue")));
   if (json_array_size(attrs))
     snprintf(buf + n, len - (size_t)n, "}");
 }
@@ -315,8 +316,8 @@ Test(otlp, metrics_equal_the_prometheus_exposition) {
         prom_key(key, sizeof key, name, "_total", json_object_get(p, "attributes"));
         long long want = st_test_sample(prom, key);
         cr_assert_geq(want, 0, "%s is not in the exposition:\n%s", key, prom);
-        cr_assert_eq(strtoll(json_string_value(json_object_get(p, "asInt")), NULL, 10), want,
-                     "%s", key);
+        cr_assert_eq(strtoll(json_string_value(json_object_get(p, "asInt")), NULL, 10), want, "%s",
+                     key);
         points++;
       }
     } else {
@@ -428,8 +429,7 @@ Test(otlp, collector_killed_mid_export) {
   char url[64];
   snprintf(url, sizeof url, "otlp://127.0.0.1:%d", port);
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "exec %s replay %s -o %s --otlp-buffer 1M 2>%s", CLI, trace, url,
-           err);
+  snprintf(cmd, sizeof cmd, "exec %s replay %s -o %s --otlp-buffer 1M 2>%s", CLI, trace, url, err);
   char *argv[] = {"sh", "-c", cmd, NULL};
   pid_t sp = spawn("/dev/null", argv);
   /* Killed once the first batch came, restarted on the same port. */
@@ -524,5 +524,73 @@ Test(otlp, overflow_is_counted_and_said) {
   }
   cr_assert_eq(events, st.sent);
   cr_assert_eq(lost, (long long)st.lost);
+  decoded_free(&d);
+}
+
+/* The value of the point of metric name whose attributes are exactly
+ * want (a JSON object), -1 when there is none: a Sum's asInt, a
+ * Histogram's count. */
+static long long otlp_point(json_t *metrics, const char *name, json_t *want) {
+  size_t i, k;
+  json_t *m, *p;
+  json_array_foreach(metrics, i, m) {
+    if (strcmp(json_string_value(json_object_get(m, "name")), name))
+      continue;
+    json_t *data =
+        json_object_get(m, "sum") ? json_object_get(m, "sum") : json_object_get(m, "histogram");
+    json_array_foreach(json_object_get(data, "dataPoints"), k, p) {
+      json_t *got = attrs_object(json_object_get(p, "attributes"));
+      bool same = json_equal(got, want);
+      json_decref(got);
+      if (same) {
+        json_t *v =
+            json_object_get(p, "asInt") ? json_object_get(p, "asInt") : json_object_get(p, "count");
+        return strtoll(json_string_value(v), NULL, 10);
+      }
+    }
+  }
+  return -1;
+}
+
+/* A live `run` with both outputs: three refused connects are 3 in the
+ * Prometheus endpoint (scraped by the traced command itself) and 3 in the
+ * OTLP metrics, for the counter and for the latency histogram's count. */
+Test(otlp, live_metrics_equal_the_prometheus_endpoint) {
+  ST_REQUIRE_ROOT();
+  int closed = free_port(), mport = free_port(), port = 0;
+  char out[512], scrape[512], cmd[4096];
+  snprintf(out, sizeof out, "%s/live.jsonl", dir);
+  snprintf(scrape, sizeof scrape, "%s/scrape", dir);
+  pid_t rp = receiver(&port, out);
+  snprintf(cmd, sizeof cmd,
+           "run -q --metrics 127.0.0.1:%d -o otlp://127.0.0.1:%d -- bash -c '"
+           "for i in 1 2 3; do (exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null; done; "
+           "for i in $(seq 600); do "
+           "exec 3<>/dev/tcp/127.0.0.1/%d; printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
+           "cat <&3 >%s; exec 3<&-; "
+           "grep -q \"remote=\\\"127.0.0.1:%d\\\"} 3\" %s && exit 0; "
+           "sleep 0.05; done; exit 1'",
+           mport, port, closed, mport, scrape, closed, scrape);
+  st_cli_result r = st_test_cli(cmd);
+  stop(rp);
+  char *prom = st_test_read_file(scrape, NULL);
+  cr_assert_eq(r.code, 0, "%s\n%s", r.err, prom ? prom : "(no scrape)");
+  st_cli_result_free(&r);
+  char remote[32], key[256];
+  snprintf(remote, sizeof remote, "127.0.0.1:%d", closed);
+  snprintf(key, sizeof key,
+           "socktrace_connects_total{process=\"bash\",remote=\"%s\",status=\"refused\"}", remote);
+  cr_assert_eq(st_test_sample(prom, key), 3, "%s", prom);
+  snprintf(key, sizeof key,
+           "socktrace_connect_duration_seconds_count{process=\"bash\",remote=\"%s\"}", remote);
+  cr_assert_eq(st_test_sample(prom, key), 3, "%s", prom);
+  free(prom);
+  decoded d = decode(out);
+  cr_assert(d.metrics, "no metrics request came");
+  json_t *want = json_pack("{ss ss ss}", "process", "bash", "remote", remote, "status", "refused");
+  cr_assert_eq(otlp_point(d.metrics, "socktrace_connects", want), 3);
+  json_object_del(want, "status");
+  cr_assert_eq(otlp_point(d.metrics, "socktrace_connect_duration_seconds", want), 3);
+  json_decref(want);
   decoded_free(&d);
 }

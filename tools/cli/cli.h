@@ -60,9 +60,9 @@ enum {
 typedef struct cli_otlp_args {
   const char *headers[CLI_OTLP_HEADERS_MAX]; /* --otlp-header 'Name: value' */
   unsigned nheaders;
-  const char *ca;                            /* --otlp-ca FILE */
-  unsigned long long buffer;                 /* --otlp-buffer BYTES */
-  bool retry;                                /* --otlp-retry */
+  const char *ca;            /* --otlp-ca FILE */
+  unsigned long long buffer; /* --otlp-buffer BYTES */
+  bool retry;                /* --otlp-retry */
 } cli_otlp_args;
 enum {
   CLI_OPT_OTLP_FIRST = 1100,

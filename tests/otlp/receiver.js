@@ -4,11 +4,13 @@
 // and appends each request as one JSON line to OUT.
 //   node receiver.js NODE_MODULES_DIR PORT_FILE OUT [PORT]
 // It listens on 127.0.0.1 (PORT, or any free one) and writes the port to
-// PORT_FILE once it listens. A request that does not decode is answered
+// PORT_FILE once it listens; with OTLP_TLS_CERT and OTLP_TLS_KEY (PEM
+// files) in the environment it speaks HTTPS. A request that does not decode is answered
 // 400 and written as {"error":...}: the test sees it.
 'use strict';
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const path = require('path');
 
 const [modules, portFile, out, port] = process.argv.slice(2);
@@ -19,7 +21,10 @@ const types = {
   '/v1/metrics': ['metrics', v1.metrics.v1.ExportMetricsServiceRequest],
 };
 
-const server = http.createServer((req, res) => {
+const tls = process.env.OTLP_TLS_CERT
+  ? { cert: fs.readFileSync(process.env.OTLP_TLS_CERT), key: fs.readFileSync(process.env.OTLP_TLS_KEY) }
+  : null;
+const handler = (req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -40,7 +45,8 @@ const server = http.createServer((req, res) => {
     fs.appendFileSync(out, JSON.stringify(line) + '\n');
     res.end();
   });
-});
+};
+const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
 server.listen(port ? Number(port) : 0, '127.0.0.1', () => {
   fs.writeFileSync(portFile + '.tmp', String(server.address().port));
   fs.renameSync(portFile + '.tmp', portFile);

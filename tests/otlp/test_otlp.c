@@ -86,20 +86,31 @@ static pid_t spawn(const char *out_path, char *const argv[]) {
   return p;
 }
 
-/* Starts the receiver on port (0: any); returns its pid, *port its port. */
-static pid_t receiver(int *port, const char *out) {
+/* Starts the receiver on port (0: any), HTTPS with the PEM files
+ * cert and key unless NULL; returns its pid, *port its port. */
+static pid_t receiver_tls(int *port, const char *out, const char *cert, const char *key) {
   static int n;
   char pf[512], ps[16];
   snprintf(pf, sizeof pf, "%s/port.%d", dir, n++);
   snprintf(ps, sizeof ps, "%d", *port);
   char *argv[] = {"node", ST_SOURCE_DIR "/tests/otlp/receiver.js", modules, pf, (char *)out, ps,
                   NULL};
+  if (cert) { /* the child inherits them; the next receiver is plain again */
+    setenv("OTLP_TLS_CERT", cert, 1);
+    setenv("OTLP_TLS_KEY", key, 1);
+  }
   pid_t p = spawn(NULL, argv);
+  unsetenv("OTLP_TLS_CERT");
+  unsetenv("OTLP_TLS_KEY");
   char *text = st_test_wait_file(pf, "", 20000);
   cr_assert(text && *text, "the receiver did not start");
   *port = atoi(text);
   free(text);
   return p;
+}
+
+static pid_t receiver(int *port, const char *out) {
+  return receiver_tls(port, out, NULL, NULL);
 }
 
 static int wait_exit(pid_t p) {
@@ -591,6 +602,41 @@ Test(otlp, live_metrics_equal_the_prometheus_endpoint) {
   cr_assert_eq(otlp_point(d.metrics, "socktrace_connects", want), 3);
   json_object_del(want, "status");
   cr_assert_eq(otlp_point(d.metrics, "socktrace_connect_duration_seconds", want), 3);
+  json_decref(want);
+  decoded_free(&d);
+}
+
+/* otlps://: the collector's certificate checked against --otlp-ca; without
+ * it, a self-signed certificate is refused in one line. */
+Test(otlp, otlps_with_a_private_ca) {
+  char cert[512], key[512], out[512], cmd[2048];
+  snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+  snprintf(key, sizeof key, "%s/key.pem", dir);
+  snprintf(out, sizeof out, "%s/tls.jsonl", dir);
+  snprintf(cmd, sizeof cmd,
+           "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
+           "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+           key, cert);
+  cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+  int port = 0;
+  pid_t rp = receiver_tls(&port, out, cert, key);
+  char args[1024];
+  snprintf(args, sizeof args, "replay " DEMO " -o otlps://127.0.0.1:%d", port);
+  st_cli_result r = st_test_cli(args);
+  cr_assert_eq(r.code, 1, "%s", r.err);
+  cr_assert_eq(st_test_lines(r.err), 1, "%s", r.err);
+  cr_assert(strstr(r.err, "https://127.0.0.1:"), "%s", r.err);
+  st_cli_result_free(&r);
+  snprintf(args, sizeof args,
+           "replay " DEMO " -o otlps://127.0.0.1:%d --otlp-ca %s --otlp-header 'X-Scope: a'", port,
+           cert);
+  r = st_test_cli(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  st_cli_result_free(&r);
+  stop(rp);
+  decoded d = decode(out);
+  json_t *want = demo_jsonl();
+  cr_assert_eq(json_array_size(d.records), json_array_size(want));
   json_decref(want);
   decoded_free(&d);
 }

@@ -35,6 +35,8 @@ typedef struct otlp_sink {
   CURL *curl; /* the sender thread's, once it runs */
   st_sink *metrics;
   uint64_t start_ns, next_metrics;
+  uv_timer_t timer; /* on opt.loop: metrics every interval_ms */
+  bool timer_on;
   uint8_t os, backend;
 
   uv_mutex_t lock;
@@ -274,6 +276,10 @@ static uint64_t wall_ns(void) {
   return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
+static void on_timer(uv_timer_t *t) {
+  snapshot_metrics(t->data, wall_ns());
+}
+
 static int otlp_begin(st_sink *s, const st_trace_info *info) {
   otlp_sink *k = (otlp_sink *)s;
   k->os = info->os;
@@ -309,6 +315,12 @@ static int otlp_begin(st_sink *s, const st_trace_info *info) {
     return ST_ENOMEM;
   }
   k->thread_on = true;
+  if (k->opt.loop && uv_timer_init(k->opt.loop, &k->timer) == 0) {
+    k->timer.data = k;
+    uv_timer_start(&k->timer, on_timer, k->opt.interval_ms, k->opt.interval_ms);
+    uv_unref((uv_handle_t *)&k->timer); /* the session ends when its source does */
+    k->timer_on = true;
+  }
   return 0;
 }
 
@@ -353,8 +365,8 @@ static int otlp_write(st_sink *s, const st_event *ev) {
     k->stats.lost++;
   }
   uv_mutex_unlock(&k->lock);
-  uint64_t now = uv_hrtime();
-  if (now >= k->next_metrics) {
+  uint64_t now = k->timer_on ? 0 : uv_hrtime();
+  if (!k->timer_on && now >= k->next_metrics) {
     k->next_metrics = now + k->opt.interval_ms * 1000000ull;
     snapshot_metrics(k, wall_ns());
   }
@@ -376,6 +388,10 @@ static void stop_thread(otlp_sink *k, uint64_t wait_ns) {
 static int otlp_end(st_sink *s, const st_counters *counters) {
   otlp_sink *k = (otlp_sink *)s;
   (void)counters;
+  if (k->timer_on) { /* the loop runs the close before the sink is freed */
+    uv_close((uv_handle_t *)&k->timer, NULL);
+    k->timer_on = false;
+  }
   uv_mutex_lock(&k->lock);
   /* The last loss is said too: the sender makes room for its record. */
   if (k->lost_pending && wait_room(k, 1)) {

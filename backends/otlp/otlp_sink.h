@@ -27,6 +27,10 @@ typedef struct st_otlp_options {
   unsigned interval_ms;  /* between metrics exports; 0 = 5000 */
   unsigned drain_ms;     /* how long end() waits for the collector; 0 = 10000 */
   unsigned max_series;   /* the metrics' label sets; 0 = the metrics sink's default */
+  /* The session's loop (a uv_loop_t): metrics are then exported on a timer
+   * of its, also while no event comes; NULL: when an event comes after
+   * interval_ms. */
+  void *loop;
 } st_otlp_options;
 
 typedef struct st_otlp_stats {

@@ -643,3 +643,31 @@ Test(otlp, otlps_with_a_private_ca) {
   stop(rp);
   assert_every_demo_event(out);
 }
+
+/* A background session exports its metrics on a timer, also while no
+ * event comes, before it stops; query shows the output. */
+Test(otlp, a_session_exports_metrics_while_it_runs) {
+  ST_REQUIRE_ROOT();
+  char out[512];
+  snprintf(out, sizeof out, "%s/session.jsonl", dir);
+  int port = 0;
+  pid_t rp = receiver(&port, out);
+  char name[32];
+  snprintf(name, sizeof name, "otlp%d", (int)getpid() % 100000);
+  char *err = NULL;
+  cr_assert_eq(st_test_cli_dir(dir, NULL, &err, "start %s -o otlp://127.0.0.1:%d", name, port), 0,
+               "%s", err);
+  free(err);
+  char *got = st_test_wait_file(out, "\"kind\":\"metrics\"", 60000);
+  char *q = NULL;
+  int qc = st_test_cli_dir(dir, &q, NULL, "query %s", name);
+  cr_assert_eq(st_test_cli_dir(dir, NULL, NULL, "stop %s", name), 0);
+  stop(rp);
+  cr_assert(got && strstr(got, "\"kind\":\"metrics\""), "no metrics while the session ran");
+  cr_assert_eq(qc, 0);
+  char want[96];
+  snprintf(want, sizeof want, "otlp://127.0.0.1:%d (otlp)", port);
+  cr_assert(strstr(q, want), "%s", q);
+  free(q);
+  free(got);
+}

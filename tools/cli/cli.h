@@ -299,7 +299,7 @@ bool cli_is_nats_url(const char *s);
  * without libcurl and libprotobuf-c) and what is said of it after the run. */
 int cli_otlp_option(cli_options *o, int opt, const char *arg);
 bool cli_is_otlp_url(const char *s);
-int cli_otlp_sink(const cli_options *o, bool wait, st_sink **out);
+int cli_otlp_sink(const cli_options *o, bool wait, void *loop, st_sink **out);
 void cli_otlp_report(void);
 /* Events the collector took (and *lost, those lost on the way); the
  * output as query shows it (NULL without an otlp:// output). */

@@ -14,13 +14,14 @@
 static st_sink *otlp_output;
 static const char *otlp_url;
 
-int cli_otlp_sink(const cli_options *o, bool wait, st_sink **out) {
+int cli_otlp_sink(const cli_options *o, bool wait, void *loop, st_sink **out) {
   st_otlp_options so = {.url = o->output,
                         .ca_file = o->otlp.ca,
                         .buffer_bytes = o->otlp.buffer,
                         .retry = o->otlp.retry,
                         .wait_when_full = wait, /* a recording can wait; live events cannot */
-                        .max_series = o->metrics_max_series};
+                        .max_series = o->metrics_max_series,
+                        .loop = loop};
   for (unsigned i = 0; i < o->otlp.nheaders && i < ST_OTLP_HEADERS_MAX; i++)
     so.headers[so.nheaders++] = o->otlp.headers[i];
   char err[512];

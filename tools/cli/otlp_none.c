@@ -4,9 +4,10 @@
  */
 #include "cli.h"
 
-int cli_otlp_sink(const cli_options *o, bool wait, st_sink **out) {
+int cli_otlp_sink(const cli_options *o, bool wait, void *loop, st_sink **out) {
   (void)o;
   (void)wait;
+  (void)loop;
   (void)out;
   cli_error("otlp:// outputs need libcurl and protobuf-c, which this build lacks (install "
             "libcurl4-openssl-dev, libprotobuf-c-dev and protobuf-c-compiler, and rebuild)");

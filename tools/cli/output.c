@@ -92,7 +92,7 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
     snprintf(st_session_info(s)->host, sizeof st_session_info(s)->host, "%s", o->nats.host_name);
   if (cli_is_otlp_url(o->output)) {
     st_sink *sink = NULL;
-    if (cli_otlp_sink(o, b->ops->kind == ST_SOURCE_FILE, &sink) < 0)
+    if (cli_otlp_sink(o, b->ops->kind == ST_SOURCE_FILE, st_session_loop(s), &sink) < 0)
       return ST_EINVAL;
     st_session_add_sink(s, sink);
     /* A collector is no terminal: -f shows the events here as well. */

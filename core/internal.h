@@ -167,6 +167,11 @@ static inline bool st_ev_is_datagram_call(uint16_t id) {
          id == ST_EV_RECEIVEMSG_ADDR;
 }
 
+/* ev as a sink's EventsLost record (where "sink"): count events dropped
+ * between from_ns and to_ns (stamped to_ns). */
+void st_event_sink_lost(st_event *ev, uint8_t os, uint8_t backend, uint64_t count, uint64_t from_ns,
+                        uint64_t to_ns);
+
 /* A status that says a socket went wrong (not a call that must wait or was
  * interrupted). */
 static inline bool st_status_is_failure(uint8_t code) {

@@ -129,6 +129,20 @@ void st_event_init(st_event *ev, uint8_t provider, uint16_t id) {
   ev->level = level > 0 ? (uint8_t)level : ST_LEVEL_INFO;
 }
 
+void st_event_sink_lost(st_event *ev, uint8_t os, uint8_t backend, uint64_t count, uint64_t from_ns,
+                        uint64_t to_ns) {
+  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
+  ev->ts_ns = to_ns;
+  ev->os = os;
+  ev->backend = backend;
+  ev->keywords = ST_KW_LOSS;
+  ev->has = ST_HAS_LOST;
+  ev->lost.count = count;
+  ev->lost.where = ST_LOST_SINK;
+  ev->lost.from_ns = from_ns;
+  ev->lost.to_ns = to_ns;
+}
+
 static const char *name_at(const char *const *names, size_t n, unsigned i) {
   return i < n ? names[i] : NULL;
 }

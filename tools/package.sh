@@ -39,7 +39,7 @@ $check || exit 0
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "the package's version is not $version"
 [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || fail "the package's architecture is not $arch"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libc6; do
+for lib in libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libcurl4 libprotobuf-c1 libc6; do
   [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] ||
     fail "Depends lacks $lib: $depends"
 done
@@ -47,7 +47,7 @@ dpkg-deb --ctrl-tarfile "$libdeb" | tar -t | grep -x './shlibs' >/dev/null ||
   fail "no shlibs file for libsocktrace.so in $(basename "$libdeb")"
 [[ "$(dpkg-deb -f "$devdeb" Depends)" == *"libsocktrace0 (= $version)"* ]] ||
   fail "libsocktrace-dev does not depend on libsocktrace0 (= $version)"
-say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libc6"
+say "fields: socktrace $version $arch, Depends has libbpf1 libuv1 libpcap0.8 libjansson4 libzstd1 liblzma5 zlib1g libcurl4 libprotobuf-c1 libc6"
 # The README's install line names what apt pulls: the same as Depends (libc6 aside).
 readme_deps=$(sed -n 's|^sudo apt-get install \./socktrace_\*\.deb *# pulls ||p' "$root/README.md" |
   tr -d ' ' | tr ',' '\n' | sort)

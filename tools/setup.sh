@@ -26,6 +26,7 @@ demo=(
   libuv1-dev libpcap-dev libjansson-dev uthash-dev     # runtime libraries
   libzstd-dev liblzma-dev                   # compressed .sktrace blocks; .zst/.xz inputs (zlib: .gz)
   libnats-dev                               # nats:// streams
+  libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler  # otlp:// (OTLP/HTTP protobuf)
 )
 tests=(
   libcriterion-dev iproute2                 # tests (iproute2: network namespaces)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "nats_sink.h"
 
 /* ---- from libnats' threads ---- */
@@ -67,16 +68,7 @@ void st_nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, voi
 /* ---- the publisher thread ---- */
 
 void st_nats_lost_record(nats_sink *k, uint64_t count, uint64_t from, uint64_t to, st_event *ev) {
-  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
-  ev->ts_ns = to;
-  ev->os = k->os;
-  ev->backend = k->backend;
-  ev->keywords = ST_KW_LOSS;
-  ev->has = ST_HAS_LOST;
-  ev->lost.count = count;
-  ev->lost.where = ST_LOST_SINK;
-  ev->lost.from_ns = from;
-  ev->lost.to_ns = to;
+  st_event_sink_lost(ev, k->os, k->backend, count, from, to);
 }
 
 /* Encodes ev into k->json; its length, or 0 when it cannot be encoded. */

@@ -398,3 +398,26 @@ void st_metrics_get_stats(st_sink *sink, st_metrics_stats *out) {
   out->overflowed = m->overflowed;
   out->events = m->events;
 }
+
+
+void st_metrics_each(st_sink *sink, void (*fn)(void *arg, const st_metrics_point *p), void *arg) {
+  metrics_sink *m = (metrics_sink *)sink;
+  m->seen->value = m->events;
+  for (int i = 0; i < ST_M_FAMILIES; i++) {
+    const st_m_family *f = &st_m_families[i];
+    for (const st_m_series *s = m->lists[i].head; s; s = s->next) {
+      const char *v[3] = {s->key.a, s->key.b, s->key.c};
+      st_metrics_point p = {.name = f->name,
+                            .help = f->help,
+                            .histogram = f->histogram,
+                            .count = s->value,
+                            .sum_ns = s->sum_ns,
+                            .buckets = s->buckets};
+      for (int j = 0; j < 3; j++) {
+        p.label[j] = f->label[j];
+        p.value[j] = f->label[j] ? v[j] : NULL;
+      }
+      fn(arg, &p);
+    }
+  }
+}

@@ -41,8 +41,8 @@ typedef struct st_m_family {
 extern const st_m_family st_m_families[ST_M_FAMILIES];
 
 /* Histogram bounds in seconds, as nanoseconds: 50 us to 10 s. */
-#define ST_M_BUCKETS 17
-extern const uint64_t st_m_bounds_ns[ST_M_BUCKETS];
+#define ST_M_BUCKETS ST_METRICS_BUCKETS
+#define st_m_bounds_ns st_metrics_bounds_ns /* public: an exporter needs them */
 
 #define ST_M_LABEL_MAX 272 /* a DNS name and ":65535" */
 

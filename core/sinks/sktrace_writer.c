@@ -375,16 +375,7 @@ static void publish(sk_writer *w, uint64_t head) {
 }
 
 static void lost_event(sk_writer *w, st_event *ev) {
-  st_event_init(ev, ST_PROVIDER_EXT, ST_EV_EVENTS_LOST);
-  ev->ts_ns = w->lost_to;
-  ev->os = w->os;
-  ev->backend = w->backend;
-  ev->keywords = ST_KW_LOSS;
-  ev->has = ST_HAS_LOST;
-  ev->lost.count = w->lost_pending;
-  ev->lost.where = ST_LOST_SINK;
-  ev->lost.from_ns = w->lost_from;
-  ev->lost.to_ns = w->lost_to;
+  st_event_sink_lost(ev, w->os, w->backend, w->lost_pending, w->lost_from, w->lost_to);
 }
 
 static int failed_locked(sk_writer *w) {

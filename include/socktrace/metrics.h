@@ -38,6 +38,23 @@ typedef struct st_metrics_stats {
 } st_metrics_stats;
 void st_metrics_get_stats(st_sink *sink, st_metrics_stats *out);
 
+/* One series, for an exporter that is not Prometheus text (OTLP). A
+ * histogram's buckets are cumulative, bounds in nanoseconds; the last
+ * bucket (+Inf) is count. Strings live until the sink's next write. */
+#define ST_METRICS_BUCKETS 17
+typedef struct st_metrics_point {
+  const char *name; /* a counter's without _total */
+  const char *help;
+  bool histogram;
+  const char *label[3], *value[3]; /* label NULL: none in that slot */
+  uint64_t count;                  /* a counter's value; a histogram's count */
+  uint64_t sum_ns;
+  const uint64_t *buckets; /* ST_METRICS_BUCKETS, cumulative */
+} st_metrics_point;
+extern const uint64_t st_metrics_bounds_ns[ST_METRICS_BUCKETS];
+/* Calls fn for every series, family by family, oldest first. Loop thread. */
+void st_metrics_each(st_sink *sink, void (*fn)(void *arg, const st_metrics_point *p), void *arg);
+
 /* The Content-Type header value of each form. */
 #define ST_METRICS_TEXT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define ST_METRICS_OPENMETRICS_TYPE "application/openmetrics-text; version=1.0.0; charset=utf-8"

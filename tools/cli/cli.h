@@ -55,6 +55,24 @@ enum {
   CLI_OPT_NATS_END
 };
 
+/* OpenTelemetry: -o otlp://HOST:PORT (otlp_cli.c, otlp_link.c). */
+#define CLI_OTLP_HEADERS_MAX 16
+typedef struct cli_otlp_args {
+  const char *headers[CLI_OTLP_HEADERS_MAX]; /* --otlp-header 'Name: value' */
+  unsigned nheaders;
+  const char *ca;            /* --otlp-ca FILE */
+  unsigned long long buffer; /* --otlp-buffer BYTES */
+  bool retry;                /* --otlp-retry */
+} cli_otlp_args;
+enum {
+  CLI_OPT_OTLP_FIRST = 1100,
+  CLI_OPT_OTLP_HEADER = CLI_OPT_OTLP_FIRST,
+  CLI_OPT_OTLP_CA,
+  CLI_OPT_OTLP_BUFFER,
+  CLI_OPT_OTLP_RETRY,
+  CLI_OPT_OTLP_END
+};
+
 /* `top` (top.c): how often, how many, from where, as what. */
 typedef struct cli_top_args {
   bool batch;               /* -b: the table every interval, not the full screen */
@@ -100,6 +118,7 @@ typedef struct cli_options {
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
   cli_nats_args nats;          /* nats:// outputs and streams */
+  cli_otlp_args otlp;          /* otlp:// outputs */
   cli_top_args top;            /* top's own options */
   const char *catalog_root;    /* --catalog-root DIR: the catalog's files under DIR */
   bool all;                    /* --all: every row of the summary's tables */
@@ -275,6 +294,17 @@ bool cli_nats_check(const cli_options *o, const char *command, const char *opera
 int cli_nats_url_query(cli_options *o, const char *url, char *base, size_t len, char *query,
                        size_t qlen);
 bool cli_is_nats_url(const char *s);
+/* OpenTelemetry (otlp_cli.c): the --otlp-* options; an otlp:// or otlps://
+ * output; its sink (otlp_link.c, or otlp_none.c that refuses it in a build
+ * without libcurl and libprotobuf-c) and what is said of it after the run. */
+int cli_otlp_option(cli_options *o, int opt, const char *arg);
+bool cli_is_otlp_url(const char *s);
+int cli_otlp_sink(const cli_options *o, bool wait, void *loop, st_sink **out);
+void cli_otlp_report(void);
+/* Events the collector took (and *lost, those lost on the way); the
+ * output as query shows it (NULL without an otlp:// output). */
+uint64_t cli_otlp_sent(uint64_t *lost);
+struct json_t *cli_otlp_output_json(void);
 /* An output or input fit to print: a URL's password masked. */
 void cli_shown(const char *path, char *buf, size_t len);
 /* The stream reader (replay/report nats://...), the publishing sink (-o

@@ -102,6 +102,13 @@ const char cli_options_help[] =
     "      --clear-filters      update: drop the filters the update does not name\n"
     "  -f json                  query: the sessions as JSON\n"
     "\n"
+    "OpenTelemetry (see the README's Metrics and OpenTelemetry section):\n"
+    "  -o otlp://HOST:PORT[/PATH] (otlps:// for TLS): events as log records and metrics\n"
+    "                             as OTLP metrics, OTLP/HTTP protobuf to a collector\n"
+    "      --otlp-header 'NAME: VALUE'  an HTTP header for each request (repeatable: tokens)\n"
+    "      --otlp-ca FILE         CA certificates to trust for otlps://\n"
+    "      --otlp-buffer BYTES    events held while the collector is away (default 16M)\n"
+    "      --otlp-retry           start even when the collector does not answer\n"
     "Fleets (NATS JetStream; see the README's Fleets section):\n"
     "  -o nats://[USER:PASS@]HOST[:PORT][,HOST[:PORT]...][/STREAM]\n"
     "                       publish the events to a JetStream stream (default SOCKTRACE,\n"
@@ -245,6 +252,10 @@ static const struct option long_opts[] = {
     {"nats-replicas", required_argument, NULL, CLI_OPT_NATS_REPLICAS},
     {"nats-max-age", required_argument, NULL, CLI_OPT_NATS_MAX_AGE},
     {"nats-max-bytes", required_argument, NULL, CLI_OPT_NATS_MAX_BYTES},
+    {"otlp-header", required_argument, NULL, CLI_OPT_OTLP_HEADER},
+    {"otlp-ca", required_argument, NULL, CLI_OPT_OTLP_CA},
+    {"otlp-buffer", required_argument, NULL, CLI_OPT_OTLP_BUFFER},
+    {"otlp-retry", no_argument, NULL, CLI_OPT_OTLP_RETRY},
     {"since", required_argument, NULL, CLI_OPT_SINCE},
     {"since-seq", required_argument, NULL, CLI_OPT_SINCE_SEQ},
     {"host-name", required_argument, NULL, CLI_OPT_HOST_NAME},
@@ -609,6 +620,11 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       cli_usage(stdout);
       exit(0);
     default:
+      if (c >= CLI_OPT_OTLP_FIRST && c < CLI_OPT_OTLP_END) {
+        if (cli_otlp_option(o, c, optarg) < 0)
+          return -1;
+        break;
+      }
       if (c >= CLI_OPT_NATS_FIRST && c < CLI_OPT_NATS_END) {
         if (cli_nats_option(o, c, optarg) < 0)
           return -1;

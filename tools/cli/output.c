@@ -49,7 +49,8 @@ bool cli_is_sktrace_path(const char *path) {
 }
 
 bool cli_output_is_file(const char *path) {
-  return path && strcmp(path, "-") != 0 && !cli_is_sktrace_path(path) && !cli_is_nats_url(path);
+  return path && strcmp(path, "-") != 0 && !cli_is_sktrace_path(path) && !cli_is_nats_url(path) &&
+         !cli_is_otlp_url(path);
 }
 
 static st_sink *event_sink(const cli_options *o, FILE *out) {
@@ -89,7 +90,15 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
   *sktrace = NULL;
   if (o->nats.host_name)
     snprintf(st_session_info(s)->host, sizeof st_session_info(s)->host, "%s", o->nats.host_name);
-  if (cli_is_nats_url(o->output)) {
+  if (cli_is_otlp_url(o->output)) {
+    st_sink *sink = NULL;
+    if (cli_otlp_sink(o, b->ops->kind == ST_SOURCE_FILE, st_session_loop(s), &sink) < 0)
+      return ST_EINVAL;
+    st_session_add_sink(s, sink);
+    /* A collector is no terminal: -f shows the events here as well. */
+    if (o->format && !o->quiet && (sink = event_sink(o, out)))
+      st_session_add_sink(s, sink);
+  } else if (cli_is_nats_url(o->output)) {
     st_sink *sink = NULL;
     if (cli_nats_sink(o, b->ops->kind == ST_SOURCE_FILE, &sink) < 0)
       return ST_EINVAL;

@@ -120,6 +120,7 @@ int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *a
     o->incomplete = true;
   }
   cli_nats_report();
+  cli_otlp_report();
   st_session_free(s);
   uv_loop_close(&loop);
   errno = 0;

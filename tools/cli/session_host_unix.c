@@ -79,6 +79,9 @@ static json_t *counters_json(host *h) {
   if (cli_is_nats_url(h->o->output)) {
     written = cli_nats_published(&nats_lost);
     json_object_set_new(o, "lost", json_integer((json_int_t)(c.lost + nats_lost)));
+  } else if (cli_is_otlp_url(h->o->output)) {
+    written = cli_otlp_sent(&nats_lost);
+    json_object_set_new(o, "lost", json_integer((json_int_t)(c.lost + nats_lost)));
   }
   if (h->sktrace) {
     st_sktrace_stats w;
@@ -96,6 +99,8 @@ static json_t *outputs_json(host *h) {
   if (!o->output)
     return a;
   json_t *stream = cli_nats_output_json(o->output);
+  if (!stream)
+    stream = cli_otlp_output_json();
   if (stream) { /* its password masked */
     json_array_append_new(a, stream);
     return a;

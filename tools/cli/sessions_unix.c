@@ -240,7 +240,8 @@ int cli_start(cli_options *o, const char *name) {
     unlink(path); /* a session that died: its name is free again */
   /* The host works from /: the output's path must not depend on here. */
   static char abs_out[4096];
-  if (o->output && o->output[0] != '/' && !cli_is_nats_url(o->output)) {
+  if (o->output && o->output[0] != '/' && !cli_is_nats_url(o->output) &&
+      !cli_is_otlp_url(o->output)) {
     char cwd[3072];
     if (!getcwd(cwd, sizeof cwd)) {
       cli_error("cannot tell the current directory: %s", st_strerror(-errno));

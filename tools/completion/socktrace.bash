@@ -22,6 +22,7 @@ _socktrace() {
     --capture-filter --ring-size --catalog-root --trace-self --debug --buffer-size --buffers
     --host-name --nats-creds --nats-tls-ca --nats-tls-cert --nats-tls-key --nats-retry
     --nats-buffer --nats-replicas --nats-max-age --nats-max-bytes --since --since-seq
+    --otlp-header --otlp-ca --otlp-buffer --otlp-retry
     --delay --batch --iterations --group --sort --session --speed --cmd-output --help"
   local diff_options="--format --output --bytes-tolerance --order --color --help"
   local statuses="ok pending would_block refused reset aborted timed_out host_unreachable

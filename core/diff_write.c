@@ -117,8 +117,8 @@ static void fill_slower(st_table *t, const st_diff_result *r) {
     ms(a, sizeof a, s->a_p50_ns);
     ms(b, sizeof b, s->b_p50_ns);
     snprintf(f, sizeof f, "%.1fx", (double)s->b_p50_ns / (double)s->a_p50_ns);
-    const char *cells[] = {s->kind == ST_DIFF_SLOWER_DNS ? "dns answers" : "connects", s->key, a,
-                           b, f};
+    const char *cells[] = {s->kind == ST_DIFF_SLOWER_DNS ? "dns answers" : "connects", s->key, a, b,
+                           f};
     st_table_row(t, cells);
   }
 }

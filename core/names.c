@@ -156,8 +156,8 @@ static int index_of(const char *const *names, size_t n, const char *s) {
 
 static const char *const provider_names[] = {"afd", "catalog", "ext"};
 static const char *const os_names[] = {"unknown", "linux", "windows", "macos", "wire"};
-static const char *const backend_names[] = {"unknown", "ebpf", "etw", "preload", "pcap",
-                                            "replay",  "ptrace"};
+static const char *const backend_names[] = {"unknown", "ebpf",   "etw",   "preload",
+                                            "pcap",    "replay", "ptrace"};
 static const char *const family_names[] = {NULL, "inet", "inet6", "unix", "other"};
 static const char *const type_names[] = {NULL, "stream", "dgram", "raw", "seqpacket", "other"};
 static const char *const ee_names[] = {"enter", "exit", "internal", "transport", "afd"};

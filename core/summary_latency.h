@@ -17,11 +17,11 @@
 
 typedef struct st_sum_lat {
   char key[ST_SUM_LAT_KEY_MAX];
-  uint64_t n;           /* samples seen */
-  uint64_t max_ns;      /* the largest, exact */
-  uint32_t kept, cap;   /* samples in ns */
+  uint64_t n;         /* samples seen */
+  uint64_t max_ns;    /* the largest, exact */
+  uint32_t kept, cap; /* samples in ns */
   uint64_t *ns;
-  uint64_t rng;         /* the reservoir's generator */
+  uint64_t rng; /* the reservoir's generator */
   int sorted;
   UT_hash_handle hh;
 } st_sum_lat;

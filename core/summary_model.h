@@ -69,7 +69,7 @@ typedef struct st_sum_socket {
   uint8_t end_code;     /* the first failure after it was set up (ST_OK: none) */
   uint8_t setup_code;   /* a failed bind or listen (ST_OK: none) */
   uint8_t reset_in, reset_out;
-  uint32_t connects; /* connect attempts */
+  uint32_t connects;         /* connect attempts */
   uint64_t connect_start_ns; /* the pending connect's enter (0: not seen) */
   uint32_t dns_failed;
   st_addr peer_addr, local_addr;

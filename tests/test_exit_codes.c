@@ -86,8 +86,7 @@ Test(exit_codes, run_onto_a_full_disk_exits_4_unless_the_command_failed) {
   const char *work = "for i in $(seq 30); do " ST_BINARY_DIR "/socktrace __demo-workload; done";
   /* The command succeeds: the incomplete recording decides (plain blocks,
    * which fill the disk sooner than compressed ones). */
-  snprintf(args, sizeof args, "run -l 5 --compress none -o %s/t.sktrace -- sh -c '%s'", full,
-           work);
+  snprintf(args, sizeof args, "run -l 5 --compress none -o %s/t.sktrace -- sh -c '%s'", full, work);
   st_cli_result r = st_test_cli(args);
   cr_expect_eq(r.code, 4, "exit %d: %s", r.code, r.err);
   expect_full_disk_said(&r);

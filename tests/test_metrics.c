@@ -88,7 +88,7 @@ Test(metrics, refused_connects_count_once_with_their_latency) {
     refused(i, "127.0.0.1", 9);
   char *t = render(false);
   cr_assert_eq(st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"127.0.0.1:9\","
-                         "status=\"refused\"}"),
+                                 "status=\"refused\"}"),
                3, "%s", t);
   const char *h = "socktrace_connect_duration_seconds";
   char k[256];
@@ -132,18 +132,22 @@ Test(metrics, nonblocking_connect_named_by_dns) {
   rst.reason = ST_ABORT_TRANSPORT_RESET;
   put(&rst);
   char *t = render(false);
-  cr_assert_eq(st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"api.github.com:443\","
-                         "status=\"ok\"}"),
-               1, "%s", t);
-  cr_assert_eq(st_test_sample(t, "socktrace_connect_duration_seconds_bucket{process=\"curl\",remote=\"api."
-                         "github.com:443\",le=\"0.01\"}"),
-               0);
-  cr_assert_eq(st_test_sample(t, "socktrace_connect_duration_seconds_bucket{process=\"curl\",remote=\"api."
-                         "github.com:443\",le=\"0.025\"}"),
-               1);
-  cr_assert_eq(st_test_sample(t, "socktrace_resets_total{process=\"curl\",remote=\"api.github.com:443\","
-                         "direction=\"in\"}"),
-               1, "%s", t);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"api.github.com:443\","
+                        "status=\"ok\"}"),
+      1, "%s", t);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_connect_duration_seconds_bucket{process=\"curl\",remote=\"api."
+                        "github.com:443\",le=\"0.01\"}"),
+      0);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_connect_duration_seconds_bucket{process=\"curl\",remote=\"api."
+                        "github.com:443\",le=\"0.025\"}"),
+      1);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_resets_total{process=\"curl\",remote=\"api.github.com:443\","
+                        "direction=\"in\"}"),
+      1, "%s", t);
   free(t);
 }
 
@@ -179,21 +183,26 @@ Test(metrics, dns_bytes_rtt_and_lost) {
   l.lost.where = ST_LOST_KERNEL_RING;
   put(&l);
   char *t = render(false);
-  cr_assert_eq(st_test_sample(t, "socktrace_dns_queries_total{process=\"curl\",status=\"ok\"}"), 1, "%s",
-               t);
-  cr_assert_eq(st_test_sample(t, "socktrace_dns_queries_total{process=\"curl\",status=\"not_found\"}"), 1,
+  cr_assert_eq(st_test_sample(t, "socktrace_dns_queries_total{process=\"curl\",status=\"ok\"}"), 1,
                "%s", t);
-  cr_assert_eq(st_test_sample(t, "socktrace_dns_duration_seconds_count{process=\"curl\"}"), 2);
-  cr_assert_eq(st_test_sample(t, "socktrace_dns_duration_seconds_bucket{process=\"curl\",le=\"0.005\"}"),
-               1);
-  cr_assert_eq(st_test_sample(t, "socktrace_sent_bytes_total{process=\"curl\",remote=\"10.0.0.1:80\"}"),
-               100);
   cr_assert_eq(
-      st_test_sample(t, "socktrace_received_bytes_total{process=\"curl\",remote=\"10.0.0.1:80\"}"), 5000);
-  cr_assert_eq(st_test_sample(t, "socktrace_tcp_rtt_seconds_bucket{process=\"curl\",remote=\"10.0.0.1:"
-                         "80\",le=\"0.001\"}"),
+      st_test_sample(t, "socktrace_dns_queries_total{process=\"curl\",status=\"not_found\"}"), 1,
+      "%s", t);
+  cr_assert_eq(st_test_sample(t, "socktrace_dns_duration_seconds_count{process=\"curl\"}"), 2);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_dns_duration_seconds_bucket{process=\"curl\",le=\"0.005\"}"), 1);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_sent_bytes_total{process=\"curl\",remote=\"10.0.0.1:80\"}"),
+      100);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_received_bytes_total{process=\"curl\",remote=\"10.0.0.1:80\"}"),
+      5000);
+  cr_assert_eq(st_test_sample(t,
+                              "socktrace_tcp_rtt_seconds_bucket{process=\"curl\",remote=\"10.0.0.1:"
+                              "80\",le=\"0.001\"}"),
                1);
-  cr_assert_eq(st_test_sample(t, "socktrace_events_lost_total{where=\"kernel_ring\"}"), 17, "%s", t);
+  cr_assert_eq(st_test_sample(t, "socktrace_events_lost_total{where=\"kernel_ring\"}"), 17, "%s",
+               t);
   free(t);
 }
 
@@ -217,11 +226,14 @@ Test(metrics, series_are_bounded_and_the_rest_is_other) {
   cr_assert_eq(st.series, 11, "%llu", (unsigned long long)st.series);
   cr_assert_eq(st.overflowed, 5000 - 9);
   char *t = render(false);
-  cr_assert_eq(st_test_sample(t, "socktrace_connects_total{process=\"other\",remote=\"other\",status=\"refused\"}"),
-               5000 - 9, "%s", t);
-  cr_assert_eq(st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"10.0.0.0:80\",status="
-                         "\"refused\"}"),
-               1);
+  cr_assert_eq(
+      st_test_sample(
+          t, "socktrace_connects_total{process=\"other\",remote=\"other\",status=\"refused\"}"),
+      5000 - 9, "%s", t);
+  cr_assert_eq(
+      st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"10.0.0.0:80\",status="
+                        "\"refused\"}"),
+      1);
   free(t);
 }
 

@@ -264,7 +264,8 @@ static void feed_addr(pt_tracer *t, addr_rec *a) {
   pt_feed(t, &a->r, sizeof a->r + a->r.h.path_len);
 }
 
-static void addr_start(addr_rec *a, const pt_task *k, uint16_t kind, const pt_sock *s, int32_t ret) {
+static void addr_start(addr_rec *a, const pt_task *k, uint16_t kind, const pt_sock *s,
+                       int32_t ret) {
   memset(a, 0, sizeof *a);
   hdr(&a->r.h, kind, s->cookie, ret);
   proc_rec(k, &a->r.p);
@@ -287,9 +288,9 @@ static void tcp_close_info(int d, struct st_bpf_rec_close *r) {
     r->c.bytes_sent += (uint64_t)queued;
   r->c.bytes_received = ti.tcpi_bytes_received;
   /* The peer's FIN (or a reset: the kernel marks both done) took one. */
-  if (r->c.bytes_received && (r->state == ST_TCP_CLOSE_WAIT || r->state == ST_TCP_CLOSING ||
-                              r->state == ST_TCP_LAST_ACK || r->state == ST_TCP_TIME_WAIT ||
-                              r->state == ST_TCP_CLOSE))
+  if (r->c.bytes_received &&
+      (r->state == ST_TCP_CLOSE_WAIT || r->state == ST_TCP_CLOSING || r->state == ST_TCP_LAST_ACK ||
+       r->state == ST_TCP_TIME_WAIT || r->state == ST_TCP_CLOSE))
     r->c.bytes_received--;
   r->c.retransmits = ti.tcpi_total_retrans;
   r->c.rtt_us = ti.tcpi_rtt;
@@ -297,8 +298,8 @@ static void tcp_close_info(int d, struct st_bpf_rec_close *r) {
   int unread = 0;
   struct linger lg = {0};
   socklen_t lglen = sizeof lg;
-  bool aborts = r->state != ST_TCP_CLOSE && r->state != ST_TCP_LISTEN && ioctl(d, SIOCINQ, &unread) == 0 &&
-                unread > 0;
+  bool aborts = r->state != ST_TCP_CLOSE && r->state != ST_TCP_LISTEN &&
+                ioctl(d, SIOCINQ, &unread) == 0 && unread > 0;
   if (!aborts && r->state != ST_TCP_CLOSE && r->state != ST_TCP_LISTEN &&
       getsockopt(d, SOL_SOCKET, SO_LINGER, &lg, &lglen) == 0)
     aborts = lg.l_onoff && !lg.l_linger;

@@ -32,8 +32,8 @@
 #endif
 
 static const int level4_calls[] = {
-    __NR_socket,   __NR_socketpair, __NR_bind, __NR_listen, __NR_connect, __NR_accept4,
-    __NR_shutdown, __NR_close,      __NR_dup,  __NR_dup3,
+    __NR_socket,  __NR_socketpair, __NR_bind,  __NR_listen, __NR_connect,
+    __NR_accept4, __NR_shutdown,   __NR_close, __NR_dup,    __NR_dup3,
 #ifdef __NR_accept
     __NR_accept,
 #endif
@@ -43,8 +43,8 @@ static const int level4_calls[] = {
 };
 
 static const int level5_calls[] = {
-    __NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg, __NR_sendmmsg, __NR_recvmmsg,
-    __NR_read,   __NR_write,    __NR_readv,   __NR_writev,
+    __NR_sendto,   __NR_recvfrom, __NR_sendmsg, __NR_recvmsg, __NR_sendmmsg,
+    __NR_recvmmsg, __NR_read,     __NR_write,   __NR_readv,   __NR_writev,
 };
 
 #define N4 (sizeof level4_calls / sizeof level4_calls[0])
@@ -69,20 +69,24 @@ int st_ptrace_child_prepare(uint8_t level) {
   size_t n = 0, calls = N4 + (level >= 5 ? N5 : 0);
 
   /* arch != native: trace (the numbers below do not apply) */
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+  f[n++] =
+      (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
   f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0);
   f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  f[n++] =
+      (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   /* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC (skip 4 when not fcntl) */
   f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, 0, 4);
   f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                                         offsetof(struct seccomp_data, args[1]));
   f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0 /* F_DUPFD */, 1, 0);
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1030 /* F_DUPFD_CLOEXEC */, 0, 1);
+  f[n++] =
+      (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1030 /* F_DUPFD_CLOEXEC */, 0, 1);
   f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
   /* Any other call, or an fcntl that does not duplicate (which matches
    * nothing below): the number again, then the list. */
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  f[n++] =
+      (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   /* getsockopt: only SOL_SOCKET/SO_ERROR, how an application learns how its
    * non-blocking connect ended (and reading it ourselves would take the
    * answer from it). */
@@ -94,7 +98,8 @@ int st_ptrace_child_prepare(uint8_t level) {
                                         offsetof(struct seccomp_data, args[2]));
   f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4 /* SO_ERROR */, 0, 1);
   f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  f[n++] =
+      (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
   for (size_t i = 0; i < calls; i++) {
     int nr = i < N4 ? level4_calls[i] : level5_calls[i - N4];
     /* match: jump to the TRACE return after the list */

@@ -53,7 +53,7 @@ typedef struct pt_task {
   pt_proc *proc;
   int nr;
   uint64_t args[6];
-  uint64_t cookie;  /* the socket of the call's descriptor (0: none) */
+  uint64_t cookie; /* the socket of the call's descriptor (0: none) */
   UT_hash_handle hh;
 } pt_task;
 

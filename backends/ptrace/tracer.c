@@ -37,8 +37,8 @@
 #define SYS_pidfd_open 434
 #endif
 
-#define OPTIONS                                                                                  \
-  (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK |       \
+#define OPTIONS                                                                                    \
+  (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK |          \
    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
 
 /* Tgid, PPid and Name of a task, from /proc. */
@@ -143,7 +143,8 @@ static void on_seccomp(pt_tracer *t, pt_task *k) {
   memset(&si, 0, sizeof si);
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
   bool want_exit = false;
-  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP && pt_call_traced((int)si.seccomp.nr, t->level)) {
+  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP &&
+      pt_call_traced((int)si.seccomp.nr, t->level)) {
     k->nr = (int)si.seccomp.nr;
     memcpy(k->args, si.seccomp.args, sizeof k->args);
     want_exit = pt_call_enter(t, k);

@@ -390,9 +390,8 @@ static void json_latency(html_sink *h) {
       st_sum_lat_quantiles(l, &q);
       st_buf_printf(b, "%s[\"%s\",\"%s\",", first ? "" : ",", tables[i].of, tables[i].by);
       st_buf_json_string(b, l->key);
-      st_buf_printf(b,
-                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
-                    q.n, q.p50, q.p90, q.p99, q.max);
+      st_buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", q.n, q.p50,
+                    q.p90, q.p99, q.max);
       first = false;
     }
   }

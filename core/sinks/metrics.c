@@ -17,29 +17,47 @@
 #define ST_M_PENDING_MAX 32768
 
 const st_m_family st_m_families[ST_M_FAMILIES] = {
-    [ST_M_CONNECTS] = {"socktrace_connects", "Connects completed, by process, remote and status",
-                       false, {"process", "remote", "status"}},
+    [ST_M_CONNECTS] = {"socktrace_connects",
+                       "Connects completed, by process, remote and status",
+                       false,
+                       {"process", "remote", "status"}},
     [ST_M_CONNECT_DURATION] = {"socktrace_connect_duration_seconds",
                                "Time from a connect's start to its completion",
                                true,
                                {"process", "remote", NULL}},
-    [ST_M_ACCEPTS] = {"socktrace_accepts", "Connections accepted, by process and local port",
-                      false, {"process", "port", NULL}},
-    [ST_M_RESETS] = {"socktrace_resets", "TCP resets, received (in) or sent (out)", false,
+    [ST_M_ACCEPTS] = {"socktrace_accepts",
+                      "Connections accepted, by process and local port",
+                      false,
+                      {"process", "port", NULL}},
+    [ST_M_RESETS] = {"socktrace_resets",
+                     "TCP resets, received (in) or sent (out)",
+                     false,
                      {"process", "remote", "direction"}},
-    [ST_M_RETRANSMITS] = {"socktrace_retransmits", "TCP segments retransmitted", false,
+    [ST_M_RETRANSMITS] = {"socktrace_retransmits",
+                          "TCP segments retransmitted",
+                          false,
                           {"process", "remote", NULL}},
     [ST_M_SENT_BYTES] = {"socktrace_sent_bytes", "Bytes sent", false, {"process", "remote", NULL}},
-    [ST_M_RECEIVED_BYTES] = {"socktrace_received_bytes", "Bytes received", false,
+    [ST_M_RECEIVED_BYTES] = {"socktrace_received_bytes",
+                             "Bytes received",
+                             false,
                              {"process", "remote", NULL}},
-    [ST_M_DNS_QUERIES] = {"socktrace_dns_queries", "DNS queries answered or not, by status",
-                          false, {"process", NULL, "status"}},
+    [ST_M_DNS_QUERIES] = {"socktrace_dns_queries",
+                          "DNS queries answered or not, by status",
+                          false,
+                          {"process", NULL, "status"}},
     [ST_M_DNS_DURATION] = {"socktrace_dns_duration_seconds",
-                           "Time from a DNS query to its answer", true, {"process", NULL, NULL}},
-    [ST_M_TCP_RTT] = {"socktrace_tcp_rtt_seconds", "Smoothed TCP round-trip time at close", true,
+                           "Time from a DNS query to its answer",
+                           true,
+                           {"process", NULL, NULL}},
+    [ST_M_TCP_RTT] = {"socktrace_tcp_rtt_seconds",
+                      "Smoothed TCP round-trip time at close",
+                      true,
                       {"process", "remote", NULL}},
     [ST_M_EVENTS] = {"socktrace_events", "Events seen", false, {NULL, NULL, NULL}},
-    [ST_M_EVENTS_LOST] = {"socktrace_events_lost", "Events lost, by where they were lost", false,
+    [ST_M_EVENTS_LOST] = {"socktrace_events_lost",
+                          "Events lost, by where they were lost",
+                          false,
                           {NULL, NULL, "where"}},
 };
 
@@ -54,7 +72,7 @@ typedef struct pending {
   uint64_t endpoint;
   uint64_t start_ns;
   uint8_t state;
-  uint8_t code; /* st_code of the completion */
+  uint8_t code;          /* st_code of the completion */
   st_m_series *duration; /* its latency series (process and remote) */
   UT_hash_handle hh;
 } pending;
@@ -214,8 +232,8 @@ static void connect_event(metrics_sink *m, const st_event *ev) {
 }
 
 static bool is_send(uint16_t id) {
-  return id == ST_EV_SEND || id == ST_EV_SENDTO || id == ST_EV_SENDTO_ADDR ||
-         id == ST_EV_SENDMSG || id == ST_EV_SENDMSG_ADDR;
+  return id == ST_EV_SEND || id == ST_EV_SENDTO || id == ST_EV_SENDTO_ADDR || id == ST_EV_SENDMSG ||
+         id == ST_EV_SENDMSG_ADDR;
 }
 
 static bool is_receive(uint16_t id) {
@@ -254,9 +272,10 @@ static void dns_event(metrics_sink *m, const st_event *ev) {
     return; /* a query: counted with its answer */
   if (ev->dns.qr && (ev->dns.flags & ST_DNS_SENT))
     return; /* a server's answer, not a query this host made */
-  const char *status = unanswered                   ? "unanswered"
-                       : (ev->has & ST_HAS_STATUS) ? st_code_name((st_code)ev->status.code)
-                                                   : st_code_name((st_code)st_status_from_dns_rcode(ev->dns.rcode).code);
+  const char *status = unanswered ? "unanswered"
+                       : (ev->has & ST_HAS_STATUS)
+                           ? st_code_name((st_code)ev->status.code)
+                           : st_code_name((st_code)st_status_from_dns_rcode(ev->dns.rcode).code);
   count(series(m, ST_M_DNS_QUERIES, ev->comm, NULL, status), 1);
   if (!unanswered && ev->dns.latency_us)
     observe(series(m, ST_M_DNS_DURATION, ev->comm, NULL, NULL),
@@ -280,9 +299,9 @@ static int metrics_write(st_sink *s, const st_event *ev) {
     char remote[ST_M_LABEL_MAX];
     switch (ev->id) {
     case ST_EV_TCP_RETRANSMIT:
-      count(series(m, ST_M_RETRANSMITS, ev->comm,
-                   socket_remote(m, ev, remote, sizeof remote), NULL),
-            1);
+      count(
+          series(m, ST_M_RETRANSMITS, ev->comm, socket_remote(m, ev, remote, sizeof remote), NULL),
+          1);
       break;
     case ST_EV_TCP_RESET_SENT:
       reset_event(m, ev, "out");
@@ -398,7 +417,6 @@ void st_metrics_get_stats(st_sink *sink, st_metrics_stats *out) {
   out->overflowed = m->overflowed;
   out->events = m->events;
 }
-
 
 void st_metrics_each(st_sink *sink, void (*fn)(void *arg, const st_metrics_point *p), void *arg) {
   metrics_sink *m = (metrics_sink *)sink;

@@ -262,7 +262,7 @@ static void latency_section(summary_sink *s, const char *title, st_sum_lat **tab
     st_sum_lat_q q;
     st_sum_lat_quantiles(l, &q);
     char v[5][24];
-    const char *cells[] = {l->key,         num(v[0], q.n),   ms(v[1], q.p50),
+    const char *cells[] = {l->key,          num(v[0], q.n),  ms(v[1], q.p50),
                            ms(v[2], q.p90), ms(v[3], q.p99), ms(v[4], q.max)};
     st_table_row(&t, cells);
   }

@@ -3,8 +3,8 @@
  * captures: open any file socktrace reads, whatever wrote it (.sktrace,
  * JSON Lines, .pcap / .pcapng, Windows .etl; told apart by content, not by
  * name; .sktrace files with compressed blocks, and any of these compressed
- * whole with gzip, zstd or xz, read as they are), read its header, pull its events one at a time as st_event (the
- * schema in event.h), turn each into JSON or a text line, close.
+ * whole with gzip, zstd or xz, read as they are), read its header, pull its events one at a time as
+ * st_event (the schema in event.h), turn each into JSON or a text line, close.
  *
  *   st_reader *r;
  *   char err[ST_ERROR_MAX];

@@ -178,4 +178,3 @@ const char *st_test_cli_for_anyone(void) {
     snprintf(path, sizeof path, "%s", ST_BINARY_DIR "/socktrace");
   return path;
 }
-

@@ -37,7 +37,7 @@ void st_test_note_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)
     if (!st_test_fixtures_present()) {                                                             \
       if (st_test_in_ci())                                                                         \
         cr_assert_fail("fixtures not found at %s under CI=true", st_test_fixtures_dir());          \
-      ST_SKIP("fixtures not found at %s (set SOCKTRACE_FIXTURES; README: Fixtures)",             \
+      ST_SKIP("fixtures not found at %s (set SOCKTRACE_FIXTURES; README: Fixtures)",               \
               st_test_fixtures_dir());                                                             \
     }                                                                                              \
   } while (0)

@@ -65,9 +65,8 @@ static uint16_t free_port(void) {
 
 static void refused_connect(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_port = htons(port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), -1);
   close(fd);
 }
@@ -76,9 +75,8 @@ static void refused_connect(uint16_t port) {
  * NULL. */
 static char *http_get(uint16_t port, const char *path, const char *accept) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_port = htons(port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
     close(fd);
     return NULL;
@@ -131,7 +129,8 @@ static double prom_value(uint16_t port, const char *promql) {
   json_t *j = body ? json_loads(body, 0, NULL) : NULL;
   json_t *res = json_object_get(json_object_get(j, "data"), "result");
   if (json_array_size(res) == 1)
-    v = atof(json_string_value(json_array_get(json_object_get(json_array_get(res, 0), "value"), 1)));
+    v = atof(
+        json_string_value(json_array_get(json_object_get(json_array_get(res, 0), "value"), 1)));
   else if (json_array_size(res) > 1)
     v = -2; /* more than one series: never what the test wants */
   json_decref(j);
@@ -216,9 +215,9 @@ Test(metrics_live, prometheus_scrapes_refused_connects) {
   uint16_t closed = free_port();
   char *err = NULL;
   snprintf(session, sizeof session, "m%d", (int)getpid() % 100000);
-  cr_assert_eq(cli(NULL, &err, "start %s --port %u --metrics 127.0.0.1:0", session,
-                   (unsigned)closed),
-               0, "%s", err);
+  cr_assert_eq(
+      cli(NULL, &err, "start %s --port %u --metrics 127.0.0.1:0", session, (unsigned)closed), 0,
+      "%s", err);
   cr_assert(strstr(err, "serves metrics at http://127.0.0.1:"), "%s", err);
   free(err);
   char addr[64];
@@ -296,9 +295,10 @@ Test(metrics_live, remotes_past_max_series_are_other) {
   /* Every connect has its latency: the refused ones and this test's own
    * scrapes (ok), however many were seen when this body was made. */
   long long ok = st_test_sample(body, "socktrace_connects_total{process=\"other\",remote=\"other\","
-                              "status=\"ok\"}");
-  cr_assert_eq(st_test_sample(body, "socktrace_connect_duration_seconds_count{process=\"other\",remote="
-                            "\"other\"}"),
+                                      "status=\"ok\"}");
+  cr_assert_eq(st_test_sample(body,
+                              "socktrace_connect_duration_seconds_count{process=\"other\",remote="
+                              "\"other\"}"),
                5 + (ok < 0 ? 0 : ok), "%s", body);
   free(body);
 }

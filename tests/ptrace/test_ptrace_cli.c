@@ -100,7 +100,8 @@ static size_t parse(const char *out, ev *evs, size_t max) {
       memset(e, 0, sizeof *e);
 #define STR(f, k)                                                                                  \
   snprintf(e->f, sizeof e->f, "%s",                                                                \
-           json_string_value(json_object_get(j, k)) ? json_string_value(json_object_get(j, k)) : "")
+           json_string_value(json_object_get(j, k)) ? json_string_value(json_object_get(j, k))     \
+                                                    : "")
       STR(name, "name");
       STR(status, "status");
       STR(reason, "reason_name");
@@ -165,8 +166,8 @@ Test(ptrace_cli, unprivileged_workload_gives_exact_events_and_statuses) {
     udp += !strcmp(evs[i].name, "AfdCreate") && strstr(out, "\"protocol\":\"udp\"") != NULL;
     unix_path += !strcmp(evs[i].name, "AfdBindWithAddress") && strstr(evs[i].local, "/w/sock");
     forked += !strcmp(evs[i].name, "AfdConnectWithAddress") && evs[i].pid != root;
-    threaded += !strcmp(evs[i].name, "AfdConnectWithAddress") && evs[i].pid == root &&
-                evs[i].tid != root;
+    threaded +=
+        !strcmp(evs[i].name, "AfdConnectWithAddress") && evs[i].pid == root && evs[i].tid != root;
   }
   cr_expect_gt(udp, 0, "UDP sockets");
   cr_expect_eq(unix_path, 1, "the UNIX socket's path");
@@ -224,10 +225,10 @@ static void expect_refused(const char *prog) {
   static ev evs[256];
   size_t n = parse(out, evs, 256);
   /* Blocking (musl) or non-blocking and completed later (Go). */
-  int refused = count(evs, n, "AfdConnectWithAddress", "refused") + count(evs, n, "AfdConnect", "refused");
+  int refused =
+      count(evs, n, "AfdConnectWithAddress", "refused") + count(evs, n, "AfdConnect", "refused");
   cr_expect_eq(refused, 1, "%s: %s", prog, out);
-  cr_expect_geq(st_test_count(out, "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":9}"), 1, "%s",
-                out);
+  cr_expect_geq(st_test_count(out, "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":9}"), 1, "%s", out);
   free(out);
   free(err);
 }
@@ -306,9 +307,14 @@ Test(ptrace_cli, killing_the_tracer_kills_the_command) {
  * start and does not fake them), and socket options, which it does not
  * trace yet (listed too). */
 static bool kernel_only(const char *name) {
-  static const char *const names[] = {"TcpStateChange", "TcpRetransmit",   "TcpResetSent",
-                                      "KernelDrop",     "AfdDataIndication", "AfdDatagramDrop",
-                                      "AfdConnectIndicationWithAddress", "AfdOption"};
+  static const char *const names[] = {"TcpStateChange",
+                                      "TcpRetransmit",
+                                      "TcpResetSent",
+                                      "KernelDrop",
+                                      "AfdDataIndication",
+                                      "AfdDatagramDrop",
+                                      "AfdConnectIndicationWithAddress",
+                                      "AfdOption"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strncmp(name, names[i], strlen(names[i])))
       return true;

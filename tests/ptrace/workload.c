@@ -11,8 +11,8 @@
  *
  * Usage: workload DIR [PORT]: PORT, PORT+1 and PORT+2 are used for the
  * listener, the closed port and UDP (else ports the kernel picks), so that
- * two runs can be compared connection by connection. Exits 7 so that the test sees the status passed
- * through; any unexpected result exits 1.
+ * two runs can be compared connection by connection. Exits 7 so that the test sees the status
+ * passed through; any unexpected result exits 1.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,7 +31,7 @@
 #define CHECK(c)                                                                                   \
   do {                                                                                             \
     if (!(c)) {                                                                                    \
-      fprintf(stderr, "workload: %s failed at line %d: %s\n", #c, __LINE__, strerror(errno));     \
+      fprintf(stderr, "workload: %s failed at line %d: %s\n", #c, __LINE__, strerror(errno));      \
       exit(1);                                                                                     \
     }                                                                                              \
   } while (0)

@@ -16,15 +16,15 @@ typedef struct run_files {
   char out[128], err[128], events[160];
   const char *pid;
   const char *socktrace;
-  const char *before; /* --before: a socktrace from before a change, or NULL */
+  const char *before;    /* --before: a socktrace from before a change, or NULL */
   char *const *workload; /* the workload's argv, for wrapping tracers */
 } run_files;
 
 typedef struct tracer tracer;
 struct tracer {
   const char *name;
-  const char *tool;    /* must be on PATH; NULL: always there */
-  bool ours;           /* untraced and socktrace: their failures fail st-bench */
+  const char *tool; /* must be on PATH; NULL: always there */
+  bool ours;        /* untraced and socktrace: their failures fail st-bench */
   /* The tracer starts the workload itself (argv ends with it): a tracer
    * that cannot attach to a running process (ptrace + seccomp). Its CPU
    * figure then includes the workload's. */

@@ -67,8 +67,7 @@ static void on_written(uv_write_t *w, int status) {
   client_close(w->data);
 }
 
-static void answer(client *c, const char *status, const char *type, const char *body,
-                   size_t len) {
+static void answer(client *c, const char *status, const char *type, const char *body, size_t len) {
   char head[256];
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"

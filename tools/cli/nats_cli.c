@@ -194,9 +194,8 @@ int cli_nats_url_query(cli_options *o, const char *url, char *base, size_t len, 
 bool cli_nats_check(const cli_options *o, const char *command, const char *operand) {
   const cli_nats_args *n = &o->nats;
   bool stream =
-      cli_is_nats_url(operand) &&
-      (!strcmp(command, "replay") || !strcmp(command, "report") || !strcmp(command, "collect") ||
-       !strcmp(command, "top"));
+      cli_is_nats_url(operand) && (!strcmp(command, "replay") || !strcmp(command, "report") ||
+                                   !strcmp(command, "collect") || !strcmp(command, "top"));
   if (stream)
     return true;
   if (n->nhosts) {

@@ -47,14 +47,14 @@ volatile struct st_bpf_settings settings __weak = {
 const volatile __u64 wakeup_bytes __weak = 0;     /* wake the reader at this much waiting */
 const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when unknown */
 const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
+const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
+const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
+const volatile bool have_sock_length __weak = 0;  /* sock_send/recv_length (6.3+) */
 /* bpf_get_current_task_btf() (5.11): the task read in place; before it, by
  * copy (CO-RE reads). Whether the kernel has it is a CO-RE relocation (the
  * helper's id in the kernel's own enum), a constant at load: the verifier
  * removes the branch not taken, so 5.10 never sees the helper it lacks. */
 #define have_task_btf bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
-const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
-const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
-const volatile bool have_sock_length __weak = 0;  /* sock_send/recv_length (6.3+) */
 
 /* ---- maps ---------------------------------------------------------------- */
 

@@ -22,8 +22,7 @@ int main(int argc, char **argv) {
     printf("# %s trace from %s: %s, %s backend, level %u\n",
            st_reader_format(r),
            h->host[0] ? h->host : "(host not recorded)",
-           st_os_name(h->os), st_backend_kind_name(h->backend),
-           h->level);
+           st_os_name(h->os), st_backend_kind_name(h->backend), h->level);
   const st_event *ev;
   int rc;
   while ((rc = st_reader_next(r, &ev)) > 0) {

@@ -42,6 +42,13 @@ struct st_session {
   uint32_t ignored[ST_IGNORE_PIDS]; /* st_session_ignore_pid: 0 = none */
   unsigned nignored;
   char ignored_comm[ST_COMM_MAX]; /* st_session_ignore_comm: "" = none */
+  st_ours_fn ours;
+  void *ours_arg;
+  struct {
+    uint32_t pid;
+    bool ours;
+  } verdicts[ST_IGNORE_PIDS]; /* ours()'s answers, by pid: 0 = none */
+  unsigned nverdicts;
   st_counters counters;
   st_trace_info info;
   st_trace_info recorded; /* what a file source's recording says of itself */
@@ -211,12 +218,32 @@ void st_session_ignore_pid(st_session *s, uint32_t pid) {
   s->ignored[s->nignored++ % ST_IGNORE_PIDS] = pid;
 }
 
-void st_session_ignore_comm(st_session *s, const char *comm) {
+void st_session_ignore_comm(st_session *s, const char *comm, st_ours_fn ours, void *arg) {
   snprintf(s->ignored_comm, sizeof s->ignored_comm, "%s", comm ? comm : "");
+  s->ours = ours;
+  s->ours_arg = arg;
+  s->nverdicts = 0;
+  memset(s->verdicts, 0, sizeof s->verdicts);
 }
 
-static bool ignored(const st_session *s, const st_event *ev) {
-  if (s->ignored_comm[0] && strncmp(ev->comm, s->ignored_comm, sizeof ev->comm) == 0)
+/* A process with the ignored name: the tracer's own, or a user's program
+ * that happens to share the name? Asked once per process. */
+static bool ours_by_name(st_session *s, uint32_t pid) {
+  if (!s->ours || !pid)
+    return true;
+  for (unsigned i = 0; i < ST_IGNORE_PIDS; i++)
+    if (s->verdicts[i].pid == pid)
+      return s->verdicts[i].ours;
+  bool ours = s->ours(pid, s->ours_arg) != 0; /* -1, cannot tell: the name decides */
+  unsigned k = s->nverdicts++ % ST_IGNORE_PIDS;
+  s->verdicts[k].pid = pid;
+  s->verdicts[k].ours = ours;
+  return ours;
+}
+
+static bool ignored(st_session *s, const st_event *ev) {
+  if (s->ignored_comm[0] && strncmp(ev->comm, s->ignored_comm, sizeof ev->comm) == 0 &&
+      ours_by_name(s, ev->pid))
     return true;
   for (unsigned i = 0; ev->pid && s->nignored && i < ST_IGNORE_PIDS; i++)
     if (s->ignored[i] == ev->pid)

@@ -89,9 +89,15 @@ void st_session_add_sink(st_session *s, st_sink *sink);
  * trace. Keeps the last ST_IGNORE_PIDS. */
 #define ST_IGNORE_PIDS 32
 void st_session_ignore_pid(st_session *s, uint32_t pid);
-/* The same for every process whose command name (comm) is comm: the
- * tracer's other processes, such as the clients of a session. */
-void st_session_ignore_comm(st_session *s, const char *comm);
+/* The same for the tracer's other processes, such as the clients of a
+ * session: a process whose command name (comm) is comm and that ours(pid)
+ * says is the tracer (1: it runs the tracer's program, 0: it does not, -1:
+ * it cannot tell, e.g. the process is gone; then the name decides). A user
+ * program that merely has the same name is kept. ours is asked once per
+ * process (the answer is kept for the last ST_IGNORE_PIDS processes), and
+ * only for events whose comm matches; ours == NULL: the name decides. */
+typedef int (*st_ours_fn)(uint32_t pid, void *arg);
+void st_session_ignore_comm(st_session *s, const char *comm, st_ours_fn ours, void *arg);
 /* Opens and starts the backend, begins the sinks. On failure returns a
  * negative code; st_session_error() says why in one line. */
 int st_session_start(st_session *s);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,6 +48,7 @@ static void fini(void) {
 typedef held worker;
 
 static void exchange(char cmd) {
+  (void)cmd;
   if (!loopback_exchange("hi"))
     _exit(3);
 }
@@ -439,14 +441,31 @@ Test(sessions, a_stranger_is_told_a_root_session_is_not_theirs) {
 }
 
 /* Events of socktrace itself in a recording: of the session's process, or
- * of any process named socktrace (the clients: query, flush, stop). */
+ * of a process that used the session's control socket (its clients: query,
+ * flush, stop; other programs named socktrace, such as other checkouts'
+ * tests running beside this one, are not this session's). */
+static bool names_control_dir(json_t *ev) {
+  char *text = json_dumps(ev, JSON_COMPACT);
+  bool yes = text && strstr(text, dir);
+  free(text);
+  return yes;
+}
+
 static size_t own_events(const char *path, pid_t session) {
-  json_t *evs = recording(path), *ev;
+  json_t *evs = recording(path), *ev, *clients = json_object();
   size_t i, n = 0;
+  char key[24];
   json_array_foreach(evs, i, ev) {
-    const char *comm = json_string_value(json_object_get(ev, "comm"));
-    n += num(ev, "pid") == session || (comm && strcmp(comm, "socktrace") == 0);
+    if (names_control_dir(ev)) {
+      snprintf(key, sizeof key, "%lld", (long long)num(ev, "pid"));
+      json_object_set_new(clients, key, json_true());
+    }
   }
+  json_array_foreach(evs, i, ev) {
+    snprintf(key, sizeof key, "%lld", (long long)num(ev, "pid"));
+    n += num(ev, "pid") == session || json_object_get(clients, key);
+  }
+  json_decref(clients);
   json_decref(evs);
   return n;
 }
@@ -477,4 +496,39 @@ Test(sessions, a_session_leaves_its_own_traffic_out, .init = init, .fini = fini)
   cr_assert_eq(own, 0, "%zu events of socktrace itself in its trace", own);
   size_t kept = session_with_clients("loud", "--trace-self");
   cr_assert_gt(kept, 0, "--trace-self keeps the control connections");
+}
+
+/* A user's program that is only named socktrace is not socktrace: its
+ * events stay in the trace (what is left out is a process running
+ * socktrace's own program). The worker renames itself and stays alive until
+ * the session has stopped, so it is there to be asked about. */
+static void exchange_as_socktrace(char cmd) {
+  (void)cmd;
+  prctl(PR_SET_NAME, "socktrace");
+  exchange(cmd);
+}
+
+Test(sessions, a_program_merely_named_socktrace_is_traced, .init = init, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  char file[200], *err;
+  snprintf(file, sizeof file, "%s/named.sktrace", dir);
+  cr_assert_eq(cli(NULL, &err, "start named -o %s", file), 0, "%s", err);
+  free(err);
+  worker w = held_start(exchange_as_socktrace);
+  cr_assert_gt(w.pid, 0);
+  worker_exchange(&w);
+  cr_assert_eq(cli(NULL, NULL, "stop named"), 0);
+  worker_end(&w);
+  json_t *evs = recording(file), *ev;
+  size_t i, named = 0, creates = 0;
+  json_array_foreach(evs, i, ev) {
+    if (num(ev, "pid") != w.pid)
+      continue;
+    const char *comm = json_string_value(json_object_get(ev, "comm"));
+    named += comm && strcmp(comm, "socktrace") == 0;
+    creates += strcmp(name_of(ev), "AfdCreate") == 0;
+  }
+  json_decref(evs);
+  cr_assert_gt(named, 0, "the events of a program named socktrace are in the trace");
+  cr_assert_gt(creates, 0, "its loopback sockets are in the trace");
 }

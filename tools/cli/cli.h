@@ -239,8 +239,13 @@ int cli_ci_end(cli_options *o, int code);
 /* A live session leaves socktrace's own sockets out (unless --trace-self):
  * this process's (its name lookups, a session's side of its control
  * connections, nats:// publishing) and those of every process named
- * socktrace (a session's clients; the demo's workload has its own name). */
+ * socktrace that runs this same program (a session's clients; the demo's
+ * workload has its own name). A user's program that is only named
+ * socktrace is kept. */
 void cli_ignore_self(st_session *s);
+/* Whether process pid runs this program: 1 yes, 0 no, -1 cannot tell (it
+ * is gone, or the OS does not say). An st_ours_fn. */
+int cli_runs_this_program(uint32_t pid, void *arg);
 
 /* `diff A B` (diff.c): its own options; returns the exit code. */
 int cli_diff(int argc, char **argv);

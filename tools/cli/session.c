@@ -36,7 +36,7 @@ static void stats_json(const st_counters *c, const st_backend *b, const st_backe
 
 void cli_ignore_self(st_session *s) {
   st_session_ignore_pid(s, (uint32_t)uv_os_getpid());
-  st_session_ignore_comm(s, "socktrace");
+  st_session_ignore_comm(s, "socktrace", cli_runs_this_program, NULL);
 }
 
 int cli_run_session(cli_options *o, st_backend *b, cli_hook after_start, void *arg) {

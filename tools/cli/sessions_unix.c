@@ -380,3 +380,19 @@ int cli_stop(cli_options *o, const char *name) {
   json_decref(ans);
   return rc;
 }
+
+/* The same executable file as this process's: what /proc/PID/exe points at
+ * (a zombie or a process gone: cannot tell). */
+int cli_runs_this_program(uint32_t pid, void *arg) {
+  (void)arg;
+  static struct stat self;
+  static int have_self = -1;
+  if (have_self < 0)
+    have_self = stat("/proc/self/exe", &self) == 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%" PRIu32 "/exe", pid);
+  struct stat st;
+  if (!have_self || stat(path, &st) < 0)
+    return !have_self || errno == ENOENT || errno == ESRCH ? -1 : 0;
+  return st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+}

@@ -64,6 +64,19 @@ if [ "$(id -u)" = 0 ]; then
   say "apt-get -s install of the three packages: ok"
 fi
 
+# lintian: no error or warning but those the README explains (its Install
+# section names each tag in backquotes).
+explained="no-copyright-file bogus-mail-host bogus-mail-host-in-debian-changelog maintainer-script-empty"
+for tag in $explained; do
+  grep -q "\`$tag\`" "$root/README.md" || fail "README.md no longer explains lintian's $tag"
+done
+command -v lintian >/dev/null || fail "lintian is not installed (tools/setup.sh --tests installs it)"
+lintian --fail-on none "$deb" "$libdeb" "$devdeb" >"$build/lintian.log" 2>&1 ||
+  { cat "$build/lintian.log" >&2; fail "lintian could not look at the packages"; }
+unexplained=$(grep -E '^[EW]: ' "$build/lintian.log" | awk '{print $3}' | sort -u | grep -vxF -f <(tr ' ' '\n' <<<"$explained") || true)
+[ -z "$unexplained" ] || { grep -E '^[EW]: ' "$build/lintian.log" >&2; fail "lintian: $(echo $unexplained) (not explained in README.md; see $build/lintian.log)"; }
+say "lintian: only what README.md explains ($(grep -cE '^[EW]: ' "$build/lintian.log") tags: $(grep -E '^[EW]: ' "$build/lintian.log" | awk '{print $3}' | sort -u | tr '\n' ' '))"
+
 scratch=$(mktemp -d /tmp/st-deb-root.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 for d in "$deb" "$libdeb" "$devdeb"; do dpkg -x "$d" "$scratch"; done

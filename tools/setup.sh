@@ -36,7 +36,7 @@ tests=(
   chromium nodejs fonts-dejavu-core         # the HTML report's browser tests
   strace bpftrace tcpdump                   # the tools the benchmark compares with
   musl-tools golang-go                      # the ptrace tests trace a static musl and a Go program
-  dpkg-dev file                             # the .deb: dpkg-shlibdeps; cpack needs file(1)
+  dpkg-dev file lintian                     # the .deb: dpkg-shlibdeps; cpack needs file(1); lintian
   man-db groff-base                         # the install test renders the man pages (man -l)
   zsh bash-completion                       # the install test loads the shell completions
   libclang-rt-14-dev                        # tools/fuzz.sh: libFuzzer (clang only recommends it)

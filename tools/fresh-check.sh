@@ -41,6 +41,9 @@ mounted=()
 # The host's kernel interfaces in a root, for live tracing and VMs.
 mount_into() {
   local r=$1 m
+  # The root its own mount point, as a container's is: `ip netns add` and
+  # the tests' private mounts make / rslave, which a plain directory is not.
+  mount --bind "$r" "$r" && mount --make-private "$r" && mounted+=("$r")
   for m in dev sys; do
     mount --rbind "/$m" "$r/$m" && mount --make-rslave "$r/$m" && mounted+=("$r/$m")
   done

@@ -172,9 +172,33 @@ static void fd_drop(pt_tracer *t, pt_proc *p, int fd) {
     sock_release(t, s);
 }
 
+/* What socket(2)'s arguments say a new socket is, where they say it fully
+ * (the kernel's default protocol of an IP stream or datagram socket, a unix
+ * socket): false to ask the socket. */
+static bool kind_from_args(const uint64_t *args, struct st_bpf_sock *s) {
+  int family = (int)args[0], type = (int)(args[1] & 0xf), proto = (int)args[2];
+  memset(s, 0, sizeof *s);
+  s->family = (uint16_t)family;
+  s->type = (uint16_t)type;
+  if (family == AF_UNIX) {
+    s->protocol = (uint16_t)proto;
+    return true;
+  }
+  if (family != AF_INET && family != AF_INET6)
+    return false;
+  if (type == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP))
+    s->protocol = IPPROTO_TCP;
+  else if (type == SOCK_DGRAM && (proto == 0 || proto == IPPROTO_UDP))
+    s->protocol = IPPROTO_UDP;
+  else
+    return false;
+  return true;
+}
+
 /* fd now holds the socket of duplicate d (a new one, or one the table
- * knows). */
-static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, bool *fresh) {
+ * knows); kind says what a new one is (NULL: ask it). */
+static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, const struct st_bpf_sock *kind,
+                        bool *fresh) {
   uint64_t cookie = cookie_of(d);
   if (!cookie)
     return NULL;
@@ -187,7 +211,10 @@ static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, bool *fresh) {
       return NULL;
     s->cookie = cookie;
     s->watch_fd = -1;
-    kind_of(d, &s->s);
+    if (kind)
+      s->s = *kind;
+    else
+      kind_of(d, &s->s);
     HASH_ADD(hh, t->socks, cookie, sizeof s->cookie, s);
   }
   pt_fd *f = calloc(1, sizeof *f);
@@ -209,7 +236,7 @@ static pt_sock *sock_arg(pt_tracer *t, pt_proc *p, int fd) {
   int d = dup_of(p, fd);
   if (d < 0)
     return NULL;
-  s = fd_bind(t, p, fd, d, NULL);
+  s = fd_bind(t, p, fd, d, NULL, NULL);
   close(d);
   return s;
 }
@@ -414,7 +441,9 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
 
 static void on_socket(pt_tracer *t, pt_task *k, int fd, bool created) {
   int d = dup_of(k->proc, fd);
-  pt_sock *s = d >= 0 ? fd_bind(t, k->proc, fd, d, NULL) : NULL;
+  struct st_bpf_sock kind;
+  bool known = k->nr == __NR_socket && kind_from_args(k->args, &kind);
+  pt_sock *s = d >= 0 ? fd_bind(t, k->proc, fd, d, known ? &kind : NULL, NULL) : NULL;
   if (d >= 0)
     close(d);
   if (!s || !created)
@@ -485,7 +514,8 @@ static void on_accept_exit(pt_tracer *t, pt_task *k, pt_sock *l, int64_t ret) {
   a.r.backlog = l->backlog;
   if (ret >= 0) {
     int d = dup_of(k->proc, (int)ret);
-    pt_sock *n = d >= 0 ? fd_bind(t, k->proc, (int)ret, d, NULL) : NULL;
+    /* An accepted socket is of its listener's family, type and protocol. */
+    pt_sock *n = d >= 0 ? fd_bind(t, k->proc, (int)ret, d, &l->s, NULL) : NULL;
     if (n) {
       n->connected = true;
       a.r.child = n->cookie;

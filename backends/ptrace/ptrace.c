@@ -213,7 +213,12 @@ static void *tracer_main(void *arg) {
   ptrace_backend *b = arg;
   sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL); /* the loop thread handles signals */
+  /* The loop thread handles signals; but not SIGCHLD: the kernel drops a
+   * SIGCHLD left at its default action only where the tracer (this thread)
+   * does not block it. Blocked here, every stop of the traced tree would
+   * queue one for the process and wake the loop thread for nothing. */
+  sigdelset(&all, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
   pthread_mutex_lock(&b->t.lock);
   b->seize_err = pt_seize(&b->t);
   pthread_mutex_unlock(&b->t.lock);

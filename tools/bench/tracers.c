@@ -127,7 +127,13 @@ static void wrap_argv(const char *const *a, size_t n, const run_files *f, char *
 }
 
 static void socktrace_run_argv(const tracer *t, const run_files *f, char **argv) {
-  const char *a[16] = {f->socktrace, "run", "--stats=json", "--backend", "ptrace", "-o", f->events};
+  const char *a[16] = {t->before ? f->before : f->socktrace,
+                       "run",
+                       "--stats=json",
+                       "--backend",
+                       "ptrace",
+                       "-o",
+                       f->events};
   size_t n = 7;
   for (int i = 0; t->args[i] && n < 14; i++)
     a[n++] = t->args[i];
@@ -304,6 +310,14 @@ tracer bench_tracers[] = {
     /* Unprivileged tracers that start the workload themselves. */
     {.name = "ptrace-l4",
      .ours = true,
+     .wraps = true,
+     .args = {"-l", "4", NULL},
+     .argv = socktrace_run_argv,
+     .count = count_socktrace},
+    /* The same with the --before binary (one that has the ptrace backend). */
+    {.name = "before-ptrace-l4",
+     .ours = true,
+     .before = true,
      .wraps = true,
      .args = {"-l", "4", NULL},
      .argv = socktrace_run_argv,

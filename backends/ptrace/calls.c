@@ -227,8 +227,9 @@ static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, const struct st
   return s;
 }
 
-/* The socket a call names; one this table has not met (inherited, or
- * received over a unix socket) is learnt now. */
+/* The socket a call names; one this table has not met (inherited,
+ * received over a unix socket, or opened before we attached) is learnt now,
+ * connected if it has a peer. */
 static pt_sock *sock_arg(pt_tracer *t, pt_proc *p, int fd) {
   pt_sock *s = sock_of_fd(t, p, fd);
   if (s)
@@ -236,9 +237,22 @@ static pt_sock *sock_arg(pt_tracer *t, pt_proc *p, int fd) {
   int d = dup_of(p, fd);
   if (d < 0)
     return NULL;
-  s = fd_bind(t, p, fd, d, NULL, NULL);
+  bool fresh = false;
+  s = fd_bind(t, p, fd, d, NULL, &fresh);
+  if (s && fresh) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    s->connected = getpeername(d, (void *)&ss, &len) == 0;
+  }
   close(d);
   return s;
+}
+
+/* The socket of a call that only concerns known sockets (close, data,
+ * SO_ERROR): attached to a running process, any socket, since those it
+ * opened before are met first here. */
+static pt_sock *sock_known(pt_tracer *t, pt_proc *p, int fd) {
+  return t->attach ? sock_arg(t, p, fd) : sock_of_fd(t, p, fd);
 }
 
 void pt_proc_fork(pt_tracer *t, pt_proc *parent, pt_proc *child) {
@@ -401,7 +415,7 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
   case __NR_close:
     /* Read and ended at its start, as the kernel side does (one stop, not
      * two: a close of a valid descriptor does not fail). */
-    if ((s = sock_of_fd(t, p, fd))) {
+    if ((s = sock_known(t, p, fd))) {
       pt_watch_check(t, s, false);
       if (s->holders == 1) {
         int d = dup_of(p, fd);
@@ -413,7 +427,7 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
     }
     return false;
   case __NR_getsockopt:
-    s = sock_of_fd(t, p, fd);
+    s = sock_known(t, p, fd);
     break;
   case __NR_connect:
     s = sock_arg(t, p, fd);
@@ -427,7 +441,7 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
     break;
   default:
     if (is_data_call(k->nr))
-      s = sock_of_fd(t, p, fd);
+      s = sock_known(t, p, fd);
     else
       s = sock_arg(t, p, fd); /* bind, listen, accept, shutdown */
     break;

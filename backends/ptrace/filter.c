@@ -51,12 +51,16 @@ static const int level5_calls[] = {
 #define N5 (sizeof level5_calls / sizeof level5_calls[0])
 #define MAX_INSNS (N4 + N5 + 24)
 
-bool pt_call_traced(int nr, uint8_t level) {
+bool pt_call_traced(uint32_t arch, int nr, const uint64_t *args, uint8_t level) {
+  if (arch != NATIVE_ARCH)
+    return false; /* its numbers are not these */
   for (size_t i = 0; i < N4; i++)
     if (level4_calls[i] == nr)
       return true;
-  if (nr == __NR_fcntl || nr == __NR_getsockopt)
-    return true;
+  if (nr == __NR_fcntl)
+    return (uint32_t)args[1] == 0 /* F_DUPFD */ || (uint32_t)args[1] == 1030 /* F_DUPFD_CLOEXEC */;
+  if (nr == __NR_getsockopt)
+    return (uint32_t)args[1] == 1 /* SOL_SOCKET */ && (uint32_t)args[2] == 4 /* SO_ERROR */;
   if (level >= 5)
     for (size_t i = 0; i < N5; i++)
       if (level5_calls[i] == nr)

@@ -54,12 +54,17 @@ typedef struct pt_task {
   int nr;
   uint64_t args[6];
   uint64_t cookie; /* the socket of the call's descriptor (0: none) */
+  bool in_call;    /* attached: between a traced call's entry and exit stops */
+  bool want_exit;  /* attached: the call's exit is to be read */
   UT_hash_handle hh;
 } pt_task;
 
 typedef struct pt_tracer {
   pid_t root;
   uint8_t level;
+  /* run --pid: a running process, attached (no seccomp filter: every call
+   * stops at its entry and exit); stopping the trace detaches from it. */
+  bool attach;
   pt_task *tasks;
   pt_proc *procs;
   pt_sock *socks;
@@ -87,8 +92,9 @@ typedef struct pt_tracer {
 /* Hands the batch to the session (under the lock). */
 void pt_flush(pt_tracer *t);
 
-/* filter.c: whether a call number stops at this level. */
-bool pt_call_traced(int nr, uint8_t level);
+/* filter.c: whether a call (of this ABI, number and arguments) is one the
+ * level reads: what the seccomp filter stops at. */
+bool pt_call_traced(uint32_t arch, int nr, const uint64_t *args, uint8_t level);
 
 /* calls.c */
 uint64_t pt_now(void);
@@ -116,7 +122,9 @@ void pt_watch_add(pt_tracer *t, pt_sock *s, int dup_fd, const struct st_bpf_proc
 void pt_watch_check(pt_tracer *t, pt_sock *s, bool cancel);
 void *pt_watch_thread(void *arg);
 
-/* tracer.c: the loop; returns when no traced task is left. */
+/* tracer.c: the loop; returns when no traced task is left (attached, it
+ * can also be cancelled, at its waitpid only: the thread's end detaches the
+ * kernel's tracees, which go on running). */
 int pt_seize(pt_tracer *t);
 void pt_loop(pt_tracer *t);
 void pt_kill_all(pt_tracer *t);

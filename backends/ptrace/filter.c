@@ -51,6 +51,10 @@ static const int level5_calls[] = {
 #define N5 (sizeof level5_calls / sizeof level5_calls[0])
 #define MAX_INSNS (N4 + N5 + 24)
 
+uint32_t pt_native_arch(void) {
+  return NATIVE_ARCH;
+}
+
 bool pt_call_traced(uint32_t arch, int nr, const uint64_t *args, uint8_t level) {
   if (arch != NATIVE_ARCH)
     return false; /* its numbers are not these */

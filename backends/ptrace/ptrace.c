@@ -44,7 +44,8 @@ static const char *const gaps[] = {
      "DataIndication (the TCP/IP stack's work between calls is not seen without eBPF)"),
     "no ConnectIndication (a connection is seen when it is accepted)",
     "Disconnect and a received reset are reported when the application closes the socket",
-    "no DNS messages yet (the eBPF backend reads them)",
+    ("DNS messages only on sockets connected to port 53 (glibc's and Go's resolvers), not an "
+     "unconnected sendto to port 53 (musl's resolver, dig)"),
 };
 
 /* What differs when attached to a running process (run --pid). */
@@ -78,8 +79,8 @@ int st_ptrace_event_available(uint8_t provider, uint16_t id, const char **why) {
     *why = "the stack's own work: needs the eBPF backend";
     return 0;
   case ST_EV_DNS_MESSAGE:
-    *why = "not read from the application's buffers yet";
-    return 0;
+    *why = "on sockets connected to port 53 (glibc, Go), not musl's unconnected sendto";
+    return 2;
   case ST_EV_OPTION:
     *why = "socket options are not traced";
     return 0;

@@ -30,6 +30,7 @@ typedef struct pt_sock {
   struct st_bpf_sock s;
   uint32_t backlog;
   bool connected; /* connect() or accept() gave it a peer */
+  bool dns;       /* connected to port 53: its messages are read (dns.c) */
   int watch_fd;   /* our duplicate while a connect is pending (-1: none) */
   UT_hash_handle hh;
 } pt_sock;
@@ -43,6 +44,7 @@ typedef struct pt_proc {
   int exiting; /* threads that reached their exit stop */
   char comm[16];
   pt_fd *fds;
+  int dns_fds; /* descriptors of DNS sockets: while any, its threads make syscall stops */
   UT_hash_handle hh;
 } pt_proc;
 
@@ -54,8 +56,12 @@ typedef struct pt_task {
   int nr;
   uint64_t args[6];
   uint64_t cookie; /* the socket of the call's descriptor (0: none) */
-  bool in_call;    /* attached: between a traced call's entry and exit stops */
-  bool want_exit;  /* attached: the call's exit is to be read */
+  bool want_exit;  /* the call's exit is to be read */
+  bool to_dns;     /* the connect under way is to port 53 */
+  /* A data call on a DNS socket, between its entry and exit stops. */
+  bool dns_call;
+  int dns_nr;
+  uint64_t dns_args[6];
   UT_hash_handle hh;
 } pt_task;
 
@@ -95,6 +101,8 @@ void pt_flush(pt_tracer *t);
 /* filter.c: whether a call (of this ABI, number and arguments) is one the
  * level reads: what the seccomp filter stops at. */
 bool pt_call_traced(uint32_t arch, int nr, const uint64_t *args, uint8_t level);
+/* AUDIT_ARCH_* of the calls the numbers here are of. */
+uint32_t pt_native_arch(void);
 
 /* calls.c */
 uint64_t pt_now(void);
@@ -113,6 +121,24 @@ void pt_proc_free_fds(pt_tracer *t, pt_proc *p);
 pt_sock *pt_sock_find(pt_tracer *t, uint64_t cookie);
 /* Feeds one record to the expander (under the lock). */
 void pt_feed(pt_tracer *t, const void *rec, size_t size);
+/* The tracee's memory (all len bytes, or false). */
+bool pt_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
+pt_sock *pt_sock_of_fd(pt_tracer *t, pt_proc *p, int fd);
+/* A record's header (now) and the calling thread. */
+void pt_hdr(struct st_bpf_hdr *h, uint16_t kind, uint64_t sk, int32_t ret);
+void pt_proc_rec(const pt_task *k, struct st_bpf_proc *p);
+
+/* dns.c: the messages of sockets connected to port 53, read from the
+ * tracee's buffers. A process that holds one makes syscall stops (every
+ * call, entry and exit) until it closes it, since the seccomp filter
+ * cannot tell its data calls from others. */
+void pt_dns_mark(pt_tracer *t, pt_sock *s);
+/* Whether the process's threads are to make syscall stops now. */
+bool pt_syscall_stops(const pt_tracer *t, const pt_proc *p);
+/* At a call's syscall-entry stop: true when it moves data on a DNS socket
+ * (its exit is read). */
+bool pt_dns_enter(pt_tracer *t, pt_task *k, int nr, const uint64_t *args);
+void pt_dns_exit(pt_tracer *t, pt_task *k, int64_t ret);
 
 /* watch.c: a non-blocking connect's completion, from our duplicate of the
  * socket. */

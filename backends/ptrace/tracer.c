@@ -52,10 +52,12 @@
 /* A process we attach to goes on if we die. */
 #define OPTIONS_ATTACH (OPTIONS & ~PTRACE_O_EXITKILL)
 
-/* Resumes a stopped task (with a signal to deliver, or 0): attached, to
- * its next call's entry. */
-static void resume(const pt_tracer *t, pid_t tid, int sig) {
-  ptrace(t->attach ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0, (void *)(long)sig);
+/* Resumes a stopped task (with a signal to deliver, or 0): to its next
+ * call's entry where its process makes syscall stops (attached, or while it
+ * holds a DNS socket); else to its next seccomp stop. */
+static void resume(const pt_tracer *t, const pt_task *k, pid_t tid, int sig) {
+  ptrace(pt_syscall_stops(t, k ? k->proc : NULL) ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0,
+         (void *)(long)sig);
 }
 
 /* Tgid, PPid and Name of a task, from /proc. */
@@ -204,11 +206,12 @@ static void on_seccomp(pt_tracer *t, pt_task *k) {
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
   /* Attached, the filter is the process's own: its calls are read at
    * their syscall-entry stops. */
-  if (!t->attach && n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP &&
-      call_start(t, k, si.arch, si.seccomp.nr, (const uint64_t *)si.seccomp.args))
+  k->want_exit = !t->attach && n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP &&
+                 call_start(t, k, si.arch, si.seccomp.nr, (const uint64_t *)si.seccomp.args);
+  if (k->want_exit)
     ptrace(PTRACE_SYSCALL, k->tid, 0, 0);
   else
-    resume(t, k->tid, 0);
+    resume(t, k, k->tid, 0);
 }
 
 /* A syscall stop: the exit of a call whose end matters; attached, also
@@ -218,15 +221,22 @@ static void on_syscall_stop(pt_tracer *t, pt_task *k) {
   memset(&si, 0, sizeof si);
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
   if (n > 0 && si.op == PTRACE_SYSCALL_INFO_ENTRY) {
-    k->in_call = true;
-    k->want_exit = call_start(t, k, si.arch, si.entry.nr, (const uint64_t *)si.entry.args);
+    const uint64_t *args = (const uint64_t *)si.entry.args;
+    /* Not attached, a call the filter traces is read at its seccomp stop,
+     * which follows this one. */
+    if (t->attach)
+      k->want_exit = call_start(t, k, si.arch, si.entry.nr, args);
+    k->dns_call = si.arch == pt_native_arch() && pt_dns_enter(t, k, (int)si.entry.nr, args);
   } else if (n > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT) {
-    /* Attached, a call that was under way at the attach ends unread. */
-    if (!t->attach || (k->in_call && k->want_exit))
+    /* A call under way when its process began syscall stops (or when we
+     * attached) ends unread. */
+    if (k->want_exit)
       pt_call_exit(t, k, si.exit.rval);
-    k->in_call = k->want_exit = false;
+    if (k->dns_call)
+      pt_dns_exit(t, k, si.exit.rval);
+    k->want_exit = k->dns_call = false;
   }
-  resume(t, k->tid, 0);
+  resume(t, k, k->tid, 0);
 }
 
 static void on_event(pt_tracer *t, pt_task *k, int event, int sig) {
@@ -260,7 +270,7 @@ static void on_event(pt_tracer *t, pt_task *k, int event, int sig) {
     }
     break;
   }
-  resume(t, k->tid, 0);
+  resume(t, k, k->tid, 0);
 }
 
 void pt_loop(pt_tracer *t) {
@@ -289,7 +299,7 @@ void pt_loop(pt_tracer *t) {
       pt_task *k = task_get(t, tid);
       int sig = WSTOPSIG(st), event = st >> 16;
       if (!k)
-        resume(t, tid, 0);
+        resume(t, NULL, tid, 0);
       else if (sig == (SIGTRAP | 0x80))
         on_syscall_stop(t, k);
       else if (event == PTRACE_EVENT_SECCOMP)
@@ -297,7 +307,7 @@ void pt_loop(pt_tracer *t) {
       else if (event)
         on_event(t, k, event, sig);
       else
-        resume(t, tid, sig); /* deliver the signal */
+        resume(t, k, tid, sig); /* deliver the signal */
     }
     pthread_mutex_unlock(&t->lock);
   }

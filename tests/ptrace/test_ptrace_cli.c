@@ -54,6 +54,7 @@ static void setup(void) {
   sh("cp %s/socktrace %s/", ST_BINARY_DIR, dir);
   sh("cp %s/tests/ptrace/ptrace_workload %s/workload", ST_BINARY_DIR, dir);
   sh("cp %s/tests/ptrace/attach_target %s/target", ST_BINARY_DIR, dir);
+  sh("cp %s/tests/ptrace/dns_client %s/dns", ST_BINARY_DIR, dir);
   sh("mkdir -m 1777 %s/w%s", dir, "");
 }
 
@@ -446,6 +447,46 @@ Test(ptrace_cli, run_pid_refused_says_why_in_one_line, .init = setup, .fini = ya
   free(out);
   free(err);
   check_yama_refusal();
+}
+
+/* ---- DNS from the program's own buffers ------------------------------------ */
+
+/* glibc's getaddrinfo against a responder on 127.0.0.1:53 in the
+ * namespace: the A and AAAA queries (one sendmmsg on a socket connected to
+ * port 53) and their answers (recvfrom) are read from the program's
+ * buffers; the answers (level 4) name the connect to 127.0.0.9 that
+ * follows. */
+Test(ptrace_cli, dns_answers_from_the_programs_buffers_name_its_connect, .timeout = 120) {
+  require_userns();
+  char script[4096], *out, *err;
+  snprintf(script, sizeof script,
+           "cd %s/w && printf \"nameserver 127.0.0.1\\noptions timeout:5 attempts:1\\n\" "
+           ">resolv.conf && printf \"hosts: dns\\n\" >nsswitch.conf && dp= && "
+           "cleanup() { kill $dp 2>/dev/null; }; trap cleanup EXIT; "
+           "%s/dns serve >dns.out 2>&1 & dp=$!; "
+           "n=0; until grep -q ready dns.out; do n=$((n+1)); [ $n -lt 3000 ] || exit 90; "
+           "kill -0 $dp || exit 91; sleep 0.01; done; "
+           "%s/socktrace run -f jsonl -- %s/dns resolve %s/w web.socktrace.test 9",
+           dir, dir, dir, dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "resolved, and the connect to port 9 refused: %d\n%s\n%s", code, out, err);
+  static ev evs[256];
+  size_t n = parse(out, evs, 256);
+  /* The answers: A with 127.0.0.1, AAAA with none (queries are level 5). */
+  cr_expect_eq(count(evs, n, "DnsMessage", NULL), 2, "%s", out);
+  cr_expect_eq(st_test_count(out, "\"dns_qname\":\"web.socktrace.test\""), 2, "%s", out);
+  cr_expect_eq(st_test_count(out, "\"dns_addrs\":[\"127.0.0.9\"]"), 1, "%s", out);
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "refused"), 1, "%s", out);
+  /* The refused connect (enter and exit) carries the name its address
+   * came from. */
+  int named = 0;
+  for (size_t i = 0; i < n; i++)
+    named += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
+             strstr(evs[i].remote, "\"addr\":\"127.0.0.9\",\"port\":9,"
+                                   "\"name\":\"web.socktrace.test\"") != NULL;
+  cr_expect_eq(named, 2, "%s", out);
+  free(out);
+  free(err);
 }
 
 /* ---- the same workload under eBPF (root) and ptrace ---------------------- */

@@ -146,6 +146,13 @@ static void strace_seccomp_argv(const tracer *t, const run_files *f, char **argv
   wrap_argv(a, sizeof a / sizeof a[0], f, argv);
 }
 
+/* The same with close, which the ptrace backend stops at (a socket's end):
+ * the same calls stopped at, for comparison. */
+static void strace_seccomp_close_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=network,close", "-o", f->events};
+  wrap_argv(a, sizeof a / sizeof a[0], f, argv);
+}
+
 static void bpftrace_argv(const tracer *t, const run_files *f, char **argv) {
   const char *a[] = {"bpftrace", "-o", f->events, "-e", t->args[0], f->pid};
   size_t n = sizeof a / sizeof a[0];
@@ -332,6 +339,11 @@ tracer bench_tracers[] = {
      .tool = "strace",
      .wraps = true,
      .argv = strace_seccomp_argv,
+     .count = count_strace},
+    {.name = "strace-seccomp-close",
+     .tool = "strace",
+     .wraps = true,
+     .argv = strace_seccomp_close_argv,
      .count = count_strace},
     /* bpftrace says "Attaching" before it attaches, and its output to a
      * file is block-buffered, so no later line can be waited for: a grace. */

@@ -398,6 +398,20 @@ static bool is_data_call(int nr) {
          nr == __NR_readv || nr == __NR_writev;
 }
 
+/* Level 5: an option set (setsockopt's exit, or ioctl(FIONBIO), which
+ * cannot fail on an open socket, at its start), as an AfdOption. */
+static void feed_option(pt_tracer *t, const pt_task *k, const pt_sock *s, uint32_t option,
+                        uint64_t value, int32_t ret) {
+  struct st_bpf_rec_option r;
+  memset(&r, 0, sizeof r);
+  pt_hdr(&r.h, ST_K_OPTION, s->cookie, ret);
+  pt_proc_rec(k, &r.p);
+  r.s = s->s;
+  r.option = option;
+  r.value = value;
+  pt_feed(t, &r, sizeof r);
+}
+
 bool pt_call_enter(pt_tracer *t, pt_task *k) {
   pt_proc *p = k->proc;
   int fd = (int)k->args[0];
@@ -429,8 +443,15 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
     }
     return false;
   case __NR_getsockopt:
+  case __NR_setsockopt:
     s = sock_known(t, p, fd);
     break;
+  case __NR_ioctl: { /* FIONBIO */
+    uint32_t on = 0;
+    if ((s = sock_known(t, p, fd)) && pt_read_mem(k->tid, k->args[2], &on, sizeof on))
+      feed_option(t, k, s, 2 /* AFD's FIONBIO */, on, 0);
+    return false;
+  }
   case __NR_connect:
     s = sock_arg(t, p, fd);
     if (s) {
@@ -683,6 +704,12 @@ void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret) {
   case __NR_getsockopt:
     on_so_error(t, k, s, ret);
     break;
+  case __NR_setsockopt: {
+    uint64_t value = 0;
+    pt_read_mem(k->tid, k->args[3], &value, k->args[4] >= 8 ? 8 : 4);
+    feed_option(t, k, s, st_bpf_afd_option((uint32_t)k->args[1], (uint32_t)k->args[2]), value, r32);
+    break;
+  }
   default:
     if (is_data_call(k->nr))
       on_data(t, k, s, ret);

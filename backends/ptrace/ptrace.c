@@ -81,9 +81,6 @@ int st_ptrace_event_available(uint8_t provider, uint16_t id, const char **why) {
   case ST_EV_DNS_MESSAGE:
     *why = "on sockets connected to port 53 (glibc, Go), not musl's unconnected sendto";
     return 2;
-  case ST_EV_OPTION:
-    *why = "socket options are not traced";
-    return 0;
   case ST_EV_DISCONNECT:
   case ST_EV_ABORT:
     *why = "seen when the application closes the socket";
@@ -105,6 +102,7 @@ int st_ptrace_event_available(uint8_t provider, uint16_t id, const char **why) {
   case ST_EV_BIND_ADDR:
   case ST_EV_LISTEN:
   case ST_EV_ENDPOINT_SUMMARY:
+  case ST_EV_OPTION:
   case ST_EV_EVENTS_LOST:
   case ST_EV_SESSION_CHANGE:
     return 1;

@@ -202,6 +202,9 @@ Test(ptrace_cli, level5_reports_sends_and_receives) {
   /* send/recv x2 each way in 2, sendto/recvfrom in 5; the failed recv of 7
    * (ECONNRESET) is an error at level 4 too. */
   cr_expect_eq(count(evs, n, "AfdSend", "ok"), 2, "%s", out);
+  /* 7's SO_LINGER {1, 0}: SOL_SOCKET/SO_LINGER in AFD's native form. */
+  cr_expect_eq(count(evs, n, "AfdOption", "ok"), 1, "%s", out);
+  cr_expect_eq(st_test_count(out, "\"option\":2147549197,\"value\":1,"), 1, "%s", out);
   cr_expect_eq(count(evs, n, "AfdReceive", "ok"), 3, "recvfrom without an address too");
   cr_expect_eq(count(evs, n, "AfdReceive", "reset"), 1);
   cr_expect_eq(count(evs, n, "AfdSendToWithAddress", "ok"), 1);
@@ -492,8 +495,8 @@ Test(ptrace_cli, dns_answers_from_the_programs_buffers_name_its_connect, .timeou
 /* ---- the same workload under eBPF (root) and ptrace ---------------------- */
 
 /* What only the kernel's stack reports (the ptrace backend lists them at
- * start and does not fake them), and socket options, which it does not
- * trace yet (listed too). */
+ * start and does not fake them). Socket options (AfdOption, level 5) are
+ * compared. */
 static bool kernel_only(const char *name) {
   static const char *const names[] = {"TcpStateChange",
                                       "TcpRetransmit",
@@ -501,8 +504,7 @@ static bool kernel_only(const char *name) {
                                       "KernelDrop",
                                       "AfdDataIndication",
                                       "AfdDatagramDrop",
-                                      "AfdConnectIndicationWithAddress",
-                                      "AfdOption"};
+                                      "AfdConnectIndicationWithAddress"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strncmp(name, names[i], strlen(names[i])))
       return true;

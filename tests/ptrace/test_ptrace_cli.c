@@ -224,6 +224,17 @@ static bool built(const char *cmd, const char *what) {
   return false;
 }
 
+/* tests/ptrace/NAME.go built static (no cgo) as NAME_go in the test dir. */
+static bool built_go(const char *name) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && mkdir -p gohome && HOME=%s/gohome GOCACHE=%s/gohome/cache GOPATH=%s/gohome "
+           "GOFLAGS= GO111MODULE=off CGO_ENABLED=0 go build -o %s_go " PT_DIR "/%s.go >/dev/null "
+           "2>&1",
+           dir, dir, dir, dir, name, name);
+  return built(cmd, "Go");
+}
+
 static void expect_refused(const char *prog) {
   char script[1024], *out, *err;
   snprintf(script, sizeof script, "exec %s/socktrace run --backend ptrace -f jsonl -- %s/%s", dir,
@@ -252,13 +263,7 @@ Test(ptrace_cli, static_musl_program_refused_connect_is_named) {
 
 Test(ptrace_cli, go_program_refused_connect_is_named, .timeout = 240) {
   require_userns();
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "cd %s && mkdir -p gohome && HOME=%s/gohome GOCACHE=%s/gohome/cache GOPATH=%s/gohome "
-           "GOFLAGS= GO111MODULE=off CGO_ENABLED=0 go build -o refuse_go " PT_DIR
-           "/refuse.go >/dev/null 2>&1",
-           dir, dir, dir, dir);
-  if (!built(cmd, "Go"))
+  if (!built_go("refuse"))
     return;
   expect_refused("refuse_go");
 }
@@ -454,6 +459,28 @@ Test(ptrace_cli, run_pid_refused_says_why_in_one_line, .init = setup, .fini = ya
 
 /* ---- DNS from the program's own buffers ------------------------------------ */
 
+/* Shell lines: resolver files naming 127.0.0.1 in the scratch dir, and the
+ * responder (dns_client serve) on 127.0.0.1:53, killed when the script
+ * exits; they wait until it listens. */
+#define DNS_SERVE                                                                                  \
+  "cd %s/w && printf \"nameserver 127.0.0.1\\noptions timeout:5 attempts:1\\n\" "                  \
+  ">resolv.conf && printf \"hosts: dns\\n\" >nsswitch.conf && dp= && "                             \
+  "cleanup() { kill $dp 2>/dev/null; }; trap cleanup EXIT; "                                       \
+  "%s/dns serve >dns.out 2>&1 & dp=$!; "                                                           \
+  "n=0; until grep -q ready dns.out; do n=$((n+1)); [ $n -lt 3000 ] || exit 90; "                  \
+  "kill -0 $dp || exit 91; sleep 0.01; done; "
+
+/* The connect events (enter and exit) to 127.0.0.9:9 that carry the name
+ * that address came from. */
+static int named_connects(const ev *evs, size_t n) {
+  int named = 0;
+  for (size_t i = 0; i < n; i++)
+    named += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
+             strstr(evs[i].remote, "\"addr\":\"127.0.0.9\",\"port\":9,"
+                                   "\"name\":\"web.socktrace.test\"") != NULL;
+  return named;
+}
+
 /* glibc's getaddrinfo against a responder on 127.0.0.1:53 in the
  * namespace: the A and AAAA queries (one sendmmsg on a socket connected to
  * port 53) and their answers (recvfrom) are read from the program's
@@ -463,31 +490,43 @@ Test(ptrace_cli, dns_answers_from_the_programs_buffers_name_its_connect, .timeou
   require_userns();
   char script[4096], *out, *err;
   snprintf(script, sizeof script,
-           "cd %s/w && printf \"nameserver 127.0.0.1\\noptions timeout:5 attempts:1\\n\" "
-           ">resolv.conf && printf \"hosts: dns\\n\" >nsswitch.conf && dp= && "
-           "cleanup() { kill $dp 2>/dev/null; }; trap cleanup EXIT; "
-           "%s/dns serve >dns.out 2>&1 & dp=$!; "
-           "n=0; until grep -q ready dns.out; do n=$((n+1)); [ $n -lt 3000 ] || exit 90; "
-           "kill -0 $dp || exit 91; sleep 0.01; done; "
-           "%s/socktrace run -f jsonl -- %s/dns resolve %s/w web.socktrace.test 9",
-           dir, dir, dir, dir, dir);
+           DNS_SERVE "%s/socktrace run -f jsonl -- %s/dns resolve %s/w web.socktrace.test 9", dir,
+           dir, dir, dir, dir);
   int code = unprivileged(script, &out, &err);
   cr_assert_eq(code, 0, "resolved, and the connect to port 9 refused: %d\n%s\n%s", code, out, err);
   static ev evs[256];
   size_t n = parse(out, evs, 256);
-  /* The answers: A with 127.0.0.1, AAAA with none (queries are level 5). */
+  /* The answers: A with 127.0.0.9, AAAA with none (queries are level 5). */
   cr_expect_eq(count(evs, n, "DnsMessage", NULL), 2, "%s", out);
   cr_expect_eq(st_test_count(out, "\"dns_qname\":\"web.socktrace.test\""), 2, "%s", out);
   cr_expect_eq(st_test_count(out, "\"dns_addrs\":[\"127.0.0.9\"]"), 1, "%s", out);
   cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "refused"), 1, "%s", out);
-  /* The refused connect (enter and exit) carries the name its address
-   * came from. */
-  int named = 0;
-  for (size_t i = 0; i < n; i++)
-    named += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
-             strstr(evs[i].remote, "\"addr\":\"127.0.0.9\",\"port\":9,"
-                                   "\"name\":\"web.socktrace.test\"") != NULL;
-  cr_expect_eq(named, 2, "%s", out);
+  cr_expect_eq(named_connects(evs, n), 2, "%s", out);
+  free(out);
+  free(err);
+}
+
+/* Go's own resolver (no libc): write and read on a UDP socket connected to
+ * port 53, in the test's namespaces with its resolver files bound over
+ * /etc's (a mount namespace of its own: a Go program cannot make one for
+ * itself); the answer names the connect. */
+Test(ptrace_cli, go_program_dns_answer_names_its_connect, .timeout = 240) {
+  require_userns();
+  char script[4096], *out, *err;
+  if (!built_go("resolve"))
+    return;
+  snprintf(script, sizeof script,
+           DNS_SERVE "unshare -m sh -c \"mount --bind %s/w/resolv.conf /etc/resolv.conf && "
+                     "mount --bind %s/w/nsswitch.conf /etc/nsswitch.conf && "
+                     "exec %s/socktrace run -f jsonl -- %s/resolve_go\"",
+           dir, dir, dir, dir, dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "resolved, and the connect to port 9 refused: %d\n%s\n%s", code, out, err);
+  static ev evs[256];
+  size_t n = parse(out, evs, 256);
+  cr_expect_eq(count(evs, n, "DnsMessage", NULL), 1, "the A answer (tcp4): %s", out);
+  cr_expect_eq(st_test_count(out, "\"dns_addrs\":[\"127.0.0.9\"]"), 1, "%s", out);
+  cr_expect_eq(named_connects(evs, n), 2, "%s", out);
   free(out);
   free(err);
 }

@@ -527,7 +527,7 @@ static void on_connect_exit(pt_tracer *t, pt_task *k, pt_sock *s, int32_t ret) {
   if (ret == 0)
     s->connected = true;
   if ((ret == 0 || ret == -EINPROGRESS) && k->to_dns && !s->dns)
-    pt_dns_mark(t, s);
+    pt_dns_mark(t, s, k->tid);
   if (ret == -EINPROGRESS && d >= 0) {
     pt_watch_add(t, s, d, &a.r.p);
     pt_watch_check(t, s, false); /* loopback often finishes inside the call */

@@ -39,17 +39,18 @@ bool pt_syscall_stops(const pt_tracer *t, const pt_proc *p) {
   return t->attach || (p && p->dns_fds > 0);
 }
 
-/* Each thread of p not stopped for us now stops once, to be resumed with
- * syscall stops. */
-static void interrupt_threads(pt_tracer *t, const pt_proc *p) {
+/* Each thread of p but self (stopped for us now) stops once, to be resumed
+ * with syscall stops. As with strace -p's attach, a thread asleep in a call
+ * that the kernel does not restart (epoll_wait) sees EINTR. */
+static void interrupt_threads(pt_tracer *t, const pt_proc *p, pid_t self) {
   pt_task *k, *tmp;
   HASH_ITER(hh, t->tasks, k, tmp) {
-    if (k->proc == p)
+    if (k->proc == p && k->tid != self)
       ptrace(PTRACE_INTERRUPT, k->tid, 0, 0);
   }
 }
 
-void pt_dns_mark(pt_tracer *t, pt_sock *s) {
+void pt_dns_mark(pt_tracer *t, pt_sock *s, pid_t self) {
   s->dns = true;
   pt_proc *p, *ptmp;
   HASH_ITER(hh, t->procs, p, ptmp) {
@@ -59,7 +60,7 @@ void pt_dns_mark(pt_tracer *t, pt_sock *s) {
       n += f->cookie == s->cookie;
     }
     if (n && !pt_syscall_stops(t, p))
-      interrupt_threads(t, p);
+      interrupt_threads(t, p, self);
     p->dns_fds += n;
   }
 }

@@ -132,7 +132,8 @@ void pt_proc_rec(const pt_task *k, struct st_bpf_proc *p);
  * tracee's buffers. A process that holds one makes syscall stops (every
  * call, entry and exit) until it closes it, since the seccomp filter
  * cannot tell its data calls from others. */
-void pt_dns_mark(pt_tracer *t, pt_sock *s);
+/* A socket connected to port 53 (by thread self, stopped). */
+void pt_dns_mark(pt_tracer *t, pt_sock *s, pid_t self);
 /* Whether the process's threads are to make syscall stops now. */
 bool pt_syscall_stops(const pt_tracer *t, const pt_proc *p);
 /* At a call's syscall-entry stop: true when it moves data on a DNS socket

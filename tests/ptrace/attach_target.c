@@ -1,12 +1,15 @@
-/* A running program for `run --pid`: it listens on a loopback port, says
- * "ready PID" and then does what each line on its standard input asks:
- *   go    a connect to 127.0.0.1:9 (refused), then a connect to its own
- *         listener, accepted, 2 bytes each way, both closed; says "done"
+/* A running program for `run --pid`: it listens on a loopback port, starts
+ * a second thread, says "ready PID" and then does what each line on its
+ * standard input asks:
+ *   go    a connect to 127.0.0.1:9 (refused) made by the second thread, then
+ *         a connect to its own listener, accepted, 2 bytes each way, both
+ *         closed; says "done"
  *   ping  says "pong" (it still runs)
  * and exits 0 at end of input. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +27,32 @@ static struct sockaddr_in loopback(int port) {
   return a;
 }
 
+/* The second thread: a refused connect each time it is asked (a byte on
+ * ask), answered on done. */
+static int ask[2], done[2];
+
+static void *refuser(void *arg) {
+  (void)arg;
+  char b;
+  while (read(ask[0], &b, 1) == 1) {
+    struct sockaddr_in closed = loopback(9);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0)
+      die("socket");
+    if (connect(c, (struct sockaddr *)&closed, sizeof closed) == 0 || errno != ECONNREFUSED)
+      die("connect to port 9 was not refused");
+    close(c);
+    if (write(done[1], "x", 1) != 1)
+      die("write");
+  }
+  return NULL;
+}
+
 static void go(int listener, const struct sockaddr_in *at) {
-  struct sockaddr_in closed = loopback(9);
-  int c = socket(AF_INET, SOCK_STREAM, 0);
-  if (c < 0)
-    die("socket");
-  if (connect(c, (struct sockaddr *)&closed, sizeof closed) == 0 || errno != ECONNREFUSED)
-    die("connect to port 9 was not refused");
-  close(c);
+  char b;
+  if (write(ask[1], "x", 1) != 1 || read(done[0], &b, 1) != 1)
+    die("the second thread");
+  int c;
   if ((c = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
       connect(c, (const struct sockaddr *)at, sizeof *at) != 0)
     die("connect to the listener");
@@ -51,6 +72,9 @@ int main(void) {
   if (l < 0 || bind(l, (struct sockaddr *)&at, sizeof at) != 0 || listen(l, 4) != 0 ||
       getsockname(l, (struct sockaddr *)&at, &len) != 0)
     die("listen");
+  pthread_t th;
+  if (pipe(ask) != 0 || pipe(done) != 0 || pthread_create(&th, NULL, refuser, NULL) != 0)
+    die("thread");
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("ready %d\n", (int)getpid());
   char line[64];

@@ -360,6 +360,13 @@ Test(ptrace_cli, run_pid_attaches_sees_the_connects_and_detaches_leaving_it_runn
   cr_expect_eq(st_test_count(out, "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":9}"), 2,
                "the refused connect's enter and exit name port 9: %s", out);
   cr_expect_eq(st_test_count(out, "\"final_status\":\"refused\""), 1);
+  /* The refused connect is the second thread's (it ran before the
+   * attach): every thread was attached. */
+  int threaded = 0;
+  for (size_t i = 0; i < n; i++)
+    threaded += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
+                !strcmp(evs[i].status, "refused") && evs[i].tid != evs[i].pid;
+  cr_expect_eq(threaded, 1, "%s", out);
   free(out);
   free(err);
 }

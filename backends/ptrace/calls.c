@@ -46,7 +46,37 @@ uint64_t pt_now(void) {
 }
 
 void pt_feed(pt_tracer *t, const void *rec, size_t size) {
+  /* While the tracer handles a stop, kept (in order) until the tracee is
+   * resumed: expanding them is the tracer's work, not the tracee's wait. */
+  if (t->defer) {
+    size_t need = t->ndeferred + sizeof(size_t) + size;
+    if (need > t->deferred_cap) {
+      size_t cap = need * 2;
+      uint8_t *n = realloc(t->deferred, cap);
+      if (!n) {
+        ebpf_expand(t->x, rec, size); /* out of memory: now, in order */
+        return;
+      }
+      t->deferred = n;
+      t->deferred_cap = cap;
+    }
+    memcpy(t->deferred + t->ndeferred, &size, sizeof size);
+    memcpy(t->deferred + t->ndeferred + sizeof size, rec, size);
+    t->ndeferred = need;
+    return;
+  }
   ebpf_expand(t->x, rec, size);
+}
+
+void pt_feed_deferred(pt_tracer *t) {
+  for (size_t off = 0; off < t->ndeferred;) {
+    size_t size;
+    memcpy(&size, t->deferred + off, sizeof size);
+    ebpf_expand(t->x, t->deferred + off + sizeof size, size);
+    off += sizeof size + size;
+  }
+  t->ndeferred = 0;
+  t->defer = false;
 }
 
 /* ---- the tracee's descriptors and memory ---------------------------------- */

@@ -421,6 +421,7 @@ static void pt_close(st_backend *base) {
     if (fds[i] >= 0)
       close(fds[i]);
   free(b->t.batch);
+  free(b->t.deferred);
   sem_destroy(&b->started);
   pthread_mutex_destroy(&b->t.lock);
   free(b);

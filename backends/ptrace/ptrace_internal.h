@@ -78,6 +78,12 @@ typedef struct pt_tracer {
    * the watcher's, one at a time. */
   pthread_mutex_t lock;
   ebpf_expander *x;
+  /* Records made while a stop is handled, fed once the tracee is resumed
+   * (pt_feed_deferred), before the lock is let go: each a size_t, then the
+   * record. */
+  bool defer;
+  uint8_t *deferred;
+  size_t ndeferred, deferred_cap;
   int epoll_fd; /* pending connects (watch.c) */
   int stop_fd;  /* eventfd: the watcher ends */
   /* Events made but not yet handed to the session: handed over in batches
@@ -119,8 +125,10 @@ void pt_proc_exec(pt_tracer *t, pt_proc *p);
 void pt_proc_fork(pt_tracer *t, pt_proc *parent, pt_proc *child);
 void pt_proc_free_fds(pt_tracer *t, pt_proc *p);
 pt_sock *pt_sock_find(pt_tracer *t, uint64_t cookie);
-/* Feeds one record to the expander (under the lock). */
+/* Feeds one record to the expander (under the lock); while t->defer, at
+ * pt_feed_deferred. */
 void pt_feed(pt_tracer *t, const void *rec, size_t size);
+void pt_feed_deferred(pt_tracer *t);
 /* The tracee's memory (all len bytes, or false). */
 bool pt_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
 pt_sock *pt_sock_of_fd(pt_tracer *t, pt_proc *p, int fd);

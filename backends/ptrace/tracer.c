@@ -289,6 +289,7 @@ void pt_loop(pt_tracer *t) {
       break; /* ECHILD: nothing left */
     }
     pthread_mutex_lock(&t->lock);
+    t->defer = true;
     if (WIFEXITED(st) || WIFSIGNALED(st)) {
       if (tid == t->root) {
         t->status = st;
@@ -309,6 +310,7 @@ void pt_loop(pt_tracer *t) {
       else
         resume(t, k, tid, sig); /* deliver the signal */
     }
+    pt_feed_deferred(t); /* the task is resumed */
     pthread_mutex_unlock(&t->lock);
   }
 }

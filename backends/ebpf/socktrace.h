@@ -178,6 +178,22 @@ struct st_bpf_rec_option {
   __u64 value;
 };
 
+/* AFD's option code for a socket option Linux has too (SOL_SOCKET 1:
+ * SO_OOBINLINE 10, SO_RCVBUF 8, SO_SNDBUF 7; IPPROTO_IPV6 41: IPV6_V6ONLY
+ * 26); others keep their native level and name as 0x80000000 | level << 16
+ * | name. Used by the kernel side and by the ptrace backend. */
+static inline __attribute__((always_inline)) __u32 st_bpf_afd_option(__u32 level, __u32 name) {
+  if (level == 1 && name == 10)
+    return 1;
+  if (level == 1 && name == 8)
+    return 6;
+  if (level == 1 && name == 7)
+    return 7;
+  if (level == 41 && name == 26)
+    return 0xD;
+  return 0x80000000u | (level & 0x7fff) << 16 | (name & 0xffff);
+}
+
 /* st_bpf_rec_data.call */
 enum { ST_BPF_CALL_PLAIN = 0, ST_BPF_CALL_TO, ST_BPF_CALL_MSG, ST_BPF_CALL_MMSG };
 

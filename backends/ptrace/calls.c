@@ -46,7 +46,37 @@ uint64_t pt_now(void) {
 }
 
 void pt_feed(pt_tracer *t, const void *rec, size_t size) {
+  /* While the tracer handles a stop, kept (in order) until the tracee is
+   * resumed: expanding them is the tracer's work, not the tracee's wait. */
+  if (t->defer) {
+    size_t need = t->ndeferred + sizeof(size_t) + size;
+    if (need > t->deferred_cap) {
+      size_t cap = need * 2;
+      uint8_t *n = realloc(t->deferred, cap);
+      if (!n) {
+        ebpf_expand(t->x, rec, size); /* out of memory: now, in order */
+        return;
+      }
+      t->deferred = n;
+      t->deferred_cap = cap;
+    }
+    memcpy(t->deferred + t->ndeferred, &size, sizeof size);
+    memcpy(t->deferred + t->ndeferred + sizeof size, rec, size);
+    t->ndeferred = need;
+    return;
+  }
   ebpf_expand(t->x, rec, size);
+}
+
+void pt_feed_deferred(pt_tracer *t) {
+  for (size_t off = 0; off < t->ndeferred;) {
+    size_t size;
+    memcpy(&size, t->deferred + off, sizeof size);
+    ebpf_expand(t->x, t->deferred + off + sizeof size, size);
+    off += sizeof size + size;
+  }
+  t->ndeferred = 0;
+  t->defer = false;
 }
 
 /* ---- the tracee's descriptors and memory ---------------------------------- */
@@ -57,7 +87,7 @@ static int dup_of(const pt_proc *p, int fd) {
   return (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
 }
 
-static bool read_mem(pid_t tid, uint64_t addr, void *buf, size_t len) {
+bool pt_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len) {
   struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
   if (!addr || !len)
     return false;
@@ -130,7 +160,7 @@ static void addr_arg(pid_t tid, uint64_t ptr, uint64_t len, struct st_bpf_addr *
   memset(a, 0, sizeof *a);
   if (len > sizeof ss)
     len = sizeof ss;
-  if (read_mem(tid, ptr, &ss, (size_t)len))
+  if (pt_read_mem(tid, ptr, &ss, (size_t)len))
     from_sockaddr(&ss, (socklen_t)len, a, path, path_len);
 }
 
@@ -148,7 +178,7 @@ static pt_fd *fd_find(pt_proc *p, int fd) {
   return f;
 }
 
-static pt_sock *sock_of_fd(pt_tracer *t, pt_proc *p, int fd) {
+pt_sock *pt_sock_of_fd(pt_tracer *t, pt_proc *p, int fd) {
   pt_fd *f = fd_find(p, fd);
   return f ? pt_sock_find(t, f->cookie) : NULL;
 }
@@ -168,13 +198,52 @@ static void fd_drop(pt_tracer *t, pt_proc *p, int fd) {
   pt_sock *s = pt_sock_find(t, f->cookie);
   HASH_DEL(p->fds, f);
   free(f);
+  if (s && s->dns)
+    p->dns_fds--;
   if (s)
     sock_release(t, s);
 }
 
+/* fd of p now holds s (fd is free in the table). */
+static void fd_add(pt_proc *p, int fd, pt_sock *s) {
+  pt_fd *f = calloc(1, sizeof *f);
+  if (!f)
+    return;
+  f->fd = fd;
+  f->cookie = s->cookie;
+  HASH_ADD_INT(p->fds, fd, f);
+  s->holders++;
+  if (s->dns)
+    p->dns_fds++;
+}
+
+/* What socket(2)'s arguments say a new socket is, where they say it fully
+ * (the kernel's default protocol of an IP stream or datagram socket, a unix
+ * socket): false to ask the socket. */
+static bool kind_from_args(const uint64_t *args, struct st_bpf_sock *s) {
+  int family = (int)args[0], type = (int)(args[1] & 0xf), proto = (int)args[2];
+  memset(s, 0, sizeof *s);
+  s->family = (uint16_t)family;
+  s->type = (uint16_t)type;
+  if (family == AF_UNIX) {
+    s->protocol = (uint16_t)proto;
+    return true;
+  }
+  if (family != AF_INET && family != AF_INET6)
+    return false;
+  if (type == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP))
+    s->protocol = IPPROTO_TCP;
+  else if (type == SOCK_DGRAM && (proto == 0 || proto == IPPROTO_UDP))
+    s->protocol = IPPROTO_UDP;
+  else
+    return false;
+  return true;
+}
+
 /* fd now holds the socket of duplicate d (a new one, or one the table
- * knows). */
-static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, bool *fresh) {
+ * knows); kind says what a new one is (NULL: ask it). */
+static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, const struct st_bpf_sock *kind,
+                        bool *fresh) {
   uint64_t cookie = cookie_of(d);
   if (!cookie)
     return NULL;
@@ -187,46 +256,50 @@ static pt_sock *fd_bind(pt_tracer *t, pt_proc *p, int fd, int d, bool *fresh) {
       return NULL;
     s->cookie = cookie;
     s->watch_fd = -1;
-    kind_of(d, &s->s);
+    if (kind)
+      s->s = *kind;
+    else
+      kind_of(d, &s->s);
     HASH_ADD(hh, t->socks, cookie, sizeof s->cookie, s);
   }
-  pt_fd *f = calloc(1, sizeof *f);
-  if (!f)
-    return s;
-  f->fd = fd;
-  f->cookie = cookie;
-  HASH_ADD_INT(p->fds, fd, f);
-  s->holders++;
+  fd_add(p, fd, s);
   return s;
 }
 
-/* The socket a call names; one this table has not met (inherited, or
- * received over a unix socket) is learnt now. */
+/* The socket a call names; one this table has not met (inherited,
+ * received over a unix socket, or opened before we attached) is learnt now,
+ * connected if it has a peer. */
 static pt_sock *sock_arg(pt_tracer *t, pt_proc *p, int fd) {
-  pt_sock *s = sock_of_fd(t, p, fd);
+  pt_sock *s = pt_sock_of_fd(t, p, fd);
   if (s)
     return s;
   int d = dup_of(p, fd);
   if (d < 0)
     return NULL;
-  s = fd_bind(t, p, fd, d, NULL);
+  bool fresh = false;
+  s = fd_bind(t, p, fd, d, NULL, &fresh);
+  if (s && fresh) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    s->connected = getpeername(d, (void *)&ss, &len) == 0;
+  }
   close(d);
   return s;
+}
+
+/* The socket of a call that only concerns known sockets (close, data,
+ * SO_ERROR): attached to a running process, any socket, since those it
+ * opened before are met first here. */
+static pt_sock *sock_known(pt_tracer *t, pt_proc *p, int fd) {
+  return t->attach ? sock_arg(t, p, fd) : pt_sock_of_fd(t, p, fd);
 }
 
 void pt_proc_fork(pt_tracer *t, pt_proc *parent, pt_proc *child) {
   pt_fd *f, *tmp;
   HASH_ITER(hh, parent->fds, f, tmp) {
     pt_sock *s = pt_sock_find(t, f->cookie);
-    pt_fd *c = calloc(1, sizeof *c);
-    if (!s || !c) {
-      free(c);
-      continue;
-    }
-    c->fd = f->fd;
-    c->cookie = f->cookie;
-    HASH_ADD_INT(child->fds, fd, c);
-    s->holders++;
+    if (s)
+      fd_add(child, f->fd, s);
   }
 }
 
@@ -239,7 +312,7 @@ void pt_proc_free_fds(pt_tracer *t, pt_proc *p) {
 
 /* ---- records ----------------------------------------------------------------- */
 
-static void proc_rec(const pt_task *k, struct st_bpf_proc *p) {
+void pt_proc_rec(const pt_task *k, struct st_bpf_proc *p) {
   memset(p, 0, sizeof *p);
   p->pid = (uint32_t)k->proc->tgid;
   p->tid = (uint32_t)k->tid;
@@ -247,7 +320,7 @@ static void proc_rec(const pt_task *k, struct st_bpf_proc *p) {
   memcpy(p->comm, k->proc->comm, ST_BPF_COMM_MAX);
 }
 
-static void hdr(struct st_bpf_hdr *h, uint16_t kind, uint64_t sk, int32_t ret) {
+void pt_hdr(struct st_bpf_hdr *h, uint16_t kind, uint64_t sk, int32_t ret) {
   h->ts = pt_now();
   h->sk = sk;
   h->kind = kind;
@@ -267,8 +340,8 @@ static void feed_addr(pt_tracer *t, addr_rec *a) {
 static void addr_start(addr_rec *a, const pt_task *k, uint16_t kind, const pt_sock *s,
                        int32_t ret) {
   memset(a, 0, sizeof *a);
-  hdr(&a->r.h, kind, s->cookie, ret);
-  proc_rec(k, &a->r.p);
+  pt_hdr(&a->r.h, kind, s->cookie, ret);
+  pt_proc_rec(k, &a->r.p);
   a->r.s = s->s;
 }
 
@@ -313,8 +386,8 @@ static void tcp_close_info(int d, struct st_bpf_rec_close *r) {
 static void feed_close(pt_tracer *t, const pt_task *k, pt_sock *s, int d) {
   struct st_bpf_rec_close r;
   memset(&r, 0, sizeof r);
-  hdr(&r.h, ST_K_CLOSE, s->cookie, 0);
-  proc_rec(k, &r.p);
+  pt_hdr(&r.h, ST_K_CLOSE, s->cookie, 0);
+  pt_proc_rec(k, &r.p);
   r.s = s->s;
   pt_watch_check(t, s, true);
   if (d >= 0 && s->s.family != AF_UNIX) {
@@ -327,7 +400,7 @@ static void feed_close(pt_tracer *t, const pt_task *k, pt_sock *s, int d) {
     if (r.state == ST_TCP_CLOSE) {
       struct st_bpf_rec_flow f;
       memset(&f, 0, sizeof f);
-      hdr(&f.h, ST_K_RESET_RECV, s->cookie, 0);
+      pt_hdr(&f.h, ST_K_RESET_RECV, s->cookie, 0);
       f.pid = r.p.pid;
       memcpy(f.comm, r.p.comm, ST_BPF_COMM_MAX);
       f.local = r.local;
@@ -336,7 +409,7 @@ static void feed_close(pt_tracer *t, const pt_task *k, pt_sock *s, int d) {
     } else if (r.state == ST_TCP_CLOSE_WAIT || r.state == ST_TCP_LAST_ACK) {
       struct st_bpf_rec_stack st;
       memset(&st, 0, sizeof st);
-      hdr(&st.h, ST_K_STATE, s->cookie, 0);
+      pt_hdr(&st.h, ST_K_STATE, s->cookie, 0);
       st.arg = ST_TCP_ESTABLISHED << 8 | ST_TCP_CLOSE_WAIT;
       st.sport = r.local.port;
       st.dport = r.remote.port;
@@ -353,6 +426,20 @@ static bool is_data_call(int nr) {
   return nr == __NR_sendto || nr == __NR_recvfrom || nr == __NR_sendmsg || nr == __NR_recvmsg ||
          nr == __NR_sendmmsg || nr == __NR_recvmmsg || nr == __NR_read || nr == __NR_write ||
          nr == __NR_readv || nr == __NR_writev;
+}
+
+/* Level 5: an option set (setsockopt's exit, or ioctl(FIONBIO), which
+ * cannot fail on an open socket, at its start), as an AfdOption. */
+static void feed_option(pt_tracer *t, const pt_task *k, const pt_sock *s, uint32_t option,
+                        uint64_t value, int32_t ret) {
+  struct st_bpf_rec_option r;
+  memset(&r, 0, sizeof r);
+  pt_hdr(&r.h, ST_K_OPTION, s->cookie, ret);
+  pt_proc_rec(k, &r.p);
+  r.s = s->s;
+  r.option = option;
+  r.value = value;
+  pt_feed(t, &r, sizeof r);
 }
 
 bool pt_call_enter(pt_tracer *t, pt_task *k) {
@@ -374,7 +461,7 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
   case __NR_close:
     /* Read and ended at its start, as the kernel side does (one stop, not
      * two: a close of a valid descriptor does not fail). */
-    if ((s = sock_of_fd(t, p, fd))) {
+    if ((s = sock_known(t, p, fd))) {
       pt_watch_check(t, s, false);
       if (s->holders == 1) {
         int d = dup_of(p, fd);
@@ -386,8 +473,15 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
     }
     return false;
   case __NR_getsockopt:
-    s = sock_of_fd(t, p, fd);
+  case __NR_setsockopt:
+    s = sock_known(t, p, fd);
     break;
+  case __NR_ioctl: { /* FIONBIO */
+    uint32_t on = 0;
+    if ((s = sock_known(t, p, fd)) && pt_read_mem(k->tid, k->args[2], &on, sizeof on))
+      feed_option(t, k, s, 2 /* AFD's FIONBIO */, on, 0);
+    return false;
+  }
   case __NR_connect:
     s = sock_arg(t, p, fd);
     if (s) {
@@ -396,11 +490,13 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
       addr_arg(k->tid, k->args[1], k->args[2], &a.r.remote, a.path, &a.r.h.path_len);
       feed_addr(t, &a);
       s->connected = false;
+      k->to_dns =
+          a.r.remote.port == 53 && (a.r.remote.family == AF_INET || a.r.remote.family == AF_INET6);
     }
     break;
   default:
     if (is_data_call(k->nr))
-      s = sock_of_fd(t, p, fd);
+      s = sock_known(t, p, fd);
     else
       s = sock_arg(t, p, fd); /* bind, listen, accept, shutdown */
     break;
@@ -414,15 +510,17 @@ bool pt_call_enter(pt_tracer *t, pt_task *k) {
 
 static void on_socket(pt_tracer *t, pt_task *k, int fd, bool created) {
   int d = dup_of(k->proc, fd);
-  pt_sock *s = d >= 0 ? fd_bind(t, k->proc, fd, d, NULL) : NULL;
+  struct st_bpf_sock kind;
+  bool known = k->nr == __NR_socket && kind_from_args(k->args, &kind);
+  pt_sock *s = d >= 0 ? fd_bind(t, k->proc, fd, d, known ? &kind : NULL, NULL) : NULL;
   if (d >= 0)
     close(d);
   if (!s || !created)
     return;
   struct st_bpf_rec_sock r;
   memset(&r, 0, sizeof r);
-  hdr(&r.h, ST_K_CREATE, s->cookie, 0);
-  proc_rec(k, &r.p);
+  pt_hdr(&r.h, ST_K_CREATE, s->cookie, 0);
+  pt_proc_rec(k, &r.p);
   r.s = s->s;
   pt_feed(t, &r, sizeof r);
 }
@@ -430,8 +528,8 @@ static void on_socket(pt_tracer *t, pt_task *k, int fd, bool created) {
 static void on_socket_failed(pt_tracer *t, pt_task *k, int32_t ret) {
   struct st_bpf_rec_sock r;
   memset(&r, 0, sizeof r);
-  hdr(&r.h, ST_K_CREATE, 0, ret);
-  proc_rec(k, &r.p);
+  pt_hdr(&r.h, ST_K_CREATE, 0, ret);
+  pt_proc_rec(k, &r.p);
   r.s.family = (uint16_t)k->args[0];
   r.s.type = (uint16_t)(k->args[1] & 0xf);
   r.s.protocol = (uint16_t)k->args[2];
@@ -439,19 +537,12 @@ static void on_socket_failed(pt_tracer *t, pt_task *k, int32_t ret) {
 }
 
 static void on_dup(pt_tracer *t, pt_task *k, int64_t ret) {
-  pt_sock *s = sock_of_fd(t, k->proc, (int)k->args[0]);
+  pt_sock *s = pt_sock_of_fd(t, k->proc, (int)k->args[0]);
   if (ret < 0 || (int)ret == (int)k->args[0])
     return;
   fd_drop(t, k->proc, (int)ret); /* dup2 onto a socket closes it */
-  if (!s)
-    return;
-  pt_fd *f = calloc(1, sizeof *f);
-  if (!f)
-    return;
-  f->fd = (int)ret;
-  f->cookie = s->cookie;
-  HASH_ADD_INT(k->proc->fds, fd, f);
-  s->holders++;
+  if (s)
+    fd_add(k->proc, (int)ret, s);
 }
 
 static void on_connect_exit(pt_tracer *t, pt_task *k, pt_sock *s, int32_t ret) {
@@ -465,6 +556,8 @@ static void on_connect_exit(pt_tracer *t, pt_task *k, pt_sock *s, int32_t ret) {
   feed_addr(t, &a);
   if (ret == 0)
     s->connected = true;
+  if ((ret == 0 || ret == -EINPROGRESS) && k->to_dns && !s->dns)
+    pt_dns_mark(t, s, k->tid);
   if (ret == -EINPROGRESS && d >= 0) {
     pt_watch_add(t, s, d, &a.r.p);
     pt_watch_check(t, s, false); /* loopback often finishes inside the call */
@@ -479,13 +572,14 @@ static void on_accept_exit(pt_tracer *t, pt_task *k, pt_sock *l, int64_t ret) {
     char path[ST_BPF_PATH_MAX];
   } a;
   memset(&a, 0, sizeof a);
-  hdr(&a.r.h, ST_K_ACCEPT, l->cookie, ret < 0 ? (int32_t)ret : 0);
-  proc_rec(k, &a.r.p);
+  pt_hdr(&a.r.h, ST_K_ACCEPT, l->cookie, ret < 0 ? (int32_t)ret : 0);
+  pt_proc_rec(k, &a.r.p);
   a.r.s = l->s;
   a.r.backlog = l->backlog;
   if (ret >= 0) {
     int d = dup_of(k->proc, (int)ret);
-    pt_sock *n = d >= 0 ? fd_bind(t, k->proc, (int)ret, d, NULL) : NULL;
+    /* An accepted socket is of its listener's family, type and protocol. */
+    pt_sock *n = d >= 0 ? fd_bind(t, k->proc, (int)ret, d, &l->s, NULL) : NULL;
     if (n) {
       n->connected = true;
       a.r.child = n->cookie;
@@ -503,7 +597,7 @@ static void on_accept_exit(pt_tracer *t, pt_task *k, pt_sock *l, int64_t ret) {
  * ended when that was a failure (the socket keeps the error for it). */
 static void on_so_error(pt_tracer *t, pt_task *k, pt_sock *s, int64_t ret) {
   int err = 0;
-  if (ret != 0 || s->watch_fd < 0 || !read_mem(k->tid, k->args[3], &err, sizeof err))
+  if (ret != 0 || s->watch_fd < 0 || !pt_read_mem(k->tid, k->args[3], &err, sizeof err))
     return;
   if (!err) {
     pt_watch_check(t, s, false);
@@ -511,7 +605,7 @@ static void on_so_error(pt_tracer *t, pt_task *k, pt_sock *s, int64_t ret) {
   }
   struct st_bpf_rec_stack r;
   memset(&r, 0, sizeof r);
-  hdr(&r.h, ST_K_CONN_DONE, s->cookie, -err);
+  pt_hdr(&r.h, ST_K_CONN_DONE, s->cookie, -err);
   pt_feed(t, &r, sizeof r);
   pt_watch_check(t, s, true);
 }
@@ -519,8 +613,8 @@ static void on_so_error(pt_tracer *t, pt_task *k, pt_sock *s, int64_t ret) {
 static void on_data(pt_tracer *t, pt_task *k, pt_sock *s, int64_t ret) {
   struct st_bpf_rec_data r;
   memset(&r, 0, sizeof r);
-  hdr(&r.h, ST_K_DATA, s->cookie, ret > INT32_MAX ? INT32_MAX : (int32_t)ret);
-  proc_rec(k, &r.p);
+  pt_hdr(&r.h, ST_K_DATA, s->cookie, ret > INT32_MAX ? INT32_MAX : (int32_t)ret);
+  pt_proc_rec(k, &r.p);
   r.s = s->s;
   switch (k->nr) {
   case __NR_sendto:
@@ -535,7 +629,7 @@ static void on_data(pt_tracer *t, pt_task *k, pt_sock *s, int64_t ret) {
       r.h.flags |= ST_BPF_F_PEEK;
     if (k->args[4] && ret >= 0) {
       socklen_t len = 0;
-      if (read_mem(k->tid, k->args[5], &len, sizeof len))
+      if (pt_read_mem(k->tid, k->args[5], &len, sizeof len))
         addr_arg(k->tid, k->args[4], len, &r.remote, NULL, NULL);
     }
     break;
@@ -546,7 +640,7 @@ static void on_data(pt_tracer *t, pt_task *k, pt_sock *s, int64_t ret) {
     r.call = ST_BPF_CALL_MSG;
     if (!r.send && (k->args[2] & MSG_PEEK))
       r.h.flags |= ST_BPF_F_PEEK;
-    if (ret >= 0 && read_mem(k->tid, k->args[1], &m, sizeof m) && m.msg_name)
+    if (ret >= 0 && pt_read_mem(k->tid, k->args[1], &m, sizeof m) && m.msg_name)
       addr_arg(k->tid, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen, &r.remote, NULL, NULL);
     break;
   }
@@ -579,7 +673,7 @@ void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret) {
     return;
   case __NR_socketpair: {
     int sv[2];
-    if (ret == 0 && read_mem(k->tid, k->args[3], sv, sizeof sv)) {
+    if (ret == 0 && pt_read_mem(k->tid, k->args[3], sv, sizeof sv)) {
       on_socket(t, k, sv[0], true);
       on_socket(t, k, sv[1], true);
     }
@@ -630,8 +724,8 @@ void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret) {
   case __NR_shutdown: {
     struct st_bpf_rec_sock r;
     memset(&r, 0, sizeof r);
-    hdr(&r.h, ST_K_SHUTDOWN, s->cookie, r32);
-    proc_rec(k, &r.p);
+    pt_hdr(&r.h, ST_K_SHUTDOWN, s->cookie, r32);
+    pt_proc_rec(k, &r.p);
     r.s = s->s;
     r.arg = (uint32_t)k->args[1];
     pt_feed(t, &r, sizeof r);
@@ -640,6 +734,12 @@ void pt_call_exit(pt_tracer *t, pt_task *k, int64_t ret) {
   case __NR_getsockopt:
     on_so_error(t, k, s, ret);
     break;
+  case __NR_setsockopt: {
+    uint64_t value = 0;
+    pt_read_mem(k->tid, k->args[3], &value, k->args[4] >= 8 ? 8 : 4);
+    feed_option(t, k, s, st_bpf_afd_option((uint32_t)k->args[1], (uint32_t)k->args[2]), value, r32);
+    break;
+  }
   default:
     if (is_data_call(k->nr))
       on_data(t, k, s, ret);

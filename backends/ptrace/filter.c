@@ -5,10 +5,11 @@
  * untouched. Level 4 stops at the calls that make, name, connect and end
  * sockets and at those that copy descriptors (to know a socket's last
  * close); level 5 adds the data calls (read and write too: Go's net
- * package and many servers move socket data with them). fcntl stops only
- * when it duplicates a descriptor, getsockopt only for SO_ERROR. A call
- * made through another ABI than the native one (a 32-bit program) always
- * stops: its numbers differ.
+ * package and many servers move socket data with them) and the options
+ * set (setsockopt, ioctl FIONBIO only: AfdOption). fcntl stops only when
+ * it duplicates a descriptor, getsockopt only for SO_ERROR. A call made
+ * through another ABI than the native one (a 32-bit program) always stops
+ * (its numbers differ) and is not read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,20 +44,32 @@ static const int level4_calls[] = {
 };
 
 static const int level5_calls[] = {
-    __NR_sendto,   __NR_recvfrom, __NR_sendmsg, __NR_recvmsg, __NR_sendmmsg,
-    __NR_recvmmsg, __NR_read,     __NR_write,   __NR_readv,   __NR_writev,
+    __NR_sendto, __NR_recvfrom, __NR_sendmsg, __NR_recvmsg, __NR_sendmmsg,   __NR_recvmmsg,
+    __NR_read,   __NR_write,    __NR_readv,   __NR_writev,  __NR_setsockopt,
 };
+
+#define FIONBIO 0x5421
 
 #define N4 (sizeof level4_calls / sizeof level4_calls[0])
 #define N5 (sizeof level5_calls / sizeof level5_calls[0])
-#define MAX_INSNS (N4 + N5 + 24)
+#define MAX_INSNS (N4 + N5 + 32)
 
-bool pt_call_traced(int nr, uint8_t level) {
+uint32_t pt_native_arch(void) {
+  return NATIVE_ARCH;
+}
+
+bool pt_call_traced(uint32_t arch, int nr, const uint64_t *args, uint8_t level) {
+  if (arch != NATIVE_ARCH)
+    return false; /* its numbers are not these */
   for (size_t i = 0; i < N4; i++)
     if (level4_calls[i] == nr)
       return true;
-  if (nr == __NR_fcntl || nr == __NR_getsockopt)
-    return true;
+  if (nr == __NR_fcntl)
+    return (uint32_t)args[1] == 0 /* F_DUPFD */ || (uint32_t)args[1] == 1030 /* F_DUPFD_CLOEXEC */;
+  if (nr == __NR_getsockopt)
+    return (uint32_t)args[1] == 1 /* SOL_SOCKET */ && (uint32_t)args[2] == 4 /* SO_ERROR */;
+  if (nr == __NR_ioctl)
+    return level >= 5 && (uint32_t)args[1] == FIONBIO;
   if (level >= 5)
     for (size_t i = 0; i < N5; i++)
       if (level5_calls[i] == nr)
@@ -87,6 +100,17 @@ int st_ptrace_child_prepare(uint8_t level) {
    * nothing below): the number again, then the list. */
   f[n++] =
       (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  /* Level 5: ioctl only for FIONBIO (AfdOption; ioctl runs for every
+   * device), then the number again (skip 4 when not ioctl). */
+  if (level >= 5) {
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 4);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                          offsetof(struct seccomp_data, args[1]));
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FIONBIO, 0, 1);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+    f[n++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  }
   /* getsockopt: only SOL_SOCKET/SO_ERROR, how an application learns how its
    * non-blocking connect ended (and reading it ourselves would take the
    * answer from it). */

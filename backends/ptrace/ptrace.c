@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,7 +44,15 @@ static const char *const gaps[] = {
      "DataIndication (the TCP/IP stack's work between calls is not seen without eBPF)"),
     "no ConnectIndication (a connection is seen when it is accepted)",
     "Disconnect and a received reset are reported when the application closes the socket",
-    "no DNS messages yet (the eBPF backend reads them)",
+    ("DNS messages only on sockets connected to port 53 (glibc's and Go's resolvers), not an "
+     "unconnected sendto to port 53 (musl's resolver, dig)"),
+};
+
+/* What differs when attached to a running process (run --pid). */
+static const char *const attach_gaps[] = {
+    ("attached to a running process: every system call it makes stops twice (no seccomp "
+     "filter can be added to it), so it runs slower than under 'run -- CMD'"),
+    "sockets opened before the attach are seen from their first traced call on",
 };
 
 size_t st_ptrace_gaps(const char **out, size_t max) {
@@ -70,11 +79,8 @@ int st_ptrace_event_available(uint8_t provider, uint16_t id, const char **why) {
     *why = "the stack's own work: needs the eBPF backend";
     return 0;
   case ST_EV_DNS_MESSAGE:
-    *why = "not read from the application's buffers yet";
-    return 0;
-  case ST_EV_OPTION:
-    *why = "socket options are not traced";
-    return 0;
+    *why = "on sockets connected to port 53 (glibc, Go), not musl's unconnected sendto";
+    return 2;
   case ST_EV_DISCONNECT:
   case ST_EV_ABORT:
     *why = "seen when the application closes the socket";
@@ -96,6 +102,7 @@ int st_ptrace_event_available(uint8_t provider, uint16_t id, const char **why) {
   case ST_EV_BIND_ADDR:
   case ST_EV_LISTEN:
   case ST_EV_ENDPOINT_SUMMARY:
+  case ST_EV_OPTION:
   case ST_EV_EVENTS_LOST:
   case ST_EV_SESSION_CHANGE:
     return 1;
@@ -183,6 +190,7 @@ static int pt_open(st_backend *base, st_session *s) {
   st_session_backend_filters(s, ST_FILTERED_TREE);
   b->t.root = (pid_t)cfg->filter.tree_root;
   b->t.level = cfg->level ? cfg->level : ST_LEVEL_INFO;
+  b->t.attach = b->opt.attach;
   if (!b->t.root) {
     st_backend_set_error(base, "the ptrace backend traces a command: use 'socktrace run -- CMD'");
     return ST_EINVAL;
@@ -204,8 +212,6 @@ static int pt_open(st_backend *base, st_session *s) {
   struct epoll_event kick = {.events = EPOLLIN, .data.u64 = PT_KICK};
   epoll_ctl(b->t.epoll_fd, EPOLL_CTL_ADD, b->t.kick_fd, &kick);
   ebpf_expander_settings(b->t.x, b->t.level, cfg->keywords);
-  for (size_t i = 0; b->opt.notice && i < sizeof gaps / sizeof gaps[0]; i++)
-    b->opt.notice(gaps[i], b->opt.notice_arg);
   return 0;
 }
 
@@ -213,7 +219,12 @@ static void *tracer_main(void *arg) {
   ptrace_backend *b = arg;
   sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL); /* the loop thread handles signals */
+  /* The loop thread handles signals; but not SIGCHLD: the kernel drops a
+   * SIGCHLD left at its default action only where the tracer (this thread)
+   * does not block it. Blocked here, every stop of the traced tree would
+   * queue one for the process and wake the loop thread for nothing. */
+  sigdelset(&all, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
   pthread_mutex_lock(&b->t.lock);
   b->seize_err = pt_seize(&b->t);
   pthread_mutex_unlock(&b->t.lock);
@@ -236,6 +247,78 @@ static void *watcher_main(void *arg) {
   return pt_watch_thread(arg);
 }
 
+/* A line from /proc/PID/status ("TracerPid:", "Uid:"): its first number,
+ * or -1. */
+static long status_field(pid_t pid, const char *key) {
+  char path[64], line[256];
+  long v = -1;
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, key, strlen(key))) {
+      v = strtol(line + strlen(key), NULL, 10);
+      break;
+    }
+  if (f)
+    fclose(f);
+  return v;
+}
+
+/* Why the kernel refused to let us attach to pid, and what to do: the
+ * first of the known reasons that holds. */
+static void attach_error(st_backend *base, pid_t pid, int err) {
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof path, "/proc/%d", (int)pid);
+  if (err == -ESRCH || stat(path, &st) != 0) {
+    st_backend_set_error(base, "cannot attach to process %d: no such process", (int)pid);
+    return;
+  }
+  long tracer = status_field(pid, "TracerPid:");
+  long uid = status_field(pid, "Uid:");
+  int yama = -1;
+  FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+  if (f && fscanf(f, "%d", &yama) != 1)
+    yama = -1;
+  if (f)
+    fclose(f);
+  if (err != -EPERM)
+    st_backend_set_error(base, "cannot attach to process %d with ptrace: %s", (int)pid,
+                         st_strerror(err));
+  else if (tracer > 0)
+    st_backend_set_error(base,
+                         "cannot attach to process %d: process %ld traces it already (a debugger "
+                         "or strace); detach that first",
+                         (int)pid, tracer);
+  else if (uid >= 0 && (uid_t)uid != getuid() && getuid() != 0)
+    st_backend_set_error(base,
+                         "cannot attach to process %d: it belongs to user %ld, not to you; run "
+                         "as that user (or as root, which uses eBPF: 'socktrace trace -p %d')",
+                         (int)pid, uid, (int)pid);
+  else if (yama >= 1)
+    st_backend_set_error(
+        base,
+        "cannot attach to process %d: Yama's ptrace_scope is %d (%s); start the program under "
+        "'socktrace run -- CMD' instead%s",
+        (int)pid, yama,
+        yama == 1   ? "only a process's ancestors may trace it"
+        : yama == 2 ? "only root may attach"
+                    : "no process may attach",
+        yama == 3 ? "" : ", or as root set /proc/sys/kernel/yama/ptrace_scope to 0");
+  else if (st.st_uid != getuid() && getuid() != 0)
+    st_backend_set_error(base,
+                         "cannot attach to process %d: it is not dumpable (setuid, or it made "
+                         "itself so), which forbids ptrace; start it under 'socktrace run -- "
+                         "CMD' instead",
+                         (int)pid);
+  else
+    st_backend_set_error(base,
+                         "cannot attach to process %d: the kernel refused ptrace (a container's "
+                         "seccomp profile or a security module forbids it: allow ptrace, e.g. "
+                         "docker --cap-add SYS_PTRACE, or start it under 'socktrace run -- CMD')",
+                         (int)pid);
+}
+
 static int pt_start(st_backend *base) {
   ptrace_backend *b = (ptrace_backend *)base;
   if (pthread_create(&b->watcher, NULL, watcher_main, &b->t) != 0) {
@@ -251,13 +334,22 @@ static int pt_start(st_backend *base) {
   while (sem_wait(&b->started) != 0 && errno == EINTR)
     ;
   if (b->seize_err) {
-    st_backend_set_error(base,
-                         "cannot trace the command with ptrace: %s (a container's seccomp "
-                         "profile, Yama or no_new_privs policy may forbid it; allow ptrace, or "
-                         "run as root to use eBPF)",
-                         st_strerror(b->seize_err));
+    if (b->t.attach)
+      attach_error(base, b->t.root, b->seize_err);
+    else
+      st_backend_set_error(base,
+                           "cannot trace the command with ptrace: %s (a container's seccomp "
+                           "profile, Yama or no_new_privs policy may forbid it; allow ptrace, or "
+                           "run as root to use eBPF)",
+                           st_strerror(b->seize_err));
     return b->seize_err;
   }
+  /* Said once tracing works (not before a refusal's one line). */
+  for (size_t i = 0; b->opt.notice && i < sizeof gaps / sizeof gaps[0]; i++)
+    b->opt.notice(gaps[i], b->opt.notice_arg);
+  for (size_t i = 0; b->opt.notice && b->t.attach && i < sizeof attach_gaps / sizeof *attach_gaps;
+       i++)
+    b->opt.notice(attach_gaps[i], b->opt.notice_arg);
   return 0;
 }
 
@@ -277,10 +369,17 @@ static int pt_stop(st_backend *base) {
   ptrace_backend *b = (ptrace_backend *)base;
   if (b->tracer_on) {
     /* Stopped before the command ended: it does not outlive the trace
-     * (as PTRACE_O_EXITKILL would have it if we died). */
-    pt_kill_all(&b->t);
+     * (as PTRACE_O_EXITKILL would have it if we died). Attached, the
+     * process goes on: the tracer thread's end detaches it. */
+    if (b->t.attach)
+      pthread_cancel(b->tracer);
+    else
+      pt_kill_all(&b->t);
     pthread_join(b->tracer, NULL);
     b->tracer_on = false;
+    pthread_mutex_lock(&b->t.lock);
+    pt_flush(&b->t); /* a cancelled loop left its last batch */
+    pthread_mutex_unlock(&b->t.lock);
     if (b->t.exited && b->opt.exited)
       b->opt.exited(b->t.status, b->opt.exited_arg);
   }
@@ -322,6 +421,7 @@ static void pt_close(st_backend *base) {
     if (fds[i] >= 0)
       close(fds[i]);
   free(b->t.batch);
+  free(b->t.deferred);
   sem_destroy(&b->started);
   pthread_mutex_destroy(&b->t.lock);
   free(b);

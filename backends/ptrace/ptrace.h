@@ -31,12 +31,17 @@ typedef struct st_ptrace_options {
    * command exited, with its wait status (the backend reaps it). */
   void (*exited)(int status, void *arg);
   void *exited_arg;
+  /* `run --pid`: attach to the running process cfg.filter.tree_root (of
+   * the same user) and all its threads instead of a held child; stopping
+   * the trace detaches and leaves it running. */
+  bool attach;
 } st_ptrace_options;
 
 /* Creates the backend. It traces the process the session's tree filter
  * names (cfg.filter.tree_root), which must be a child of this process held
  * before its exec: open seizes it, and the child must call
- * st_ptrace_child_prepare() before it execs. */
+ * st_ptrace_child_prepare() before it execs. With opt->attach, the process
+ * runs already: start attaches to it, stop detaches. */
 int st_backend_ptrace_new(const st_ptrace_options *opt, st_backend **out);
 
 /* In the child, after the tracer seized it and before exec: installs the

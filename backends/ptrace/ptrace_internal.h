@@ -30,6 +30,7 @@ typedef struct pt_sock {
   struct st_bpf_sock s;
   uint32_t backlog;
   bool connected; /* connect() or accept() gave it a peer */
+  bool dns;       /* connected to port 53: its messages are read (dns.c) */
   int watch_fd;   /* our duplicate while a connect is pending (-1: none) */
   UT_hash_handle hh;
 } pt_sock;
@@ -43,6 +44,7 @@ typedef struct pt_proc {
   int exiting; /* threads that reached their exit stop */
   char comm[16];
   pt_fd *fds;
+  int dns_fds; /* descriptors of DNS sockets: while any, its threads make syscall stops */
   UT_hash_handle hh;
 } pt_proc;
 
@@ -54,12 +56,21 @@ typedef struct pt_task {
   int nr;
   uint64_t args[6];
   uint64_t cookie; /* the socket of the call's descriptor (0: none) */
+  bool want_exit;  /* the call's exit is to be read */
+  bool to_dns;     /* the connect under way is to port 53 */
+  /* A data call on a DNS socket, between its entry and exit stops. */
+  bool dns_call;
+  int dns_nr;
+  uint64_t dns_args[6];
   UT_hash_handle hh;
 } pt_task;
 
 typedef struct pt_tracer {
   pid_t root;
   uint8_t level;
+  /* run --pid: a running process, attached (no seccomp filter: every call
+   * stops at its entry and exit); stopping the trace detaches from it. */
+  bool attach;
   pt_task *tasks;
   pt_proc *procs;
   pt_sock *socks;
@@ -67,6 +78,12 @@ typedef struct pt_tracer {
    * the watcher's, one at a time. */
   pthread_mutex_t lock;
   ebpf_expander *x;
+  /* Records made while a stop is handled, fed once the tracee is resumed
+   * (pt_feed_deferred), before the lock is let go: each a size_t, then the
+   * record. */
+  bool defer;
+  uint8_t *deferred;
+  size_t ndeferred, deferred_cap;
   int epoll_fd; /* pending connects (watch.c) */
   int stop_fd;  /* eventfd: the watcher ends */
   /* Events made but not yet handed to the session: handed over in batches
@@ -87,8 +104,11 @@ typedef struct pt_tracer {
 /* Hands the batch to the session (under the lock). */
 void pt_flush(pt_tracer *t);
 
-/* filter.c: whether a call number stops at this level. */
-bool pt_call_traced(int nr, uint8_t level);
+/* filter.c: whether a call (of this ABI, number and arguments) is one the
+ * level reads: what the seccomp filter stops at. */
+bool pt_call_traced(uint32_t arch, int nr, const uint64_t *args, uint8_t level);
+/* AUDIT_ARCH_* of the calls the numbers here are of. */
+uint32_t pt_native_arch(void);
 
 /* calls.c */
 uint64_t pt_now(void);
@@ -105,8 +125,29 @@ void pt_proc_exec(pt_tracer *t, pt_proc *p);
 void pt_proc_fork(pt_tracer *t, pt_proc *parent, pt_proc *child);
 void pt_proc_free_fds(pt_tracer *t, pt_proc *p);
 pt_sock *pt_sock_find(pt_tracer *t, uint64_t cookie);
-/* Feeds one record to the expander (under the lock). */
+/* Feeds one record to the expander (under the lock); while t->defer, at
+ * pt_feed_deferred. */
 void pt_feed(pt_tracer *t, const void *rec, size_t size);
+void pt_feed_deferred(pt_tracer *t);
+/* The tracee's memory (all len bytes, or false). */
+bool pt_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
+pt_sock *pt_sock_of_fd(pt_tracer *t, pt_proc *p, int fd);
+/* A record's header (now) and the calling thread. */
+void pt_hdr(struct st_bpf_hdr *h, uint16_t kind, uint64_t sk, int32_t ret);
+void pt_proc_rec(const pt_task *k, struct st_bpf_proc *p);
+
+/* dns.c: the messages of sockets connected to port 53, read from the
+ * tracee's buffers. A process that holds one makes syscall stops (every
+ * call, entry and exit) until it closes it, since the seccomp filter
+ * cannot tell its data calls from others. */
+/* A socket connected to port 53 (by thread self, stopped). */
+void pt_dns_mark(pt_tracer *t, pt_sock *s, pid_t self);
+/* Whether the process's threads are to make syscall stops now. */
+bool pt_syscall_stops(const pt_tracer *t, const pt_proc *p);
+/* At a call's syscall-entry stop: true when it moves data on a DNS socket
+ * (its exit is read). */
+bool pt_dns_enter(pt_tracer *t, pt_task *k, int nr, const uint64_t *args);
+void pt_dns_exit(pt_tracer *t, pt_task *k, int64_t ret);
 
 /* watch.c: a non-blocking connect's completion, from our duplicate of the
  * socket. */
@@ -116,7 +157,9 @@ void pt_watch_add(pt_tracer *t, pt_sock *s, int dup_fd, const struct st_bpf_proc
 void pt_watch_check(pt_tracer *t, pt_sock *s, bool cancel);
 void *pt_watch_thread(void *arg);
 
-/* tracer.c: the loop; returns when no traced task is left. */
+/* tracer.c: the loop; returns when no traced task is left (attached, it
+ * can also be cancelled, at its waitpid only: the thread's end detaches the
+ * kernel's tracees, which go on running). */
 int pt_seize(pt_tracer *t);
 void pt_loop(pt_tracer *t);
 void pt_kill_all(pt_tracer *t);

@@ -19,8 +19,17 @@
  * tracee is seized with PTRACE_O_EXITKILL: killing the tracer kills the
  * traced tree; nothing is left stopped. The loop ends when no task is
  * left (the command and all it started have exited).
+ *
+ * Attached to a running process (run --pid), as strace -p is: each of its
+ * threads is seized (without EXITKILL) and interrupted, and from then on
+ * resumed with PTRACE_SYSCALL, since no seccomp filter can be added to a
+ * running process: every call stops at its entry (the socket calls are
+ * read there) and its exit. Stopping the trace cancels the loop at its
+ * waitpid, where no tracee waits on us; the thread's end detaches them all
+ * (the kernel clears their syscall tracing and resumes any in a stop).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +49,16 @@
 #define OPTIONS                                                                                    \
   (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK |          \
    PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
+/* A process we attach to goes on if we die. */
+#define OPTIONS_ATTACH (OPTIONS & ~PTRACE_O_EXITKILL)
+
+/* Resumes a stopped task (with a signal to deliver, or 0): to its next
+ * call's entry where its process makes syscall stops (attached, or while it
+ * holds a DNS socket); else to its next seccomp stop. */
+static void resume(const pt_tracer *t, const pt_task *k, pid_t tid, int sig) {
+  ptrace(pt_syscall_stops(t, k ? k->proc : NULL) ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0,
+         (void *)(long)sig);
+}
 
 /* Tgid, PPid and Name of a task, from /proc. */
 static void task_status(pid_t tid, pid_t *tgid, pid_t *ppid, char *comm) {
@@ -132,33 +151,92 @@ static void task_gone(pt_tracer *t, pid_t tid) {
     proc_free(t, p);
 }
 
+/* Seizes one thread of a running process and interrupts it: its first
+ * stop starts its syscall stops. */
+static int attach_one(pt_tracer *t, pid_t tid) {
+  if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)OPTIONS_ATTACH) != 0)
+    return -errno;
+  ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+  return task_get(t, tid) ? 0 : -ENOMEM;
+}
+
+/* The process and every thread it has, until a pass over /proc finds no
+ * new one (a thread started meanwhile by a seized thread is traced already,
+ * and its seize fails). */
+static int attach_all(pt_tracer *t) {
+  int err = attach_one(t, t->root);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)t->root);
+  for (bool more = !err; more;) {
+    more = false;
+    DIR *d = opendir(path);
+    if (!d)
+      return -errno;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      pid_t tid = (pid_t)atoi(e->d_name);
+      if (tid > 0 && !task_find(t, tid) && attach_one(t, tid) == 0)
+        more = true;
+    }
+    closedir(d);
+  }
+  return err;
+}
+
 int pt_seize(pt_tracer *t) {
+  if (t->attach)
+    return attach_all(t);
   if (ptrace(PTRACE_SEIZE, t->root, 0, (void *)(long)OPTIONS) != 0)
     return -errno;
   return task_get(t, t->root) ? 0 : -ENOMEM;
+}
+
+/* A call that starts: read, and whether its exit is wanted. */
+static bool call_start(pt_tracer *t, pt_task *k, uint32_t arch, uint64_t nr, const uint64_t *args) {
+  if (!pt_call_traced(arch, (int)nr, args, t->level))
+    return false;
+  k->nr = (int)nr;
+  memcpy(k->args, args, sizeof k->args);
+  return pt_call_enter(t, k);
 }
 
 static void on_seccomp(pt_tracer *t, pt_task *k) {
   struct __ptrace_syscall_info si;
   memset(&si, 0, sizeof si);
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
-  bool want_exit = false;
-  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP &&
-      pt_call_traced((int)si.seccomp.nr, t->level)) {
-    k->nr = (int)si.seccomp.nr;
-    memcpy(k->args, si.seccomp.args, sizeof k->args);
-    want_exit = pt_call_enter(t, k);
-  }
-  ptrace(want_exit ? PTRACE_SYSCALL : PTRACE_CONT, k->tid, 0, 0);
+  /* Attached, the filter is the process's own: its calls are read at
+   * their syscall-entry stops. */
+  k->want_exit = !t->attach && n > 0 && si.op == PTRACE_SYSCALL_INFO_SECCOMP &&
+                 call_start(t, k, si.arch, si.seccomp.nr, (const uint64_t *)si.seccomp.args);
+  if (k->want_exit)
+    ptrace(PTRACE_SYSCALL, k->tid, 0, 0);
+  else
+    resume(t, k, k->tid, 0);
 }
 
-static void on_syscall_exit(pt_tracer *t, pt_task *k) {
+/* A syscall stop: the exit of a call whose end matters; attached, also
+ * every call's entry. */
+static void on_syscall_stop(pt_tracer *t, pt_task *k) {
   struct __ptrace_syscall_info si;
   memset(&si, 0, sizeof si);
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, k->tid, (void *)sizeof si, &si);
-  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT)
-    pt_call_exit(t, k, si.exit.rval);
-  ptrace(PTRACE_CONT, k->tid, 0, 0);
+  if (n > 0 && si.op == PTRACE_SYSCALL_INFO_ENTRY) {
+    const uint64_t *args = (const uint64_t *)si.entry.args;
+    /* Not attached, a call the filter traces is read at its seccomp stop,
+     * which follows this one. */
+    if (t->attach)
+      k->want_exit = call_start(t, k, si.arch, si.entry.nr, args);
+    k->dns_call = si.arch == pt_native_arch() && pt_dns_enter(t, k, (int)si.entry.nr, args);
+  } else if (n > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT) {
+    /* A call under way when its process began syscall stops (or when we
+     * attached) ends unread. */
+    if (k->want_exit)
+      pt_call_exit(t, k, si.exit.rval);
+    if (k->dns_call)
+      pt_dns_exit(t, k, si.exit.rval);
+    k->want_exit = k->dns_call = false;
+  }
+  resume(t, k, k->tid, 0);
 }
 
 static void on_event(pt_tracer *t, pt_task *k, int event, int sig) {
@@ -192,19 +270,26 @@ static void on_event(pt_tracer *t, pt_task *k, int event, int sig) {
     }
     break;
   }
-  ptrace(PTRACE_CONT, k->tid, 0, 0);
+  resume(t, k, k->tid, 0);
 }
 
 void pt_loop(pt_tracer *t) {
+  /* Cancelled only at the waitpid (attached: the trace stops). */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
   for (;;) {
     int st;
+    if (t->attach)
+      pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
     pid_t tid = waitpid(-1, &st, __WALL);
+    if (t->attach)
+      pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     if (tid < 0) {
       if (errno == EINTR)
         continue;
       break; /* ECHILD: nothing left */
     }
     pthread_mutex_lock(&t->lock);
+    t->defer = true;
     if (WIFEXITED(st) || WIFSIGNALED(st)) {
       if (tid == t->root) {
         t->status = st;
@@ -215,16 +300,17 @@ void pt_loop(pt_tracer *t) {
       pt_task *k = task_get(t, tid);
       int sig = WSTOPSIG(st), event = st >> 16;
       if (!k)
-        ptrace(PTRACE_CONT, tid, 0, 0);
+        resume(t, NULL, tid, 0);
       else if (sig == (SIGTRAP | 0x80))
-        on_syscall_exit(t, k);
+        on_syscall_stop(t, k);
       else if (event == PTRACE_EVENT_SECCOMP)
         on_seccomp(t, k);
       else if (event)
         on_event(t, k, event, sig);
       else
-        ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig); /* deliver the signal */
+        resume(t, k, tid, sig); /* deliver the signal */
     }
+    pt_feed_deferred(t); /* the task is resumed */
     pthread_mutex_unlock(&t->lock);
   }
 }

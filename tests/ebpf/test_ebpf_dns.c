@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/dns_reply.h"
 #include "ebpf/live.h"
 
 #define SERVER "127.83.0.1"
@@ -48,88 +49,55 @@ typedef struct responder {
 
 static responder R;
 
-static void put16(uint8_t *p, unsigned v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-/* Appends an A record for the question's name (a pointer to offset 12). */
-static size_t put_a(uint8_t *p, const char *ip, unsigned ttl) {
-  put16(p, 0xc00c);
-  put16(p + 2, 1);
-  put16(p + 4, 1);
-  put16(p + 6, ttl >> 16);
-  put16(p + 8, ttl & 0xffff);
-  put16(p + 10, 4);
-  inet_pton(AF_INET, ip, p + 12);
-  return 16;
-}
-
 /* The answer to query q (n bytes) into out; 0: no answer at all. */
 static size_t answer(const uint8_t *q, size_t n, bool tcp, uint8_t *out) {
-  char name[256] = "";
-  size_t off = 12, len = 0;
-  if (n < 17)
+  char name[256];
+  unsigned qtype;
+  size_t off = st_test_dns_reply_start(q, n, name, &qtype, out);
+  if (!off)
     return 0;
-  while (off < n && q[off] && len + q[off] + 2 < sizeof name) {
-    if (len)
-      name[len++] = '.';
-    memcpy(name + len, q + off + 1, q[off]);
-    len += q[off];
-    off += 1u + q[off];
-  }
-  name[len] = 0;
-  off += 5; /* the root label, type, class */
-  if (off > n)
-    return 0;
-  unsigned qtype = (unsigned)q[off - 4] << 8 | q[off - 3];
-  memcpy(out, q, off); /* header and question */
-  put16(out + 2, 0x8180);
-  put16(out + 6, 0); /* no answers yet */
-  put16(out + 8, 0);
-  put16(out + 10, 0);
   size_t m = off;
   if (!strcmp(name, "silent" ZONE))
     return 0;
   if (!strcmp(name, "nx" ZONE)) {
-    put16(out + 2, 0x8183);
+    st_test_put16(out + 2, 0x8183);
     return m;
   }
   if (!strcmp(name, "big" ZONE) && !tcp) {
-    put16(out + 2, 0x8380); /* TC: ask again over TCP */
+    st_test_put16(out + 2, 0x8380); /* TC: ask again over TCP */
     return m;
   }
   if (qtype != 1)
     return m; /* no AAAA records: NODATA */
   if (!strcmp(name, "web" ZONE)) {
-    m += put_a(out + m, WEB, 30);
-    put16(out + 6, 1);
+    m += st_test_dns_put_a(out + m, WEB, 30);
+    st_test_put16(out + 6, 1);
   } else if (!strcmp(name, "big" ZONE)) {
-    m += put_a(out + m, BIG, 30);
-    put16(out + 6, 1);
+    m += st_test_dns_put_a(out + m, BIG, 30);
+    st_test_put16(out + 6, 1);
   } else if (!strcmp(name, "alias" ZONE)) {
     /* alias CNAME web2.socktrace.test; web2 A WEB2 */
     static const uint8_t web2[] = "\4web2\11socktrace\4test";
-    put16(out + m, 0xc00c);
-    put16(out + m + 2, 5);
-    put16(out + m + 4, 1);
-    put16(out + m + 6, 0);
-    put16(out + m + 8, 300);
-    put16(out + m + 10, sizeof web2);
+    st_test_put16(out + m, 0xc00c);
+    st_test_put16(out + m + 2, 5);
+    st_test_put16(out + m + 4, 1);
+    st_test_put16(out + m + 6, 0);
+    st_test_put16(out + m + 8, 300);
+    st_test_put16(out + m + 10, sizeof web2);
     memcpy(out + m + 12, web2, sizeof web2);
     size_t target = m + 12;
     m += 12 + sizeof web2;
-    put16(out + m, 0xc000 | (unsigned)target);
-    put16(out + m + 2, 1);
-    put16(out + m + 4, 1);
-    put16(out + m + 6, 0);
-    put16(out + m + 8, 60);
-    put16(out + m + 10, 4);
+    st_test_put16(out + m, 0xc000 | (unsigned)target);
+    st_test_put16(out + m + 2, 1);
+    st_test_put16(out + m + 4, 1);
+    st_test_put16(out + m + 6, 0);
+    st_test_put16(out + m + 8, 60);
+    st_test_put16(out + m + 10, 4);
     inet_pton(AF_INET, WEB2, out + m + 12);
     m += 16;
-    put16(out + 6, 2);
+    st_test_put16(out + 6, 2);
   } else {
-    put16(out + 2, 0x8183);
+    st_test_put16(out + 2, 0x8183);
   }
   return m;
 }
@@ -147,7 +115,7 @@ static void serve_tcp(int c) {
     size_t m = answer(q, n, true, a + 2);
     if (!m)
       continue;
-    put16(a, (unsigned)m);
+    st_test_put16(a, (unsigned)m);
     if (send(c, a, m + 2, MSG_NOSIGNAL) != (ssize_t)(m + 2))
       break;
   }
@@ -235,23 +203,11 @@ static void remove_conf(void) {
   rmdir(dir);
 }
 
-/* In the child: its own view of /etc's resolver files. */
-static int isolate(void) {
-  char path[128];
-  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    return -1;
-  snprintf(path, sizeof path, "%s/resolv.conf", dir);
-  if (mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0)
-    return -1;
-  snprintf(path, sizeof path, "%s/nsswitch.conf", dir);
-  return mount(path, "/etc/nsswitch.conf", NULL, MS_BIND, NULL);
-}
-
 /* Resolves name (family AF_UNSPEC or AF_INET) and connects to the first
  * IPv4 answer's port; exit status 0 resolved, 1 did not, 2 set-up failed. */
 static int client(const char *name, int family, uint16_t port) {
   struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
-  if (isolate() != 0)
+  if (st_test_dns_isolate(dir) != 0)
     return 2;
   if (getaddrinfo(name, NULL, &hints, &res) != 0)
     return 1;

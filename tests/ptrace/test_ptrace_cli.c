@@ -11,6 +11,9 @@
  * musl and Go programs (no libc calls at all) get their refused connect
  * named; killing the tracer kills the traced command. `top -b -- CMD`
  * counts the same workload's connects, with ptrace and with eBPF.
+ * `run --pid` attaches to a running program (attach_target.c), sees what
+ * it does from then on and detaches leaving it running; a refused attach
+ * says why in one line.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -50,6 +53,8 @@ static void setup(void) {
   chmod(dir, 0755);
   sh("cp %s/socktrace %s/", ST_BINARY_DIR, dir);
   sh("cp %s/tests/ptrace/ptrace_workload %s/workload", ST_BINARY_DIR, dir);
+  sh("cp %s/tests/ptrace/attach_target %s/target", ST_BINARY_DIR, dir);
+  sh("cp %s/tests/ptrace/dns_client %s/dns", ST_BINARY_DIR, dir);
   sh("mkdir -m 1777 %s/w%s", dir, "");
 }
 
@@ -197,6 +202,9 @@ Test(ptrace_cli, level5_reports_sends_and_receives) {
   /* send/recv x2 each way in 2, sendto/recvfrom in 5; the failed recv of 7
    * (ECONNRESET) is an error at level 4 too. */
   cr_expect_eq(count(evs, n, "AfdSend", "ok"), 2, "%s", out);
+  /* 7's SO_LINGER {1, 0}: SOL_SOCKET/SO_LINGER in AFD's native form. */
+  cr_expect_eq(count(evs, n, "AfdOption", "ok"), 1, "%s", out);
+  cr_expect_eq(st_test_count(out, "\"option\":2147549197,\"value\":1,"), 1, "%s", out);
   cr_expect_eq(count(evs, n, "AfdReceive", "ok"), 3, "recvfrom without an address too");
   cr_expect_eq(count(evs, n, "AfdReceive", "reset"), 1);
   cr_expect_eq(count(evs, n, "AfdSendToWithAddress", "ok"), 1);
@@ -214,6 +222,17 @@ static bool built(const char *cmd, const char *what) {
     cr_assert_fail("cannot build the %s program (tools/setup.sh installs it): %s", what, cmd);
   cr_skip_test("cannot build the %s program (run tools/setup.sh)", what);
   return false;
+}
+
+/* tests/ptrace/NAME.go built static (no cgo) as NAME_go in the test dir. */
+static bool built_go(const char *name) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && mkdir -p gohome && HOME=%s/gohome GOCACHE=%s/gohome/cache GOPATH=%s/gohome "
+           "GOFLAGS= GO111MODULE=off CGO_ENABLED=0 go build -o %s_go " PT_DIR "/%s.go >/dev/null "
+           "2>&1",
+           dir, dir, dir, dir, name, name);
+  return built(cmd, "Go");
 }
 
 static void expect_refused(const char *prog) {
@@ -244,13 +263,7 @@ Test(ptrace_cli, static_musl_program_refused_connect_is_named) {
 
 Test(ptrace_cli, go_program_refused_connect_is_named, .timeout = 240) {
   require_userns();
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "cd %s && mkdir -p gohome && HOME=%s/gohome GOCACHE=%s/gohome/cache GOPATH=%s/gohome "
-           "GOFLAGS= GO111MODULE=off CGO_ENABLED=0 go build -o refuse_go " PT_DIR
-           "/refuse.go >/dev/null 2>&1",
-           dir, dir, dir, dir);
-  if (!built(cmd, "Go"))
+  if (!built_go("refuse"))
     return;
   expect_refused("refuse_go");
 }
@@ -301,11 +314,235 @@ Test(ptrace_cli, killing_the_tracer_kills_the_command) {
   free(tracer);
 }
 
+/* ---- run --pid: attaching to a running program ---------------------------- */
+
+/* Shell lines (for unprivileged()'s sh, in the scratch dir): the target
+ * started on a fifo, and a function that waits until a file holds a text
+ * (polling the state, bounded: exits 90 when it never comes); whatever the
+ * script started is killed when it exits, failed or not. */
+#define TARGET_START                                                                               \
+  "cd %s/w && mkfifo in && sp= && cleanup() { kill $sp $tp 2>/dev/null; }; trap cleanup EXIT; "    \
+  "until_has() { n=0; until grep -q \"$2\" \"$1\" 2>/dev/null; do "                                \
+  "n=$((n+1)); [ $n -lt 3000 ] || { echo \"never: $2 in $1\" >&2; exit 90; }; sleep 0.01; done; "  \
+  "}; "                                                                                            \
+  "%s/target <in >target.out 2>&1 & tp=$!; exec 3>in; until_has target.out ready; "
+/* Attaches a tracer in the background (its pid in sp) and waits until it
+ * traces. */
+#define ATTACH(out, err) "%s/socktrace run --pid $tp -f jsonl -o " out " 2>" err " 3>&- & sp=$!; "
+
+Test(ptrace_cli, run_pid_attaches_sees_the_connects_and_detaches_leaving_it_running,
+     .timeout = 120) {
+  require_userns();
+  char script[4096], *out, *err;
+  /* The listener exists before the attach; the connects come after it.
+   * SIGTERM detaches; the program still answers, and exits 0 at EOF. */
+  snprintf(
+      script, sizeof script,
+      TARGET_START ATTACH(
+          "ev.jsonl",
+          "tr.err") "until_has tr.err \"tracing with\"; echo go >&3; until_has target.out done; "
+                    "kill -TERM $sp; wait $sp; echo \"tracer=$?\"; echo ping >&3; "
+                    "until_has target.out pong; exec 3>&-; wait $tp; echo \"target=$?\"; "
+                    "cat ev.jsonl; cat tr.err >&2",
+      dir, dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "%s\n%s", out, err);
+  cr_expect_not_null(strstr(out, "tracer=0\n"), "detached at SIGTERM, exit 0: %s", out);
+  cr_expect_not_null(strstr(out, "target=0\n"), "the program ran on to its end: %s", out);
+  cr_expect_not_null(strstr(err, "attached to a running process"), "the note: %s", err);
+  static ev evs[256];
+  size_t n = parse(out, evs, 256);
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "refused"), 1, "%s", out);
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "ok"), 1, "%s", out);
+  cr_expect_eq(count(evs, n, "AfdAcceptWithAddress", "ok"), 1, "on the listener from before");
+  cr_expect_eq(count(evs, n, "AfdCreate", "ok"), 3, "2 sockets and the accepted one");
+  cr_expect_eq(count(evs, n, "EndpointSummary", NULL), 3, "the listener is still open");
+  cr_expect_eq(st_test_count(out, "\"remote\":{\"addr\":\"127.0.0.1\",\"port\":9}"), 2,
+               "the refused connect's enter and exit name port 9: %s", out);
+  cr_expect_eq(st_test_count(out, "\"final_status\":\"refused\""), 1);
+  /* The refused connect is the second thread's (it ran before the
+   * attach): every thread was attached. */
+  int threaded = 0;
+  for (size_t i = 0; i < n; i++)
+    threaded += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
+                !strcmp(evs[i].status, "refused") && evs[i].tid != evs[i].pid;
+  cr_expect_eq(threaded, 1, "%s", out);
+  free(out);
+  free(err);
+}
+
+/* Yama's ptrace_scope 1 (only ancestors may trace) refuses an ordinary
+ * user's attach to a process it did not start: set for the check and put
+ * back after it, failed or not (here, at exit and in the test's fini).
+ * Only where the kernel has Yama and we are root; where it has none (this
+ * project's CI machines), another tracer's EPERM is the refusal shown. */
+static int yama_saved = -1;
+
+static void yama_restore(void) {
+  if (yama_saved < 0)
+    return;
+  FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "w");
+  if (f) {
+    fprintf(f, "%d\n", yama_saved);
+    fclose(f);
+  }
+  yama_saved = -1;
+}
+
+static void yama_teardown(void) {
+  yama_restore();
+  teardown();
+}
+
+static void check_yama_refusal(void) {
+  FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+  if (!f)
+    return;
+  int scope = -1;
+  bool read = fscanf(f, "%d", &scope) == 1;
+  fclose(f);
+  if (!read || !st_test_is_root() || scope == 3)
+    return; /* 3 cannot be undone: the check is not made there */
+  yama_saved = scope;
+  atexit(yama_restore);
+  f = fopen("/proc/sys/kernel/yama/ptrace_scope", "w");
+  cr_assert_not_null(f);
+  fprintf(f, "1\n");
+  cr_assert_eq(fclose(f), 0, "cannot set ptrace_scope");
+  char script[4096], cmd[8192], o[128], e[128];
+  snprintf(script, sizeof script,
+           TARGET_START "%s/socktrace run --pid $tp -q 2>yama.err 3>&-; echo \"yama=$?\"; "
+                        "exec 3>&-; wait $tp; cat yama.err >&2",
+           dir, dir, dir);
+  /* Without the fifo of the first run. */
+  sh("rm -f %s/w/in %s", dir, "");
+  sh("rm -f %s/w/target.out %s", dir, "");
+  snprintf(o, sizeof o, "%s/w/yama.stdout", dir);
+  snprintf(e, sizeof e, "%s/w/yama.stderr", dir);
+  /* An ordinary user in the machine's own namespaces: the target is its
+   * shell's child, not the tracer's. */
+  snprintf(cmd, sizeof cmd,
+           "setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '%s' >%s 2>%s </dev/null",
+           script, o, e);
+  int st = system(cmd);
+  yama_restore();
+  char *out = st_test_read_file(o, NULL), *err = st_test_read_file(e, NULL);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s\n%s", out, err);
+  cr_expect_not_null(strstr(out, "yama=1\n"), "%s", out);
+  cr_expect_not_null(strstr(err, "ptrace_scope is 1"), "%s", err);
+  cr_expect_eq(st_test_lines(err), 1, "one line: %s", err);
+  free(out);
+  free(err);
+}
+
+/* EPERM from the kernel, here because another tracer holds the process
+ * (the first socktrace): one line saying so; the first detaches at Ctrl-C
+ * (SIGINT) and the program goes on. Then Yama's refusal, where there is
+ * Yama. */
+Test(ptrace_cli, run_pid_refused_says_why_in_one_line, .init = setup, .fini = yama_teardown,
+     .timeout = 120) {
+  require_userns();
+  char script[4096], *out, *err;
+  snprintf(script, sizeof script,
+           TARGET_START ATTACH(
+               "ev.jsonl",
+               "tr.err") "until_has tr.err \"tracing with\"; "
+                         "%s/socktrace run --pid $tp -q 2>second.err 3>&-; echo \"second=$?\"; "
+                         "kill -INT $sp; wait $sp; echo \"tracer=$?\"; echo ping >&3; "
+                         "until_has target.out pong; "
+                         "exec 3>&-; wait $tp; echo \"target=$?\"; cat second.err >&2",
+           dir, dir, dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "%s\n%s", out, err);
+  cr_expect_not_null(strstr(out, "second=1\n"), "%s", out);
+  cr_expect_not_null(strstr(out, "tracer=0\n"), "%s", out);
+  cr_expect_not_null(strstr(out, "target=0\n"), "%s", out);
+  cr_expect_not_null(strstr(err, "traces it already"), "%s", err);
+  cr_expect_eq(st_test_lines(err), 1, "one line: %s", err);
+  free(out);
+  free(err);
+  check_yama_refusal();
+}
+
+/* ---- DNS from the program's own buffers ------------------------------------ */
+
+/* Shell lines: resolver files naming 127.0.0.1 in the scratch dir, and the
+ * responder (dns_client serve) on 127.0.0.1:53, killed when the script
+ * exits; they wait until it listens. */
+#define DNS_SERVE                                                                                  \
+  "cd %s/w && printf \"nameserver 127.0.0.1\\noptions timeout:5 attempts:1\\n\" "                  \
+  ">resolv.conf && printf \"hosts: dns\\n\" >nsswitch.conf && dp= && "                             \
+  "cleanup() { kill $dp 2>/dev/null; }; trap cleanup EXIT; "                                       \
+  "%s/dns serve >dns.out 2>&1 & dp=$!; "                                                           \
+  "n=0; until grep -q ready dns.out; do n=$((n+1)); [ $n -lt 3000 ] || exit 90; "                  \
+  "kill -0 $dp || exit 91; sleep 0.01; done; "
+
+/* The connect events (enter and exit) to 127.0.0.9:9 that carry the name
+ * that address came from. */
+static int named_connects(const ev *evs, size_t n) {
+  int named = 0;
+  for (size_t i = 0; i < n; i++)
+    named += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
+             strstr(evs[i].remote, "\"addr\":\"127.0.0.9\",\"port\":9,"
+                                   "\"name\":\"web.socktrace.test\"") != NULL;
+  return named;
+}
+
+/* glibc's getaddrinfo against a responder on 127.0.0.1:53 in the
+ * namespace: the A and AAAA queries (one sendmmsg on a socket connected to
+ * port 53) and their answers (recvfrom) are read from the program's
+ * buffers; the answers (level 4) name the connect to 127.0.0.9 that
+ * follows. */
+Test(ptrace_cli, dns_answers_from_the_programs_buffers_name_its_connect, .timeout = 120) {
+  require_userns();
+  char script[4096], *out, *err;
+  snprintf(script, sizeof script,
+           DNS_SERVE "%s/socktrace run -f jsonl -- %s/dns resolve %s/w web.socktrace.test 9", dir,
+           dir, dir, dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "resolved, and the connect to port 9 refused: %d\n%s\n%s", code, out, err);
+  static ev evs[256];
+  size_t n = parse(out, evs, 256);
+  /* The answers: A with 127.0.0.9, AAAA with none (queries are level 5). */
+  cr_expect_eq(count(evs, n, "DnsMessage", NULL), 2, "%s", out);
+  cr_expect_eq(st_test_count(out, "\"dns_qname\":\"web.socktrace.test\""), 2, "%s", out);
+  cr_expect_eq(st_test_count(out, "\"dns_addrs\":[\"127.0.0.9\"]"), 1, "%s", out);
+  cr_expect_eq(count(evs, n, "AfdConnectWithAddress", "refused"), 1, "%s", out);
+  cr_expect_eq(named_connects(evs, n), 2, "%s", out);
+  free(out);
+  free(err);
+}
+
+/* Go's own resolver (no libc): write and read on a UDP socket connected to
+ * port 53, in the test's namespaces with its resolver files bound over
+ * /etc's (a mount namespace of its own: a Go program cannot make one for
+ * itself); the answer names the connect. */
+Test(ptrace_cli, go_program_dns_answer_names_its_connect, .timeout = 240) {
+  require_userns();
+  char script[4096], *out, *err;
+  if (!built_go("resolve"))
+    return;
+  snprintf(script, sizeof script,
+           DNS_SERVE "unshare -m sh -c \"mount --bind %s/w/resolv.conf /etc/resolv.conf && "
+                     "mount --bind %s/w/nsswitch.conf /etc/nsswitch.conf && "
+                     "exec %s/socktrace run -f jsonl -- %s/resolve_go\"",
+           dir, dir, dir, dir, dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "resolved, and the connect to port 9 refused: %d\n%s\n%s", code, out, err);
+  static ev evs[256];
+  size_t n = parse(out, evs, 256);
+  cr_expect_eq(count(evs, n, "DnsMessage", NULL), 1, "the A answer (tcp4): %s", out);
+  cr_expect_eq(st_test_count(out, "\"dns_addrs\":[\"127.0.0.9\"]"), 1, "%s", out);
+  cr_expect_eq(named_connects(evs, n), 2, "%s", out);
+  free(out);
+  free(err);
+}
+
 /* ---- the same workload under eBPF (root) and ptrace ---------------------- */
 
 /* What only the kernel's stack reports (the ptrace backend lists them at
- * start and does not fake them), and socket options, which it does not
- * trace yet (listed too). */
+ * start and does not fake them). Socket options (AfdOption, level 5) are
+ * compared. */
 static bool kernel_only(const char *name) {
   static const char *const names[] = {"TcpStateChange",
                                       "TcpRetransmit",
@@ -313,8 +550,7 @@ static bool kernel_only(const char *name) {
                                       "KernelDrop",
                                       "AfdDataIndication",
                                       "AfdDatagramDrop",
-                                      "AfdConnectIndicationWithAddress",
-                                      "AfdOption"};
+                                      "AfdConnectIndicationWithAddress"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strncmp(name, names[i], strlen(names[i])))
       return true;

@@ -127,7 +127,13 @@ static void wrap_argv(const char *const *a, size_t n, const run_files *f, char *
 }
 
 static void socktrace_run_argv(const tracer *t, const run_files *f, char **argv) {
-  const char *a[16] = {f->socktrace, "run", "--stats=json", "--backend", "ptrace", "-o", f->events};
+  const char *a[16] = {t->before ? f->before : f->socktrace,
+                       "run",
+                       "--stats=json",
+                       "--backend",
+                       "ptrace",
+                       "-o",
+                       f->events};
   size_t n = 7;
   for (int i = 0; t->args[i] && n < 14; i++)
     a[n++] = t->args[i];
@@ -137,6 +143,13 @@ static void socktrace_run_argv(const tracer *t, const run_files *f, char **argv)
 
 static void strace_seccomp_argv(const tracer *t, const run_files *f, char **argv) {
   const char *a[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=network", "-o", f->events};
+  wrap_argv(a, sizeof a / sizeof a[0], f, argv);
+}
+
+/* The same with close, which the ptrace backend stops at (a socket's end):
+ * the same calls stopped at, for comparison. */
+static void strace_seccomp_close_argv(const tracer *t, const run_files *f, char **argv) {
+  const char *a[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=network,close", "-o", f->events};
   wrap_argv(a, sizeof a / sizeof a[0], f, argv);
 }
 
@@ -308,6 +321,14 @@ tracer bench_tracers[] = {
      .args = {"-l", "4", NULL},
      .argv = socktrace_run_argv,
      .count = count_socktrace},
+    /* The same with the --before binary (one that has the ptrace backend). */
+    {.name = "before-ptrace-l4",
+     .ours = true,
+     .before = true,
+     .wraps = true,
+     .args = {"-l", "4", NULL},
+     .argv = socktrace_run_argv,
+     .count = count_socktrace},
     {.name = "ptrace-l5",
      .ours = true,
      .wraps = true,
@@ -318,6 +339,11 @@ tracer bench_tracers[] = {
      .tool = "strace",
      .wraps = true,
      .argv = strace_seccomp_argv,
+     .count = count_strace},
+    {.name = "strace-seccomp-close",
+     .tool = "strace",
+     .wraps = true,
+     .argv = strace_seccomp_close_argv,
      .count = count_strace},
     /* bpftrace says "Attaching" before it attaches, and its output to a
      * file is block-buffered, so no later line can be waited for: a grace. */

@@ -126,6 +126,7 @@ typedef struct cli_options {
   bool fail_on_dns;            /* --fail-on dns */
   bool fail_on_lost;           /* --fail-on lost: lost events make the recording incomplete */
   bool trace_self;             /* --trace-self: keep socktrace's own sockets in the trace */
+  bool attach;                 /* run --pid: the ptrace backend attaches to a running process */
   bool is_run;                 /* run / demo / top -- CMD: one command's tree, which the ptrace
                                   backend may trace; run's summary also goes to
                                   $GITHUB_STEP_SUMMARY */
@@ -268,9 +269,15 @@ bool cli_child_exited(const cli_child *c, int *code);
 /* Sends sig to CMD if it runs. */
 void cli_child_kill(cli_child *c, int sig);
 int cli_child_end(cli_child *c, cli_options *o, int code);
+/* The exit code of a run whose command ended with wait status status, the
+ * session's code being code. */
+int cli_command_exit(const cli_options *o, int code, int status);
 
 /* Subcommand `run` and the demo (run_unix.c / demo_workload.c). */
 int cli_run_command(cli_options *o, char **argv);
+/* `run --pid PID` (no CMD): attach to a running process with ptrace until
+ * it exits or Ctrl-C/SIGTERM detaches. */
+int cli_run_attach(cli_options *o);
 /* `demo`: runs this executable's hidden __demo-workload under `run`. */
 int cli_demo(cli_options *o);
 int cli_demo_workload(void);

@@ -200,6 +200,10 @@ int cli_child_end(cli_child *c, cli_options *o, int code) {
   free(c);
   if (!released || !exited)
     return code ? code : 1;
+  return cli_command_exit(o, code, status);
+}
+
+int cli_command_exit(const cli_options *o, int code, int status) {
   int cmd = exit_code(status);
   /* The command's own failure wins; then an incomplete recording, a
    * tracing failure, and --fail-on (socktrace(1), EXIT STATUS). */

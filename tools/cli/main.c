@@ -85,6 +85,8 @@ static int run_trace(cli_options *o, int nrest, char **rest) {
 }
 
 static int run_run(cli_options *o, int nrest, char **rest) {
+  if (nrest == 0 && o->cfg.filter.npids)
+    return cli_run_attach(o); /* run --pid PID */
   return cli_run_command(o, rest);
 }
 
@@ -176,8 +178,12 @@ static const command commands[] = {
     {"trace", "trace [OPTIONS]", "trace every process on the system", OPERANDS_NONE, true,
      "trace takes no operands; to trace one command use 'socktrace run -- CMD'", run_trace},
     {"run", "run [OPTIONS] -- CMD [ARGS...]",
-     "trace CMD and its children only;\nexits with CMD's exit code", OPERANDS_COMMAND, true,
-     "run needs a command: socktrace run [OPTIONS] -- CMD [ARGS...]", run_run},
+     "trace CMD and its children only;\nexits with CMD's exit code;\n"
+     "run --pid PID attaches to a running process\n(ptrace, same user; Ctrl-C detaches)",
+     OPERANDS_COMMAND, true,
+     "run needs a command (socktrace run [OPTIONS] -- CMD [ARGS...]) or a running process "
+     "(socktrace run --pid PID)",
+     run_run},
     {"replay", "replay [OPTIONS] FILE",
      "read a recorded trace (.sktrace, .jsonl, .pcap,\n.pcapng, .etl from Windows) or a nats:// "
      "stream",
@@ -309,7 +315,9 @@ int main(int argc, char **argv) {
   }
   char **rest = argv + 1 + first;
   int nrest = argc - 1 - first;
-  if (!operands_fit(c->operands, nrest)) {
+  /* run --pid PID attaches to a running process: no command. */
+  bool attach = c->run == run_run && nrest == 0 && o.cfg.filter.npids;
+  if (!attach && !operands_fit(c->operands, nrest)) {
     cli_error("%s", c->misuse);
     return 2;
   }

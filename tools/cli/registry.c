@@ -80,7 +80,7 @@ static void on_ptrace_exit(int status, void *arg) {
 }
 
 static int create_ptrace(const cli_options *o, st_backend **out) {
-  st_ptrace_options po = {.notice = print_notice, .exited = on_ptrace_exit};
+  st_ptrace_options po = {.notice = print_notice, .exited = on_ptrace_exit, .attach = o->attach};
   return st_backend_ptrace_new(&po, out);
 }
 #endif
@@ -101,7 +101,9 @@ static const live_source live_sources[] = {
     {"ebpf", "Linux eBPF tracepoints", create_ebpf},
 #endif
 #ifdef ST_HAVE_PTRACE
-    {"ptrace", "Linux ptrace + seccomp, unprivileged, 'run -- CMD' only; no stack events",
+    {"ptrace",
+     "Linux ptrace + seccomp, unprivileged, 'run -- CMD' or 'run --pid PID' only; no stack "
+     "events",
      create_ptrace},
 #endif
 #ifdef ST_HAVE_PCAP

@@ -14,6 +14,12 @@ int cli_run_command(cli_options *o, char **argv) {
   return 2;
 }
 
+int cli_run_attach(cli_options *o) {
+  (void)o;
+  cli_error("'run --pid' is not available on Windows; use 'socktrace trace --pid PID'");
+  return 2;
+}
+
 /* top -- CMD stops at its open_command on Windows: none of these run. */
 int cli_child_new(cli_options *o, char **argv, const cli_child_io *io, cli_child **out) {
   return -1;

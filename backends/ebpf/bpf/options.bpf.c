@@ -6,25 +6,6 @@
 #include "common.bpf.h"
 
 #define FIONBIO 0x5421
-#define SOL_SOCKET 1
-#define SO_SNDBUF 7
-#define SO_RCVBUF 8
-#define SO_OOBINLINE 10
-#define IPPROTO_IPV6 41
-#define IPV6_V6ONLY 26
-
-/* Others keep the native level and name as 0x80000000 | level << 16 | name. */
-static __always_inline __u32 afd_option(__u32 level, __u32 name) {
-  if (level == SOL_SOCKET && name == SO_OOBINLINE)
-    return 1;
-  if (level == SOL_SOCKET && name == SO_RCVBUF)
-    return 6;
-  if (level == SOL_SOCKET && name == SO_SNDBUF)
-    return 7;
-  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
-    return 0xD;
-  return 0x80000000u | (level & 0x7fff) << 16 | (name & 0xffff);
-}
 
 static __always_inline void emit_option(int fd, __u32 option, __u64 value, long ret) {
   struct st_bpf_rec_option *r;
@@ -54,7 +35,7 @@ int exit_setsockopt(struct trace_event_raw_sys_exit *ctx) {
     return 0;
   optlen = SYS_ARG5(regs);
   bpf_probe_read_user(&value, optlen >= 8 ? 8 : 4, (void *)SYS_ARG4(regs));
-  emit_option(SYS_ARG1(regs), afd_option(SYS_ARG2(regs), SYS_ARG3(regs)), value, ctx->ret);
+  emit_option(SYS_ARG1(regs), st_bpf_afd_option(SYS_ARG2(regs), SYS_ARG3(regs)), value, ctx->ret);
   return 0;
 }
 

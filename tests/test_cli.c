@@ -70,6 +70,22 @@ Test(cli, output_file) {
   unlink(path);
 }
 
+/* -q quiets the terminal only: the file -o names still gets every event,
+ * and --summary's table still reaches the terminal. */
+Test(cli, quiet_output_file_still_gets_the_events) {
+  char path[] = "/tmp/st-cli-q-XXXXXX";
+  close(mkstemp(path));
+  char args[256];
+  snprintf(args, sizeof args, "replay " DEMO " -q --summary -f jsonl -o %s", path);
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, 0);
+  cr_expect(strstr(r.out, "socktrace summary:") != NULL, "no summary on the terminal: %s", r.out);
+  char *got = st_test_read_file(path, NULL);
+  cr_expect_eq(st_test_lines(got), 48);
+  free(got);
+  unlink(path);
+}
+
 /* replay of a JSON Lines file holding text. */
 static st_cli_result replay_text(const char *text) {
   char path[] = "/tmp/st-cli-bad-XXXXXX";

@@ -62,7 +62,7 @@ const char cli_options_help[] =
     "                       lost: exit 4 when events were lost (the recording is incomplete)\n"
     "      --timeline       at the end, list each socket's events in order with times\n"
     "                       relative to its first event\n"
-    "  -q, --quiet          no per-event output (use with --summary or -o)\n"
+    "  -q, --quiet          no per-event output on the terminal (-o FILE still gets it)\n"
     "      --color WHEN     auto (default), always or never\n"
     "      --local-time     print local time instead of UTC in text output\n"
     "      --stats          at the end, print how many events were seen, shown, lost\n"

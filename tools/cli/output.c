@@ -124,7 +124,8 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
       return rc;
     }
     st_session_add_sink(s, *sktrace);
-  } else if (!o->quiet) {
+  } else if (!o->quiet || out != stdout) {
+    /* -q quiets the terminal; a file named by -o still gets the events. */
     st_sink *sink = event_sink(o, out);
     if (!sink) {
       cli_error("out of memory");
@@ -132,8 +133,8 @@ int cli_add_sinks(cli_options *o, st_session *s, const st_backend *b, FILE *out,
     }
     st_session_add_sink(s, sink);
   }
-  /* The extra views go to the terminal unless the events do. */
-  FILE *view = out == stdout || !o->quiet ? stdout : out;
+  /* The extra views go to the terminal. */
+  FILE *view = stdout;
   st_sink *sink = NULL;
   st_summary_options so = {.all = o->all};
   if (o->summary && st_sink_summary_new_opts(view, &so, &sink) == 0)

@@ -24,7 +24,9 @@
 # seconds (default 30) counts as failed too; the way that worked is
 # remembered in the cache and tried first next time. ST_VM_ACCEL=kvm|tcg
 # keeps to one kind; QEMU names the emulator binary and ST_VM_KVM_DEVICE the KVM device
-# (both for tests of this fallback).
+# (both for tests of this fallback). ST_VM_APPEND adds to the guest
+# kernel's command line (loglevel=7: its messages; ST_VM_CONSOLE=FILE keeps
+# a copy of the console log).
 #
 # Inside: proc, sys, devtmpfs, a tmpfs /run, bpffs and cgroup2 are mounted,
 # loopback is up, the kernel's own modules are at /lib/modules and load on
@@ -294,7 +296,7 @@ for start in "${starts[@]}"; do
     -machine q35,accel="$accel" -cpu "$cpu" -smp "$cpus" -m "$mem" \
     -display none -no-reboot -nodefaults -serial file:"$run/console.log" -serial stdio -bios /usr/share/qemu/qboot.rom \
     -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run st_mods=$tree/lib/modules" \
+    -append "console=ttyS0 quiet loglevel=1 panic=-1 st_run=$run st_mods=$tree/lib/modules ${ST_VM_APPEND:-}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
     -virtfs local,path=/tmp,mount_tag=hosttmp,security_model=mapped-xattr,multidevs=remap \
     </dev/null 2>"$run/qemu.err" &

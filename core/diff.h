@@ -41,8 +41,12 @@ typedef struct st_diff_change {
 } st_diff_change;
 
 /* A latency that became at least ST_DIFF_SLOWER times slower (by its
- * median): a remote's connects, or a name's DNS answers. */
+ * median): a remote's connects, or a name's DNS answers; and at least
+ * ST_DIFF_SLOWER_FLOOR_NS in B. Below that a factor is the scheduler's:
+ * a loopback connect takes 5 us or 60 us by where its threads ran, and
+ * under ptrace every connect takes two stops more than under eBPF. */
 #define ST_DIFF_SLOWER 10
+#define ST_DIFF_SLOWER_FLOOR_NS 1000000ull
 enum { ST_DIFF_SLOWER_CONNECT = 1, ST_DIFF_SLOWER_DNS };
 typedef struct st_diff_slower {
   uint8_t kind;  /* ST_DIFF_SLOWER_* */

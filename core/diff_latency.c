@@ -1,8 +1,9 @@
 /*
  * `diff`'s latency comparison: a remote whose connects, or a DNS name whose
  * answers, take ST_DIFF_SLOWER times longer in B than in A (their medians,
- * as the summary computes them) is a change worth reporting even when every
- * connection tells the same story.
+ * as the summary computes them), and at least ST_DIFF_SLOWER_FLOOR_NS in B,
+ * is a change worth reporting even when every connection tells the same
+ * story.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ static int compare(st_sum_lat **a, st_sum_lat *b, uint8_t kind, st_diff_result *
     st_sum_lat_q qa, qb;
     st_sum_lat_quantiles(x, &qa);
     st_sum_lat_quantiles(y, &qb);
-    if (!y || !qa.p50 || qb.p50 / ST_DIFF_SLOWER < qa.p50)
+    if (!y || !qa.p50 || qb.p50 / ST_DIFF_SLOWER < qa.p50 || qb.p50 < ST_DIFF_SLOWER_FLOOR_NS)
       continue;
     if (r->nslower == *cap) {
       size_t c = *cap ? *cap * 2 : 8;

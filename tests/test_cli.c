@@ -510,6 +510,43 @@ Test(cli, latency_percentiles_in_the_summary) {
   expect_output("report " LATENCY " -f summary", 0, "latency.summary.txt");
 }
 
+/* A trace of one connect to 10.0.0.5:5432 that took connect_ns. */
+static void one_connect(const char *path, long connect_ns) {
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  const char *ev = "{\"ts_ns\":%lld,\"provider\":\"afd\",\"name\":\"%s\",\"pid\":7,\"tid\":7,"
+                   "\"comm\":\"web\",\"level\":4,\"enter_exit\":%d,\"endpoint\":\"0x1\","
+                   "\"remote\":{\"addr\":\"10.0.0.5\",\"port\":5432},\"status\":\"ok\"}\n";
+  long long t = 1795634473000000000LL;
+  fprintf(f, ev, t, "AfdCreate", 1);
+  fprintf(f, ev, t + 1000, "AfdConnectWithAddress", 0);
+  fprintf(f, ev, t + 1000 + connect_ns, "AfdConnectWithAddress", 1);
+  fprintf(f, ev, t + 2000 + connect_ns, "AfdClose", 1);
+  fclose(f);
+}
+
+/* 10x slower counts where B's median reaches a millisecond, not below. */
+Test(cli, diff_slower_only_from_a_millisecond) {
+  char a[] = "/tmp/st-cli-lat-a-XXXXXX", b[] = "/tmp/st-cli-lat-b-XXXXXX";
+  close(mkstemp(a));
+  close(mkstemp(b));
+  char args[256];
+  snprintf(args, sizeof args, "diff %s %s", a, b);
+  one_connect(a, 5000);
+  one_connect(b, 62000);
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, 0, "5 us to 62 us is no change: %s", r.out);
+  st_cli_result_free(&r);
+  one_connect(a, 100000);
+  one_connect(b, 1500000);
+  r = st_test_cli(args);
+  cr_expect_eq(r.code, 1, "0.1 ms to 1.5 ms is: %s", r.out);
+  cr_expect_not_null(strstr(r.out, "1 latency 10x slower"), "%s", r.out);
+  st_cli_result_free(&r);
+  unlink(a);
+  unlink(b);
+}
+
 Test(cli, diff_reports_ten_times_slower) {
   expect_output("diff " LATENCY " " SLOWER, 1, "latency.diff.txt");
   expect_output("diff -f markdown " LATENCY " " SLOWER, 1, "latency.diff.md");

@@ -334,6 +334,6 @@ if [ -f "$run/status" ]; then
   exit "$(cat "$run/status")"
 fi
 echo "vm-run: the guest's console said:" >&2
-tail -n 20 "$run/console.log" >&2 || true
+tail -n 60 "$run/console.log" >&2 || true
 [ "$status" -eq 124 ] && fail "the VM did not finish within $timeout_s s"
 fail "the VM ended without the command's exit status (QEMU status $status)"

@@ -18,4 +18,8 @@ cmd=""
 for suite in "$@"; do
   cmd="$cmd && '$suite' --jobs=1"
 done
-exec "$root/tools/vm-run.sh" --kernel "$kernel" -- sh -c "uname -r ${cmd}"
+# Within ctest's 900 s, so that a guest that hangs is vm-run's failure, which
+# shows the guest's console; with the kernel's warnings in it (a lockup's
+# stack), not only its emergencies.
+export ST_VM_APPEND="${ST_VM_APPEND:-loglevel=4}"
+exec "$root/tools/vm-run.sh" --kernel "$kernel" --timeout 870 -- sh -c "uname -r ${cmd}"

@@ -111,8 +111,12 @@ struct st_bpf_addr {
   __u8 addr[16];
 };
 
-/* The thread a syscall record comes from. */
+/* The thread a syscall record comes from, and its cgroup (v2 id, the
+ * cgroupfs inode number) at the call: user space names the container from
+ * it. Stack records have none: their socket's owner's is kept with the
+ * endpoint in user space. */
 struct st_bpf_proc {
+  __u64 cgroup;
   __u32 pid, tid, ppid;
   char comm[ST_BPF_COMM_MAX];
 };

@@ -240,9 +240,10 @@ static __always_inline void rec_submit(void *r) {
   bpf_ringbuf_submit(r, flags);
 }
 
-/* The calling thread. */
+/* The calling thread and its cgroup (one helper call, no map). */
 static __always_inline void proc_fill(struct st_bpf_proc *p) {
   __u64 id = bpf_get_current_pid_tgid();
+  p->cgroup = bpf_get_current_cgroup_id();
   p->pid = id >> 32;
   p->tid = (__u32)id;
   if (have_task_btf)

@@ -87,7 +87,7 @@ Test(html, hostile_strings_stay_in_the_json) {
   ev.remote.family = ST_FAMILY_UNIX;
   strcpy(ev.remote.path, "/run/\xe2\x80\xa8&\xe2\x80\xa9<!--.sock");
   strcpy(ev.detail, hostile);
-  strcpy(ev.container, "<img src=x onerror=alert(1)>");
+  strcpy(ev.container.name, "<img src=x onerror=alert(1)>");
   ev.status = st_status_from_errno(111);
   put(&f, &ev);
   char *page = feed_end(&f, 1), *raw;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "container.h"
 #include "ebpf.h"
 #include "ebpf_internal.h"
 #include "ebpf_programs.h"
@@ -47,7 +48,8 @@ typedef struct ebpf_backend {
   st_ebpf_kernel kernel;
   ebpf_drop_names drops;
   ebpf_expander *x;
-  const char *tracing; /* tracefs events directory's parent */
+  st_containers *containers; /* cgroup ids to containers, resolved once each */
+  const char *tracing;       /* tracefs events directory's parent */
   int ncpus;
   uint64_t seq;
   uint64_t events, lost, bad;
@@ -224,6 +226,7 @@ static void on_event(void *arg, st_event *ev) {
   ebpf_backend *b = arg;
   ev->seq = ++b->seq;
   b->events++;
+  st_containers_fill(b->containers, ev);
   st_session_emit(b->base.session, ev);
 }
 
@@ -445,7 +448,8 @@ static int ebpf_start(st_backend *base) {
 
   b->boot_to_real = boot_to_real;
   b->x = ebpf_expander_new(&b->drops, boot_to_real, on_event, b);
-  if (!b->x)
+  b->containers = st_containers_new(NULL, NULL);
+  if (!b->x || !b->containers)
     return ST_ENOMEM;
   ebpf_expander_settings(b->x, cfg->level ? cfg->level : ST_LEVEL_INFO, cfg->keywords);
   b->attached = true;
@@ -548,6 +552,7 @@ static void ebpf_close(st_backend *base) {
   ring_buffer__free(b->rb);
   socktrace_bpf__destroy(b->skel);
   ebpf_expander_free(b->x);
+  st_containers_free(b->containers);
   ebpf_drop_names_free(&b->drops);
   btf__free(b->vmlinux);
   free(b);

@@ -1,0 +1,317 @@
+/*
+ * Which container, with a real runtime: two podman containers made from a
+ * local busybox root filesystem (no registry, host network so loopback
+ * works), a server ("web") and a client that connects to a closed port and
+ * then to the server, as a compose file's pair of services would. The
+ * trace names both containers, the refused connect is the client's, a
+ * live --container keeps only the server's events, the summary has a By
+ * container table with both, the client (gone before the trace ends) keeps
+ * its name, and the host's own connect has no container.
+ *
+ * podman on these machines: rootful, `--runtime runc` (crun refuses the
+ * hybrid cgroup layout) and no default ulimits, both in a private
+ * containers.conf (CONTAINERS_CONF). The image is made once, by the one
+ * test, and removed with the containers however the test ends.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/testutil.h"
+#include "container.h"
+
+#define CLI ST_BINARY_DIR "/socktrace"
+
+static char dir[64], image[96], web[64], client[64];
+static pid_t traces[2];
+
+/* A shell command's exit status (-1 when it did not exit); its output in
+ * DIR/cmd.log for the failure messages. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+  char cmd[4096], full[4300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  snprintf(full, sizeof full, "(%s) >>%s/cmd.log 2>&1 </dev/null", cmd, dir);
+  int st = system(full);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *cmd_log(void) {
+  static char *last;
+  char path[128];
+  free(last);
+  snprintf(path, sizeof path, "%s/cmd.log", dir);
+  last = st_test_read_file(path, NULL);
+  return last ? last : "";
+}
+
+static void cleanup(void) {
+  for (int i = 0; i < 2; i++)
+    if (traces[i] > 0) {
+      kill(traces[i], SIGKILL);
+      waitpid(traces[i], NULL, 0);
+    }
+  if (!dir[0])
+    return;
+  sh("podman rm -f -t 0 %s %s", web, client);
+  sh("podman rmi -f %s", image);
+  st_test_remove_dir(dir);
+}
+
+TestSuite(containers, .fini = cleanup, .timeout = 240);
+
+/* podman present, or the test is skipped (failed under CI=true). */
+static void require_podman(void) {
+  ST_REQUIRE_ROOT();
+  if (system("command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && "
+             "test -x /bin/busybox") == 0)
+    return;
+  if (st_test_in_ci())
+    cr_assert_fail("podman, runc and busybox-static are needed under CI=true (tools/setup.sh)");
+  ST_SKIP("podman, runc or busybox-static missing: apt-get install podman runc busybox-static");
+}
+
+/* The private containers.conf, and the image: busybox and its applets. */
+static void setup_podman(void) {
+  char path[128];
+  snprintf(dir, sizeof dir, "/tmp/st-containers-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  st_test_guard_dir(dir);
+  snprintf(image, sizeof image, "localhost/socktrace-test-busybox:%d", (int)getpid());
+  snprintf(web, sizeof web, "st-web-%d", (int)getpid());
+  snprintf(client, sizeof client, "st-client-%d", (int)getpid());
+  snprintf(path, sizeof path, "%s/containers.conf", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("[containers]\ndefault_ulimits = []\n[engine]\nruntime = \"runc\"\n"
+        "events_logger = \"file\"\n",
+        f);
+  fclose(f);
+  setenv("CONTAINERS_CONF", path, 1);
+  cr_assert_eq(sh("mkdir -p %s/rootfs/bin && cp /bin/busybox %s/rootfs/bin/ && "
+                  "for a in sh nc echo cat true; do ln -s busybox %s/rootfs/bin/$a; done && "
+                  "tar -C %s/rootfs -cf %s/rootfs.tar . && podman import %s/rootfs.tar %s",
+                  dir, dir, dir, dir, dir, dir, image),
+               0, "cannot make the image: %s", cmd_log());
+}
+
+/* A port nothing listens on (the kernel just gave it out). */
+static int free_port(void) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+  cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+/* This process connects to port: refused. */
+static void host_connect(int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_expect_neq(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+  cr_expect_eq(errno, ECONNREFUSED);
+  close(s);
+}
+
+/* `socktrace trace ARGS -f jsonl -o DIR/NAME.jsonl`, once it traces. */
+static pid_t start_trace(const char *name, const char *args) {
+  char cmd[1024], err[128];
+  snprintf(err, sizeof err, "%s/%s.err", dir, name);
+  snprintf(cmd, sizeof cmd, "exec %s trace -f jsonl -o %s/%s.jsonl %s 2>%s", CLI, dir, name, args,
+           err);
+  pid_t p = fork();
+  if (p == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  char *note = st_test_wait_file(err, "tracing with", 30000);
+  cr_assert(note && strstr(note, "tracing with"), "%s never started: %s", name, note);
+  free(note);
+  return p;
+}
+
+static void stop_trace(pid_t *p) {
+  int st;
+  kill(*p, SIGINT);
+  cr_assert_eq(waitpid(*p, &st, 0), *p);
+  *p = 0;
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "trace ended with %d", st);
+}
+
+/* A socket listening on port (IPv4 or IPv6), in /proc/net/tcp{,6}. */
+static bool listening(int port) {
+  char want[32];
+  snprintf(want, sizeof want, ":%04X ", port);
+  const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+  for (int i = 0; i < 2; i++) {
+    FILE *f = fopen(files[i], "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+      char *at = strstr(line, want);
+      /* local address, then the remote, then the state: 0A is LISTEN */
+      if (at && at < line + 40 && strstr(at, " 0A ")) {
+        fclose(f);
+        return true;
+      }
+    }
+    if (f)
+      fclose(f);
+  }
+  return false;
+}
+
+/* The trace's events (the header line left out). */
+static json_t *load_events(const char *name) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/%s.jsonl", dir, name);
+  char *text = st_test_read_file(path, NULL);
+  cr_assert_not_null(text, "no %s", path);
+  json_t *all = json_array();
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    json_t *o = json_loads(line, 0, NULL);
+    cr_assert_not_null(o, "not JSON: %s", line);
+    if (json_object_get(o, "socktrace"))
+      json_decref(o);
+    else
+      json_array_append_new(all, o);
+  }
+  free(text);
+  return all;
+}
+
+static const char *field(json_t *o, const char *key) {
+  return json_string_value(json_object_get(o, key));
+}
+
+static int remote_port(json_t *o) {
+  return (int)json_integer_value(json_object_get(json_object_get(o, "remote"), "port"));
+}
+
+/* The first event named name, with status (NULL: any) to port. */
+static json_t *find(json_t *events, const char *name, const char *status, int port) {
+  size_t i;
+  json_t *o;
+  json_array_foreach(events, i, o) {
+    if (strcmp(field(o, "name"), name) == 0 && remote_port(o) == port &&
+        (!status || (field(o, "status") && strcmp(field(o, "status"), status) == 0)))
+      return o;
+  }
+  return NULL;
+}
+
+static const char *container_name(json_t *o) {
+  return field(json_object_get(o, "container"), "name");
+}
+
+Test(containers, a_pair_of_services_is_named_and_filtered_by_container) {
+  require_podman();
+  setup_podman();
+  int closed = free_port(), srv = free_port(), host_closed = free_port();
+  char ports[128];
+  snprintf(ports, sizeof ports, "--port %d --port %d --port %d", closed, srv, host_closed);
+  traces[0] = start_trace("all", ports);
+  char only_web[96];
+  snprintf(only_web, sizeof only_web, "--container %s", web);
+  traces[1] = start_trace("web", only_web);
+
+  /* The server, then the client once it listens. */
+  cr_assert_eq(sh("podman run -d --rm --network host --name %s %s sh -c 'echo hello | nc -l -p %d'",
+                  web, image, srv),
+               0, "%s", cmd_log());
+  int waited = 0;
+  while (!listening(srv) && waited++ < 3000)
+    usleep(10000); /* polling for the state, bounded (30 s) */
+  cr_assert(listening(srv), "the server never listened on %d: %s", srv, cmd_log());
+  cr_assert_eq(sh("podman run --rm --network host --name %s %s sh -c "
+                  "'nc 127.0.0.1 %d; echo hi | nc 127.0.0.1 %d'",
+                  client, image, closed, srv),
+               0, "%s", cmd_log());
+  sh("podman wait %s", web); /* --rm: it may be gone already */
+  host_connect(host_closed);
+  /* Both containers have exited (and been removed) before the trace ends. */
+  cr_expect_neq(sh("podman container exists %s", client), 0);
+  stop_trace(&traces[0]);
+  stop_trace(&traces[1]);
+
+  json_t *all = load_events("all");
+  json_t *refused = find(all, "AfdConnectWithAddress", "refused", closed);
+  cr_assert_not_null(refused, "no refused connect to %d", closed);
+  json_t *k = json_object_get(refused, "container");
+  cr_assert_not_null(k, "the refused connect has no container");
+  cr_expect_str_eq(field(k, "runtime"), "podman");
+  cr_expect_str_eq(field(k, "name"), client, "the refused connect is the client's");
+  cr_expect_eq(strlen(field(k, "id") ? field(k, "id") : ""), 64);
+  json_t *accept = NULL, *o;
+  size_t i;
+  json_array_foreach(all, i, o) {
+    if (!accept && strcmp(field(o, "name"), "AfdAcceptWithAddress") == 0)
+      accept = o;
+  }
+  cr_assert_not_null(accept, "the server's accept is missing");
+  cr_expect_str_eq(container_name(accept), web);
+  json_t *ok = find(all, "AfdConnectWithAddress", "ok", srv);
+  cr_assert_not_null(ok, "the client's connect to the server is missing");
+  cr_expect_str_eq(container_name(ok), client);
+  /* The host's own connect: no container (unless this test itself runs in
+   * one, or in a systemd unit: then that one). */
+  json_t *host = find(all, "AfdConnectWithAddress", "refused", host_closed);
+  cr_assert_not_null(host, "the host's refused connect is missing");
+  st_container self;
+  if (st_container_of_pid((uint32_t)getpid(), &self))
+    cr_expect_str_eq(container_name(host), self.name);
+  else
+    cr_expect_null(json_object_get(host, "container"), "a host process has no container");
+
+  /* The live --container trace: the server's events, only those. */
+  json_t *only = load_events("web");
+  size_t afd = 0;
+  json_array_foreach(only, i, o) {
+    if (strcmp(field(o, "provider"), "afd") != 0)
+      continue;
+    afd++;
+    cr_expect_str_eq(container_name(o) ? container_name(o) : "(none)", web, "%s", field(o, "name"));
+  }
+  cr_expect_geq(afd, 3, "create, listen, accept at least");
+  cr_expect_not_null(find(only, "AfdAcceptWithAddress", NULL, remote_port(accept)));
+
+  /* The summary's By container table has both; replay filters by id. */
+  char args[512];
+  snprintf(args, sizeof args, "replay %s/all.jsonl -f summary", dir);
+  st_cli_result r = st_test_cli(args);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  const char *table = strstr(r.out, "By container");
+  cr_assert_not_null(table, "%s", r.out);
+  cr_expect_not_null(strstr(table, web), "%s", table);
+  cr_expect_not_null(strstr(table, client), "%s", table);
+  st_cli_result_free(&r);
+  snprintf(args, sizeof args, "replay %s/all.jsonl --container %.12s", dir, field(k, "id"));
+  r = st_test_cli(args);
+  cr_expect_eq(r.code, 0, "%s", r.err);
+  char want[96];
+  snprintf(want, sizeof want, "container=%s", client);
+  cr_expect_eq(st_test_count(r.out, "\n"), st_test_count(r.out, want),
+               "every line is the client's: %s", r.out);
+  cr_expect_geq(st_test_count(r.out, want), 3, "%s", r.out);
+  cr_expect_null(strstr(r.out, web), "%s", r.out);
+  st_cli_result_free(&r);
+  json_decref(all);
+  json_decref(only);
+}

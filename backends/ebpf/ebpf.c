@@ -49,6 +49,7 @@ typedef struct ebpf_backend {
   ebpf_drop_names drops;
   ebpf_expander *x;
   st_containers *containers; /* cgroup ids to containers, resolved once each */
+  st_filter filter;          /* the session's, for its --container */
   const char *tracing;       /* tracefs events directory's parent */
   int ncpus;
   uint64_t seq;
@@ -147,7 +148,8 @@ static void fill_settings(struct st_bpf_settings *st, const st_session_config *c
     st->pids[i] = f->pids[i];
   st->n_pids = f->npids < ST_BPF_FILTER_MAX ? f->npids : ST_BPF_FILTER_MAX;
   st->tree_on = f->tree_root != 0;
-  st->scoped = st->n_pids || st->tree_on;
+  st->cgroup_skip_on = f->ncontainers != 0;
+  st->scoped = st->n_pids || st->tree_on || st->cgroup_skip_on;
   for (unsigned i = 0; i < f->nports && i < ST_BPF_FILTER_MAX; i++)
     st->ports[i] = f->ports[i];
   st->n_ports = f->nports < ST_BPF_FILTER_MAX ? f->nports : ST_BPF_FILTER_MAX;
@@ -222,11 +224,27 @@ static void set_load_error(ebpf_backend *b, int err) {
                        b->kernel.release, st_strerror(err));
 }
 
+/* An event's cgroup is no container --container names: the kernel side
+ * stops reporting its calls (those already in the ring still come; the
+ * session filters them). */
+static void skip_cgroup(ebpf_backend *b, const st_event *ev, uint64_t cgroup) {
+  uint8_t one = 1;
+  for (unsigned i = 0; i < b->filter.ncontainers; i++)
+    if ((ev->has & ST_HAS_CONTAINER) &&
+        st_container_matches(&ev->container, b->filter.containers[i]))
+      return;
+  bpf_map__update_elem(b->skel->maps.cgroup_skip, &cgroup, sizeof cgroup, &one, sizeof one,
+                       BPF_ANY);
+}
+
 static void on_event(void *arg, st_event *ev) {
   ebpf_backend *b = arg;
+  uint64_t cgroup = (ev->has & ST_HAS_CGROUP) ? ev->cgroup : 0;
   ev->seq = ++b->seq;
   b->events++;
   st_containers_fill(b->containers, ev);
+  if (b->filter.ncontainers && cgroup)
+    skip_cgroup(b, ev, cgroup);
   st_session_emit(b->base.session, ev);
 }
 
@@ -275,6 +293,7 @@ static int load(ebpf_backend *b, const st_session_config *cfg) {
   uint32_t ring = ring_size(b, cfg);
 
   fill_settings(&s->data->settings, cfg);
+  b->filter = cfg->filter;
   s->rodata->wakeup_bytes = ring / 4;
   s->rodata->socket_file_ops = socket_file_ops_address();
   s->rodata->have_task_pt_regs =
@@ -527,6 +546,14 @@ static int ebpf_update(st_backend *base, const st_session_config *cfg) {
   if (err)
     return err;
   fill_settings(&next, cfg);
+  /* Another --container: every cgroup is judged again as its events come. */
+  struct bpf_map *skip = b->skel->maps.cgroup_skip;
+  uint64_t key, next_key;
+  while (bpf_map__get_next_key(skip, NULL, &next_key, sizeof next_key) == 0) {
+    key = next_key;
+    bpf_map__delete_elem(skip, &key, sizeof key, 0);
+  }
+  b->filter = cfg->filter;
   /* One copy into the shared page: programs read either settings whole or,
    * for the few instructions of a copy, a mix of the two. */
   memcpy((void *)&b->skel->data->settings, &next, sizeof next);

@@ -53,6 +53,10 @@ struct st_bpf_settings {
   __u32 n_ports;
   __u32 family_mask; /* bits 1 << AF_*; 0 = any */
   __u16 ports[ST_BPF_FILTER_MAX];
+  /* A container filter (with scoped): calls from a cgroup in the
+   * cgroup_skip map, which user space fills with the cgroups it resolved to
+   * another container or none, are not reported. */
+  __u32 cgroup_skip_on;
 };
 
 /* Record kinds. */

@@ -118,6 +118,15 @@ struct {
   __type(value, __u8);
 } tree SEC(".maps") __weak;
 
+/* A container filter's cgroups of no interest (user space adds each one
+ * as it resolves it to another container, or to none). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __u8);
+} cgroup_skip SEC(".maps") __weak;
+
 /* Kernels before 6.13 count file references in f_count. */
 struct file___old {
   atomic_long_t f_count;
@@ -152,7 +161,14 @@ static __always_inline bool pid_ok(__u32 tgid) {
 }
 
 static __always_inline bool current_ok(void) {
-  return !settings.scoped || pid_ok(bpf_get_current_pid_tgid() >> 32);
+  if (!settings.scoped)
+    return true;
+  if (settings.cgroup_skip_on) {
+    __u64 cg = bpf_get_current_cgroup_id();
+    if (bpf_map_lookup_elem(&cgroup_skip, &cg))
+      return false;
+  }
+  return pid_ok(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* Ports not known yet (an unbound socket) pass: core filters what is left. */

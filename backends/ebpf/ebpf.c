@@ -233,8 +233,10 @@ static void skip_cgroup(ebpf_backend *b, const st_event *ev, uint64_t cgroup) {
     if ((ev->has & ST_HAS_CONTAINER) &&
         st_container_matches(&ev->container, b->filter.containers[i]))
       return;
+  /* BPF_NOEXIST: an element replaced while the kernel side looks it up can
+   * be missed there; one already in place is left alone. */
   bpf_map__update_elem(b->skel->maps.cgroup_skip, &cgroup, sizeof cgroup, &one, sizeof one,
-                       BPF_ANY);
+                       BPF_NOEXIST);
 }
 
 static void on_event(void *arg, st_event *ev) {

@@ -239,15 +239,21 @@ static void skip_cgroup(ebpf_backend *b, const st_event *ev, uint64_t cgroup) {
                        BPF_NOEXIST);
 }
 
+static void emit_event(ebpf_backend *b, st_event *ev) {
+  ev->seq = ++b->seq;
+  b->events++;
+  st_session_emit(b->base.session, ev);
+}
+
+/* The expander's events: their cgroup (the calling task's, or the socket
+ * owner's) names their container. */
 static void on_event(void *arg, st_event *ev) {
   ebpf_backend *b = arg;
   uint64_t cgroup = (ev->has & ST_HAS_CGROUP) ? ev->cgroup : 0;
-  ev->seq = ++b->seq;
-  b->events++;
   st_containers_fill(b->containers, ev);
   if (b->filter.ncontainers && cgroup)
     skip_cgroup(b, ev, cgroup);
-  st_session_emit(b->base.session, ev);
+  emit_event(b, ev);
 }
 
 static int on_record(void *ctx, void *data, size_t size) {
@@ -399,8 +405,9 @@ static int ebpf_poll(st_backend *base);
 
 /* ---- the catalog watcher's hooks ------------------------------------------ */
 
+/* A catalog change's cgroup is the hook's, not its process's container. */
 static void catalog_emit(void *arg, st_event *ev) {
-  on_event(arg, ev);
+  emit_event(arg, ev);
 }
 
 /* The session's pid and tree filters, which the kernel side applies to

@@ -360,8 +360,8 @@ static void cgroup_cleanup(void) {
   cleanup();
 }
 
-/* Without a runtime: the command runs in a cgroup laid out as docker's
- * cgroupfs driver lays it (/docker/<id>). The ptrace backend's events and
+/* Without a runtime: the command runs in a cgroup named as docker's
+ * systemd driver names it (docker-<id>.scope, here under the root). The ptrace backend's events and
  * the eBPF backend's carry that container's runtime and id; its name is
  * not known (no docker state), so none is made up. */
 Test(containers, a_commands_cgroup_names_its_container_with_either_backend,
@@ -379,7 +379,7 @@ Test(containers, a_commands_cgroup_names_its_container_with_either_backend,
   st_test_guard_dir(dir);
   char id[65];
   snprintf(id, sizeof id, "%016x%048x", (unsigned)getpid(), 0xc0ffee);
-  snprintf(cgdir, sizeof cgdir, "%s/docker/%s", mount, id);
+  snprintf(cgdir, sizeof cgdir, "%s/docker-%s.scope", mount, id);
   cr_assert_eq(sh("mkdir -p %s", cgdir), 0, "%s", cmd_log());
   int port = free_port();
   const char *backends[] = {"ptrace", "ebpf"};

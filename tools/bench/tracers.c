@@ -298,7 +298,7 @@ tracer bench_tracers[] = {
     SOCKTRACE("socktrace-l4-file", ".sktrace", "-l", "4"),
     BEFORE("before-l4-file", ".sktrace", "-l", "4"),
     SOCKTRACE("socktrace-l5-file", ".sktrace", "-l", "5"),
-    /* Blocks stored plain (format 1.2), against the compressed default. */
+    /* Blocks stored plain (format 1.3), against the compressed default. */
     SOCKTRACE("socktrace-l4-plain", ".sktrace", "-l", "4", "--compress", "none"),
     SOCKTRACE("socktrace-l5-plain", ".sktrace", "-l", "5", "--compress", "none"),
     BEFORE("before-l5-file", ".sktrace", "-l", "5"),

@@ -211,6 +211,10 @@ static json_t *do_update(host *h, json_t *req) {
     memcpy(f->events, given.events, sizeof f->events);
     f->nevents = given.nevents;
   }
+  if (kinds & CLI_FILTER_CONTAINER) {
+    memcpy(f->containers, given.containers, sizeof f->containers);
+    f->ncontainers = given.ncontainers;
+  }
   if (st_session_update(h->s, &cfg) < 0)
     return fail("cannot update session %s: %s", h->name, st_session_error(h->s));
   return ok(session_json(h));

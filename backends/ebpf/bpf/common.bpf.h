@@ -82,13 +82,14 @@ struct {
   __type(value, struct st_bpf_dgram_counts);
 } dgram_counts SEC(".maps") __weak;
 
-/* Scoped sessions (pid or tree filter): the sockets of traced processes, so
- * that stack events, which run in any context, report only those. */
+/* Scoped sessions (pid, tree or container filter): the sockets of traced
+ * processes, so that stack events, which run in any context, report only
+ * those; the value is the owner's cgroup under a container filter (else 0). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 32768);
   __type(key, __u64);
-  __type(value, __u8);
+  __type(value, __u64);
 } traced SEC(".maps") __weak;
 
 /* TCP listeners (of traced processes, in a scoped session) by
@@ -117,6 +118,15 @@ struct {
   __type(key, __u32);
   __type(value, __u8);
 } tree SEC(".maps") __weak;
+
+/* A container filter's cgroups of no interest (user space adds each one
+ * as it resolves it to another container, or to none). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __u8);
+} cgroup_skip SEC(".maps") __weak;
 
 /* Kernels before 6.13 count file references in f_count. */
 struct file___old {
@@ -152,7 +162,14 @@ static __always_inline bool pid_ok(__u32 tgid) {
 }
 
 static __always_inline bool current_ok(void) {
-  return !settings.scoped || pid_ok(bpf_get_current_pid_tgid() >> 32);
+  if (!settings.scoped)
+    return true;
+  if (settings.cgroup_skip_on) {
+    __u64 cg = bpf_get_current_cgroup_id();
+    if (bpf_map_lookup_elem(&cgroup_skip, &cg))
+      return false;
+  }
+  return pid_ok(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* Ports not known yet (an unbound socket) pass: core filters what is left. */
@@ -180,19 +197,32 @@ static __always_inline __u64 type_kw(__u16 type) {
   return type == SOCK_DGRAM ? ST_BPF_KW_DATAGRAM : ST_BPF_KW_STREAM;
 }
 
-/* Scoped sessions: is this socket one of the traced processes'? */
+/* Scoped sessions: is this socket one of the traced processes'? Under a
+ * container filter, not when its owner's cgroup was judged out since (it
+ * may have been marked before, and closed while its close went unseen). */
 static __always_inline bool sk_traced(const void *sk) {
   __u64 key = (__u64)sk;
-  return !settings.scoped || bpf_map_lookup_elem(&traced, &key);
+  if (!settings.scoped)
+    return true;
+  __u64 *cg = bpf_map_lookup_elem(&traced, &key);
+  if (!cg)
+    return false;
+  return !settings.cgroup_skip_on || !*cg || !bpf_map_lookup_elem(&cgroup_skip, cg);
 }
 
-/* A socket of a traced process. new: just made (no need to look first). */
-static __always_inline void sk_mark_traced(const void *sk, bool new) {
+/* A socket of a traced process, owned by cgroup cg (0: not known). new:
+ * just made (no need to look first). */
+static __always_inline void sk_mark_traced_by(const void *sk, bool new, __u64 cg) {
   __u64 key = (__u64)sk;
-  __u8 one = 1;
   if (!settings.scoped || !sk || (!new &&bpf_map_lookup_elem(&traced, &key)))
     return;
-  bpf_map_update_elem(&traced, &key, &one, BPF_ANY);
+  bpf_map_update_elem(&traced, &key, &cg, BPF_ANY);
+}
+
+/* The same, from the owner's own call. */
+static __always_inline void sk_mark_traced(const void *sk, bool new) {
+  if (settings.scoped)
+    sk_mark_traced_by(sk, new, settings.cgroup_skip_on ? bpf_get_current_cgroup_id() : 0);
 }
 
 static __always_inline void sk_forget(const void *sk) {
@@ -240,9 +270,10 @@ static __always_inline void rec_submit(void *r) {
   bpf_ringbuf_submit(r, flags);
 }
 
-/* The calling thread. */
+/* The calling thread and its cgroup (one helper call, no map). */
 static __always_inline void proc_fill(struct st_bpf_proc *p) {
   __u64 id = bpf_get_current_pid_tgid();
+  p->cgroup = bpf_get_current_cgroup_id();
   p->pid = id >> 32;
   p->tid = (__u32)id;
   if (have_task_btf)

@@ -111,7 +111,9 @@ static __always_inline void child_established(const struct sock *sk) {
   /* A listener that died without closing leaves a stale entry behind. */
   if (!lsk || BPF_CORE_READ((struct sock *)*lsk, __sk_common.skc_state) != TCP_LISTEN)
     return;
-  sk_mark_traced(sk, true);
+  /* Softirq: the child's owner is its listener's, not the current task. */
+  __u64 *owner = bpf_map_lookup_elem(&traced, lsk);
+  sk_mark_traced_by(sk, true, owner ? *owner : 0);
   if (!verbose() || !kw_ok(ST_BPF_KW_STREAM | ST_BPF_KW_TRANSPORT) ||
       !port_ok(lport(sk), rport(sk)))
     return;

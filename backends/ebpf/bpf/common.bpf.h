@@ -45,7 +45,6 @@ volatile struct st_bpf_settings settings __weak = {
 
 /* Found by the loader on this kernel. */
 const volatile __u64 wakeup_bytes __weak = 0;     /* wake the reader at this much waiting */
-const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when unknown */
 const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
 const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
 const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
@@ -55,6 +54,13 @@ const volatile bool have_sock_length __weak = 0;  /* sock_send/recv_length (6.3+
  * helper's id in the kernel's own enum), a constant at load: the verifier
  * removes the branch not taken, so 5.10 never sees the helper it lacks. */
 #define have_task_btf bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
+/* &socket_file_ops, learned from the first socket file seen (its inode
+ * says it is one; every socket file has these operations): from then on
+ * one read tells a socket from other files. Learned here rather than read
+ * from /proc/kallsyms at start, which cost about 40 ms of CPU, and works
+ * where kallsyms hides addresses. */
+__u64 socket_file_ops __weak = 0;
 
 /* ---- maps ---------------------------------------------------------------- */
 
@@ -100,15 +106,6 @@ struct {
   __type(key, __u64);
   __type(value, __u64);
 } listeners SEC(".maps") __weak;
-
-/* TCP sockets their application closed, until the kernel frees them: the
- * kernel's free of one not in here ends a socket whose process died. */
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 65536);
-  __type(key, __u64);
-  __type(value, __u8);
-} closed SEC(".maps") __weak;
 
 /* Tgids of the traced process tree (seeded with the filter's root). */
 struct {
@@ -350,13 +347,17 @@ static __always_inline struct file *fd_file(int fd) {
 static __always_inline struct file *fd_to_file(int fd) {
   struct file *f = fd_file(fd);
 
+  __u64 ops = socket_file_ops;
+
   if (!f)
     return NULL;
-  if (socket_file_ops) {
-    if ((__u64)BPF_CORE_READ(f, f_op) != socket_file_ops)
+  if (ops) {
+    if ((__u64)BPF_CORE_READ(f, f_op) != ops)
       return NULL;
   } else if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK) {
     return NULL;
+  } else {
+    socket_file_ops = (__u64)BPF_CORE_READ(f, f_op);
   }
   return f;
 }

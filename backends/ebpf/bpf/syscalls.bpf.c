@@ -306,7 +306,9 @@ static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *c
   r->pad = 0;
   r->child = (__u64)nsk;
   rec_submit(r);
-  sk_mark_traced(nsk, true);
+  /* In a scoped session the handshake's end has marked it already
+   * (child_established): a look costs less than a second insert. */
+  sk_mark_traced(nsk, false);
   return 0;
 }
 
@@ -398,8 +400,6 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
       __u64 lkey = listener_key(sk, v.h.num);
       bpf_map_delete_elem(&listeners, &lkey);
     }
-    __u8 one = 1;
-    bpf_map_update_elem(&closed, &key, &one, BPF_ANY);
   } else {
     r->state = 0;
     if (count_datagrams) {

@@ -89,13 +89,33 @@ struct {
 } dgram_counts SEC(".maps") __weak;
 
 /* Scoped sessions (pid or tree filter): the sockets of traced processes, so
- * that stack events, which run in any context, report only those. */
+ * that stack events, which run in any context, report only those. A
+ * socket is kept in one of TRACED_WAYS slots of the set its address hashes
+ * to (an array: a look, an insert and a delete each cost an inlined lookup
+ * and a few compares, where a hash map's insert and delete cost 150-200
+ * ns); one whose set is full goes to the traced hash map, which is looked
+ * at only while it holds something. */
+#define TRACED_SETS 16384 /* a power of two */
+#define TRACED_WAYS 4
+struct traced_set {
+  __u64 sk[TRACED_WAYS];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, TRACED_SETS);
+  __type(key, __u32);
+  __type(value, struct traced_set);
+} traced_sets SEC(".maps") __weak;
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 32768);
   __type(key, __u64);
   __type(value, __u8);
 } traced SEC(".maps") __weak;
+
+/* Entries put into traced and not taken out (see dns_socks_n). */
+__u64 traced_n __weak = 0;
 
 /* TCP listeners (of traced processes, in a scoped session) by
  * (netns inode << 16 | port): a new connection reports its listener's
@@ -177,25 +197,83 @@ static __always_inline __u64 type_kw(__u16 type) {
   return type == SOCK_DGRAM ? ST_BPF_KW_DATAGRAM : ST_BPF_KW_STREAM;
 }
 
+/* A pointer's bits as a plain number: a BTF program's socket is a pointer
+ * to the verifier, which allows no arithmetic on it (nor reading it back
+ * from the stack in parts); a copy gives a number. */
+static __always_inline __u64 ptr_bits(__u64 p) {
+  __u64 n = 0;
+  bpf_probe_read_kernel(&n, sizeof(n), &p);
+  return n;
+}
+
+/* The set a socket's address belongs to (slab addresses share their low
+ * bits: a multiplicative hash spreads them). */
+static __always_inline struct traced_set *traced_set_of(__u64 sk) {
+  __u32 idx = (ptr_bits(sk) * 0x9E3779B97F4A7C15ULL) >> 50;
+  return bpf_map_lookup_elem(&traced_sets, &idx);
+}
+
+static __always_inline int traced_way(const struct traced_set *s, __u64 sk) {
+  for (int i = 0; i < TRACED_WAYS; i++)
+    if (s->sk[i] == sk)
+      return i;
+  return -1;
+}
+
+static __always_inline bool traced_has(struct traced_set *s, __u64 sk) {
+  return (s && traced_way(s, sk) >= 0) || (traced_n && bpf_map_lookup_elem(&traced, &sk));
+}
+
 /* Scoped sessions: is this socket one of the traced processes'? */
 static __always_inline bool sk_traced(const void *sk) {
   __u64 key = (__u64)sk;
-  return !settings.scoped || bpf_map_lookup_elem(&traced, &key);
+  return !settings.scoped || traced_has(traced_set_of(key), key);
 }
 
-/* A socket of a traced process. new: just made (no need to look first). */
-static __always_inline void sk_mark_traced(const void *sk, bool new) {
+/* A socket of a traced process. fresh: just made (not in the hash map; its
+ * set is looked at anyway, which costs next to nothing). Two CPUs putting
+ * two sockets of one set into the same free slot at the same instant would
+ * lose one (5.10 has no compare-and-swap); the second look below catches
+ * all but a write landing between it and the return. */
+static __always_inline void sk_mark_traced(const void *sk, bool fresh) {
   __u64 key = (__u64)sk;
+  struct traced_set *s;
   __u8 one = 1;
-  if (!settings.scoped || !sk || (!new &&bpf_map_lookup_elem(&traced, &key)))
+
+  if (!settings.scoped || !sk)
     return;
-  bpf_map_update_elem(&traced, &key, &one, BPF_ANY);
+  s = traced_set_of(key);
+  if (s && traced_way(s, key) >= 0)
+    return;
+  if (!fresh && traced_n && bpf_map_lookup_elem(&traced, &key))
+    return;
+  if (s) {
+    for (int i = 0; i < TRACED_WAYS; i++) {
+      if (s->sk[i])
+        continue;
+      s->sk[i] = key;
+      if (*(volatile __u64 *)&s->sk[i] == key)
+        return;
+    }
+  }
+  if (!bpf_map_update_elem(&traced, &key, &one, BPF_NOEXIST))
+    __sync_fetch_and_add(&traced_n, 1);
 }
 
 static __always_inline void sk_forget(const void *sk) {
   __u64 key = (__u64)sk;
-  if (settings.scoped)
-    bpf_map_delete_elem(&traced, &key);
+  struct traced_set *s;
+  int i;
+
+  if (!settings.scoped)
+    return;
+  s = traced_set_of(key);
+  if (s && (i = traced_way(s, key)) >= 0 && i < TRACED_WAYS) {
+    s->sk[i] = 0;
+    return;
+  }
+  if (traced_n && !bpf_map_delete_elem(&traced, &key))
+    __sync_fetch_and_sub(&traced_n, 1);
 }
 
 /* ---- records ------------------------------------------------------------- */

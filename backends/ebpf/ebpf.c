@@ -165,26 +165,6 @@ static void fill_settings(struct st_bpf_settings *st, const st_session_config *c
   }
 }
 
-/* Where socket files' operations live, to tell a socket from other files
- * in one read (0 when /proc/kallsyms hides addresses). */
-static uint64_t socket_file_ops_address(void) {
-  FILE *f = fopen("/proc/kallsyms", "r");
-  char line[256];
-  uint64_t addr = 0;
-  if (!f)
-    return 0;
-  while (fgets(line, sizeof line, f)) {
-    unsigned long long a;
-    char type, name[200];
-    if (sscanf(line, "%llx %c %199s", &a, &type, name) == 3 && !strcmp(name, "socket_file_ops")) {
-      addr = a;
-      break;
-    }
-  }
-  fclose(f);
-  return addr;
-}
-
 /* "tracepoint sock:sock_send_length" for a program's section. */
 static void describe_hook(const char *sec, char *out, size_t len) {
   if (!strncmp(sec, "tp_btf/", 7))
@@ -303,12 +283,13 @@ static int load(ebpf_backend *b, const st_session_config *cfg) {
   fill_settings(&s->data->settings, cfg);
   b->filter = cfg->filter;
   s->rodata->wakeup_bytes = ring / 4;
-  s->rodata->socket_file_ops = socket_file_ops_address();
   s->rodata->have_task_pt_regs =
       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1;
   s->rodata->have_sock_length = b->kernel.sock_length;
   s->rodata->count_datagrams = b->kernel.sock_length;
   ebpf_programs_choose(s, &b->kernel, b->tracing);
+  if (b->opt.fixed)
+    ebpf_programs_trim(s, b->kernel.sock_length, cfg);
   int err = bpf_map__set_max_entries(s->maps.events, ring);
   if (err)
     return err;

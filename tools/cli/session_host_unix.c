@@ -449,6 +449,7 @@ static int host_run(host *h, int ready_fd) {
   signal(SIGPIPE, SIG_IGN); /* a client gone before its answer is no reason to die */
   uv_loop_init(&h->loop);
   h->owner = getuid();
+  o->hosted = true;
   if (cli_live_backend(o, &h->b) < 0)
     return 1;
   if (cli_output_is_file(o->output) && !(h->out = cli_open_output(o))) {

@@ -67,6 +67,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The OTLP test's decoder: OpenTelemetry's own protobuf definitions from npm
+# (tests/otlp), into a cache the test looks in before it would fetch them.
+# Debian's nodejs comes without npm (a nodejs from elsewhere may bring it).
+if [ "$what" = --tests ]; then
+  if ! command -v npm >/dev/null; then
+    echo "setup: installing npm"
+    npm_sudo=""
+    [ "$(id -u)" -eq 0 ] || npm_sudo=sudo
+    $npm_sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends npm
+  fi
+  otlp_cache=/var/cache/socktrace-test/otlp-node
+  if [ "$(id -u)" -eq 0 ] &&
+    [ ! -f "$otlp_cache/node_modules/@opentelemetry/otlp-transformer/package.json" ]; then
+    echo "setup: fetching @opentelemetry/otlp-transformer@0.57.2 into $otlp_cache (the OTLP test's decoder)"
+    mkdir -p "$otlp_cache"
+    npm install --no-audit --no-fund --prefix "$otlp_cache" @opentelemetry/otlp-transformer@0.57.2 >/dev/null ||
+      echo "setup: npm could not fetch it; test_otlp will try again when it runs" >&2
+  fi
+fi
+
 # The VM tests' kernels (Debian's packages, hundreds of MB unpacked): fetched
 # now into vm-run.sh's cache rather than during ctest.
 if [ "$what" = --tests ]; then

@@ -31,14 +31,20 @@
 static char dir[] = "/tmp/st-otlp-XXXXXX";
 static char modules[512];
 
-/* npm's otlp-transformer 0.57.x into the build directory, once; a skip
- * when npm or the network is not there, a failure under CI=true. */
+/* npm's otlp-transformer 0.57.x: where tools/setup.sh --tests fetched it,
+ * else into the build directory, once; a skip when npm or the network is
+ * not there, a failure under CI=true. */
+#define DECODER_CACHE "/var/cache/socktrace-test/otlp-node/node_modules"
+#define DECODER_ROOT "/@opentelemetry/otlp-transformer/build/src/generated/root.js"
 static void need_decoder(void) {
-  snprintf(modules, sizeof modules, "%s/otlp-node/node_modules", ST_BINARY_DIR);
   char root[640];
-  snprintf(root, sizeof root, "%s/@opentelemetry/otlp-transformer/build/src/generated/root.js",
-           modules);
   struct stat st;
+  snprintf(modules, sizeof modules, "%s", DECODER_CACHE);
+  snprintf(root, sizeof root, "%s" DECODER_ROOT, modules);
+  if (stat(root, &st) == 0)
+    return;
+  snprintf(modules, sizeof modules, "%s/otlp-node/node_modules", ST_BINARY_DIR);
+  snprintf(root, sizeof root, "%s" DECODER_ROOT, modules);
   if (stat(root, &st) != 0 &&
       system("npm install --no-audit --no-fund --prefix " ST_BINARY_DIR
              "/otlp-node @opentelemetry/otlp-transformer@0.57.2 >/dev/null 2>&1") != 0) {

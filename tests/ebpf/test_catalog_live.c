@@ -110,6 +110,14 @@ static int cgroup_and_program(test_cgroup *cg, const char *name) {
   return prog;
 }
 
+/* The test's cgroup as the catalog's detail still shows it when the words
+ * do not fit in ST_DETAIL_MAX and the path loses its start
+ * ("cgroup=...catalog-1234-0", with long program and link ids): the part
+ * after "/st-catalog", which the test's pid makes its own. */
+static void cgroup_word(const test_cgroup *cg, char *w, size_t len) {
+  snprintf(w, len, "%s", cg->rel + strlen("/st-catalog"));
+}
+
 /* The words a program on the test's cgroup is named with. */
 static void prog_words(const test_cgroup *cg, int prog, char *id_word, size_t idlen, char *tag_word,
                        size_t taglen, char *cg_word, size_t cglen) {
@@ -118,7 +126,7 @@ static void prog_words(const test_cgroup *cg, int prog, char *id_word, size_t id
   cr_assert_eq(test_prog_info(prog, &id, tag), 0);
   snprintf(id_word, idlen, "prog=%u ", id);
   snprintf(tag_word, taglen, "tag=%s ", tag);
-  snprintf(cg_word, cglen, "cgroup=%s", cg->rel);
+  cgroup_word(cg, cg_word, cglen);
 }
 
 Test(catalog_live, attach_and_detach_name_hook_cgroup_program_and_process, .fini = fini) {
@@ -200,7 +208,7 @@ Test(catalog_live, link_released_with_its_last_fd_is_found_by_the_periodic_look,
   int link = bpf_link_create(prog, cg.fd, BPF_CGROUP_INET4_CONNECT, NULL);
   cr_assert_geq(link, 0, "link: %s", strerror(errno));
   char cgw[300], all[8192];
-  snprintf(cgw, sizeof cgw, "cgroup=%s", cg.rel);
+  cgroup_word(&cg, cgw, sizeof cgw);
   const st_event *in = wait_catalog(ST_EV_CAT_LSP_INSTALLED, cgw, "name=st_link4", 10);
   catalog_events(all, sizeof all);
   cr_assert_not_null(in, "LspInstalled for the link:%s", all);
@@ -326,7 +334,7 @@ Test(catalog_live, catalog_keyword_switched_on_while_tracing, .fini = fini) {
   cr_assert_eq(st_session_update(L.s, &on), 0, "%s", st_session_error(L.s));
   cr_assert_eq(bpf_prog_attach(prog, cg.fd, BPF_CGROUP_INET4_CONNECT, BPF_F_ALLOW_MULTI), 0);
   char cgw[300], all[8192];
-  snprintf(cgw, sizeof cgw, "cgroup=%s", cg.rel);
+  cgroup_word(&cg, cgw, sizeof cgw);
   const st_event *in = wait_catalog(ST_EV_CAT_LSP_INSTALLED, cgw, "name=st_update4", 10);
   catalog_events(all, sizeof all);
   cr_assert_not_null(in, "LspInstalled once the keyword is on:%s", all);

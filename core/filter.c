@@ -123,6 +123,16 @@ int st_filter_add_family(st_filter *f, const char *s, char *err, size_t errlen) 
   return 0;
 }
 
+int st_filter_add_container(st_filter *f, const char *s, char *err, size_t errlen) {
+  if (!s || !*s || strlen(s) >= sizeof f->containers[0])
+    FAIL("bad container '%s' (a name, an id, or an id's first digits; at most %zu characters)",
+         s ? s : "", sizeof f->containers[0] - 1);
+  if (f->ncontainers >= ST_FILTER_MAX)
+    FAIL("too many containers (at most %d)", ST_FILTER_MAX);
+  snprintf(f->containers[f->ncontainers++], sizeof f->containers[0], "%s", s);
+  return 0;
+}
+
 int st_filter_add_protocol(st_filter *f, const char *s, char *err, size_t errlen) {
   int p = s ? st_protocol_lookup(s) : -1;
   if (p < 0)
@@ -310,6 +320,13 @@ bool st_filter_match(const st_filter *f, st_filter_state *st, const st_event *ev
   }
   if (f->tree_root && !match_tree(f, st, ev))
     return false;
+  if (f->ncontainers) {
+    bool ok = false;
+    for (unsigned i = 0; i < f->ncontainers && !ok && (ev->has & ST_HAS_CONTAINER); i++)
+      ok = st_container_matches(&ev->container, f->containers[i]);
+    if (!ok)
+      return false;
+  }
   if (!f->families && !f->nprotocols && !f->nports && !f->nhosts)
     return true;
   sock_view v;
@@ -370,6 +387,8 @@ int st_filter_describe(const st_filter *f, char *buf, size_t len) {
       add(buf, len, "%s%s", n++ ? "," : " family=", st_family_name((uint8_t)fam));
   for (unsigned i = 0; i < f->nprotocols; i++)
     add(buf, len, "%s%u", i ? "," : " protocol=", f->protocols[i]);
+  for (unsigned i = 0; i < f->ncontainers; i++)
+    add(buf, len, "%s%s", i ? "," : " container=", f->containers[i]);
   for (unsigned i = 0; i < f->nevents; i++)
     add(buf, len, "%s%u", i ? "," : " events=", f->events[i].id);
   if (!buf[0])

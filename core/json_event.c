@@ -350,8 +350,22 @@ int st_event_from_json(const char *line, st_event *ev, char *err, size_t errlen)
     ev->cgroup = v;
     ev->has |= ST_HAS_CGROUP;
   }
-  if ((s = str(o, "container"))) {
-    snprintf(ev->container, sizeof ev->container, "%s", s);
+  json_t *k = json_object_get(o, "container");
+  if (json_is_object(k)) {
+    st_container *c = &ev->container;
+    if ((s = str(k, "runtime")))
+      snprintf(c->runtime, sizeof c->runtime, "%s", s);
+    if ((s = str(k, "id")))
+      snprintf(c->id, sizeof c->id, "%s", s);
+    if ((s = str(k, "name")))
+      snprintf(c->name, sizeof c->name, "%s", s);
+    if ((s = str(k, "pod")))
+      snprintf(c->pod, sizeof c->pod, "%s", s);
+    if ((s = str(k, "namespace")))
+      snprintf(c->ns, sizeof c->ns, "%s", s);
+    ev->has |= ST_HAS_CONTAINER;
+  } else if ((s = str(o, "container"))) { /* the earlier form: a name */
+    snprintf(ev->container.name, sizeof ev->container.name, "%s", s);
     ev->has |= ST_HAS_CONTAINER;
   }
   if ((s = str(o, "detail"))) {

@@ -106,7 +106,7 @@ static uint64_t now_ns(void) {
 static void update_filter_active(st_session *s) {
   const st_filter *f = &s->filter;
   s->filter_active = f->npids || f->tree_root || f->nports || f->nhosts || f->families ||
-                     f->nprotocols || f->nevents;
+                     f->nprotocols || f->nevents || f->ncontainers;
 }
 
 /* The filter the session itself applies: cfg's, less what the backend

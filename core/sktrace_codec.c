@@ -238,7 +238,19 @@ enum {
 enum {
   X_DNS_MORE = 1u << 0,    /* answers: flags, addresses, TTL, latency, CNAME chain */
   X_REMOTE_NAME = 1u << 1, /* the remote's DNS name */
+  X_CONTAINER = 1u << 2,   /* 2.1 / 1.3: a u8 mask of the parts, a string for each */
 };
+
+/* The parts of a container, in the order X_CONTAINER writes them. */
+#define CONTAINER_PARTS 5
+static char *container_part(st_container *c, unsigned i) {
+  char *parts[CONTAINER_PARTS] = {c->runtime, c->id, c->name, c->pod, c->ns};
+  return parts[i];
+}
+static const size_t container_part_size[CONTAINER_PARTS] = {
+    sizeof(((st_container *)0)->runtime), sizeof(((st_container *)0)->id),
+    sizeof(((st_container *)0)->name), sizeof(((st_container *)0)->pod),
+    sizeof(((st_container *)0)->ns)};
 
 #define REC_FIXED 13 /* length, mask, provider..backend, id */
 #define REC_MAX 640
@@ -361,6 +373,17 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
     cnames = intern(b, ev->dns.cnames, sizeof ev->dns.cnames);
   if (ev->has & ST_HAS_REMOTE_NAME)
     rname = intern(b, ev->remote_name, sizeof ev->remote_name);
+  long cparts[CONTAINER_PARTS] = {0};
+  uint8_t cmask = 0;
+  if (ev->has & ST_HAS_CONTAINER) {
+    for (unsigned i = 0; i < CONTAINER_PARTS; i++) {
+      cparts[i] =
+          intern(b, container_part((st_container *)&ev->container, i), container_part_size[i]);
+      if (cparts[i] < 0)
+        return ST_ENOSPC;
+      cmask |= cparts[i] ? (uint8_t)(1u << i) : 0;
+    }
+  }
   if (comm < 0 || lpath < 0 || rpath < 0 || qname < 0 || detail < 0 || cnames < 0 || rname < 0)
     return ST_ENOSPC;
   if (!b->nevents)
@@ -409,6 +432,7 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   uint16_t x = 0;
   x |= d->flags || d->naddrs || d->ttl || d->latency_us || cnames ? X_DNS_MORE : 0;
   x |= rname ? X_REMOTE_NAME : 0;
+  x |= cmask ? X_CONTAINER : 0;
   m |= x ? F_EXT : 0;
 
   uint8_t rec[REC_MAX], *p = rec + 2;
@@ -502,6 +526,12 @@ int st_sktrace_block_add(st_sktrace_block *b, const st_event *ev) {
   }
   if (x & X_REMOTE_NAME)
     p = st_put_le16(p, (uint16_t)rname);
+  if (x & X_CONTAINER) {
+    p = st_put_u8(p, cmask);
+    for (unsigned i = 0; i < CONTAINER_PARTS; i++)
+      if (cmask & (1u << i))
+        p = st_put_le16(p, (uint16_t)cparts[i]);
+  }
   st_put_le16(rec, (uint16_t)(p - rec - 2));
   st_buf_add(&b->events, (const char *)rec, (size_t)(p - rec));
   b->prev_ts = ev->ts_ns;
@@ -692,6 +722,12 @@ static int decode_event(st_cursor *r, const strtab *t, uint64_t *prev_ts, st_eve
   }
   if (x & X_REMOTE_NAME)
     get_str(r, t, ev->remote_name, sizeof ev->remote_name);
+  if (x & X_CONTAINER) {
+    uint8_t cmask = st_cursor_u8(r);
+    for (unsigned i = 0; i < CONTAINER_PARTS; i++)
+      if (cmask & (1u << i))
+        get_str(r, t, container_part(&ev->container, i), container_part_size[i]);
+  }
   /* Bits above F_KNOWN are a later minor version's fields: the record
    * length lets the caller skip them. */
   return r->bad ? -1 : 0;

@@ -23,9 +23,9 @@
 /* Written with compressed blocks (2.0), and without (--compress none:
  * 1.2, which socktrace before 2.0 reads). Read: 1.x and 2.x. */
 #define ST_SKTRACE_MAJOR 2
-#define ST_SKTRACE_MINOR 0
+#define ST_SKTRACE_MINOR 1
 #define ST_SKTRACE_PLAIN_MAJOR 1
-#define ST_SKTRACE_PLAIN_MINOR 2
+#define ST_SKTRACE_PLAIN_MINOR 3
 /* magic + major + minor + header length */
 #define ST_SKTRACE_PREAMBLE 16
 #define ST_SKTRACE_HEADER_MAX 65536u

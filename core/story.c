@@ -163,7 +163,7 @@ int st_story_fold(st_sum_model *m, st_sum_socket *k) {
     format_local(&k->local_addr, local, sizeof local);
   const char *proc = k->wire && !k->pid ? "" : k->name;
   char key[sizeof((st_story *)0)->key];
-  snprintf(key, sizeof key, "%u|%d|%s|%s|%s", role, ipc, proc, peer, local);
+  snprintf(key, sizeof key, "%u|%d|%s|%s|%s|%s", role, ipc, k->container, proc, peer, local);
   bool created;
   st_story *s = find_or_add(m, key, &created);
   if (!s && HASH_COUNT(m->stories) >= ST_STORY_MAX) {
@@ -184,6 +184,7 @@ int st_story_fold(st_sum_model *m, st_sum_socket *k) {
     return ST_ENOMEM;
   if (created) {
     snprintf(s->proc, sizeof s->proc, "%s", proc);
+    snprintf(s->container, sizeof s->container, "%s", k->container);
     s->role = role;
     s->ipc = ipc;
     s->listening = listening;
@@ -268,6 +269,10 @@ static int cmp_key(const void *a, const void *b) {
 }
 
 int st_story_list(const st_sum_model *m, st_story **out) {
+  return st_story_list_by(m, false, out);
+}
+
+int st_story_list_by(const st_sum_model *m, bool by_container, st_story **out) {
   size_t n = HASH_COUNT(m->stories), i = 0;
   *out = NULL;
   if (!n)
@@ -279,6 +284,11 @@ int st_story_list(const st_sum_model *m, st_story **out) {
     a[i] = *s;
     memset(&a[i].hh, 0, sizeof a[i].hh);
     match_proc(s->proc, a[i].match_proc, sizeof a[i].match_proc);
+    if (by_container && s->container[0] && a[i].match_proc[0]) {
+      char own[ST_COMM_MAX + 1];
+      match_proc(s->proc, own, sizeof own);
+      snprintf(a[i].match_proc, sizeof a[i].match_proc, "%.63s/%.16s", s->container, own);
+    }
     match_peer(m, s, a[i].match_peer, sizeof a[i].match_peer);
     /* Matching order: role, family, peer, local, then the process (so a
      * story whose process is unknown sits beside the ones it may match). */

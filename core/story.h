@@ -33,18 +33,19 @@ enum { ST_ROLE_NONE = 0, ST_ROLE_CLIENT, ST_ROLE_SERVER, ST_ROLE_DATAGRAM };
 typedef struct st_story {
   char key[ST_SUM_PROC_MAX + 3 * ST_SUM_KEY_MAX]; /* role, family, process, peer, local */
   char proc[ST_COMM_MAX + 1];                     /* as traced; "" when unknown */
-  uint8_t role;                                   /* ST_ROLE_* */
-  bool ipc;                                       /* UNIX sockets */
-  bool listening;                                 /* a listener: no peer */
-  bool wire;                                      /* from packets: no process */
-  bool peer_masked;                               /* the peer's port is its own: '*' */
-  bool named;        /* the peer is a DNS name ("api.example.com:443"): it matches as it is */
-  st_addr peer_addr; /* the first socket's peer */
+  char container[64]; /* its sockets' container (name or short id); "" when none */
+  uint8_t role;       /* ST_ROLE_* */
+  bool ipc;           /* UNIX sockets */
+  bool listening;     /* a listener: no peer */
+  bool wire;          /* from packets: no process */
+  bool peer_masked;   /* the peer's port is its own: '*' */
+  bool named;         /* the peer is a DNS name ("api.example.com:443"): it matches as it is */
+  st_addr peer_addr;  /* the first socket's peer */
   char peer[ST_SUM_KEY_MAX];  /* as traced: "127.0.0.1:9", "10.0.0.2:*" */
   char local[ST_SUM_KEY_MAX]; /* a server's own port or path: ":8080" */
   /* Set by st_story_list: what matches across traces. */
-  char match_proc[ST_COMM_MAX + 1]; /* "curl" ("" matches any process) */
-  char match_peer[ST_SUM_KEY_MAX];  /* "localhost:5432" */
+  char match_proc[64 + ST_COMM_MAX + 2]; /* "curl", "web/curl" ("" matches any process) */
+  char match_peer[ST_SUM_KEY_MAX];       /* "localhost:5432" */
   uint64_t sockets, attempts;
   uint64_t outcomes[ST_CODE_COUNT]; /* how each socket ended; ST_PENDING: never resolved */
   uint64_t bytes_sent, bytes_received;
@@ -67,6 +68,10 @@ void st_story_free_all(st_sum_model *m);
  * matches: a malloc'd array into *out. Returns how many, or ST_ENOMEM.
  * Call st_sum_finish first. */
 int st_story_list(const st_sum_model *m, st_story **out);
+/* The same; by_container: a story's process is its container and process
+ * ("web/curl"), so that stories match by container name (`diff` when both
+ * traces have containers). */
+int st_story_list_by(const st_sum_model *m, bool by_container, st_story **out);
 
 /* True for 127.0.0.0/8, ::1 and their v4-mapped forms. */
 bool st_story_loopback(const st_addr *a);

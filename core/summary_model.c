@@ -101,17 +101,21 @@ static st_sum_socket *get_socket(st_sum_model *m, const st_event *ev) {
   }
   if (ev->os == ST_OS_WIRE)
     e->wire = true;
+  if (!e->container[0] && (ev->has & ST_HAS_CONTAINER))
+    st_container_label(&ev->container, e->container, sizeof e->container);
   return e;
 }
 
 /* Both rows an event counts in: its process and its remote (if known), or
  * for a UNIX socket its process-and-path row alone. */
 typedef struct rows2 {
-  st_sum_row *proc, *remote;
+  st_sum_row *proc, *remote, *container;
 } rows2;
 
 static rows2 rows_for(st_sum_model *m, const st_sum_socket *e, const char *remote) {
-  rows2 r = {NULL, NULL};
+  rows2 r = {NULL, NULL, NULL};
+  if (e->container[0])
+    r.container = get_row(&m->containers, e->container, "", e->container, 0);
   if (e->family == ST_FAMILY_UNIX) {
     const char *path = remote && *remote ? remote
                        : e->remote[0]    ? e->remote
@@ -129,8 +133,8 @@ static rows2 rows_for(st_sum_model *m, const st_sum_socket *e, const char *remot
 }
 
 static void count_outcome(rows2 r, const st_status *st) {
-  st_sum_row *both[2] = {r.proc, r.remote};
-  for (int i = 0; i < 2; i++) {
+  st_sum_row *both[3] = {r.proc, r.remote, r.container};
+  for (int i = 0; i < 3; i++) {
     if (!both[i])
       continue;
     if (st->code == ST_OK)
@@ -145,6 +149,8 @@ static void add(rows2 r, size_t field_offset, uint64_t n) {
     *(uint64_t *)((char *)r.proc + field_offset) += n;
   if (r.remote)
     *(uint64_t *)((char *)r.remote + field_offset) += n;
+  if (r.container)
+    *(uint64_t *)((char *)r.container + field_offset) += n;
 }
 
 /* Counts a failed lookup in the DNS failures table. */
@@ -629,6 +635,7 @@ void st_sum_free(st_sum_model *m) {
   ST_HASH_FREE_ALL(st_sum_row, m->procs, free);
   ST_HASH_FREE_ALL(st_sum_row, m->remotes, free);
   ST_HASH_FREE_ALL(st_sum_row, m->ipc, free);
+  ST_HASH_FREE_ALL(st_sum_row, m->containers, free);
   ST_HASH_FREE_ALL(st_sum_socket, m->sockets, free);
   ST_HASH_FREE_ALL(st_sum_dns, m->dns, free);
   st_sum_lat_free_all(&m->lat_procs);

@@ -21,7 +21,7 @@
 #define ST_SUM_KEY_MAX (ST_PATH_MAX + 40)
 #define ST_SUM_PROC_MAX (ST_COMM_MAX + 16)
 
-/* One row of the by-process, by-remote or local-IPC table. */
+/* One row of the by-process, by-remote, by-container or local-IPC table. */
 typedef struct st_sum_row {
   char key[ST_SUM_PROC_MAX + ST_SUM_KEY_MAX];
   char name[ST_SUM_PROC_MAX]; /* the process without its pid ("" in remote rows) */
@@ -57,6 +57,7 @@ typedef struct st_sum_socket {
   char proc[ST_SUM_PROC_MAX];  /* "comm[pid]" */
   char name[ST_COMM_MAX + 1];  /* comm alone; "" when no process is known */
   char remote[ST_SUM_KEY_MAX]; /* its row key in the remote or IPC table */
+  char container[64];          /* its row key in the container table ("": none) */
   int connecting;              /* an outcome is awaited */
   uint64_t call_sent, call_received;
   uint64_t first_ts, last_ts, duration_ns;
@@ -119,6 +120,7 @@ typedef struct st_sum_dns {
 
 typedef struct st_sum_model {
   st_sum_row *procs, *remotes, *ipc;
+  st_sum_row *containers; /* by container (name or short id); empty when no event had one */
   st_sum_socket *sockets;
   unsigned longest_max;
   uint64_t closed[ST_SUM_CLOSED_KEEP];

@@ -26,6 +26,7 @@ void st_sum_sort(st_sum_model *m) {
   HASH_SORT(m->procs, by_pid);
   HASH_SORT(m->remotes, by_key);
   HASH_SORT(m->ipc, by_key);
+  HASH_SORT(m->containers, by_key);
 }
 
 uint64_t st_sum_row_failures(const st_sum_row *r, char *reasons, size_t len, uint64_t *unfinished) {

@@ -206,7 +206,7 @@ static st_top_socket *get_socket(st_top_model *m, const st_event *ev, uint32_t h
     k->pid = ev->pid;
   }
   if ((ev->has & ST_HAS_CONTAINER) && !k->container[0]) {
-    snprintf(k->container, sizeof k->container, "%s", ev->container);
+    st_container_label(&ev->container, k->container, sizeof k->container);
     k->cell = NULL;
   }
   if (ev->has & ST_HAS_FAMILY)
@@ -441,8 +441,10 @@ int st_top_add(st_top_model *m, const st_event *ev, const char *host) {
       char comm[ST_COMM_MAX + 1];
       memcpy(comm, ev->comm, ST_COMM_MAX);
       comm[ST_COMM_MAX] = 0;
-      st_top_cell *c = cell_for(m, comm[0] ? comm : "?", ev->pid, "(resolver)",
-                                (ev->has & ST_HAS_CONTAINER) ? ev->container : "", hid);
+      char label[ST_TOP_CONTAINER_MAX] = "";
+      if (ev->has & ST_HAS_CONTAINER)
+        st_container_label(&ev->container, label, sizeof label);
+      st_top_cell *c = cell_for(m, comm[0] ? comm : "?", ev->pid, "(resolver)", label, hid);
       if (!c)
         return ST_ENOMEM;
       c->n.dns_failures++;

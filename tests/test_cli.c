@@ -26,8 +26,8 @@ Test(cli, help_and_version) {
   cr_expect_not_null(strstr(r.out, "\nlive backends:"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "\nfile readers: "), "%s", r.out);
   cr_expect_not_null(strstr(r.out, " sktrace (an .sktrace)"), "%s", r.out);
-  cr_expect_not_null(strstr(r.out, "\n.sktrace format: reads 1.0-1.2 and 2.0 (zstd-compressed "
-                                   "blocks); writes 2.0 (zstd level 1 by default), 1.2 with "
+  cr_expect_not_null(strstr(r.out, "\n.sktrace format: reads 1.0-1.3 and 2.0-2.1 (zstd-compressed "
+                                   "blocks); writes 2.1 (zstd level 1 by default), 1.3 with "
                                    "--compress none\n"),
                      "%s", r.out);
   cr_expect_not_null(strstr(r.out, "\ncompressed inputs: gzip, zstd, xz"), "%s", r.out);
@@ -462,7 +462,7 @@ Test(cli, compress_option_on_sktrace_outputs) {
   static const struct {
     const char *opt;
     uint8_t major, minor;
-  } cases[] = {{"", 2, 0}, {"--compress zstd:9", 2, 0}, {"--compress none", 1, 2}};
+  } cases[] = {{"", 2, 1}, {"--compress zstd:9", 2, 1}, {"--compress none", 1, 3}};
   st_cli_result want = st_test_cli("replay " DEMO " -f jsonl");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     snprintf(path, sizeof path, "%s/t%zu.sktrace", dir, i);

@@ -234,7 +234,7 @@ Test(docs, events_7_has_every_json_field) {
   snprintf(ev.dns.qname, sizeof ev.dns.qname, "web.test");
   snprintf(ev.dns.cnames, sizeof ev.dns.cnames, "edge.test");
   snprintf(ev.detail, sizeof ev.detail, "detail");
-  snprintf(ev.container, sizeof ev.container, "web");
+  ev.container = (st_container){"podman", "abc", "web", "web-0", "prod"};
   expect_json_documented(&ev, fields);
   ev.dns.flags |= ST_DNS_API; /* the Windows DNS client's result */
   expect_json_documented(&ev, fields);

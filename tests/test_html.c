@@ -87,7 +87,7 @@ Test(html, hostile_strings_stay_in_the_json) {
   ev.remote.family = ST_FAMILY_UNIX;
   strcpy(ev.remote.path, "/run/\xe2\x80\xa8&\xe2\x80\xa9<!--.sock");
   strcpy(ev.detail, hostile);
-  strcpy(ev.container, "<img src=x onerror=alert(1)>");
+  strcpy(ev.container.name, "<img src=x onerror=alert(1)>");
   ev.status = st_status_from_errno(111);
   put(&f, &ev);
   char *page = feed_end(&f, 1), *raw;
@@ -345,4 +345,39 @@ Test(html, latency_rows_match_the_summary) {
   json_decref(root);
   free(raw);
   st_cli_result_free(&r);
+}
+
+/* The By container table's rows: only when an event had a container. */
+static json_t *containers_of(bool in_container, json_t **root, char **raw, char **page) {
+  feed f;
+  feed_new(&f, NULL);
+  st_event ev = sock_event(ST_EV_CONNECT_ADDR, 1, 1000);
+  ev.has = ST_HAS_REMOTE | ST_HAS_STATUS;
+  st_addr_parse_ip("127.0.0.1", &ev.remote);
+  ev.remote.port = 9;
+  ev.status = st_status_from_errno(111);
+  if (in_container) {
+    ev.has |= ST_HAS_CONTAINER;
+    ev.container = (st_container){"podman", "abc", "web", "", ""};
+  }
+  put(&f, &ev);
+  *page = feed_end(&f, 1);
+  *root = page_data(*page, raw);
+  json_t *rows = json_object_get(*root, "containers");
+  cr_assert(json_is_array(rows));
+  return rows;
+}
+
+Test(html, a_by_container_table_when_events_had_containers) {
+  json_t *root;
+  char *raw, *page;
+  json_t *rows = containers_of(true, &root, &raw, &page);
+  cr_assert_eq(json_array_size(rows), 1);
+  cr_expect_str_eq(json_string_value(json_array_get(json_array_get(rows, 0), 0)), "web");
+  cr_expect_eq(json_integer_value(json_array_get(json_array_get(rows, 0), 4)), 1, "failed 1");
+  cr_expect_not_null(strstr(page, "id=\"by-container-part\" hidden"), "shown by the script");
+  page_free(root, raw, page);
+  rows = containers_of(false, &root, &raw, &page);
+  cr_expect_eq(json_array_size(rows), 0);
+  page_free(root, raw, page);
 }

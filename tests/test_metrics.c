@@ -254,3 +254,35 @@ Test(metrics, openmetrics_and_escaping) {
   cr_assert(n > 6 && strcmp(t + n - 6, "# EOF\n") == 0);
   free(t);
 }
+
+/* Series of a container's process carry its name as a container label,
+ * apart from the host's same process; st_metrics_each says it too. */
+static void label_seen(void *arg, const st_metrics_point *p) {
+  int *seen = arg;
+  if (strcmp(p->name, "socktrace_connects") == 0 && p->label[3] &&
+      strcmp(p->label[3], "container") == 0 && strcmp(p->value[3], "web") == 0)
+    (*seen)++;
+}
+
+Test(metrics, a_containers_series_have_its_label) {
+  make(0);
+  refused(1, "127.0.0.1", 9); /* the host's curl */
+  st_event e = ev(ST_EV_CONNECT_ADDR, ST_EE_EXIT, 2, 500);
+  e.has |= ST_HAS_CONTAINER;
+  snprintf(e.container.runtime, sizeof e.container.runtime, "podman");
+  snprintf(e.container.name, sizeof e.container.name, "web");
+  remote(&e, "127.0.0.1", 9);
+  status(&e, ST_REFUSED);
+  put(&e);
+  char *t = render(false);
+  cr_expect_eq(st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"127.0.0.1:9\","
+                                 "status=\"refused\"}"),
+               1, "%s", t);
+  cr_expect_eq(st_test_sample(t, "socktrace_connects_total{process=\"curl\",remote=\"127.0.0.1:9\","
+                                 "status=\"refused\",container=\"web\"}"),
+               1, "%s", t);
+  free(t);
+  int seen = 0;
+  st_metrics_each(sink, label_seen, &seen);
+  cr_expect_eq(seen, 1);
+}

@@ -33,7 +33,11 @@ static st_event full_event(void) {
   ev.ppid = 1;
   ev.netns = 4026531840u;
   ev.cgroup = 77;
-  strcpy(ev.container, "ci-runner");
+  strcpy(ev.container.runtime, "podman");
+  strcpy(ev.container.id, "2f7b6f0588f7562b6e21a8241e6ddbd5fd40e79762b57a4476d71a0f27036eca");
+  strcpy(ev.container.name, "ci-runner");
+  strcpy(ev.container.pod, "web-0");
+  strcpy(ev.container.ns, "prod");
   strcpy(ev.detail, "line\nbreak");
   ev.bytes = 5;
   ev.buffers = 1;

@@ -138,7 +138,7 @@ Test(sktrace, header_says_where_the_trace_came_from) {
   cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
   skt_read_result r = skt_read(path);
   cr_expect_eq(r.header.major, 2, "compressed blocks by default");
-  cr_expect_eq(r.header.minor, 0);
+  cr_expect_eq(r.header.minor, 1);
   cr_expect_str_eq(r.header.host, "test-host");
   cr_expect_str_eq(r.header.session, "web");
   cr_expect_str_eq(r.header.filters, "port=8080");
@@ -388,34 +388,76 @@ Test(sktrace, compressed_recording_killed_mid_write_keeps_every_complete_block) 
   killed(0);
 }
 
-/* A file socktrace wrote before format 2.0 (1.2, made from demo.jsonl by
- * the socktrace of commit ae820d0) reads as it did: the demo's events. */
-Test(sktrace, old_format_file_from_the_fixtures_still_reads) {
-  skt_read_result r = skt_read(ST_SOURCE_DIR "/tests/fixtures/demo.v1.2.sktrace");
+/* got[i] and want[i] have the same JSON form, for every i < n. */
+static void expect_same_events(const st_event *got, const st_event *want, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char a[4096], b[4096];
+    st_event_to_json(&got[i], a, sizeof a);
+    st_event_to_json(&want[i], b, sizeof b);
+    cr_expect_str_eq(a, b, "event %zu", i);
+  }
+}
+
+/* A file an older socktrace wrote reads as it did: the demo's events. */
+static void old_file_reads(const char *path, uint16_t major, uint16_t minor) {
+  skt_read_result r = skt_read(path);
   cr_assert_eq(r.problems, 0, "%s", r.all_problems);
-  cr_expect_eq(r.header.major, 1);
-  cr_expect_eq(r.header.minor, 2);
+  cr_expect_eq(r.header.major, major);
+  cr_expect_eq(r.header.minor, minor);
   size_t n;
   st_event *demo = skt_demo_events(&n);
   cr_assert_eq(r.n, n);
-  for (size_t i = 0; i < n; i++) {
-    char a[4096], b[4096];
-    st_event_to_json(&r.events[i], a, sizeof a);
-    st_event_to_json(&demo[i], b, sizeof b);
-    cr_assert_str_eq(a, b, "event %zu", i);
-  }
+  expect_same_events(r.events, demo, n);
   free(r.events);
   free(demo);
 }
 
-Test(sktrace, compress_none_writes_format_1_2_and_levels_are_checked) {
+/* Format 1.2, made from demo.jsonl by the socktrace of commit ae820d0. */
+Test(sktrace, old_format_file_from_the_fixtures_still_reads) {
+  old_file_reads(ST_SOURCE_DIR "/tests/fixtures/demo.v1.2.sktrace", 1, 2);
+}
+
+/* Format 2.0 (before containers), made from demo.jsonl by the socktrace of
+ * commit 89a67b6: 'socktrace replay demo.jsonl -q -o demo.v2.0.sktrace'. */
+Test(sktrace, format_2_0_file_from_before_containers_still_reads) {
+  old_file_reads(ST_SOURCE_DIR "/tests/fixtures/demo.v2.0.sktrace", 2, 0);
+}
+
+/* Containers (2.1 / 1.3): every part, and only some, survive a file. */
+static void containers_round_trip(int compress) {
+  size_t n;
+  st_event *evs = skt_demo_events(&n);
+  cr_assert_geq(n, 3);
+  evs[0].has |= ST_HAS_CONTAINER | ST_HAS_CGROUP;
+  evs[0].cgroup = 4242;
+  evs[0].container = (st_container){"containerd", "c0ffee", "web", "web-7d9f", "shop"};
+  evs[1].has |= ST_HAS_CONTAINER;
+  evs[1].container = (st_container){"podman", "", "db", "", ""};
+  st_sktrace_options opt = {.compress = compress};
+  cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
+  skt_read_result r = skt_read(path);
+  cr_assert_eq(r.n, n);
+  expect_same_events(r.events, evs, n);
+  cr_expect_str_eq(r.events[0].container.ns, "shop");
+  cr_expect_str_eq(r.events[1].container.name, "db");
+  cr_expect_not(r.events[2].has & ST_HAS_CONTAINER);
+  free(r.events);
+  free(evs);
+}
+
+Test(sktrace, containers_round_trip_compressed_and_plain) {
+  containers_round_trip(0);
+  containers_round_trip(ST_SKTRACE_COMPRESS_NONE);
+}
+
+Test(sktrace, compress_none_writes_format_1_3_and_levels_are_checked) {
   size_t n;
   st_event *evs = skt_demo_events(&n);
   st_sktrace_options opt = {.compress = ST_SKTRACE_COMPRESS_NONE};
   cr_assert_eq(skt_write(opt, path, evs, n, NULL), 0);
   skt_read_result r = skt_read(path);
   cr_expect_eq(r.header.major, 1);
-  cr_expect_eq(r.header.minor, 2);
+  cr_expect_eq(r.header.minor, 3);
   cr_expect_eq(r.n, n);
   free(r.events);
   long offs[64];

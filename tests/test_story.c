@@ -22,8 +22,15 @@ typedef struct side {
   st_sink *sink; /* also given every event, when set */
 } side;
 
+/* The container the next events come from (NULL: the host). */
+static const char *in_container;
+
 static void add(side *s, st_event *ev) {
   ev->ts_ns = s->ts += 1000;
+  if (in_container) {
+    ev->has |= ST_HAS_CONTAINER;
+    snprintf(ev->container.name, sizeof ev->container.name, "%s", in_container);
+  }
   cr_assert_eq(st_sum_add(&s->m, ev), 0);
   if (s->sink)
     cr_assert_eq(s->sink->ops->write(s->sink, ev), 0);
@@ -390,4 +397,47 @@ Test(story, markdown_tables_escape_what_would_be_markup) {
                      "%s", out);
   cr_expect_not_null(strstr(out, "|---|--:|--:|"), "%s", out);
   free(out);
+}
+
+/* Two containers run the same program against the same peer: when both
+ * traces name containers, their stories are told apart by container, so a
+ * failure that moved from one to the other is seen; without, they merge. */
+Test(story, stories_are_keyed_by_container_when_both_traces_have_them) {
+  side a, b;
+  two_sides(&a, &b);
+  st_addr l = ip("127.0.0.1", 40000), peer = ip("127.0.0.1", 8080);
+  in_container = "web";
+  client(&a, 100, "curl", 1, l, peer, 111, 0, 0);
+  client(&b, 300, "curl", 1, l, peer, 0, 5, 5);
+  in_container = "worker";
+  client(&a, 200, "curl", 2, l, peer, 0, 5, 5);
+  client(&b, 400, "curl", 2, l, peer, 111, 0, 0);
+  in_container = NULL;
+  cr_assert_eq(st_sum_finish(&a.m), 0);
+  cr_assert_eq(st_sum_finish(&b.m), 0);
+  cr_assert_not_null(a.m.containers, "the model has a By container table");
+
+  a.n = st_story_list_by(&a.m, true, &a.stories);
+  b.n = st_story_list_by(&b.m, true, &b.stories);
+  cr_assert_eq(a.n, 2);
+  cr_expect_str_eq(a.stories[0].match_proc, "web/curl");
+  cr_expect_str_eq(a.stories[1].match_proc, "worker/curl");
+  st_diff_options none = {0};
+  st_diff_result r;
+  cr_assert_eq(st_diff_stories(a.stories, (size_t)a.n, b.stories, (size_t)b.n, &none, &r), 0);
+  cr_expect_eq(r.n, 2, "web's and worker's outcomes both changed");
+  st_diff_result_free(&r);
+  free(a.stories);
+  free(b.stories);
+
+  /* Keyed by process alone, the two containers' curls are one story each
+   * side, the same: refused 1, ok 1. */
+  a.n = st_story_list(&a.m, &a.stories);
+  b.n = st_story_list(&b.m, &b.stories);
+  cr_assert_eq(a.n, 1);
+  cr_assert_eq(st_diff_stories(a.stories, (size_t)a.n, b.stories, (size_t)b.n, &none, &r), 0);
+  cr_expect_eq(r.n, 0);
+  st_diff_result_free(&r);
+  side_free(&a);
+  side_free(&b);
 }

@@ -41,6 +41,8 @@ tests=(
   zsh bash-completion                       # the install test loads the shell completions
   libclang-rt-14-dev                        # tools/fuzz.sh: libFuzzer (clang only recommends it)
   tmux                                      # the tests of top's full screen (capture-pane reads it)
+  podman runc                               # containers: a real runtime names events' containers
+                                            # (busybox-static above builds their image)
 )
 packages=("${demo[@]}")
 [ "$what" = --tests ] && packages+=("${tests[@]}")

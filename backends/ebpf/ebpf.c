@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "container.h"
 #include "ebpf.h"
 #include "ebpf_internal.h"
 #include "ebpf_programs.h"
@@ -47,7 +48,9 @@ typedef struct ebpf_backend {
   st_ebpf_kernel kernel;
   ebpf_drop_names drops;
   ebpf_expander *x;
-  const char *tracing; /* tracefs events directory's parent */
+  st_containers *containers; /* cgroup ids to containers, resolved once each */
+  st_filter filter;          /* the session's, for its --container */
+  const char *tracing;       /* tracefs events directory's parent */
   int ncpus;
   uint64_t seq;
   uint64_t events, lost, bad;
@@ -145,7 +148,8 @@ static void fill_settings(struct st_bpf_settings *st, const st_session_config *c
     st->pids[i] = f->pids[i];
   st->n_pids = f->npids < ST_BPF_FILTER_MAX ? f->npids : ST_BPF_FILTER_MAX;
   st->tree_on = f->tree_root != 0;
-  st->scoped = st->n_pids || st->tree_on;
+  st->cgroup_skip_on = f->ncontainers != 0;
+  st->scoped = st->n_pids || st->tree_on || st->cgroup_skip_on;
   for (unsigned i = 0; i < f->nports && i < ST_BPF_FILTER_MAX; i++)
     st->ports[i] = f->ports[i];
   st->n_ports = f->nports < ST_BPF_FILTER_MAX ? f->nports : ST_BPF_FILTER_MAX;
@@ -159,26 +163,6 @@ static void fill_settings(struct st_bpf_settings *st, const st_session_config *c
       m |= 1u << 1;
     st->family_mask = m ? m : 1u << 31; /* only families the tracer never follows */
   }
-}
-
-/* Where socket files' operations live, to tell a socket from other files
- * in one read (0 when /proc/kallsyms hides addresses). */
-static uint64_t socket_file_ops_address(void) {
-  FILE *f = fopen("/proc/kallsyms", "r");
-  char line[256];
-  uint64_t addr = 0;
-  if (!f)
-    return 0;
-  while (fgets(line, sizeof line, f)) {
-    unsigned long long a;
-    char type, name[200];
-    if (sscanf(line, "%llx %c %199s", &a, &type, name) == 3 && !strcmp(name, "socket_file_ops")) {
-      addr = a;
-      break;
-    }
-  }
-  fclose(f);
-  return addr;
 }
 
 /* "tracepoint sock:sock_send_length" for a program's section. */
@@ -220,11 +204,36 @@ static void set_load_error(ebpf_backend *b, int err) {
                        b->kernel.release, st_strerror(err));
 }
 
-static void on_event(void *arg, st_event *ev) {
-  ebpf_backend *b = arg;
+/* An event's cgroup is no container --container names: the kernel side
+ * stops reporting its calls (those already in the ring still come; the
+ * session filters them). */
+static void skip_cgroup(ebpf_backend *b, const st_event *ev, uint64_t cgroup) {
+  uint8_t one = 1;
+  for (unsigned i = 0; i < b->filter.ncontainers; i++)
+    if ((ev->has & ST_HAS_CONTAINER) &&
+        st_container_matches(&ev->container, b->filter.containers[i]))
+      return;
+  /* BPF_NOEXIST: an element replaced while the kernel side looks it up can
+   * be missed there; one already in place is left alone. */
+  bpf_map__update_elem(b->skel->maps.cgroup_skip, &cgroup, sizeof cgroup, &one, sizeof one,
+                       BPF_NOEXIST);
+}
+
+static void emit_event(ebpf_backend *b, st_event *ev) {
   ev->seq = ++b->seq;
   b->events++;
   st_session_emit(b->base.session, ev);
+}
+
+/* The expander's events: their cgroup (the calling task's, or the socket
+ * owner's) names their container. */
+static void on_event(void *arg, st_event *ev) {
+  ebpf_backend *b = arg;
+  uint64_t cgroup = (ev->has & ST_HAS_CGROUP) ? ev->cgroup : 0;
+  st_containers_fill(b->containers, ev);
+  if (b->filter.ncontainers && cgroup)
+    skip_cgroup(b, ev, cgroup);
+  emit_event(b, ev);
 }
 
 static int on_record(void *ctx, void *data, size_t size) {
@@ -272,13 +281,15 @@ static int load(ebpf_backend *b, const st_session_config *cfg) {
   uint32_t ring = ring_size(b, cfg);
 
   fill_settings(&s->data->settings, cfg);
+  b->filter = cfg->filter;
   s->rodata->wakeup_bytes = ring / 4;
-  s->rodata->socket_file_ops = socket_file_ops_address();
   s->rodata->have_task_pt_regs =
       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1;
   s->rodata->have_sock_length = b->kernel.sock_length;
   s->rodata->count_datagrams = b->kernel.sock_length;
   ebpf_programs_choose(s, &b->kernel, b->tracing);
+  if (b->opt.fixed)
+    ebpf_programs_trim(s, b->kernel.sock_length, cfg);
   int err = bpf_map__set_max_entries(s->maps.events, ring);
   if (err)
     return err;
@@ -375,8 +386,9 @@ static int ebpf_poll(st_backend *base);
 
 /* ---- the catalog watcher's hooks ------------------------------------------ */
 
+/* A catalog change's cgroup is the hook's, not its process's container. */
 static void catalog_emit(void *arg, st_event *ev) {
-  on_event(arg, ev);
+  emit_event(arg, ev);
 }
 
 /* The session's pid and tree filters, which the kernel side applies to
@@ -445,7 +457,8 @@ static int ebpf_start(st_backend *base) {
 
   b->boot_to_real = boot_to_real;
   b->x = ebpf_expander_new(&b->drops, boot_to_real, on_event, b);
-  if (!b->x)
+  b->containers = st_containers_new(NULL, NULL);
+  if (!b->x || !b->containers)
     return ST_ENOMEM;
   ebpf_expander_settings(b->x, cfg->level ? cfg->level : ST_LEVEL_INFO, cfg->keywords);
   b->attached = true;
@@ -523,6 +536,14 @@ static int ebpf_update(st_backend *base, const st_session_config *cfg) {
   if (err)
     return err;
   fill_settings(&next, cfg);
+  /* Another --container: every cgroup is judged again as its events come. */
+  struct bpf_map *skip = b->skel->maps.cgroup_skip;
+  uint64_t key, next_key;
+  while (bpf_map__get_next_key(skip, NULL, &next_key, sizeof next_key) == 0) {
+    key = next_key;
+    bpf_map__delete_elem(skip, &key, sizeof key, 0);
+  }
+  b->filter = cfg->filter;
   /* One copy into the shared page: programs read either settings whole or,
    * for the few instructions of a copy, a mix of the two. */
   memcpy((void *)&b->skel->data->settings, &next, sizeof next);
@@ -548,6 +569,7 @@ static void ebpf_close(st_backend *base) {
   ring_buffer__free(b->rb);
   socktrace_bpf__destroy(b->skel);
   ebpf_expander_free(b->x);
+  st_containers_free(b->containers);
   ebpf_drop_names_free(&b->drops);
   btf__free(b->vmlinux);
   free(b);

@@ -29,6 +29,9 @@ typedef struct st_ebpf_options {
   void (*notice)(const char *message, void *arg);
   void *notice_arg;
   bool debug; /* libbpf's own messages (and the verifier's) on stderr */
+  /* The session's settings never change (no `update`): programs they will
+   * never attach are not loaded, which saves their verification at start. */
+  bool fixed;
 } st_ebpf_options;
 
 /* Creates the backend (nothing is loaded until the session opens it). */

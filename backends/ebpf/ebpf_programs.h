@@ -25,6 +25,9 @@ typedef struct ebpf_programs {
 /* Before load: only programs this kernel can run load (tracing: the tracefs
  * directory, to see which syscall tracepoints exist; NULL: assume all). */
 void ebpf_programs_choose(struct socktrace_bpf *s, const st_ebpf_kernel *k, const char *tracing);
+/* Before load, for settings that never change: programs cfg will never
+ * attach do not load either. */
+void ebpf_programs_trim(struct socktrace_bpf *s, bool sock_length, const st_session_config *cfg);
 /* Attaches the loaded programs cfg wants and detaches those it no longer
  * wants; the others stay as they are. On failure err says which program. */
 int ebpf_programs_attach(ebpf_programs *a, struct socktrace_bpf *s, bool sock_length,

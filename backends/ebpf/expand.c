@@ -65,6 +65,7 @@ typedef struct ebpf_ep {
   uint64_t endpoint;
   uint64_t created_ns;
   uint32_t pid, tid, ppid;
+  uint64_t cgroup; /* the owner's cgroup at its last call (0: not known) */
   char comm[ST_COMM_MAX];
   uint16_t family, type, protocol;
   uint16_t flags;
@@ -190,6 +191,7 @@ static void ep_owner(ebpf_ep *e, const struct st_bpf_proc *p) {
   e->pid = p->pid;
   e->tid = p->tid;
   e->ppid = p->ppid;
+  e->cgroup = p->cgroup;
   memcpy(e->comm, p->comm, ST_COMM_MAX);
   e->comm[ST_COMM_MAX - 1] = '\0';
 }
@@ -255,6 +257,7 @@ static ebpf_ep *ep_stack(ebpf_expander *x, uint64_t sk, uint64_t ts, uint16_t lp
   e->pid = l->pid;
   e->tid = l->tid;
   e->ppid = l->ppid;
+  e->cgroup = l->cgroup;
   memcpy(e->comm, l->comm, ST_COMM_MAX);
   e->family = l->family;
   e->type = l->type;
@@ -342,6 +345,12 @@ static void ev_start(const ebpf_expander *x, st_event *ev, uint16_t id, uint8_t 
   if (e->ppid) {
     ev->ppid = e->ppid;
     ev->has |= ST_HAS_PPID;
+  }
+  /* Stack events too: the socket's owner's cgroup, never the task that
+   * happened to run when the stack raised them. */
+  if (e->cgroup) {
+    ev->cgroup = e->cgroup;
+    ev->has |= ST_HAS_CGROUP;
   }
   if (e->flags & EP_PREEXISTING)
     ev->flags |= ST_FLAG_PREEXISTING;

@@ -109,6 +109,14 @@ static bool wanted(const struct socktrace_bpf *s, const struct bpf_program *p, b
   return true;
 }
 
+void ebpf_programs_trim(struct socktrace_bpf *s, bool sock_length, const st_session_config *cfg) {
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, s->obj) {
+    if (bpf_program__autoload(p) && !wanted(s, p, sock_length, cfg))
+      bpf_program__set_autoload(p, false);
+  }
+}
+
 int ebpf_programs_attach(ebpf_programs *a, struct socktrace_bpf *s, bool sock_length,
                          const st_session_config *cfg, char *err, size_t errlen) {
   struct bpf_program *p;

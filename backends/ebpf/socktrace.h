@@ -53,6 +53,10 @@ struct st_bpf_settings {
   __u32 n_ports;
   __u32 family_mask; /* bits 1 << AF_*; 0 = any */
   __u16 ports[ST_BPF_FILTER_MAX];
+  /* A container filter (with scoped): calls from a cgroup in the
+   * cgroup_skip map, which user space fills with the cgroups it resolved to
+   * another container or none, are not reported. */
+  __u32 cgroup_skip_on;
 };
 
 /* Record kinds. */
@@ -111,8 +115,12 @@ struct st_bpf_addr {
   __u8 addr[16];
 };
 
-/* The thread a syscall record comes from. */
+/* The thread a syscall record comes from, and its cgroup (v2 id, the
+ * cgroupfs inode number) at the call: user space names the container from
+ * it. Stack records have none: their socket's owner's is kept with the
+ * endpoint in user space. */
 struct st_bpf_proc {
+  __u64 cgroup;
   __u32 pid, tid, ppid;
   char comm[ST_BPF_COMM_MAX];
 };

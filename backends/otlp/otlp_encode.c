@@ -294,8 +294,8 @@ typedef struct family {
 typedef struct point {
   Socktrace__Otlp__NumberDataPoint num;
   Socktrace__Otlp__HistogramDataPoint hist;
-  attr attrs[3];
-  kv_t *ptrs[3];
+  attr attrs[ST_METRICS_LABELS];
+  kv_t *ptrs[ST_METRICS_LABELS];
   uint64_t counts[ST_METRICS_BUCKETS + 1];
   size_t fam; /* its family's index */
 } point;
@@ -359,7 +359,7 @@ static void add_point(void *arg, const st_metrics_point *p) {
   }
   pt->fam = d->nfams - 1;
   size_t na = 0;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < ST_METRICS_LABELS; i++)
     if (p->label[i]) {
       attr_string(&pt->attrs[na], p->label[i], p->value[i]);
       pt->ptrs[na] = &pt->attrs[na].kv;

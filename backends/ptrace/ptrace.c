@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "ptrace.h"
 #include "ptrace_internal.h"
 #include "socktrace/session.h"
@@ -36,6 +37,8 @@ typedef struct ptrace_backend {
   int seize_err;
   int done_fd; /* eventfd: the traced tree is gone */
   uint64_t seq, events;
+  bool in_container; /* the command's container, read once at open */
+  st_container container;
 } ptrace_backend;
 
 /* What a call-level tracer cannot see: the stack's own work between calls. */
@@ -153,6 +156,12 @@ static void on_event(void *arg, st_event *ev) {
     return;
   ev->backend = ST_BACKEND_PTRACE;
   ev->seq = ++b->seq;
+  /* The whole tree runs where the command does (it is socktrace's child). */
+  ev->has &= ~(uint32_t)ST_HAS_CGROUP;
+  if (b->in_container) {
+    ev->container = b->container;
+    ev->has |= ST_HAS_CONTAINER;
+  }
   b->events++;
   pt_tracer *t = &b->t;
   t->batch[t->nbatch++] = *ev;
@@ -195,6 +204,7 @@ static int pt_open(st_backend *base, st_session *s) {
     st_backend_set_error(base, "the ptrace backend traces a command: use 'socktrace run -- CMD'");
     return ST_EINVAL;
   }
+  b->in_container = st_container_of_pid((uint32_t)b->t.root, &b->container);
   b->t.x = ebpf_expander_new(&no_drops, boot_to_real(), on_event, b);
   b->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   b->t.epoll_fd = epoll_create1(EPOLL_CLOEXEC);

@@ -183,13 +183,16 @@ static int not_a_trace(const char *path, char *err, size_t errlen) {
 
 void st_formats_describe(char *buf, size_t len) {
   bool z = st_sktrace_zstd_available();
-  int n = snprintf(buf, len, ".sktrace format: reads %d.0-%d.%d and %d.%d%s; writes %d.%d%s\n",
+  char plain[96] = "";
+  if (z)
+    snprintf(plain, sizeof plain, " (zstd level 1 by default), %d.%d with --compress none",
+             ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MINOR);
+  int n = snprintf(buf, len, ".sktrace format: reads %d.0-%d.%d and %d.0-%d.%d%s; writes %d.%d%s\n",
                    ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MAJOR, ST_SKTRACE_PLAIN_MINOR,
-                   ST_SKTRACE_MAJOR, ST_SKTRACE_MINOR,
+                   ST_SKTRACE_MAJOR, ST_SKTRACE_MAJOR, ST_SKTRACE_MINOR,
                    z ? " (zstd-compressed blocks)" : " (plain blocks only: no zstd in this build)",
                    z ? ST_SKTRACE_MAJOR : ST_SKTRACE_PLAIN_MAJOR,
-                   z ? ST_SKTRACE_MINOR : ST_SKTRACE_PLAIN_MINOR,
-                   z ? " (zstd level 1 by default), 1.2 with --compress none" : "");
+                   z ? ST_SKTRACE_MINOR : ST_SKTRACE_PLAIN_MINOR, plain);
   if (n < 0 || (size_t)n >= len)
     return;
   if (st_zinput_supported(ST_Z_GZIP))

@@ -406,6 +406,7 @@ static int put_data(html_sink *h, const st_counters *c) {
   json_rows(&h->buf, "procs", h->sum.procs);
   json_rows(&h->buf, "remotes", h->sum.remotes);
   json_rows(&h->buf, "ipc", h->sum.ipc);
+  json_rows(&h->buf, "containers", h->sum.containers);
   json_longest(h);
   json_latency(h);
   int rc = json_groups(h, &t);

@@ -118,6 +118,23 @@ static void json_dns(st_buf *b, const st_dns *d) {
     st_buf_puts(b, ",\"dns_partial\":true");
 }
 
+/* "container":{"runtime":..,"id":..,"name":..,"pod":..,"namespace":..}, the
+ * parts known. */
+static void json_container(st_buf *b, const st_container *c) {
+  const char *keys[] = {"runtime", "id", "name", "pod", "namespace"};
+  const char *vals[] = {c->runtime, c->id, c->name, c->pod, c->ns};
+  char sep = '{';
+  st_buf_puts(b, ",\"container\":");
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    if (!vals[i][0])
+      continue;
+    st_buf_printf(b, "%c\"%s\":", sep, keys[i]);
+    st_buf_json_string(b, vals[i]);
+    sep = ',';
+  }
+  st_buf_puts(b, sep == '{' ? "{}" : "}");
+}
+
 void st_event_json_append(st_buf *b, const st_event *ev) {
   char ts[48];
   st_format_utc(ev->ts_ns, 1, ts, sizeof ts);
@@ -221,10 +238,8 @@ void st_event_json_append(st_buf *b, const st_event *ev) {
     st_buf_printf(b, ",\"netns\":%" PRIu32, ev->netns);
   if (ev->has & ST_HAS_CGROUP)
     st_buf_printf(b, ",\"cgroup\":%" PRIu64, ev->cgroup);
-  if (ev->has & ST_HAS_CONTAINER) {
-    st_buf_puts(b, ",\"container\":");
-    st_buf_json_string(b, ev->container);
-  }
+  if (ev->has & ST_HAS_CONTAINER)
+    json_container(b, &ev->container);
   if (ev->has & ST_HAS_DETAIL) {
     st_buf_puts(b, ",\"detail\":");
     st_buf_json_string(b, ev->detail);

@@ -85,7 +85,8 @@ typedef struct metrics_sink {
   st_m_list lists[ST_M_FAMILIES];
   pending *pending;
   unsigned npending;
-  st_m_series *seen; /* socktrace_events_total, fed by the sink's own count */
+  st_m_series *seen;  /* socktrace_events_total, fed by the sink's own count */
+  char container[64]; /* the event being counted's container ("": none) */
 } metrics_sink;
 
 /* Zero-filled to the end: keys are hashed and compared as bytes. */
@@ -109,8 +110,10 @@ static st_m_series *series(metrics_sink *m, int family, const char *a, const cha
   memset(&k, 0, sizeof k); /* the key is hashed as bytes, padding included */
   k.family = (uint8_t)family;
   const st_m_family *f = &st_m_families[family];
-  if (f->label[0])
+  if (f->label[0]) {
     copy(k.a, sizeof k.a, a);
+    copy(k.d, sizeof k.d, m->container);
+  }
   if (f->label[1])
     copy(k.b, sizeof k.b, b);
   if (f->label[2])
@@ -295,6 +298,9 @@ static void reset_event(metrics_sink *m, const st_event *ev, const char *directi
 static int metrics_write(st_sink *s, const st_event *ev) {
   metrics_sink *m = (metrics_sink *)s;
   m->events++;
+  m->container[0] = '\0';
+  if (ev->has & ST_HAS_CONTAINER)
+    st_container_label(&ev->container, m->container, sizeof m->container);
   if (ev->provider == ST_PROVIDER_EXT) {
     char remote[ST_M_LABEL_MAX];
     switch (ev->id) {
@@ -435,6 +441,8 @@ void st_metrics_each(st_sink *sink, void (*fn)(void *arg, const st_metrics_point
         p.label[j] = f->label[j];
         p.value[j] = f->label[j] ? v[j] : NULL;
       }
+      p.label[3] = s->key.d[0] ? "container" : NULL;
+      p.value[3] = s->key.d[0] ? s->key.d : NULL;
       fn(arg, &p);
     }
   }

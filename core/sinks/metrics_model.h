@@ -51,6 +51,7 @@ typedef struct st_m_key {
   char a[ST_COMM_MAX];
   char b[ST_M_LABEL_MAX];
   char c[24];
+  char d[64]; /* the process's container ("": none), on process-labelled families */
 } st_m_key;
 
 typedef struct st_m_series {

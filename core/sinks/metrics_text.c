@@ -21,7 +21,8 @@ static void label_value(st_buf *b, const char *s) {
   }
 }
 
-/* {process="curl",remote="db:5432"} with an extra le="..." when given. */
+/* {process="curl",remote="db:5432"}, container="web" for a container's
+ * process, and an extra le="..." when given. */
 static void labels(st_buf *b, const st_m_family *f, const st_m_series *s, const char *le) {
   const char *v[3] = {s->key.a, s->key.b, s->key.c};
   bool any = false;
@@ -30,6 +31,12 @@ static void labels(st_buf *b, const st_m_family *f, const st_m_series *s, const 
       continue;
     st_buf_printf(b, "%s%s=\"", any ? "," : "{", f->label[i]);
     label_value(b, v[i]);
+    st_buf_puts(b, "\"");
+    any = true;
+  }
+  if (s->key.d[0]) {
+    st_buf_printf(b, "%scontainer=\"", any ? "," : "{");
+    label_value(b, s->key.d);
     st_buf_puts(b, "\"");
     any = true;
   }

@@ -28,7 +28,7 @@ typedef struct summary_sink {
   st_sum_model model;
 } summary_sink;
 
-enum { T_PROCS, T_REMOTES, T_IPC };
+enum { T_PROCS, T_REMOTES, T_IPC, T_CONTAINERS };
 
 static int summary_write(st_sink *sk, const st_event *ev) {
   return st_sum_add(&((summary_sink *)sk)->model, ev);
@@ -180,11 +180,16 @@ static void rows_section(summary_sink *s, const char *title, const st_sum_row *t
                                         "Sent",   "Received", "RST in", "RST out", "Failures"};
   static const char *const ipc[] = {"Process", "PIDs",    "Path", "Connects", "OK",
                                     "Failed",  "Accepts", "Sent", "Received", "Failures"};
+  static const char *const containers[] = {"Container", "Connects", "OK",       "Failed",
+                                           "Accepts",   "Sent",     "Received", "RST in",
+                                           "RST out",   "Failures"};
   st_table t;
   if (kind == T_PROCS)
     st_table_init(&t, 11, procs, "lrrrrrrrrrl");
   else if (kind == T_REMOTES)
     st_table_init(&t, 10, remotes, "lrrrrrrrrl");
+  else if (kind == T_CONTAINERS)
+    st_table_init(&t, 10, containers, "lrrrrrrrrl");
   else
     st_table_init(&t, 10, ipc, "lrlrrrrrrl");
   st_sum_row **rows;
@@ -203,7 +208,7 @@ static void rows_section(summary_sink *s, const char *title, const st_sum_row *t
       const char *cells[] = {r->name,   pids,      counts[0], counts[1], counts[2], counts[3],
                              counts[4], counts[5], counts[6], counts[7], why};
       st_table_row(&t, cells);
-    } else if (kind == T_REMOTES) {
+    } else if (kind == T_REMOTES || kind == T_CONTAINERS) {
       const char *cells[] = {r->peer,   counts[0], counts[1], counts[2], counts[3],
                              counts[4], counts[5], counts[6], counts[7], why};
       st_table_row(&t, cells);
@@ -319,6 +324,8 @@ static int summary_end(st_sink *sk, const st_counters *c) {
   changes_section(s);
   rows_section(s, "By process", s->model.procs, T_PROCS);
   rows_section(s, "By remote endpoint", s->model.remotes, T_REMOTES);
+  if (s->model.containers)
+    rows_section(s, "By container", s->model.containers, T_CONTAINERS);
   if (s->model.ipc)
     rows_section(s, "Local IPC (UNIX sockets)", s->model.ipc, T_IPC);
   latency_section(s, "Connect latency by process", &s->model.lat_procs, "Process", "Connects");

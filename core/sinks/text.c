@@ -235,8 +235,12 @@ void st_event_text_body_append(st_buf *b, const st_event *ev, const st_text_opti
     text_dns(b, &ev->dns);
   if (ev->has & ST_HAS_LEGACY_ID)
     st_buf_printf(b, " legacy_id=%u", ev->legacy_id);
-  if (ev->has & ST_HAS_CONTAINER)
-    st_buf_printf(b, " container=%s", ev->container);
+  if (ev->has & ST_HAS_CONTAINER) {
+    const st_container *c = &ev->container;
+    st_buf_printf(b, " container=%s", st_container_label(c, tmp, sizeof tmp));
+    if (c->pod[0])
+      st_buf_printf(b, " pod=%s%s%s", c->ns, c->ns[0] ? "/" : "", c->pod);
+  }
   if (ev->has & ST_HAS_DETAIL)
     st_buf_printf(b, " %s", ev->detail);
   if (ev->flags & ST_FLAG_PREEXISTING)

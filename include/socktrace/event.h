@@ -201,7 +201,7 @@ enum {
   ST_HAS_PPID = 1u << 18,
   ST_HAS_DNS = 1u << 19,
   ST_HAS_DETAIL = 1u << 20,      /* free text: catalog entry, drop reason, error */
-  ST_HAS_CONTAINER = 1u << 21,   /* container name or id */
+  ST_HAS_CONTAINER = 1u << 21,   /* the container (st_container) */
   ST_HAS_REMOTE_NAME = 1u << 22, /* the name a DNS answer gave the remote address */
 };
 
@@ -294,6 +294,16 @@ typedef struct st_dns {
 #define ST_COMM_MAX 16
 #define ST_DETAIL_MAX 128
 
+/* The container an event came from (its cgroup resolved in user space):
+ * only the parts known are non-empty. */
+typedef struct st_container {
+  char runtime[16]; /* "docker", "containerd", "cri-o", "podman", "nspawn", "systemd" */
+  char id[72];      /* the runtime's id (64 hex digits), a machine's or a unit's name */
+  char name[64];    /* the runtime's name for it */
+  char pod[64];     /* Kubernetes: the pod's name ... */
+  char ns[64];      /* ... and namespace */
+} st_container;
+
 typedef struct st_event {
   /* Common fields. */
   uint64_t ts_ns;   /* ns since the Unix epoch, UTC */
@@ -333,7 +343,7 @@ typedef struct st_event {
   st_dns dns;
   char remote_name[ST_NAME_MAX]; /* ST_HAS_REMOTE_NAME */
   char detail[ST_DETAIL_MAX];
-  char container[64];
+  st_container container; /* ST_HAS_CONTAINER */
 } st_event;
 
 /* Names. All return static strings; unknown values give NULL (or "unknown"
@@ -364,6 +374,13 @@ const char *st_abort_reason_name(uint32_t reason); /* "transport_reset", ... */
 const char *st_drop_reason_name(uint32_t reason);  /* datagram-drop reasons */
 const char *st_lost_where_name(uint8_t where);
 int st_lost_where_lookup(const char *name);
+
+/* How text shows a container: its name, else its id's first 12 characters
+ * (a 64-digit id) or its whole id; "" when it has neither. */
+const char *st_container_label(const st_container *c, char *buf, size_t len);
+/* True when s names the container: its name, its id, or a prefix of its id
+ * of at least 4 characters (as docker ps shows it). */
+bool st_container_matches(const st_container *c, const char *s);
 
 /* Fills the common fields every event needs: provider, id, level (the
  * event's default), keywords 0, everything else zero. */

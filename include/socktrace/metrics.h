@@ -42,12 +42,15 @@ void st_metrics_get_stats(st_sink *sink, st_metrics_stats *out);
  * histogram's buckets are cumulative, bounds in nanoseconds; the last
  * bucket (+Inf) is count. Strings live until the sink's next write. */
 #define ST_METRICS_BUCKETS 17
+/* Label slots: process, remote (or port), status (direction, where), and
+ * container (set only on a series of a container's process). */
+#define ST_METRICS_LABELS 4
 typedef struct st_metrics_point {
   const char *name; /* a counter's without _total */
   const char *help;
   bool histogram;
-  const char *label[3], *value[3]; /* label NULL: none in that slot */
-  uint64_t count;                  /* a counter's value; a histogram's count */
+  const char *label[ST_METRICS_LABELS], *value[ST_METRICS_LABELS]; /* label NULL: none there */
+  uint64_t count; /* a counter's value; a histogram's count */
   uint64_t sum_ns;
   const uint64_t *buckets; /* ST_METRICS_BUCKETS, cumulative */
 } st_metrics_point;

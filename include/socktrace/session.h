@@ -38,6 +38,8 @@ typedef struct st_filter {
     uint16_t id;
   } events[ST_FILTER_MAX * 4];
   unsigned nevents;
+  char containers[ST_FILTER_MAX][72]; /* a container's name, id or id prefix */
+  unsigned ncontainers;
 } st_filter;
 
 /* Parsers for the CLI's filter options; each returns 0 or ST_EINVAL with a
@@ -47,6 +49,8 @@ int st_filter_add_port(st_filter *f, const char *s, char *err, size_t errlen);
 int st_filter_add_host(st_filter *f, const char *s, char *err, size_t errlen);
 int st_filter_add_family(st_filter *f, const char *s, char *err, size_t errlen);
 int st_filter_add_protocol(st_filter *f, const char *s, char *err, size_t errlen);
+/* A container's name, its id or the first 4 or more digits of its id. */
+int st_filter_add_container(st_filter *f, const char *s, char *err, size_t errlen);
 /* Comma-separated event names or numeric ids. */
 int st_filter_add_events(st_filter *f, const char *s, char *err, size_t errlen);
 

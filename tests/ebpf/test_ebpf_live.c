@@ -738,6 +738,46 @@ Test(ebpf_live, udp_receive_buffer_drops_verbose, .fini = fini) {
   cr_expect_not_null(strstr(d->detail, "SOCKET_RCVBUFF"), "%s", d->detail);
 }
 
+/* A scoped session (the default: this process) keeps many live sockets at
+ * once in its set-associative table: each client's peer closing is its
+ * Disconnect, a stack event that only a socket known to be traced gets. */
+Test(ebpf_live, a_scoped_session_follows_many_live_sockets, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  enum { N = 200 };
+  int cfd[N], sfd[N];
+  uint16_t lport;
+  char c;
+  st_session_config cfg = {.level = 4};
+  cr_assert_eq(live_start(&L, &cfg, 0), 0, "%s", st_session_error(L.s));
+  int lfd = tcp_listener(AF_INET, &lport);
+  cr_assert(lfd >= 0);
+  for (int i = 0; i < N; i++) {
+    cfd[i] = tcp_connect_to(AF_INET, lport, 0);
+    cr_assert(cfd[i] >= 0);
+    sfd[i] = accept(lfd, NULL, NULL);
+    cr_assert(sfd[i] >= 0);
+  }
+  for (int i = 0; i < N; i++)
+    close(sfd[i]);
+  for (int i = 0; i < N; i++)
+    cr_assert_eq(recv(cfd[i], &c, 1, 0), 0, "the peer's FIN");
+  for (int i = 0; i < N; i++)
+    close(cfd[i]);
+  close(lfd);
+  live_stop(&L);
+
+  size_t disconnects = 0, closes = 0;
+  for (size_t i = 0; i < L.c.count; i++) {
+    const st_event *e = &L.c.events[i];
+    if (e->id == ST_EV_DISCONNECT && e->remote.port == lport)
+      disconnects++;
+    if (e->id == ST_EV_CLOSE && (e->remote.port == lport || e->local.port == lport))
+      closes++;
+  }
+  cr_assert_eq(disconnects, N, "a Disconnect for every client");
+  cr_assert_eq(closes, 2 * N + 1, "a Close for every socket and the listener");
+}
+
 /* A process that dies holding a connection: the kernel frees the socket
  * once the FIN handshake is over, and that is its Close (from the socket
  * layer, enter_exit 4) and its summary, with the bytes the kernel counted,

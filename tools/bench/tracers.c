@@ -298,10 +298,12 @@ tracer bench_tracers[] = {
     SOCKTRACE("socktrace-l4-file", ".sktrace", "-l", "4"),
     BEFORE("before-l4-file", ".sktrace", "-l", "4"),
     SOCKTRACE("socktrace-l5-file", ".sktrace", "-l", "5"),
-    /* Blocks stored plain (format 1.2), against the compressed default. */
+    /* Blocks stored plain (format 1.3), against the compressed default. */
     SOCKTRACE("socktrace-l4-plain", ".sktrace", "-l", "4", "--compress", "none"),
     SOCKTRACE("socktrace-l5-plain", ".sktrace", "-l", "5", "--compress", "none"),
     BEFORE("before-l5-file", ".sktrace", "-l", "5"),
+    SOCKTRACE("socktrace-l4-jsonl", ".jsonl", "-l", "4", "-f", "jsonl"),
+    BEFORE("before-l4-jsonl", ".jsonl", "-l", "4", "-f", "jsonl"),
     SOCKTRACE("socktrace-l5-jsonl", ".jsonl", "-l", "5", "-f", "jsonl"),
     /* The metrics sink's cost per event: the null sink with --metrics
      * (nothing scrapes it; port 0 takes a free one). */

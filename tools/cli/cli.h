@@ -115,6 +115,7 @@ typedef struct cli_options {
   unsigned file_mode;          /* --file-mode of outputs; 0 = 0600 */
   const char *control_dir;     /* --control-dir of background sessions */
   bool foreground;             /* start --foreground: the session in this process */
+  bool hosted;                 /* a `start` session: `update` may change its settings */
   bool clear_filters;          /* update --clear-filters */
   const char *config;          /* start --config FILE */
   cli_nats_args nats;          /* nats:// outputs and streams */

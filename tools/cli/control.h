@@ -47,6 +47,7 @@ enum {
   CLI_FILTER_FAMILY = 1 << 3,
   CLI_FILTER_PROTOCOL = 1 << 4,
   CLI_FILTER_EVENTS = 1 << 5,
+  CLI_FILTER_CONTAINER = 1 << 6,
 };
 int cli_filter_from_json(json_t *filters, st_filter *f, unsigned *kinds, char *err, size_t errlen);
 /* The kinds f has, as such an object. */

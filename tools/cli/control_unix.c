@@ -148,6 +148,7 @@ static const struct {
     {"family", CLI_FILTER_FAMILY, st_filter_add_family},
     {"protocol", CLI_FILTER_PROTOCOL, st_filter_add_protocol},
     {"events", CLI_FILTER_EVENTS, st_filter_add_events},
+    {"container", CLI_FILTER_CONTAINER, st_filter_add_container},
 };
 
 int cli_filter_from_json(json_t *filters, st_filter *f, unsigned *kinds, char *err, size_t errlen) {
@@ -166,8 +167,8 @@ int cli_filter_from_json(json_t *filters, st_filter *f, unsigned *kinds, char *e
       if (strcmp(key, kinds_table[k].key) == 0)
         break;
     if (k == sizeof kinds_table / sizeof *kinds_table) {
-      snprintf(err, errlen, "unknown filter \"%s\" (pid, port, host, family, protocol, events)",
-               key);
+      snprintf(err, errlen,
+               "unknown filter \"%s\" (pid, port, host, family, protocol, events, container)", key);
       return ST_EINVAL;
     }
     if (!json_is_array(v)) {
@@ -239,6 +240,12 @@ json_t *cli_filter_to_json(const st_filter *f) {
       json_array_append_new(a, json_string(n ? n : "?"));
     }
     json_object_set_new(o, "events", a);
+  }
+  if (f->ncontainers) {
+    json_t *a = json_array();
+    for (unsigned i = 0; i < f->ncontainers; i++)
+      json_array_append_new(a, json_string(f->containers[i]));
+    json_object_set_new(o, "container", a);
   }
   return o;
 }

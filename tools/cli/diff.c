@@ -167,10 +167,13 @@ int cli_diff(int argc, char **argv) {
   }
   FILE *out = stdout;
   st_diff_result r = {0};
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 2; i++)
     if (read_trace(path[i], shown[i], &m[i]) < 0)
       goto done;
-    n[i] = st_story_list(&m[i].sum, &stories[i]);
+  /* Both traces name containers: stories match by container and process. */
+  bool by_container = m[0].sum.containers && m[1].sum.containers;
+  for (int i = 0; i < 2; i++) {
+    n[i] = st_story_list_by(&m[i].sum, by_container, &stories[i]);
     if (n[i] < 0) {
       cli_error("out of memory");
       goto done;

@@ -30,6 +30,8 @@ const char cli_options_help[] =
     "                       of a nats:// stream, a name selects that publisher's events\n"
     "      --family F       inet, inet6 or unix (repeatable)\n"
     "      --protocol P     tcp, udp or a number (repeatable)\n"
+    "      --container C    only events of this container: its name, id or id prefix\n"
+    "                       (repeatable; see 'Containers' in the README)\n"
     "  -e, --events LIST    only these events: names or ids, comma-separated\n"
     "                       (e.g. AfdConnectWithAddress,AfdAbort,1017)\n"
     "      --dns-timeout S  a DNS query with no answer after S seconds (default 5) is\n"
@@ -51,7 +53,7 @@ const char cli_options_help[] =
     "      --block-size BYTES  .sktrace block size before compression (default 256K,\n"
     "                       64K with --compress none)\n"
     "      --compress C     .sktrace blocks: zstd (default; level 1), zstd:LEVEL (1-19:\n"
-    "                       smaller, slower) or none (format 1.2, for socktrace before 2.0)\n"
+    "                       smaller, slower) or none (format 1.3, for socktrace before 2.0)\n"
     "  -s, --summary        at the end, print the network failures, then per-process and\n"
     "                       per-remote tables (connects, failures by status, accepts, bytes,\n"
     "                       resets), UNIX sockets in their own table, lost events\n"
@@ -171,6 +173,7 @@ enum {
   OPT_HOST,
   OPT_FAMILY,
   OPT_PROTOCOL,
+  OPT_CONTAINER,
   OPT_COLOR,
   OPT_LOCAL_TIME,
   OPT_BACKEND,
@@ -215,6 +218,7 @@ static const struct option long_opts[] = {
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"metrics-max-series", required_argument, NULL, OPT_METRICS_MAX_SERIES},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"container", required_argument, NULL, OPT_CONTAINER},
     {"events", required_argument, NULL, 'e'},
     {"format", required_argument, NULL, 'f'},
     {"output", required_argument, NULL, 'o'},
@@ -372,6 +376,9 @@ int cli_parse_options(int argc, char **argv, cli_options *o, bool stop_at_operan
       break;
     case OPT_PROTOCOL:
       rc = st_filter_add_protocol(&o->cfg.filter, optarg, err, sizeof err);
+      break;
+    case OPT_CONTAINER:
+      rc = st_filter_add_container(&o->cfg.filter, optarg, err, sizeof err);
       break;
     case 'e':
       rc = st_filter_add_events(&o->cfg.filter, optarg, err, sizeof err);

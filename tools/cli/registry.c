@@ -57,7 +57,8 @@ static int create_ebpf(const cli_options *o, st_backend **out) {
   st_ebpf_options eo = {.ring_bytes = (uint32_t)o->ring_bytes,
                         .catalog_root = o->catalog_root,
                         .notice = print_notice,
-                        .debug = o->debug};
+                        .debug = o->debug,
+                        .fixed = !o->hosted};
   return st_backend_ebpf_new(&eo, out);
 }
 #endif

@@ -211,6 +211,10 @@ static json_t *do_update(host *h, json_t *req) {
     memcpy(f->events, given.events, sizeof f->events);
     f->nevents = given.nevents;
   }
+  if (kinds & CLI_FILTER_CONTAINER) {
+    memcpy(f->containers, given.containers, sizeof f->containers);
+    f->ncontainers = given.ncontainers;
+  }
   if (st_session_update(h->s, &cfg) < 0)
     return fail("cannot update session %s: %s", h->name, st_session_error(h->s));
   return ok(session_json(h));
@@ -445,6 +449,7 @@ static int host_run(host *h, int ready_fd) {
   signal(SIGPIPE, SIG_IGN); /* a client gone before its answer is no reason to die */
   uv_loop_init(&h->loop);
   h->owner = getuid();
+  o->hosted = true;
   if (cli_live_backend(o, &h->b) < 0)
     return 1;
   if (cli_output_is_file(o->output) && !(h->out = cli_open_output(o))) {

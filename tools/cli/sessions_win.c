@@ -22,7 +22,8 @@ static bool etl_path(const char *path) {
 static int settings(const cli_options *o, st_etw_session_settings *s) {
   const st_filter *f = &o->cfg.filter;
   memset(s, 0, sizeof *s);
-  if (f->nports || f->nhosts || f->families || f->nprotocols || f->nevents || f->tree_root) {
+  if (f->nports || f->nhosts || f->families || f->nprotocols || f->nevents || f->tree_root ||
+      f->ncontainers) {
     cli_error("an ETW session filters by level, keywords and process (-p) only; filter the "
               "recording instead: 'socktrace replay FILE.etl --port ...'");
     return -1;

@@ -14,7 +14,7 @@ _socktrace() {
   fi
 
   local commands="trace run replay report collect top diff demo start query update flush stop events catalog"
-  local options="--level --keywords --pid --port --host --family --protocol --events --dns-timeout
+  local options="--level --keywords --pid --port --host --family --protocol --container --events --dns-timeout
     --format --output --max-size --max-files --block-size --compress --summary --all --fail-on --timeline
     --quiet --color --local-time --stats --stats=json --all-providers --file-mode
     --metrics --metrics-max-series
@@ -81,6 +81,7 @@ _socktrace() {
     COMPREPLY=($(compgen -W "$names" -- "$cur"))
     return ;;
   --protocol) COMPREPLY=($(compgen -W "tcp udp" -- "$cur")); return ;;
+  --container) return ;;
   --color | --colour) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
   --compress) COMPREPLY=($(compgen -W "zstd none zstd:1 zstd:3 zstd:9 zstd:19" -- "$cur")); return ;;
   --backend) COMPREPLY=($(compgen -W "ebpf ptrace pcap etw" -- "$cur")); return ;;

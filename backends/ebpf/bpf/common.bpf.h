@@ -45,7 +45,6 @@ volatile struct st_bpf_settings settings __weak = {
 
 /* Found by the loader on this kernel. */
 const volatile __u64 wakeup_bytes __weak = 0;     /* wake the reader at this much waiting */
-const volatile __u64 socket_file_ops __weak = 0;  /* &socket_file_ops, 0 when unknown */
 const volatile bool have_task_pt_regs __weak = 0; /* bpf_task_pt_regs() (5.15) */
 const volatile __u32 thread_size __weak = 16384;  /* THREAD_SIZE, for pt_regs before 5.15 */
 const volatile bool count_datagrams __weak = 0;   /* UDP/unix calls counted (6.3+) */
@@ -55,6 +54,13 @@ const volatile bool have_sock_length __weak = 0;  /* sock_send/recv_length (6.3+
  * helper's id in the kernel's own enum), a constant at load: the verifier
  * removes the branch not taken, so 5.10 never sees the helper it lacks. */
 #define have_task_btf bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
+/* &socket_file_ops, learned from the first socket file seen (its inode
+ * says it is one; every socket file has these operations): from then on
+ * one read tells a socket from other files. Learned here rather than read
+ * from /proc/kallsyms at start, which cost about 40 ms of CPU, and works
+ * where kallsyms hides addresses. */
+__u64 socket_file_ops __weak = 0;
 
 /* ---- maps ---------------------------------------------------------------- */
 
@@ -82,14 +88,36 @@ struct {
   __type(value, struct st_bpf_dgram_counts);
 } dgram_counts SEC(".maps") __weak;
 
-/* Scoped sessions (pid or tree filter): the sockets of traced processes, so
- * that stack events, which run in any context, report only those. */
+/* Scoped sessions (pid, tree or container filter): the sockets of traced
+ * processes, so that stack events, which run in any context, report only
+ * those, with the owner's cgroup under a container filter (else 0). A
+ * socket is kept in one of TRACED_WAYS slots of the set its address hashes
+ * to (an array: a look, an insert and a delete each cost an inlined lookup
+ * and a few compares, where a hash map's insert and delete cost 150-200
+ * ns); one whose set is full goes to the traced hash map (value: the
+ * cgroup), which is looked at only while it holds something. */
+#define TRACED_SETS 16384 /* a power of two */
+#define TRACED_WAYS 4
+struct traced_set {
+  __u64 sk[TRACED_WAYS];
+  __u64 cg[TRACED_WAYS];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, TRACED_SETS);
+  __type(key, __u32);
+  __type(value, struct traced_set);
+} traced_sets SEC(".maps") __weak;
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 32768);
   __type(key, __u64);
-  __type(value, __u8);
+  __type(value, __u64);
 } traced SEC(".maps") __weak;
+
+/* Entries put into traced and not taken out (see dns_socks_n). */
+__u64 traced_n __weak = 0;
 
 /* TCP listeners (of traced processes, in a scoped session) by
  * (netns inode << 16 | port): a new connection reports its listener's
@@ -101,15 +129,6 @@ struct {
   __type(value, __u64);
 } listeners SEC(".maps") __weak;
 
-/* TCP sockets their application closed, until the kernel frees them: the
- * kernel's free of one not in here ends a socket whose process died. */
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 65536);
-  __type(key, __u64);
-  __type(value, __u8);
-} closed SEC(".maps") __weak;
-
 /* Tgids of the traced process tree (seeded with the filter's root). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -117,6 +136,15 @@ struct {
   __type(key, __u32);
   __type(value, __u8);
 } tree SEC(".maps") __weak;
+
+/* A container filter's cgroups of no interest (user space adds each one
+ * as it resolves it to another container, or to none). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, __u8);
+} cgroup_skip SEC(".maps") __weak;
 
 /* Kernels before 6.13 count file references in f_count. */
 struct file___old {
@@ -152,7 +180,14 @@ static __always_inline bool pid_ok(__u32 tgid) {
 }
 
 static __always_inline bool current_ok(void) {
-  return !settings.scoped || pid_ok(bpf_get_current_pid_tgid() >> 32);
+  if (!settings.scoped)
+    return true;
+  if (settings.cgroup_skip_on) {
+    __u64 cg = bpf_get_current_cgroup_id();
+    if (bpf_map_lookup_elem(&cgroup_skip, &cg))
+      return false;
+  }
+  return pid_ok(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* Ports not known yet (an unbound socket) pass: core filters what is left. */
@@ -180,25 +215,105 @@ static __always_inline __u64 type_kw(__u16 type) {
   return type == SOCK_DGRAM ? ST_BPF_KW_DATAGRAM : ST_BPF_KW_STREAM;
 }
 
-/* Scoped sessions: is this socket one of the traced processes'? */
-static __always_inline bool sk_traced(const void *sk) {
-  __u64 key = (__u64)sk;
-  return !settings.scoped || bpf_map_lookup_elem(&traced, &key);
+/* A pointer's bits as a plain number: a BTF program's socket is a pointer
+ * to the verifier, which allows no arithmetic on it (nor reading it back
+ * from the stack in parts); a copy gives a number. */
+static __always_inline __u64 ptr_bits(__u64 p) {
+  __u64 n = 0;
+  bpf_probe_read_kernel(&n, sizeof(n), &p);
+  return n;
 }
 
-/* A socket of a traced process. new: just made (no need to look first). */
-static __always_inline void sk_mark_traced(const void *sk, bool new) {
+/* The set a socket's address belongs to (slab addresses share their low
+ * bits: a multiplicative hash spreads them). */
+static __always_inline struct traced_set *traced_set_of(__u64 sk) {
+  __u32 idx = (ptr_bits(sk) * 0x9E3779B97F4A7C15ULL) >> 50;
+  return bpf_map_lookup_elem(&traced_sets, &idx);
+}
+
+static __always_inline int traced_way(const struct traced_set *s, __u64 sk) {
+  for (int i = 0; i < TRACED_WAYS; i++)
+    if (s->sk[i] == sk)
+      return i;
+  return -1;
+}
+
+/* A traced socket's owner cgroup (in its set's slot or the overflow map);
+ * NULL when the socket is not traced. */
+static __always_inline __u64 *traced_cg(__u64 sk) {
+  struct traced_set *s = traced_set_of(sk);
+  int i;
+
+  if (s && (i = traced_way(s, sk)) >= 0 && i < TRACED_WAYS)
+    return &s->cg[i];
+  return traced_n ? bpf_map_lookup_elem(&traced, &sk) : NULL;
+}
+
+/* Scoped sessions: is this socket one of the traced processes'? Under a
+ * container filter, not when its owner's cgroup was judged out since (it
+ * may have been marked before, and closed while its close went unseen). */
+static __always_inline bool sk_traced(const void *sk) {
+  __u64 *cg;
+
+  if (!settings.scoped)
+    return true;
+  cg = traced_cg((__u64)sk);
+  if (!cg)
+    return false;
+  return !settings.cgroup_skip_on || !*cg || !bpf_map_lookup_elem(&cgroup_skip, cg);
+}
+
+/* A socket of a traced process, owned by cgroup cg (0: not known). fresh:
+ * just made (not in the hash map; its set is looked at anyway, which costs
+ * next to nothing). Two CPUs putting two sockets of one set into the same
+ * free slot at the same instant would lose one (5.10 has no
+ * compare-and-swap); the second look below catches all but a write landing
+ * between it and the return. */
+static __always_inline void sk_mark_traced_by(const void *sk, bool fresh, __u64 cg) {
   __u64 key = (__u64)sk;
-  __u8 one = 1;
-  if (!settings.scoped || !sk || (!new &&bpf_map_lookup_elem(&traced, &key)))
+  struct traced_set *s;
+
+  if (!settings.scoped || !sk)
     return;
-  bpf_map_update_elem(&traced, &key, &one, BPF_ANY);
+  s = traced_set_of(key);
+  if (s && traced_way(s, key) >= 0)
+    return;
+  if (!fresh && traced_n && bpf_map_lookup_elem(&traced, &key))
+    return;
+  if (s) {
+    for (int i = 0; i < TRACED_WAYS; i++) {
+      if (s->sk[i])
+        continue;
+      s->cg[i] = cg;
+      s->sk[i] = key;
+      if (*(volatile __u64 *)&s->sk[i] == key)
+        return;
+    }
+  }
+  if (!bpf_map_update_elem(&traced, &key, &cg, BPF_NOEXIST))
+    __sync_fetch_and_add(&traced_n, 1);
+}
+
+/* The same, from the owner's own call. */
+static __always_inline void sk_mark_traced(const void *sk, bool fresh) {
+  if (settings.scoped)
+    sk_mark_traced_by(sk, fresh, settings.cgroup_skip_on ? bpf_get_current_cgroup_id() : 0);
 }
 
 static __always_inline void sk_forget(const void *sk) {
   __u64 key = (__u64)sk;
-  if (settings.scoped)
-    bpf_map_delete_elem(&traced, &key);
+  struct traced_set *s;
+  int i;
+
+  if (!settings.scoped)
+    return;
+  s = traced_set_of(key);
+  if (s && (i = traced_way(s, key)) >= 0 && i < TRACED_WAYS) {
+    s->sk[i] = 0;
+    return;
+  }
+  if (traced_n && !bpf_map_delete_elem(&traced, &key))
+    __sync_fetch_and_sub(&traced_n, 1);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -240,9 +355,10 @@ static __always_inline void rec_submit(void *r) {
   bpf_ringbuf_submit(r, flags);
 }
 
-/* The calling thread. */
+/* The calling thread and its cgroup (one helper call, no map). */
 static __always_inline void proc_fill(struct st_bpf_proc *p) {
   __u64 id = bpf_get_current_pid_tgid();
+  p->cgroup = bpf_get_current_cgroup_id();
   p->pid = id >> 32;
   p->tid = (__u32)id;
   if (have_task_btf)
@@ -350,13 +466,17 @@ static __always_inline struct file *fd_file(int fd) {
 static __always_inline struct file *fd_to_file(int fd) {
   struct file *f = fd_file(fd);
 
+  __u64 ops = socket_file_ops;
+
   if (!f)
     return NULL;
-  if (socket_file_ops) {
-    if ((__u64)BPF_CORE_READ(f, f_op) != socket_file_ops)
+  if (ops) {
+    if ((__u64)BPF_CORE_READ(f, f_op) != ops)
       return NULL;
   } else if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK) {
     return NULL;
+  } else {
+    socket_file_ops = (__u64)BPF_CORE_READ(f, f_op);
   }
   return f;
 }

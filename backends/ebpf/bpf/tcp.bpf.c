@@ -111,7 +111,9 @@ static __always_inline void child_established(const struct sock *sk) {
   /* A listener that died without closing leaves a stale entry behind. */
   if (!lsk || BPF_CORE_READ((struct sock *)*lsk, __sk_common.skc_state) != TCP_LISTEN)
     return;
-  sk_mark_traced(sk, true);
+  /* Softirq: the child's owner is its listener's, not the current task. */
+  __u64 *owner = settings.scoped ? traced_cg(*lsk) : NULL;
+  sk_mark_traced_by(sk, true, owner ? *owner : 0);
   if (!verbose() || !kw_ok(ST_BPF_KW_STREAM | ST_BPF_KW_TRANSPORT) ||
       !port_ok(lport(sk), rport(sk)))
     return;
@@ -221,18 +223,14 @@ int BPF_PROG(retransmit, const struct sock *sk, const struct sk_buff *skb) {
 
 /* The kernel frees a TCP socket. One its application closed has been
  * told; one it never closed (its process died) ends here, with its final
- * counters. */
+ * counters. Which of the two it is, user space knows (the expander drops
+ * the record of a socket it saw closed): a record costs less than marking
+ * each closed socket in a map at close and looking for it here. */
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(destroy_sock, struct sock *sk) {
   struct st_bpf_rec_close *r;
   struct tcp_sock *tp;
-  __u64 key = (__u64)sk;
 
-  if (bpf_map_lookup_elem(&closed, &key)) {
-    bpf_map_delete_elem(&closed, &key);
-    sk_forget(sk);
-    return 0;
-  }
   if (!sk_traced(sk))
     return 0;
   sk_forget(sk);

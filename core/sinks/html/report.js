@@ -304,6 +304,14 @@
       title: 'Remote', get: function (r) { return r[0]; },
       show: function (r) { return remoteLabel(r[0]); }
     }), data.remotes, rowFailed);
+    /* Only when an event had a container. */
+    if (data.containers && data.containers.length) {
+      $('by-container-part').hidden = false;
+      sortableTable($('by-container'), summaryCols({
+        title: 'Container', get: function (r) { return r[0]; },
+        show: function (r) { return r[0]; }
+      }), data.containers, rowFailed);
+    }
     sortableTable($('by-ipc'), summaryCols({
       title: 'Process → path', get: function (r) { return r[0]; },
       show: function (r) { return r[0]; }

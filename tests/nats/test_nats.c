@@ -245,7 +245,12 @@ Test(nats, cluster_loses_a_node_and_nothing_else) {
            n[1].port, n[2].port);
   bg pub;
   bg_start(&pub, "run -q -o %s --nats-replicas 3 --stats=json -- %s 3000 1000", servers, REFUSER);
-  cr_assert(natsd_wait_msgs(&n[0], "C", 2000, 60000), "the publisher got going");
+  if (!natsd_wait_msgs(&n[0], "C", 2000, 60000)) {
+    char *perr = st_test_read_file(pub.err, NULL);
+    cr_assert_fail("the publisher did not get going: %llu messages in C after 60 s; its "
+                   "stderr: %s",
+                   (unsigned long long)natsd_stream_msgs(&n[0], "C"), perr ? perr : "(none)");
+  }
   natsd_kill(&n[0]); /* the server the publisher is connected to (the URL's first) */
   int code = bg_wait(&pub, 120000);
   char *err = st_test_read_file(pub.err, NULL);

@@ -466,8 +466,8 @@ Test(ptrace_cli, run_pid_refused_says_why_in_one_line, .init = setup, .fini = ya
 
 /* Yama's ptrace_scope 1: an ordinary user's run --pid of a process it did
  * not start is refused in one line that names ptrace_scope. */
-Test(ptrace_cli, run_pid_refused_by_yama_says_why_in_one_line, .init = setup,
-     .fini = yama_teardown, .timeout = 120) {
+Test(ptrace_cli, run_pid_refused_by_yama_says_why_in_one_line, .init = setup, .fini = yama_teardown,
+     .timeout = 120) {
   const char *required = getenv("ST_TEST_REQUIRE_YAMA");
   bool must = required && *required == '1';
   bool yama = access("/proc/sys/kernel/yama/ptrace_scope", F_OK) == 0;

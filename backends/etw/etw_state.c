@@ -210,6 +210,8 @@ void st_etw_state_apply(st_etw_state *st, const st_etw_info *info, st_event *ev)
         ep->closed = true;
     }
   }
+  /* Read now: the accepted endpoint's insert below may move the table. */
+  uint64_t ep_process = ep ? ep->process : 0;
   if (afd && (ev->has & ST_HAS_ACCEPT_EP) && ev->accept_endpoint) {
     /* The accepted socket is born in this session even if its create comes
      * later. */
@@ -223,7 +225,7 @@ void st_etw_state_apply(st_etw_state *st, const st_etw_info *info, st_event *ev)
   /* Whose socket is it? The create's ProcessId, then what the table knows
    * of Process (or of the endpoint's owner), then the header of a request
    * written in the caller's thread, and only then a guess. */
-  uint64_t process = info->process ? info->process : (ep ? ep->process : 0);
+  uint64_t process = info->process ? info->process : ep_process;
   uint32_t pid = header_pid;
   bool known = false, changed = false;
   proc_entry *p;

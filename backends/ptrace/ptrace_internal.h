@@ -96,7 +96,13 @@ typedef struct pt_tracer {
   bool quit;
   bool exited;
   int status; /* the root's wait status */
+  /* Poll for the next stop before sleeping (tracer.c, wait_stop): whether
+   * to (more than one CPU), and how long the last wait took. */
+  bool poll;
+  uint64_t last_gap;
 } pt_tracer;
+
+#define PT_POLL_NS 100000
 
 #define PT_BATCH_MAX 512
 #define PT_BATCH_MS 5

@@ -326,6 +326,14 @@ Test(ptrace_cli, killing_the_tracer_kills_the_command) {
   "n=$((n+1)); [ $n -lt 3000 ] || { echo \"never: $2 in $1\" >&2; exit 90; }; sleep 0.01; done; "  \
   "}; "                                                                                            \
   "%s/target <in >target.out 2>&1 & tp=$!; exec 3>in; until_has target.out ready; "
+/* The same target started under a tracer (prefix: the tracer's command
+ * line, with a %s for the scratch dir), its pid (the tracer's) in tp. The
+ * target runs from the scratch dir; its output shows the tracer's too. */
+#define TARGET_START_UNDER(prefix)                                                                 \
+  "cd %s/w && mkfifo in && sp= && cleanup() { kill $sp $tp 2>/dev/null; }; trap cleanup EXIT; "    \
+  "until_has() { n=0; until grep -q \"$2\" \"$1\" 2>/dev/null; do "                                \
+  "n=$((n+1)); [ $n -lt 3000 ] || { echo \"never: $2 in $1\" >&2; exit 90; }; sleep 0.01; done; "  \
+  "}; " prefix "../target <in >target.out 2>&1 & tp=$!; exec 3>in; until_has target.out ready; "
 /* Attaches a tracer in the background (its pid in sp) and waits until it
  * traces. */
 #define ATTACH(out, err) "%s/socktrace run --pid $tp -f jsonl -o " out " 2>" err " 3>&- & sp=$!; "
@@ -367,6 +375,36 @@ Test(ptrace_cli, run_pid_attaches_sees_the_connects_and_detaches_leaving_it_runn
     threaded += !strcmp(evs[i].name, "AfdConnectWithAddress") &&
                 !strcmp(evs[i].status, "refused") && evs[i].tid != evs[i].pid;
   cr_expect_eq(threaded, 1, "%s", out);
+  free(out);
+  free(err);
+}
+
+/* The tracer polls for the next stop while stops come close together
+ * (tracer.c, wait_stop), and sleeps once they stop coming: a traced
+ * command that has gone quiet after a burst of socket calls costs the
+ * tracer no CPU. Its CPU time (all its threads, from /proc) over half a
+ * second of the command's silence: a tracer that kept polling would spend
+ * all of it. */
+Test(ptrace_cli, a_quiet_command_costs_the_tracer_no_cpu, .timeout = 120) {
+  require_userns();
+  char script[4096], *out, *err;
+  snprintf(script, sizeof script,
+           TARGET_START_UNDER("%s/socktrace run -q --backend ptrace -f null -- ")
+           /* a burst of stops (sockets, connects, an accept, closes) */
+           "echo go >&3; until_has target.out done; "
+           "cpu() { read -r _ _ _ _ _ _ _ _ _ _ _ _ _ u s _ </proc/$tp/stat; echo $((u + s)); }; "
+           "a=$(cpu); sleep 0.5; b=$(cpu); echo \"ticks=$((b - a)) hz=$(getconf CLK_TCK)\"; "
+           "exec 3>&-; wait $tp; echo \"traced=$?\"",
+           dir, dir);
+  int code = unprivileged(script, &out, &err);
+  cr_assert_eq(code, 0, "%s\n%s", out, err);
+  cr_assert_not_null(strstr(out, "traced=0\n"), "the command ran to its end: %s", out);
+  const char *t = strstr(out, "ticks=");
+  cr_assert_not_null(t, "%s", out);
+  long ticks = atol(t + 6), hz = atol(strstr(t, "hz=") + 3);
+  /* 0.5 s polling is hz / 2 ticks; a sleeping tracer takes none, or one. */
+  cr_expect_leq(ticks * 20, hz, "the tracer used %ld of %ld ticks while the command was quiet",
+                ticks, hz / 2);
   free(out);
   free(err);
 }

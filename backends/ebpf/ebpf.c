@@ -358,6 +358,19 @@ static int ebpf_open(st_backend *base, st_session *s) {
     return err;
   }
   err = load(b, cfg);
+  if (err && err != -EPERM && b->kernel.rdonly_cast) {
+    /* The programs that read sockets in place are new ground for a
+     * verifier (6.2+); one that refuses them gets the ones that copy. */
+    socktrace_bpf__destroy(b->skel);
+    b->kernel.rdonly_cast = false;
+    b->skel = socktrace_bpf__open();
+    if (!b->skel) {
+      err = -errno;
+      st_backend_set_error(base, "cannot open the BPF object: %s", st_strerror(err));
+      return err;
+    }
+    err = load(b, cfg);
+  }
   if (err) {
     set_load_error(b, err);
     return err;

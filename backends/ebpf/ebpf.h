@@ -48,6 +48,7 @@ typedef struct st_ebpf_kernel {
   bool kfree_skb_reason; /* skb:kfree_skb gives the kernel's reason (5.17) */
   bool udp_drops;        /* udp:udp_fail_queue_rcv_skb names the socket */
   bool udp_drop_sender;  /* ... and hands over the packet */
+  bool rdonly_cast;      /* the bpf_rdonly_cast kfunc (6.2): sockets read in place */
 } st_ebpf_kernel;
 
 /* 0, or ST_ENOSYS when the kernel has no BTF (k->release is still set). */

@@ -51,6 +51,7 @@ int ebpf_kernel_probe_btf(const struct btf *btf, st_ebpf_kernel *k) {
   int udp = tp_args(btf, "udp_fail_queue_rcv_skb");
   k->udp_drops = udp >= 2;
   k->udp_drop_sender = udp >= 3;
+  k->rdonly_cast = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
   return 0;
 }
 

@@ -27,6 +27,13 @@ static bool syscall_tracepoint(const char *tracing, const char *name) {
   return access(path, F_OK) == 0;
 }
 
+/* A socket call's two programs (syscalls.bpf.c): name copies, name_c reads
+ * in place. */
+#define PAIR(name)                                                                                 \
+  {s->progs.name, !k->rdonly_cast}, {                                                              \
+    s->progs.name##_c, k->rdonly_cast                                                              \
+  }
+
 void ebpf_programs_choose(struct socktrace_bpf *s, const st_ebpf_kernel *k, const char *tracing) {
   struct {
     struct bpf_program *prog;
@@ -57,6 +64,17 @@ void ebpf_programs_choose(struct socktrace_bpf *s, const st_ebpf_kernel *k, cons
       {s->progs.udp_queue_fail, !k->kfree_skb_sk && k->udp_drops && !k->udp_drop_sender},
       {s->progs.kfree_skb_stash,
        !k->kfree_skb_sk && k->udp_drops && !k->udp_drop_sender && k->kfree_skb_reason},
+      /* The socket calls: one of each pair, the one that reads sockets in
+       * place where the kernel can (common.bpf.h, bpf_rdonly_cast). */
+      PAIR(exit_socket),
+      PAIR(exit_bind),
+      PAIR(exit_listen),
+      PAIR(exit_shutdown),
+      PAIR(enter_connect),
+      PAIR(exit_connect),
+      PAIR(exit_accept),
+      PAIR(exit_accept4),
+      PAIR(enter_close),
   };
   for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
     bpf_program__set_autoload(plan[i].prog, plan[i].on);

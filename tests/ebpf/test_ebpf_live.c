@@ -19,8 +19,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "ebpf/ebpf.h"
 #include "ebpf/live.h"
@@ -927,4 +930,54 @@ Test(ebpf_live, a_load_error_names_its_program, .fini = fini) {
   cr_assert_not_null(strstr(msg, "sock_send_length"), "%s", msg);
   cr_assert_not_null(strstr(msg, "--debug"), "%s", msg);
   cr_assert_null(strchr(msg, '\n'), "one line");
+}
+
+/* Loaded BPF programs named name (the kernel keeps 15 characters). */
+static int programs_named(const char *name) {
+  __u32 id = 0;
+  int n = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    struct bpf_prog_info info;
+    __u32 len = sizeof info;
+    memset(&info, 0, sizeof info);
+    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name))
+      n++;
+    if (fd >= 0)
+      close(fd);
+  }
+  return n;
+}
+
+/* From Linux 6.2 (bpf_rdonly_cast) the socket calls' programs read the
+ * socket in place, the copying ones load before it (common.bpf.h): the
+ * session loads exactly one of each pair, the one the kernel's version
+ * calls for (a verifier that refused the fast ones would fall back to the
+ * slow ones, silently but for this test). */
+Test(ebpf_live, socket_calls_read_in_place_from_linux_6_2, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  struct utsname u;
+  int major = 0, minor = 0;
+  cr_assert_eq(uname(&u), 0);
+  cr_assert_eq(sscanf(u.release, "%d.%d", &major, &minor), 2, "%s", u.release);
+  bool in_place = major > 6 || (major == 6 && minor >= 2);
+  cr_assert_eq(kernel().rdonly_cast, in_place, "the probe on Linux %s", u.release);
+  static const char *pairs[] = {"exit_socket",   "exit_bind",     "exit_listen",
+                                "exit_shutdown", "enter_connect", "exit_connect",
+                                "exit_accept",   "exit_accept4",  "enter_close"};
+  int before[9][2];
+  char fast[32];
+  for (size_t i = 0; i < 9; i++) {
+    snprintf(fast, sizeof fast, "%s_c", pairs[i]);
+    before[i][0] = programs_named(pairs[i]);
+    before[i][1] = programs_named(fast);
+  }
+  start_level(4);
+  for (size_t i = 0; i < 9; i++) {
+    snprintf(fast, sizeof fast, "%s_c", pairs[i]);
+    cr_expect_eq(programs_named(pairs[i]) - before[i][0], in_place ? 0 : 1, "%s on Linux %s",
+                 pairs[i], u.release);
+    cr_expect_eq(programs_named(fast) - before[i][1], in_place ? 1 : 0, "%s on Linux %s", fast,
+                 u.release);
+  }
 }

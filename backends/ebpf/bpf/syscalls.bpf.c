@@ -60,10 +60,21 @@ static __always_inline void unix_user_path(struct st_bpf_hdr *h, __u64 sz, const
   h->path_len = n;
 }
 
+/* A socket call's two programs: name reads sockets by copy, name_c in place
+ * (common.bpf.h); the loader loads one of them (programs.c). */
+#define SOCKET_CALL(name, sec, ctx_type, body)                                                     \
+  SEC(sec)                                                                                         \
+  int name(ctx_type *ctx) {                                                                        \
+    return body(ctx, false);                                                                       \
+  }                                                                                                \
+  SEC(sec)                                                                                         \
+  int name##_c(ctx_type *ctx) {                                                                    \
+    return body(ctx, true);                                                                        \
+  }
+
 /* ---- socket() ------------------------------------------------------------ */
 
-SEC("tracepoint/syscalls/sys_exit_socket")
-int exit_socket(struct trace_event_raw_sys_exit *ctx) {
+static __always_inline int exit_socket_body(struct trace_event_raw_sys_exit *ctx, const bool cast) {
   struct st_bpf_rec_sock *r;
   struct st_bpf_sock s = {};
   struct pt_regs rbuf, *regs;
@@ -78,9 +89,9 @@ int exit_socket(struct trace_event_raw_sys_exit *ctx) {
   if (!family_ok(s.family))
     return 0;
   if (ret >= 0) {
-    sk = fd_to_sock(ret);
+    sk = fd_to_sock_c(ret, cast);
     if (sk)
-      s.protocol = BPF_CORE_READ(sk, sk_protocol); /* what 0 chose */
+      s.protocol = cast ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol); /* what 0 chose */
   }
   r = SYS_REC(struct st_bpf_rec_sock, ST_K_CREATE, sk, ret < 0 ? ret : 0);
   if (!r)
@@ -92,10 +103,12 @@ int exit_socket(struct trace_event_raw_sys_exit *ctx) {
   return 0;
 }
 
+SOCKET_CALL(exit_socket, "tracepoint/syscalls/sys_exit_socket", struct trace_event_raw_sys_exit,
+            exit_socket_body)
+
 /* ---- bind() / listen() / shutdown() -------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_exit_bind")
-int exit_bind(struct trace_event_raw_sys_exit *ctx) {
+static __always_inline int exit_bind_body(struct trace_event_raw_sys_exit *ctx, const bool cast) {
   struct st_bpf_rec_addr *r;
   struct st_bpf_addr want = {};
   struct sk_view v;
@@ -106,8 +119,8 @@ int exit_bind(struct trace_event_raw_sys_exit *ctx) {
 
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
-  sk = fd_to_sock(SYS_ARG1(regs));
-  if (!sk || !sk_view(sk, &v))
+  sk = fd_to_sock_c(SYS_ARG1(regs), cast);
+  if (!sk || !sk_view_c(sk, &v, cast))
     return 0;
   uaddr = (void *)SYS_ARG2(regs);
   ulen = SYS_ARG3(regs);
@@ -135,13 +148,15 @@ int exit_bind(struct trace_event_raw_sys_exit *ctx) {
   return 0;
 }
 
+SOCKET_CALL(exit_bind, "tracepoint/syscalls/sys_exit_bind", struct trace_event_raw_sys_exit,
+            exit_bind_body)
+
 static __always_inline __u64 listener_key(struct sock *sk, __u16 port) {
   __u64 ns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
   return ns << 16 | port;
 }
 
-SEC("tracepoint/syscalls/sys_exit_listen")
-int exit_listen(struct trace_event_raw_sys_exit *ctx) {
+static __always_inline int exit_listen_body(struct trace_event_raw_sys_exit *ctx, const bool cast) {
   struct st_bpf_rec_addr *r;
   struct sk_view v;
   struct pt_regs rbuf, *regs;
@@ -149,8 +164,8 @@ int exit_listen(struct trace_event_raw_sys_exit *ctx) {
 
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
-  sk = fd_to_sock(SYS_ARG1(regs));
-  if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))
+  sk = fd_to_sock_c(SYS_ARG1(regs), cast);
+  if (!sk || !sk_view_c(sk, &v, cast) || !view_ports_ok(&v))
     return 0;
   if (v.h.family == AF_UNIX) {
     r = sys_rec_path(sizeof(*r), ST_K_LISTEN, sk, ctx->ret);
@@ -175,8 +190,11 @@ int exit_listen(struct trace_event_raw_sys_exit *ctx) {
   return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_shutdown")
-int exit_shutdown(struct trace_event_raw_sys_exit *ctx) {
+SOCKET_CALL(exit_listen, "tracepoint/syscalls/sys_exit_listen", struct trace_event_raw_sys_exit,
+            exit_listen_body)
+
+static __always_inline int exit_shutdown_body(struct trace_event_raw_sys_exit *ctx,
+                                              const bool cast) {
   struct st_bpf_rec_sock *r;
   struct sk_view v;
   struct pt_regs rbuf, *regs;
@@ -184,8 +202,8 @@ int exit_shutdown(struct trace_event_raw_sys_exit *ctx) {
 
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
-  sk = fd_to_sock(SYS_ARG1(regs));
-  if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))
+  sk = fd_to_sock_c(SYS_ARG1(regs), cast);
+  if (!sk || !sk_view_c(sk, &v, cast) || !view_ports_ok(&v))
     return 0;
   r = SYS_REC(struct st_bpf_rec_sock, ST_K_SHUTDOWN, sk, ctx->ret);
   if (!r)
@@ -196,10 +214,13 @@ int exit_shutdown(struct trace_event_raw_sys_exit *ctx) {
   return 0;
 }
 
+SOCKET_CALL(exit_shutdown, "tracepoint/syscalls/sys_exit_shutdown", struct trace_event_raw_sys_exit,
+            exit_shutdown_body)
+
 /* ---- connect() ----------------------------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx) {
+static __always_inline int enter_connect_body(struct trace_event_raw_sys_enter *ctx,
+                                              const bool cast) {
   struct st_bpf_rec_addr *r;
   struct st_bpf_addr to = {};
   struct sk_view v;
@@ -209,8 +230,8 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx) {
 
   if (!current_ok())
     return 0;
-  sk = fd_to_sock(ctx->args[0]);
-  if (!sk || !sk_view(sk, &v))
+  sk = fd_to_sock_c(ctx->args[0], cast);
+  if (!sk || !sk_view_c(sk, &v, cast))
     return 0;
   if (v.h.family == AF_UNIX) {
     r = sys_rec_path(sizeof(*r), ST_K_CONNECT, sk, 0);
@@ -236,9 +257,12 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx) {
   return 0;
 }
 
+SOCKET_CALL(enter_connect, "tracepoint/syscalls/sys_enter_connect",
+            struct trace_event_raw_sys_enter, enter_connect_body)
+
 /* The socket's addresses now: the local port the connect bound. */
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx) {
+static __always_inline int exit_connect_body(struct trace_event_raw_sys_exit *ctx,
+                                             const bool cast) {
   struct st_bpf_rec_addr *r;
   struct sk_view v;
   struct pt_regs rbuf, *regs;
@@ -246,8 +270,8 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx) {
 
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
-  sk = fd_to_sock(SYS_ARG1(regs));
-  if (!sk || !sk_view(sk, &v))
+  sk = fd_to_sock_c(SYS_ARG1(regs), cast);
+  if (!sk || !sk_view_c(sk, &v, cast))
     return 0;
   /* Before 6.3 a DNS socket is known by its descriptor (dns.bpf.h). */
   if (!have_sock_length && bpf_ntohs(v.h.dport) == DNS_PORT && dns_on() &&
@@ -263,12 +287,16 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx) {
   return 0;
 }
 
+SOCKET_CALL(exit_connect, "tracepoint/syscalls/sys_exit_connect", struct trace_event_raw_sys_exit,
+            exit_connect_body)
+
 /* ---- accept() ------------------------------------------------------------ */
 
-static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *ctx) {
+static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *ctx,
+                                              const bool cast) {
   struct st_bpf_rec_accept *r;
   struct sock *lsk, *nsk = NULL;
-  struct sk_view v, nv;
+  struct sk_view v, nv = {};
   struct pt_regs rbuf, *regs;
   long ret = ctx->ret;
 
@@ -276,12 +304,12 @@ static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *c
     return 0;
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
     return 0;
-  lsk = fd_to_sock(SYS_ARG1(regs));
-  if (!lsk || !sk_view(lsk, &v))
+  lsk = fd_to_sock_c(SYS_ARG1(regs), cast);
+  if (!lsk || !sk_view_c(lsk, &v, cast))
     return 0;
   if (ret >= 0) {
-    nsk = fd_to_sock(ret);
-    if (nsk && read_head(nsk, &nv.h))
+    nsk = fd_to_sock_c(ret, cast);
+    if (nsk && read_head_c(nsk, &nv.h, cast))
       nsk = NULL;
   }
   if (!view_ports_ok(nsk ? &nv : &v))
@@ -302,7 +330,7 @@ static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *c
       __builtin_memset(&r->local, 0, 2 * sizeof(r->local));
   }
   sk_kind(&v, &r->s);
-  r->backlog = BPF_CORE_READ(lsk, sk_ack_backlog);
+  r->backlog = cast ? lsk->sk_ack_backlog : BPF_CORE_READ(lsk, sk_ack_backlog);
   r->pad = 0;
   r->child = (__u64)nsk;
   rec_submit(r);
@@ -312,15 +340,11 @@ static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *c
   return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx) {
-  return exit_accept_common(ctx);
-}
+SOCKET_CALL(exit_accept, "tracepoint/syscalls/sys_exit_accept", struct trace_event_raw_sys_exit,
+            exit_accept_common)
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx) {
-  return exit_accept_common(ctx);
-}
+SOCKET_CALL(exit_accept4, "tracepoint/syscalls/sys_exit_accept4", struct trace_event_raw_sys_exit,
+            exit_accept_common)
 
 /* ---- close() ------------------------------------------------------------- */
 
@@ -427,8 +451,8 @@ static __always_inline void tcp_counts(int state, const struct tcp_fields *t, un
   c->rtt_us = t->srtt_us >> 3;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx) {
+static __always_inline int enter_close_body(struct trace_event_raw_sys_enter *ctx,
+                                            const bool cast) {
   struct st_bpf_rec_close *r;
   struct sk_view v;
   struct file *f;
@@ -437,15 +461,15 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
 
   if (!current_ok())
     return 0;
-  f = fd_to_file(ctx->args[0]);
+  f = fd_to_file_c(ctx->args[0], cast);
   if (!f)
     return 0;
   if (dns_fds_n | dns_socks_n)
-    dns_forget(ctx->args[0], file_last_ref(f) ? (__u64)file_to_sock(f) : 0);
-  if (!file_last_ref(f))
+    dns_forget(ctx->args[0], file_last_ref_c(f, cast) ? (__u64)file_to_sock_c(f, cast) : 0);
+  if (!file_last_ref_c(f, cast))
     return 0;
-  sk = file_to_sock(f);
-  if (!sk || !sk_view(sk, &v) || !view_ports_ok(&v))
+  sk = file_to_sock_c(f, cast);
+  if (!sk || !sk_view_c(sk, &v, cast) || !view_ports_ok(&v))
     return 0;
   r = SYS_REC(struct st_bpf_rec_close, ST_K_CLOSE, sk, 0);
   if (!r)
@@ -457,7 +481,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
   key = (__u64)sk;
   if (v.protocol == IPPROTO_TCP && v.h.family != AF_UNIX) {
     struct tcp_fields t;
-    unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+    unsigned long flags =
+        cast ? sk->__sk_common.skc_flags : BPF_CORE_READ(sk, __sk_common.skc_flags);
     r->state = v.h.state;
     tcp_read(sk, &t);
     tcp_counts(r->state, &t, flags, &r->c);
@@ -484,3 +509,6 @@ int enter_close(struct trace_event_raw_sys_enter *ctx) {
   rec_submit(r);
   return 0;
 }
+
+SOCKET_CALL(enter_close, "tracepoint/syscalls/sys_enter_close", struct trace_event_raw_sys_enter,
+            enter_close_body)

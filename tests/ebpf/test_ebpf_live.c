@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -68,6 +69,17 @@ static void expect_owner(const st_event *e) {
   cr_assert_eq(e->pid, (uint32_t)getpid(), "event %u pid %u", e->id, e->pid);
   cr_assert_neq(e->tid, 0u);
   cr_assert_neq(e->comm[0], '\0');
+  /* The thread's name as the kernel has it (a thread gone since: not
+   * checked). */
+  char path[64], name[32] = "";
+  snprintf(path, sizeof path, "/proc/self/task/%u/comm", e->tid);
+  FILE *f = fopen(path, "r");
+  if (f && fgets(name, sizeof name, f)) {
+    name[strcspn(name, "\n")] = '\0';
+    cr_assert_str_eq(e->comm, name, "event %u comm", e->id);
+  }
+  if (f)
+    fclose(f);
   cr_assert(e->has & ST_HAS_PPID);
   cr_assert_eq(e->ppid, (uint32_t)getppid());
 }
@@ -980,4 +992,28 @@ Test(ebpf_live, socket_calls_read_in_place_from_linux_6_2, .fini = fini) {
     cr_expect_eq(programs_named(fast) - before[i][1], in_place ? 1 : 0, "%s on Linux %s", fast,
                  u.release);
   }
+}
+
+/* The process name in each record is the kernel's, whole and nothing
+ * else: after a 15-character name, a 2-character one leaves nothing of
+ * the first behind (the kernel side copies all 16 bytes). */
+Test(ebpf_live, a_renamed_thread_is_named_exactly, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  char old[16];
+  cr_assert_eq(prctl(PR_GET_NAME, old), 0);
+  start_level(4);
+  cr_assert_eq(prctl(PR_SET_NAME, "fifteen-chars-x"), 0);
+  cr_assert_eq(prctl(PR_SET_NAME, "ab"), 0);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  prctl(PR_SET_NAME, old);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  live_stop(&L);
+  const st_event *create = NULL;
+  for (size_t i = 0; i < L.c.count; i++)
+    if (L.c.events[i].id == ST_EV_CREATE && L.c.events[i].tid == (uint32_t)gettid())
+      create = &L.c.events[i];
+  cr_assert_not_null(create);
+  static const char want[ST_COMM_MAX] = "ab";
+  cr_assert_eq(memcmp(create->comm, want, ST_COMM_MAX), 0, "comm %.16s", create->comm);
 }

@@ -361,11 +361,17 @@ static __always_inline void proc_fill(struct st_bpf_proc *p) {
   p->cgroup = bpf_get_current_cgroup_id();
   p->pid = id >> 32;
   p->tid = (__u32)id;
-  if (have_task_btf)
-    p->ppid = bpf_get_current_task_btf()->real_parent->tgid;
-  else
+  if (have_task_btf) {
+    struct task_struct *t = bpf_get_current_task_btf();
+    p->ppid = t->real_parent->tgid;
+    /* The name in place, four loads where bpf_get_current_comm() is a
+     * helper call; the kernel keeps it NUL-padded (set_task_comm). */
+    for (int i = 0; i < ST_BPF_COMM_MAX / 4; i++)
+      ((__u32 *)p->comm)[i] = ((const __u32 *)t->comm)[i];
+  } else {
     p->ppid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, tgid);
-  bpf_get_current_comm(p->comm, sizeof(p->comm));
+    bpf_get_current_comm(p->comm, sizeof(p->comm));
+  }
 }
 
 /* ---- syscall arguments at exit ------------------------------------------- */

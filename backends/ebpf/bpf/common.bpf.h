@@ -357,18 +357,25 @@ static __always_inline void rec_submit(void *r) {
 
 /* The calling thread and its cgroup (one helper call, no map). */
 static __always_inline void proc_fill(struct st_bpf_proc *p) {
-  __u64 id = bpf_get_current_pid_tgid();
-  p->cgroup = bpf_get_current_cgroup_id();
-  p->pid = id >> 32;
-  p->tid = (__u32)id;
   if (have_task_btf) {
     struct task_struct *t = bpf_get_current_task_btf();
+    /* What bpf_get_current_pid_tgid() returns, read where it reads it.
+     * Not the cgroup (t->cgroups->dfl_cgrp->kn->id): 30 ns a record less,
+     * but verifying that walk in every program took 0.1 s more CPU at
+     * start. */
+    p->pid = t->tgid;
+    p->tid = t->pid;
+    p->cgroup = bpf_get_current_cgroup_id();
     p->ppid = t->real_parent->tgid;
     /* The name in place, four loads where bpf_get_current_comm() is a
      * helper call; the kernel keeps it NUL-padded (set_task_comm). */
     for (int i = 0; i < ST_BPF_COMM_MAX / 4; i++)
       ((__u32 *)p->comm)[i] = ((const __u32 *)t->comm)[i];
   } else {
+    __u64 id = bpf_get_current_pid_tgid();
+    p->cgroup = bpf_get_current_cgroup_id();
+    p->pid = id >> 32;
+    p->tid = (__u32)id;
     p->ppid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, tgid);
     bpf_get_current_comm(p->comm, sizeof(p->comm));
   }

@@ -59,14 +59,7 @@ Test(container, paths_of_no_container_name_none) {
 static char root[64];
 
 static void put(const char *rel, const char *text) {
-  char path[512], cmd[600];
-  snprintf(path, sizeof path, "%s%s", root, rel);
-  snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname %s)\"", path);
-  cr_assert_eq(system(cmd), 0);
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f, "%s", path);
-  fputs(text, f);
-  fclose(f);
+  cr_assert(st_test_put(root, rel, text), "cannot write %s%s", root, rel);
 }
 
 static void scratch(void) {

@@ -104,6 +104,13 @@ typedef struct pt_tracer {
 
 #define PT_POLL_NS 100000
 
+/* cpus.c: the CPUs a cgroup quota on the way up from this process's
+ * cgroups allows (0: no quota); root prefixes every path read (a test's
+ * tree, "" for the system's). */
+double pt_cgroup_cpus(const char *root);
+/* Whether this process may use two CPUs at once (affinity and quota). */
+bool pt_cpus_to_spare(void);
+
 #define PT_BATCH_MAX 512
 #define PT_BATCH_MS 5
 #define PT_KICK UINT64_MAX /* the kick eventfd's epoll tag (0: the stop eventfd) */

@@ -284,7 +284,8 @@ static void on_event(pt_tracer *t, pt_task *k, int event, int sig) {
  * next one for up to PT_POLL_NS, yielding its CPU between looks (to a
  * tracee that wants it, among others), before it sleeps. A tree that is
  * not making socket calls meets one poll that finds nothing, then a sleep.
- * With one CPU to run on, polling could only delay the tracee: never. */
+ * With one CPU to run on, or a CPU quota below two, polling could only
+ * delay the tracee: never (cpus.c). */
 static pid_t wait_stop(pt_tracer *t, int *st) {
   uint64_t start = t->poll ? pt_now() : 0;
   pid_t tid = 0;
@@ -301,8 +302,7 @@ static pid_t wait_stop(pt_tracer *t, int *st) {
 }
 
 void pt_loop(pt_tracer *t) {
-  cpu_set_t cpus;
-  t->poll = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
+  t->poll = pt_cpus_to_spare();
   t->last_gap = 0;
   /* Cancelled only at the waitpid (attached: the trace stops). */
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);

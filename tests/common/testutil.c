@@ -204,3 +204,14 @@ void st_test_note_skip(const char *fmt, ...) {
   fputc('\n', stderr);
   va_end(ap);
 }
+
+bool st_test_put(const char *dir, const char *rel, const char *text) {
+  char path[1024], cmd[1200];
+  snprintf(path, sizeof path, "%s%s", dir, rel);
+  snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+  FILE *f = system(cmd) == 0 ? fopen(path, "w") : NULL;
+  if (!f)
+    return false;
+  bool ok = fputs(text, f) >= 0;
+  return fclose(f) == 0 && ok;
+}

@@ -97,6 +97,9 @@ int st_test_count(const char *hay, const char *needle);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *st_test_read_file(const char *path, size_t *len);
+/* Writes text to the file dir + rel, making the directories on the way;
+ * false when it could not. */
+bool st_test_put(const char *dir, const char *rel, const char *text);
 /* Reads path every 10 ms until it holds needle or timeout_ms passed; its
  * last content (malloc'd, may be NULL): the caller checks for needle. */
 char *st_test_wait_file(const char *path, const char *needle, int timeout_ms);

@@ -963,17 +963,20 @@ static int programs_named(const char *name) {
 
 /* From Linux 6.2 (bpf_rdonly_cast) the socket calls' programs read the
  * socket in place, the copying ones load before it (common.bpf.h): the
- * session loads exactly one of each pair, the one the kernel's version
- * calls for (a verifier that refused the fast ones would fall back to the
- * slow ones, silently but for this test). */
+ * session loads exactly one of each pair, the one the kernel calls for (a
+ * verifier that refused the fast ones would fall back to the slow ones,
+ * silently but for this test). */
 Test(ebpf_live, socket_calls_read_in_place_from_linux_6_2, .fini = fini) {
   ST_REQUIRE_ROOT();
   struct utsname u;
   int major = 0, minor = 0;
   cr_assert_eq(uname(&u), 0);
   cr_assert_eq(sscanf(u.release, "%d.%d", &major, &minor), 2, "%s", u.release);
-  bool in_place = major > 6 || (major == 6 && minor >= 2);
-  cr_assert_eq(kernel().rdonly_cast, in_place, "the probe on Linux %s", u.release);
+  /* Every kernel from 6.2 has it; an older one may have it backported
+   * (RHEL's): there, what the probe found decides. */
+  bool in_place = kernel().rdonly_cast;
+  if (major > 6 || (major == 6 && minor >= 2))
+    cr_assert(in_place, "the probe found no bpf_rdonly_cast on Linux %s", u.release);
   static const char *pairs[] = {"exit_socket",   "exit_bind",     "exit_listen",
                                 "exit_shutdown", "enter_connect", "exit_connect",
                                 "exit_accept",   "exit_accept4",  "enter_close"};

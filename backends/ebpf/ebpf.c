@@ -276,8 +276,16 @@ static void announce_gaps(ebpf_backend *b) {
   }
 }
 
+/* Opens the BPF object and loads it for this kernel and cfg. A failure to
+ * open is reported here; a failure to load is left to the caller (it may
+ * try again), with b->skel still open for set_load_error. */
 static int load(ebpf_backend *b, const st_session_config *cfg) {
-  struct socktrace_bpf *s = b->skel;
+  struct socktrace_bpf *s = b->skel = socktrace_bpf__open();
+  if (!s) {
+    int err = -errno;
+    st_backend_set_error(&b->base, "cannot open the BPF object: %s", st_strerror(err));
+    return err;
+  }
   uint32_t ring = ring_size(b, cfg);
 
   fill_settings(&s->data->settings, cfg);
@@ -351,28 +359,18 @@ static int ebpf_open(st_backend *base, st_session *s) {
    * a failure is reported after the load, which says first when the
    * privilege is missing. */
   find_tracefs(b);
-  b->skel = socktrace_bpf__open();
-  if (!b->skel) {
-    err = -errno;
-    st_backend_set_error(base, "cannot open the BPF object: %s", st_strerror(err));
-    return err;
-  }
   err = load(b, cfg);
-  if (err && err != -EPERM && b->kernel.rdonly_cast) {
+  if (err && b->skel && err != -EPERM && b->kernel.rdonly_cast) {
     /* The programs that read sockets in place are new ground for a
-     * verifier (6.2+); one that refuses them gets the ones that copy. */
+     * verifier (6.2+); one that refuses them (EACCES) gets the ones that
+     * copy. EPERM is a missing privilege: no second try. */
     socktrace_bpf__destroy(b->skel);
     b->kernel.rdonly_cast = false;
-    b->skel = socktrace_bpf__open();
-    if (!b->skel) {
-      err = -errno;
-      st_backend_set_error(base, "cannot open the BPF object: %s", st_strerror(err));
-      return err;
-    }
     err = load(b, cfg);
   }
   if (err) {
-    set_load_error(b, err);
+    if (b->skel)
+      set_load_error(b, err);
     return err;
   }
   err = ensure_tracefs(b);

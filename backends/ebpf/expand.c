@@ -244,8 +244,24 @@ static ebpf_ep *listener_of(ebpf_expander *x, uint16_t port) {
 
 /* The endpoint of a stack record: a known socket, or a connection whose
  * listener is known (before its accept), else none. */
-static ebpf_ep *ep_stack(ebpf_expander *x, uint64_t sk, uint64_t ts, uint16_t lport) {
+/* The endpoint a stack record about sk (with these ports, 0: unknown)
+ * belongs to. A closed socket is kept for its late stack events, but the
+ * kernel does not say when it frees one, so its address may already be a
+ * new socket's the application has not been told of yet (a connection
+ * waiting to be accepted): other ports than the closed one had say so. */
+static ebpf_ep *ep_find_live(ebpf_expander *x, uint64_t sk, uint16_t lport, uint16_t rport) {
   ebpf_ep *e = ep_find(x, sk);
+  if (e && (e->flags & EP_CLOSED) && lport && rport && e->local.port && e->remote.port &&
+      (lport != e->local.port || rport != e->remote.port)) {
+    ep_free(x, e);
+    return NULL;
+  }
+  return e;
+}
+
+static ebpf_ep *ep_stack(ebpf_expander *x, uint64_t sk, uint64_t ts, uint16_t lport,
+                         uint16_t rport) {
+  ebpf_ep *e = ep_find_live(x, sk, lport, rport);
   if (e || !sk)
     return e;
   ebpf_ep *l = listener_of(x, lport);
@@ -828,7 +844,7 @@ static void on_conn_done(ebpf_expander *x, const struct st_bpf_rec_stack *r) {
 static void on_state(ebpf_expander *x, const struct st_bpf_rec_stack *r) {
   uint8_t old = r->arg >> 8, new = r->arg & 0xff;
   uint64_t kw = ST_KW_STREAM | ST_KW_TRANSPORT;
-  ebpf_ep *e = ep_stack(x, r->h.sk, r->h.ts, r->sport);
+  ebpf_ep *e = ep_stack(x, r->h.sk, r->h.ts, r->sport, r->dport);
   st_event ev;
 
   if (!e)
@@ -856,7 +872,7 @@ static void flow_event(ebpf_expander *x, st_event *ev, const ebpf_ep *e,
 
 static void on_reset_recv(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
   uint64_t kw = ST_KW_STREAM | ST_KW_TRANSPORT;
-  ebpf_ep *e = ep_stack(x, r->h.sk, r->h.ts, r->local.port);
+  ebpf_ep *e = ep_stack(x, r->h.sk, r->h.ts, r->local.port, r->remote.port);
   st_event ev;
 
   if (!e)
@@ -873,7 +889,7 @@ static void on_reset_recv(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
 
 static void on_reset_sent(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
   uint64_t kw = ST_KW_STREAM | ST_KW_TRANSPORT;
-  ebpf_ep *e = r->h.sk ? ep_stack(x, r->h.sk, r->h.ts, r->local.port) : NULL;
+  ebpf_ep *e = r->h.sk ? ep_stack(x, r->h.sk, r->h.ts, r->local.port, r->remote.port) : NULL;
   st_event ev;
 
   if (r->h.sk && !e)
@@ -898,7 +914,7 @@ static void on_reset_sent(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
 
 static void on_retransmit(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
   uint64_t kw = ST_KW_STREAM | ST_KW_TRANSPORT;
-  ebpf_ep *e = ep_stack(x, r->h.sk, r->h.ts, r->local.port);
+  ebpf_ep *e = ep_stack(x, r->h.sk, r->h.ts, r->local.port, r->remote.port);
   st_event ev;
 
   if (!e || !wanted(x, ST_LEVEL_INFO, kw))
@@ -923,7 +939,7 @@ static void on_child(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
   ebpf_ep *old = ep_find(x, r->h.sk);
   if (old && (old->flags & EP_CLOSED))
     ep_free(x, old);
-  ebpf_ep *c = ep_stack(x, r->h.sk, r->h.ts, r->local.port);
+  ebpf_ep *c = ep_stack(x, r->h.sk, r->h.ts, r->local.port, r->remote.port);
   if (c) {
     c->local = r->local;
     c->remote = r->remote;
@@ -937,7 +953,7 @@ static void on_child(ebpf_expander *x, const struct st_bpf_rec_flow *r) {
 }
 
 static void on_data_ready(ebpf_expander *x, const struct st_bpf_rec_stack *r) {
-  ebpf_ep *e = ep_find(x, r->h.sk);
+  ebpf_ep *e = ep_find_live(x, r->h.sk, r->sport, r->dport);
   st_event ev;
 
   if (!e)

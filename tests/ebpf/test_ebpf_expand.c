@@ -278,21 +278,32 @@ Test(ebpf_expand, a_reused_address_is_a_new_endpoint) {
 
 /* A connection whose peer closes before it is accepted: the stack's event
  * belongs to the listener's owner, and the accept keeps its endpoint. */
-Test(ebpf_expand, a_child_before_its_accept_belongs_to_the_listener) {
-  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+/* Process 200 listens on 10.0.0.1:8080 (socket sk, backlog 16). */
+static void listen_rec(ebpf_expander *x, uint64_t sk, uint64_t ts) {
   struct st_bpf_rec_addr l = {0};
-  hdr(&l.h, ST_K_LISTEN, 0xffff1000, 0, 1000);
+  hdr(&l.h, ST_K_LISTEN, sk, 0, ts);
   proc(&l.p, 200);
   tcp4(&l.s);
   ip4(&l.local, "10.0.0.1", 8080);
   l.arg = 16;
   expand(x, &l, sizeof l);
+}
+
+/* The peer's FIN reached socket sk (ports local, remote). */
+static void close_wait_rec(ebpf_expander *x, uint64_t sk, uint64_t ts, uint16_t sport,
+                           uint16_t dport) {
   struct st_bpf_rec_stack st = {0};
-  hdr(&st.h, ST_K_STATE, 0xffff2000, 0, 2000);
+  hdr(&st.h, ST_K_STATE, sk, 0, ts);
   st.arg = ST_TCP_ESTABLISHED << 8 | ST_TCP_CLOSE_WAIT;
-  st.sport = 8080;
-  st.dport = 50000;
+  st.sport = sport;
+  st.dport = dport;
   expand(x, &st, sizeof st);
+}
+
+Test(ebpf_expand, a_child_before_its_accept_belongs_to_the_listener) {
+  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+  listen_rec(x, 0xffff1000, 1000);
+  close_wait_rec(x, 0xffff2000, 2000, 8080, 50000);
   cr_assert_eq(ngot, 2);
   cr_assert_eq(got[0].id, ST_EV_LISTEN);
   cr_assert_eq(got[0].backlog, 16);
@@ -317,6 +328,35 @@ Test(ebpf_expand, a_child_before_its_accept_belongs_to_the_listener) {
   cr_assert_eq(got[3].accept_endpoint, 2);
   cr_assert_eq(got[3].remote.port, 50000);
   cr_assert_eq(got[3].local.port, 8080);
+  ebpf_expander_free(x);
+}
+
+/* The kernel does not say when it frees a socket its application closed:
+ * a stack record at that address with other ports is a new socket's (a
+ * connection waiting for its accept), not a late event of the closed one. */
+Test(ebpf_expand, a_closed_sockets_address_with_other_ports_is_a_new_socket) {
+  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+  listen_rec(x, 0xffff1000, 1000);
+  create(x, 0xffff2000, 1500);
+  struct st_bpf_rec_close c;
+  close_rec(&c, 0xffff2000, 2000, ST_BPF_F_TCP_INFO);
+  expand(x, &c, sizeof c);
+  uint64_t closed = got[ngot - 1].endpoint;
+  size_t before = ngot;
+  close_wait_rec(x, 0xffff2000, 3000, 8080, 50001);
+  cr_assert_eq(ngot, before + 1);
+  cr_assert_eq(got[before].id, ST_EV_DISCONNECT);
+  cr_assert_neq(got[before].endpoint, closed, "a new endpoint, not the closed one");
+  cr_assert_eq(got[before].pid, 200, "the listener's");
+  /* A late event of the closed socket itself (its own ports) still is its. */
+  close_rec(&c, 0xffff3000, 4000, ST_BPF_F_TCP_INFO);
+  create(x, 0xffff3000, 3500);
+  expand(x, &c, sizeof c);
+  closed = got[ngot - 1].endpoint;
+  before = ngot;
+  close_wait_rec(x, 0xffff3000, 5000, c.local.port, c.remote.port);
+  cr_assert_eq(ngot, before + 1);
+  cr_assert_eq(got[before].endpoint, closed);
   ebpf_expander_free(x);
 }
 

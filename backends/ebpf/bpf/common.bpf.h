@@ -77,7 +77,13 @@ struct {
 } lost SEC(".maps") __weak;
 
 /* Calls and bytes of datagram and unix sockets (TCP keeps its own), by
- * socket, read at close. */
+ * socket, read at close. A socket is counted in one of DGRAM_WAYS slots of
+ * the set its address hashes to (dgram_sets, as traced_sets: a datagram's
+ * count costs an inlined lookup and a few compares, where the LRU hash
+ * map's lookup and first insert cost 100 ns a datagram); one whose set is
+ * full is counted in dgram_counts, looked at only while that holds
+ * something. A slot is emptied at close and, for a socket that died
+ * without one, when a new socket takes its address. */
 struct st_bpf_dgram_counts {
   __u64 bytes_sent, bytes_received, sends, receives;
 };
@@ -87,6 +93,23 @@ struct {
   __type(key, __u64);
   __type(value, struct st_bpf_dgram_counts);
 } dgram_counts SEC(".maps") __weak;
+
+/* Entries put into dgram_counts (an LRU eviction leaves it high: that
+ * costs only lookups). */
+__u64 dgram_counts_n __weak = 0;
+
+#define DGRAM_SETS 4096 /* a power of two */
+#define DGRAM_WAYS 4
+struct dgram_set {
+  __u64 sk[DGRAM_WAYS];
+  struct st_bpf_dgram_counts c[DGRAM_WAYS];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, DGRAM_SETS);
+  __type(key, __u32);
+  __type(value, struct dgram_set);
+} dgram_sets SEC(".maps") __weak;
 
 /* Scoped sessions (pid, tree or container filter): the sockets of traced
  * processes, so that stack events, which run in any context, report only
@@ -314,6 +337,124 @@ static __always_inline void sk_forget(const void *sk) {
   }
   if (traced_n && !bpf_map_delete_elem(&traced, &key))
     __sync_fetch_and_sub(&traced_n, 1);
+}
+
+/* TCP sockets their application closed (close() saw the last reference go
+ * and sent the socket's record), kept until the kernel frees them: the
+ * free (tcp_destroy_sock) then has nothing to say and returns without a
+ * record. Set-associative like traced_sets: marking and taking cost a few
+ * compares, where a record cost about 250 ns at each end of every
+ * connection. A socket whose set is full is not marked, and its free sends
+ * the record user space drops (what every free did before). */
+#define CLOSED_SETS 4096 /* a power of two */
+#define CLOSED_WAYS 4
+struct closed_set {
+  __u64 sk[CLOSED_WAYS];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, CLOSED_SETS);
+  __type(key, __u32);
+  __type(value, struct closed_set);
+} closed_sets SEC(".maps") __weak;
+
+static __always_inline struct closed_set *closed_set_of(__u64 sk) {
+  __u32 idx = (ptr_bits(sk) * 0x9E3779B97F4A7C15ULL) >> 52;
+  return bpf_map_lookup_elem(&closed_sets, &idx);
+}
+
+/* close() sent sk's record: its free is to be quiet. */
+static __always_inline void closed_mark(__u64 sk) {
+  struct closed_set *s = closed_set_of(sk);
+
+  if (!s)
+    return;
+  for (int i = 0; i < CLOSED_WAYS; i++) {
+    if (s->sk[i])
+      continue;
+    s->sk[i] = sk;
+    /* Two CPUs that took one slot at once: the socket overwritten stays
+     * unmarked (its free sends a record); no socket is marked that was
+     * not closed. */
+    if (*(volatile __u64 *)&s->sk[i] == sk)
+      return;
+  }
+}
+
+/* The kernel frees sk: was it marked (and is it no longer)? */
+static __always_inline bool closed_take(__u64 sk) {
+  struct closed_set *s = closed_set_of(sk);
+
+  if (!s)
+    return false;
+  for (int i = 0; i < CLOSED_WAYS; i++) {
+    if (s->sk[i] == sk) {
+      s->sk[i] = 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The counts of datagram or unix socket sk; with make, a slot taken for it
+ * when it has none. NULL: none (or no room). */
+static __always_inline struct dgram_set *dgram_set_of(__u64 sk) {
+  __u32 idx = (ptr_bits(sk) * 0x9E3779B97F4A7C15ULL) >> 52;
+  return bpf_map_lookup_elem(&dgram_sets, &idx);
+}
+
+static __always_inline struct st_bpf_dgram_counts *dgram_slot(__u64 sk, bool make) {
+  struct dgram_set *s = dgram_set_of(sk);
+  struct st_bpf_dgram_counts *c;
+
+  if (s) {
+    for (int i = 0; i < DGRAM_WAYS; i++)
+      if (s->sk[i] == sk)
+        return &s->c[i];
+    for (int i = 0; make && i < DGRAM_WAYS; i++) {
+      if (s->sk[i])
+        continue;
+      /* A free slot's counts are zero (dgram_take). Two CPUs taking one
+       * slot for two new sockets in the same instant would share it; the
+       * look back catches all but a write between it and the return. */
+      s->sk[i] = sk;
+      if (*(volatile __u64 *)&s->sk[i] == sk)
+        return &s->c[i];
+    }
+  }
+  if (dgram_counts_n && (c = bpf_map_lookup_elem(&dgram_counts, &sk)))
+    return c;
+  if (!make)
+    return NULL;
+  struct st_bpf_dgram_counts zero = {};
+  if (!bpf_map_update_elem(&dgram_counts, &sk, &zero, BPF_NOEXIST))
+    __sync_fetch_and_add(&dgram_counts_n, 1);
+  return bpf_map_lookup_elem(&dgram_counts, &sk);
+}
+
+/* Takes sk's counts out (into out, when given), emptying its slot. */
+static __always_inline bool dgram_take(__u64 sk, struct st_bpf_dgram_counts *out) {
+  struct dgram_set *s = dgram_set_of(sk);
+  struct st_bpf_dgram_counts *c;
+
+  if (s) {
+    for (int i = 0; i < DGRAM_WAYS; i++) {
+      if (s->sk[i] != sk)
+        continue;
+      if (out)
+        *out = s->c[i];
+      __builtin_memset(&s->c[i], 0, sizeof(s->c[i]));
+      s->sk[i] = 0;
+      return true;
+    }
+  }
+  if (!dgram_counts_n || !(c = bpf_map_lookup_elem(&dgram_counts, &sk)))
+    return false;
+  if (out)
+    *out = *c;
+  if (!bpf_map_delete_elem(&dgram_counts, &sk))
+    __sync_fetch_and_sub(&dgram_counts_n, 1);
+  return true;
 }
 
 /* ---- records ------------------------------------------------------------- */

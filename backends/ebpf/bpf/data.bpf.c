@@ -41,16 +41,10 @@ static __always_inline void emit_data(struct sock *sk, const struct st_bpf_sock 
 
 /* A datagram or unix socket's call, counted for its summary. */
 static __always_inline void count_call(struct sock *sk, long ret, bool send) {
-  __u64 key = (__u64)sk;
-  struct st_bpf_dgram_counts *c = bpf_map_lookup_elem(&dgram_counts, &key);
+  struct st_bpf_dgram_counts *c = dgram_slot((__u64)sk, true);
 
-  if (!c) {
-    struct st_bpf_dgram_counts zero = {};
-    bpf_map_update_elem(&dgram_counts, &key, &zero, BPF_NOEXIST);
-    c = bpf_map_lookup_elem(&dgram_counts, &key);
-    if (!c)
-      return;
-  }
+  if (!c)
+    return;
   if (send) {
     __sync_fetch_and_add(&c->sends, 1);
     __sync_fetch_and_add(&c->bytes_sent, ret);

@@ -100,6 +100,9 @@ static __always_inline int exit_socket_body(struct trace_event_raw_sys_exit *ctx
   r->arg = r->pad = 0;
   rec_submit(r);
   sk_mark_traced(sk, true);
+  /* A socket that died unclosed at this address left its counts. */
+  if (count_datagrams && sk && s.protocol != IPPROTO_TCP)
+    dgram_take((__u64)sk, NULL);
   return 0;
 }
 
@@ -337,6 +340,8 @@ static __always_inline int exit_accept_common(struct trace_event_raw_sys_exit *c
   /* In a scoped session the handshake's end has marked it already
    * (child_established): a look costs less than a second insert. */
   sk_mark_traced(nsk, false);
+  if (count_datagrams && nsk && v.h.family == AF_UNIX)
+    dgram_take((__u64)nsk, NULL); /* see exit_socket */
   return 0;
 }
 
@@ -491,16 +496,16 @@ static __always_inline int enter_close_body(struct trace_event_raw_sys_enter *ct
       __u64 lkey = listener_key(sk, v.h.num);
       bpf_map_delete_elem(&listeners, &lkey);
     }
+    closed_mark(key);
   } else {
     r->state = 0;
     if (count_datagrams) {
-      struct st_bpf_dgram_counts *d = bpf_map_lookup_elem(&dgram_counts, &key);
-      if (d) {
-        r->c.bytes_sent = d->bytes_sent;
-        r->c.bytes_received = d->bytes_received;
-        r->c.sends = d->sends;
-        r->c.receives = d->receives;
-        bpf_map_delete_elem(&dgram_counts, &key);
+      struct st_bpf_dgram_counts d;
+      if (dgram_take(key, &d)) {
+        r->c.bytes_sent = d.bytes_sent;
+        r->c.bytes_received = d.bytes_received;
+        r->c.sends = d.sends;
+        r->c.receives = d.receives;
       }
       r->h.flags = ST_BPF_F_COUNTED;
     }

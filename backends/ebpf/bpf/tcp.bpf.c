@@ -222,15 +222,20 @@ int BPF_PROG(retransmit, const struct sock *sk, const struct sk_buff *skb) {
 }
 
 /* The kernel frees a TCP socket. One its application closed has been
- * told; one it never closed (its process died) ends here, with its final
- * counters. Which of the two it is, user space knows (the expander drops
- * the record of a socket it saw closed): a record costs less than marking
- * each closed socket in a map at close and looking for it here. */
+ * told, and close() marked it (closed_mark): nothing to send. One it never
+ * closed (its process died) ends here, with its final counters. A closed
+ * one close() could not mark sends its record too; user space drops it
+ * (the expander saw the socket closed). The mark is taken before anything
+ * else, so that no mark outlives its socket. */
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(destroy_sock, struct sock *sk) {
   struct st_bpf_rec_close *r;
   struct tcp_sock *tp;
 
+  if (closed_take((__u64)sk)) {
+    sk_forget(sk);
+    return 0;
+  }
   if (!sk_traced(sk))
     return 0;
   sk_forget(sk);

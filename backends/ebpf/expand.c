@@ -592,6 +592,14 @@ static void on_addr_call(ebpf_expander *x, const struct st_bpf_rec_addr *r, size
     id = ST_EV_CONNECT_ADDR;
     done_inside = e->flags & EP_CONN_DONE;
     done_err = e->conn_err;
+    /* Ended inside the call without a record of its own: the state the
+     * exit found tells how. */
+    if (!done_inside && ret == -E_INPROGRESS && (r->h.flags & ST_BPF_F_STATE) &&
+        (r->arg & 0xff) != ST_TCP_SYN_SENT && (r->arg & 0xff) != ST_TCP_SYN_RECV) {
+      done_inside = true;
+      done_err = (r->arg & 0xff) == ST_TCP_CLOSE ? -(int32_t)(r->arg >> 8) : 0;
+      ep_error(e, done_err);
+    }
     e->flags &= ~(EP_CONNECTING | EP_CONN_DONE);
     if (ret == -E_INPROGRESS && !done_inside)
       e->flags |= EP_CONN_PENDING;

@@ -95,6 +95,8 @@ enum {
   ST_BPF_F_NO_SEGMENT = 1 << 4, /* reset sent: not an answer to a segment (an abort) */
   ST_BPF_F_QUEUE_FAIL = 1 << 5, /* drop: a UDP queue failure, ret = its -errno */
   ST_BPF_F_PEEK = 1 << 6,       /* data: MSG_PEEK, nothing was consumed */
+  ST_BPF_F_STATE = 1 << 7,      /* connect's end (TCP): arg = the socket's state at the exit
+                                   | its pending error << 8 */
 };
 
 /* Every record starts with this. ts is CLOCK_BOOTTIME in ns. */

@@ -187,6 +187,28 @@ static void connect_rec(ebpf_expander *x, uint16_t kind, uint64_t sk, int32_t re
   expand(x, &r, sizeof r);
 }
 
+/* A connect's end that says the socket's state at the exit (TCP). */
+static void connect_ret_state(ebpf_expander *x, uint64_t sk, int32_t ret, uint8_t state,
+                              uint32_t err, uint64_t ts) {
+  struct st_bpf_rec_addr r = {0};
+  hdr(&r.h, ST_K_CONNECT_RET, sk, ret, ts);
+  r.h.flags = ST_BPF_F_STATE;
+  r.arg = state | err << 8;
+  proc(&r.p, 100);
+  tcp4(&r.s);
+  ip4(&r.local, "10.0.0.1", 40000);
+  ip4(&r.remote, "10.0.0.2", 443);
+  expand(x, &r, sizeof r);
+}
+
+/* Closes sk: its summary's first error is code. */
+static void expect_summary_error(ebpf_expander *x, uint64_t sk, int code) {
+  struct st_bpf_rec_close c;
+  close_rec(&c, sk, 10000, ST_BPF_F_TCP_INFO);
+  expand(x, &c, sizeof c);
+  cr_assert_eq(got[ngot - 1].summary.first_error.code, code);
+}
+
 static void conn_done(ebpf_expander *x, uint64_t sk, int32_t err, uint64_t ts) {
   struct st_bpf_rec_stack r = {0};
   hdr(&r.h, ST_K_CONN_DONE, sk, err, ts);
@@ -214,6 +236,52 @@ Test(ebpf_expand, a_connect_finished_inside_the_call) {
   ebpf_expander_free(x);
 }
 
+/* The same where the kernel sent no record of the completion (it happened
+ * inside the call's own thread): the state the exit found tells it, once. */
+Test(ebpf_expand, a_connect_the_exit_found_established_completes_once) {
+  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+  create(x, 0xffff1000, 1000);
+  connect_rec(x, ST_K_CONNECT, 0xffff1000, 0, 2000);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_ESTABLISHED, 0, 3000);
+  static const uint16_t ids[] = {ST_EV_CREATE, ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR,
+                                 ST_EV_CONNECT};
+  static const uint8_t ee[] = {1, 0, 1, 3};
+  expect_ids(ids, ee, 4);
+  cr_assert_eq(got[2].status.code, ST_PENDING);
+  cr_assert_eq(got[3].status.code, ST_OK);
+  cr_assert_eq(got[3].ts_ns, got[2].ts_ns);
+  /* A late record of the same completion (the stack ended it after the
+   * body returned, before the exit read the socket) adds nothing. */
+  conn_done(x, 0xffff1000, 0, 3500);
+  cr_assert_eq(ngot, 4);
+  ebpf_expander_free(x);
+}
+
+Test(ebpf_expand, a_connect_the_exit_found_closed_is_refused_with_its_error) {
+  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+  create(x, 0xffff1000, 1000);
+  connect_rec(x, ST_K_CONNECT, 0xffff1000, 0, 2000);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_CLOSE, 111, 3000);
+  cr_assert_eq(ngot, 4);
+  cr_assert_eq(got[3].id, ST_EV_CONNECT);
+  cr_assert_eq(got[3].status.code, ST_REFUSED);
+  expect_summary_error(x, 0xffff1000, ST_REFUSED);
+  ebpf_expander_free(x);
+}
+
+/* Still connecting at the exit: the completion is the stack's to tell. */
+Test(ebpf_expand, a_connect_the_exit_found_connecting_waits_for_the_stack) {
+  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+  create(x, 0xffff1000, 1000);
+  connect_rec(x, ST_K_CONNECT, 0xffff1000, 0, 2000);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_SYN_SENT, 0, 3000);
+  cr_assert_eq(ngot, 3);
+  conn_done(x, 0xffff1000, -110, 9000);
+  cr_assert_eq(ngot, 4);
+  cr_assert_eq(got[3].status.code, ST_TIMED_OUT);
+  ebpf_expander_free(x);
+}
+
 /* A connect the stack finishes later, refused: its completion carries the
  * refusal, and the summary remembers it. */
 Test(ebpf_expand, a_pending_connect_completes_later) {
@@ -228,10 +296,7 @@ Test(ebpf_expand, a_pending_connect_completes_later) {
   cr_assert_eq(got[3].enter_exit, ST_EE_TRANSPORT);
   cr_assert_eq(got[3].status.code, ST_REFUSED);
   cr_assert_eq(got[3].pid, 100, "the stack's event belongs to the socket's owner");
-  struct st_bpf_rec_close c;
-  close_rec(&c, 0xffff1000, 10000, ST_BPF_F_TCP_INFO);
-  expand(x, &c, sizeof c);
-  cr_assert_eq(got[ngot - 1].summary.first_error.code, ST_REFUSED);
+  expect_summary_error(x, 0xffff1000, ST_REFUSED);
   ebpf_expander_free(x);
 }
 

@@ -31,6 +31,7 @@
 #define IPPROTO_TCP 6
 #define EAGAIN 11
 #define EINPROGRESS 115
+#define ENOSYS 38
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
@@ -543,6 +544,9 @@ static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
 #define SYS_ARG5(r) ((r)->r8)
 #define SYS_ARG6(r) ((r)->r9)
 #define SYS_NR(r) ((r)->orig_ax)
+/* The syscall's body is still running: the entry code sets ax to -ENOSYS
+ * and only the body's return replaces it (before the exit tracepoint). */
+#define SYS_IN_BODY(r) ((r)->ax == (unsigned long)-ENOSYS)
 #elif defined(__TARGET_ARCH_arm64)
 #define SYS_ARG1(r) ((r)->orig_x0)
 #define SYS_ARG2(r) ((r)->regs[1])
@@ -551,6 +555,7 @@ static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
 #define SYS_ARG5(r) ((r)->regs[4])
 #define SYS_ARG6(r) ((r)->regs[5])
 #define SYS_NR(r) ((r)->syscallno)
+#define SYS_IN_BODY(r) false /* x0 is the first argument until the body returns */
 #else
 #error "syscall arguments: x86-64 and arm64 only"
 #endif
@@ -567,6 +572,7 @@ static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
 #define NR_RECVMSG 47
 #define NR_RECVMMSG 299
 #define NR_SENDMMSG 307
+#define NR_CONNECT 42
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_READ 63
 #define NR_WRITE 64
@@ -578,6 +584,7 @@ static __always_inline struct pt_regs *syscall_regs(struct pt_regs *buf) {
 #define NR_RECVMSG 212
 #define NR_RECVMMSG 243
 #define NR_SENDMMSG 269
+#define NR_CONNECT 203
 #endif
 
 /* Which data call a syscall number is. */

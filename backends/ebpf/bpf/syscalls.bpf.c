@@ -285,6 +285,14 @@ static __always_inline int exit_connect_body(struct trace_event_raw_sys_exit *ct
     return 0;
   sk_kind(&v, &r->s);
   r->arg = 0;
+  /* A TCP connect the stack ended inside the call sent no record of its
+   * end (tcp.bpf.c, in_own_connect): the socket's state tells it. */
+  if (v.protocol == IPPROTO_TCP && v.h.family != AF_UNIX) {
+    r->h.flags = ST_BPF_F_STATE;
+    r->arg = v.h.state;
+    if (v.h.state == TCP_CLOSE)
+      r->arg |= (__u32)(cast ? sk->sk_err : BPF_CORE_READ(sk, sk_err)) << 8;
+  }
   sk_addrs(sk, &v, &r->local, &r->remote);
   rec_submit(r);
   return 0;

@@ -122,6 +122,24 @@ static __always_inline void child_established(const struct sock *sk) {
     rec_submit(r);
 }
 
+/* The stack ends a connect inside the connect() call of the socket's own
+ * thread (on loopback it does, before the call returns or sleeps): the
+ * call's exit reads the outcome from the socket (ST_BPF_F_STATE), so no
+ * record is needed here. Not once the body has returned: the exit may have
+ * read the socket already. */
+static __always_inline bool in_own_connect(const struct sock *sk) {
+  struct pt_regs *regs;
+  struct socket *so;
+
+  if (!have_task_pt_regs)
+    return false;
+  regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  if (SYS_NR(regs) != NR_CONNECT || !SYS_IN_BODY(regs))
+    return false;
+  so = sk->sk_socket;
+  return so && (__u64)so->file == (__u64)fd_file(SYS_ARG1(regs));
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state, const struct sock *sk, const int old, const int new) {
   struct st_bpf_rec_stack *r;
@@ -140,7 +158,7 @@ int BPF_PROG(set_state, const struct sock *sk, const int old, const int new) {
     return 0;
   if (!stack_ok(sk))
     return 0;
-  if (old == TCP_SYN_SENT) {
+  if (old == TCP_SYN_SENT && !in_own_connect(sk)) {
     r = stack_rec(sk, ST_K_CONN_DONE, new == TCP_ESTABLISHED ? 0 : -sk->sk_err, 0);
     if (r)
       rec_submit(r);

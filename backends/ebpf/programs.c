@@ -75,6 +75,9 @@ void ebpf_programs_choose(struct socktrace_bpf *s, const st_ebpf_kernel *k, cons
       PAIR(exit_accept),
       PAIR(exit_accept4),
       PAIR(enter_close),
+      /* A datagram's sender, at recvfrom/recvmsg's exit (data.bpf.c). */
+      PAIR(exit_recvfrom),
+      PAIR(exit_recvmsg),
   };
   for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
     bpf_program__set_autoload(plan[i].prog, plan[i].on);
@@ -110,7 +113,8 @@ static bool wanted(const struct socktrace_bpf *s, const struct bpf_program *p, b
     return verbose;
   /* With the socket layer's tracepoints, these only add a datagram's
    * sender at level 5. */
-  if (p == s->progs.exit_recvfrom || p == s->progs.exit_recvmsg)
+  if (p == s->progs.exit_recvfrom || p == s->progs.exit_recvmsg || p == s->progs.exit_recvfrom_c ||
+      p == s->progs.exit_recvmsg_c)
     return verbose || !sock_length;
   if (p == s->progs.process_fork || p == s->progs.process_exit)
     return cfg->filter.tree_root != 0;

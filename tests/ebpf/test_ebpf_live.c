@@ -857,16 +857,43 @@ Test(ebpf_live, udp_connected_recv_verbose, .fini = fini) {
   fill_loopback(AF_INET, rport, &ss, &len);
   cr_assert_eq(sendto(sfd, "pong!", 5, 0, (struct sockaddr *)&ss, len), 5);
   cr_assert_eq(recv(rfd, buf, sizeof buf, 0), 5);
+  /* recvmsg() without room for the sender, then with it: reported once
+   * each, the first where the socket layer sees it, the second at the
+   * call's return with the address. */
+  struct sockaddr_in from;
+  struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  cr_assert_eq(sendto(sfd, "ping", 4, 0, (struct sockaddr *)&ss, len), 4);
+  cr_assert_eq(recvmsg(rfd, &m, 0), 4);
+  m.msg_name = &from;
+  m.msg_namelen = sizeof from;
+  cr_assert_eq(sendto(sfd, "pin", 3, 0, (struct sockaddr *)&ss, len), 3);
+  cr_assert_eq(recvmsg(rfd, &m, 0), 3);
   close(sfd);
   close(rfd);
   live_stop(&L);
   uint64_t rep = live_endpoint_of_port(&L, rport);
-  const st_event *recv = NULL;
-  for (size_t i = 0; i < L.c.count; i++)
-    if (L.c.events[i].id == ST_EV_RECEIVE && L.c.events[i].endpoint == rep) {
+  const st_event *recv = NULL, *plain_msg = NULL, *addr_msg = NULL;
+  for (size_t i = 0; i < L.c.count; i++) {
+    const st_event *e = &L.c.events[i];
+    if (e->endpoint != rep)
+      continue;
+    if (e->id == ST_EV_RECEIVE) {
       cr_assert_null(recv, "one AfdReceive");
-      recv = &L.c.events[i];
+      recv = e;
+    } else if (e->id == ST_EV_RECEIVEMSG) {
+      cr_assert_null(plain_msg, "one AfdReceiveMsg");
+      plain_msg = e;
+    } else if (e->id == ST_EV_RECEIVEMSG_ADDR) {
+      cr_assert_null(addr_msg, "one AfdReceiveMsgWithAddress");
+      addr_msg = e;
     }
+  }
+  cr_assert_not_null(plain_msg, "recvmsg() with no name is reported");
+  cr_assert_eq(plain_msg->bytes, 4);
+  cr_assert_not_null(addr_msg, "recvmsg() with a name is reported with it");
+  cr_assert_eq(addr_msg->bytes, 3);
+  expect_loopback(&addr_msg->remote, AF_INET, sport);
   cr_assert_not_null(recv, "recv() on the connected socket is reported");
   cr_assert_eq(recv->bytes, 5);
   cr_assert_eq(recv->level, 5);
@@ -977,18 +1004,19 @@ Test(ebpf_live, socket_calls_read_in_place_from_linux_6_2, .fini = fini) {
   bool in_place = kernel().rdonly_cast;
   if (major > 6 || (major == 6 && minor >= 2))
     cr_assert(in_place, "the probe found no bpf_rdonly_cast on Linux %s", u.release);
-  static const char *pairs[] = {"exit_socket",   "exit_bind",     "exit_listen",
-                                "exit_shutdown", "enter_connect", "exit_connect",
-                                "exit_accept",   "exit_accept4",  "enter_close"};
-  int before[9][2];
+  static const char *pairs[] = {"exit_socket",   "exit_bind",     "exit_listen", "exit_shutdown",
+                                "enter_connect", "exit_connect",  "exit_accept", "exit_accept4",
+                                "enter_close",   "exit_recvfrom", "exit_recvmsg"};
+  enum { NPAIRS = sizeof pairs / sizeof *pairs };
+  int before[NPAIRS][2];
   char fast[32];
-  for (size_t i = 0; i < 9; i++) {
+  for (size_t i = 0; i < NPAIRS; i++) {
     snprintf(fast, sizeof fast, "%s_c", pairs[i]);
     before[i][0] = programs_named(pairs[i]);
     before[i][1] = programs_named(fast);
   }
   start_level(4);
-  for (size_t i = 0; i < 9; i++) {
+  for (size_t i = 0; i < NPAIRS; i++) {
     snprintf(fast, sizeof fast, "%s_c", pairs[i]);
     cr_expect_eq(programs_named(pairs[i]) - before[i][0], in_place ? 0 : 1, "%s on Linux %s",
                  pairs[i], u.release);

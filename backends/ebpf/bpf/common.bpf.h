@@ -729,6 +729,18 @@ static __always_inline bool sk_view(struct sock *sk, struct sk_view *v) {
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define CAST(type, p) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
 
+/* A socket call's two programs: name reads sockets by copy, name_c in place
+ * (common.bpf.h); the loader loads one of them (programs.c). */
+#define SOCKET_CALL(name, sec, ctx_type, body)                                                     \
+  SEC(sec)                                                                                         \
+  int name(ctx_type *ctx) {                                                                        \
+    return body(ctx, false);                                                                       \
+  }                                                                                                \
+  SEC(sec)                                                                                         \
+  int name##_c(ctx_type *ctx) {                                                                    \
+    return body(ctx, true);                                                                        \
+  }
+
 static __always_inline struct file *fd_to_file_c(int fd, const bool cast) {
   struct file *f, *bf;
   __u64 ops = socket_file_ops;
@@ -859,6 +871,19 @@ static __always_inline __u16 user_sockaddr(struct st_bpf_addr *a, const void *ua
   bpf_probe_read_user(sa, n, uaddr);
   addr_from_sockaddr(a, sa);
   return *(__u16 *)sa;
+}
+
+/* A receive that returns its sender's address (recvfrom/recvmsg given room
+ * for one): the address is in user memory only once the call returns. */
+static __always_inline bool recv_wants_address(struct pt_regs *regs, __u8 call) {
+  void *name = NULL;
+
+  if (call == ST_BPF_CALL_TO)
+    return SYS_ARG5(regs) != 0;
+  if (call != ST_BPF_CALL_MSG)
+    return false;
+  bpf_probe_read_user(&name, sizeof(name), &((struct user_msghdr *)SYS_ARG2(regs))->msg_name);
+  return name != NULL;
 }
 
 /* The address a sendto/sendmsg named, or a recvfrom/recvmsg returned. */

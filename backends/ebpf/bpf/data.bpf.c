@@ -15,29 +15,7 @@
  * DNS messages (dns.bpf.h) are looked for here too, before anything else
  * decides the call is not worth a record.
  */
-#include "dns.bpf.h"
-
-/* Level 4 wants a failed call (a would-block is not a failure). */
-static __always_inline bool worth_reporting(long ret) {
-  return verbose() || (ret < 0 && ret != -EAGAIN);
-}
-
-static __always_inline void emit_data(struct sock *sk, const struct st_bpf_sock *s, long ret,
-                                      bool send, __u8 call, const struct st_bpf_addr *a,
-                                      bool peek) {
-  struct st_bpf_rec_data *r = REC_NEW(struct st_bpf_rec_data, ST_K_DATA, sk, ret);
-  if (!r)
-    return;
-  proc_fill(&r->p);
-  r->s = *s;
-  r->send = send;
-  r->call = call;
-  __builtin_memset(r->pad, 0, sizeof(r->pad));
-  r->remote = *a;
-  if (peek)
-    r->h.flags = ST_BPF_F_PEEK;
-  rec_submit(r);
-}
+#include "data.bpf.h"
 
 /* A datagram or unix socket's call, counted for its summary. */
 static __always_inline void count_call(struct sock *sk, long ret, bool send) {
@@ -61,6 +39,7 @@ static __always_inline int sock_length(struct sock *sk, long ret, int flags, boo
   struct st_bpf_sock s;
   struct pt_regs rbuf, *regs;
   __u8 call = ST_BPF_CALL_PLAIN;
+  bool have_peer = false;
 
   s.family = sk->__sk_common.skc_family;
   s.protocol = sk->sk_protocol;
@@ -70,7 +49,7 @@ static __always_inline int sock_length(struct sock *sk, long ret, int flags, boo
       current_ok() && !(flags & MSG_PEEK))
     count_call(sk, ret, send);
   if (ret > 0 && dns_on() && !(flags & MSG_PEEK))
-    dns_on_length(sk, s.family, s.protocol, ret, send);
+    have_peer = dns_on_length(sk, s.family, s.protocol, ret, send, &a);
   if (!worth_reporting(ret))
     return 0;
   if (!family_ok(s.family) || !current_ok())
@@ -82,10 +61,9 @@ static __always_inline int sock_length(struct sock *sk, long ret, int flags, boo
   if ((regs = syscall_regs(&rbuf))) {
     call = call_of(SYS_NR(regs));
     /* The exit of recvfrom/recvmsg reports a datagram with its sender. */
-    if (!send && ret >= 0 && s.type == SOCK_DGRAM && call != ST_BPF_CALL_MMSG &&
-        call != ST_BPF_CALL_PLAIN)
+    if (!send && ret >= 0 && s.type == SOCK_DGRAM && recv_wants_address(regs, call))
       return 0;
-    if (send)
+    if (send && !have_peer)
       call_address(&a, regs, call, true);
   }
   if (!port_ok(sk->__sk_common.skc_num, bpf_ntohs(sk->__sk_common.skc_dport)) &&
@@ -105,69 +83,24 @@ int BPF_PROG(recv_length, struct sock *sk, int ret, int flags) {
   return sock_length(sk, ret, flags, false);
 }
 
-/* ---- the syscalls (before 6.3; recvfrom/recvmsg with an address always) --- */
-
-static __always_inline int sys_data(long ret, bool send) {
-  struct st_bpf_addr a = {};
-  struct st_bpf_sock s;
-  struct sk_view v;
-  struct pt_regs rbuf, *regs;
-  struct sock *sk;
-  __u64 flags;
-  __u8 call;
-
-  if (ret > 0 && dns_on())
-    dns_on_exit(ret, send);
-  if (!worth_reporting(ret) || !current_ok() || !(regs = syscall_regs(&rbuf)))
-    return 0;
-  call = call_of(SYS_NR(regs));
-  if (have_sock_length && (send || ret < 0 || call == ST_BPF_CALL_MMSG))
-    return 0; /* sock_*_length reported it */
-  sk = fd_to_sock(SYS_ARG1(regs));
-  if (!sk || !sk_view(sk, &v))
-    return 0;
-  sk_kind(&v, &s);
-  if (have_sock_length && s.type != SOCK_DGRAM)
-    return 0;
-  if (ret >= 0 && !kw_ok(type_kw(s.type) | ST_BPF_KW_WINSOCK))
-    return 0;
-  if (send || ret >= 0)
-    call_address(&a, regs, call, send);
-  if (!view_ports_ok(&v) && !port_ok(0, a.port))
-    return 0;
-  flags = call == ST_BPF_CALL_TO ? SYS_ARG4(regs) : SYS_ARG3(regs);
-  emit_data(sk, &s, ret, send, call, &a, !send && call != ST_BPF_CALL_MMSG && (flags & MSG_PEEK));
-  return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int exit_sendto(struct trace_event_raw_sys_exit *ctx) {
-  return sys_data(ctx->ret, true);
+  return sys_data(ctx->ret, true, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) {
-  return sys_data(ctx->ret, true);
+  return sys_data(ctx->ret, true, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
 int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) {
-  return sys_data(ctx->ret, true);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) {
-  return sys_data(ctx->ret, false);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) {
-  return sys_data(ctx->ret, false);
+  return sys_data(ctx->ret, true, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvmmsg")
 int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) {
-  return sys_data(ctx->ret, false);
+  return sys_data(ctx->ret, false, false);
 }
 
 /* ---- level 5: data indications (sock:sk_data_ready, 6.4+) ----------------- */

@@ -204,38 +204,42 @@ static __always_inline void dns_emit_mmsg(struct sock *sk, struct pt_regs *regs,
   }
 }
 
-/* 6.3+: sock_send_length / sock_recv_length moved ret > 0 bytes on sk. */
-static __always_inline void dns_on_length(struct sock *sk, __u16 family, __u16 protocol, long ret,
-                                          bool send) {
-  struct st_bpf_addr peer = {};
+/* 6.3+: sock_send_length / sock_recv_length moved ret > 0 bytes on sk.
+ * Returns whether it read the address a send named into peer (zeroed by
+ * the caller), for the caller to use rather than read it again. */
+static __always_inline bool dns_on_length(struct sock *sk, __u16 family, __u16 protocol, long ret,
+                                          bool send, struct st_bpf_addr *peer) {
   struct pt_regs rbuf, *regs;
   __u16 lport, dport;
+  bool read = false;
 
   if (family != AF_INET && family != AF_INET6)
-    return;
+    return false;
   lport = sk->__sk_common.skc_num;
   dport = bpf_ntohs(sk->__sk_common.skc_dport);
   if (lport != DNS_PORT && dport != DNS_PORT) {
     if (protocol != IPPROTO_UDP || dport)
-      return;
+      return false;
     /* An unconnected UDP socket: a send names its peer; an answer comes
      * to a socket that sent to port 53. */
     if (send) {
       if (!(regs = syscall_regs(&rbuf)))
-        return;
-      call_address(&peer, regs, call_of(SYS_NR(regs)), true);
-      if (peer.port != DNS_PORT)
-        return;
+        return false;
+      call_address(peer, regs, call_of(SYS_NR(regs)), true);
+      read = true;
+      if (peer->port != DNS_PORT)
+        return read;
       dns_mark_sock((__u64)sk);
     } else if (!dns_sock_marked((__u64)sk)) {
-      return;
+      return false;
     }
   }
   if (!current_ok() || !(regs = syscall_regs(&rbuf)))
-    return;
+    return read;
   if (call_of(SYS_NR(regs)) == ST_BPF_CALL_MMSG)
-    return; /* read at the syscall's exit, message by message */
-  dns_emit_call(sk, regs, ret, send, &peer);
+    return read; /* read at the syscall's exit, message by message */
+  dns_emit_call(sk, regs, ret, send, peer);
+  return read;
 }
 
 /* A send or receive syscall returned ret > 0: sendmmsg/recvmmsg on every

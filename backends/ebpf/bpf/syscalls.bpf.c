@@ -6,7 +6,7 @@
  * syscall was entered with, so no map carries them from enter to exit.
  * connect is the exception: its start is an event of its own.
  */
-#include "dns.bpf.h"
+#include "data.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -59,18 +59,6 @@ static __always_inline void unix_user_path(struct st_bpf_hdr *h, __u64 sz, const
   bpf_probe_read_user((char *)h + sz, n, (const char *)uaddr + 2);
   h->path_len = n;
 }
-
-/* A socket call's two programs: name reads sockets by copy, name_c in place
- * (common.bpf.h); the loader loads one of them (programs.c). */
-#define SOCKET_CALL(name, sec, ctx_type, body)                                                     \
-  SEC(sec)                                                                                         \
-  int name(ctx_type *ctx) {                                                                        \
-    return body(ctx, false);                                                                       \
-  }                                                                                                \
-  SEC(sec)                                                                                         \
-  int name##_c(ctx_type *ctx) {                                                                    \
-    return body(ctx, true);                                                                        \
-  }
 
 /* ---- socket() ------------------------------------------------------------ */
 
@@ -525,3 +513,15 @@ static __always_inline int enter_close_body(struct trace_event_raw_sys_enter *ct
 
 SOCKET_CALL(enter_close, "tracepoint/syscalls/sys_enter_close", struct trace_event_raw_sys_enter,
             enter_close_body)
+
+/* ---- recvfrom() / recvmsg(): a datagram's sender (data.bpf.h) ----------- */
+
+static __always_inline int exit_recv_body(struct trace_event_raw_sys_exit *ctx, const bool cast) {
+  return sys_data(ctx->ret, false, cast);
+}
+
+SOCKET_CALL(exit_recvfrom, "tracepoint/syscalls/sys_exit_recvfrom", struct trace_event_raw_sys_exit,
+            exit_recv_body)
+
+SOCKET_CALL(exit_recvmsg, "tracepoint/syscalls/sys_exit_recvmsg", struct trace_event_raw_sys_exit,
+            exit_recv_body)

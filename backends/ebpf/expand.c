@@ -587,6 +587,16 @@ static void on_addr_call(ebpf_expander *x, const struct st_bpf_rec_addr *r, size
       e->local = r->local;
     break;
   default: /* ST_K_CONNECT_RET */
+    if (!(e->flags & EP_CONNECTING) && (r->h.flags & ST_BPF_F_ENTER)) {
+      /* A connect that did not wait sent its start with its end (the
+       * socket had no address of its own yet). */
+      struct st_bpf_rec_addr start = *r;
+      start.h.kind = ST_K_CONNECT;
+      start.h.flags = ST_BPF_F_ENTER;
+      start.h.ret = 0;
+      memset(&start.local, 0, sizeof start.local);
+      on_addr_call(x, &start, sizeof start);
+    }
     if (!(e->flags & EP_CONNECTING))
       return; /* its start was not traced (filtered, or lost) */
     id = ST_EV_CONNECT_ADDR;

@@ -88,7 +88,9 @@ enum st_bpf_kind {
 
 /* st_bpf_hdr.flags */
 enum {
-  ST_BPF_F_ENTER = 1 << 0,      /* the record is the start of a call (else its end) */
+  ST_BPF_F_ENTER = 1 << 0,      /* the record is the start of a call (else its end); on a
+                                   connect's end: also its start, remote = the address asked
+                                   for (a connect that did not wait) */
   ST_BPF_F_ABORTS = 1 << 1,     /* close: TCP will reset the connection (linger 0, unread data) */
   ST_BPF_F_COUNTED = 1 << 2,    /* close: the kernel counted calls (sends/receives are valid) */
   ST_BPF_F_TCP_INFO = 1 << 3,   /* close: bytes, retransmits and RTT come from the TCP socket */

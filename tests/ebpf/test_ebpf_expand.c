@@ -269,6 +269,45 @@ Test(ebpf_expand, a_connect_the_exit_found_closed_is_refused_with_its_error) {
   ebpf_expander_free(x);
 }
 
+/* A connect that did not wait on an unbound socket sends one record, its
+ * end, carrying its start (the address asked for): the start comes first,
+ * once, and a start that did come on its own is not repeated. */
+Test(ebpf_expand, a_connect_end_that_carries_its_start) {
+  ebpf_expander *x = new_expander(ST_LEVEL_INFO);
+  create(x, 0xffff1000, 1000);
+  struct st_bpf_rec_addr r = {0};
+  hdr(&r.h, ST_K_CONNECT_RET, 0xffff1000, -115, 3000);
+  r.h.flags = ST_BPF_F_ENTER | ST_BPF_F_STATE;
+  r.arg = ST_TCP_SYN_SENT;
+  proc(&r.p, 100);
+  tcp4(&r.s);
+  ip4(&r.local, "10.0.0.1", 40000);
+  ip4(&r.remote, "10.0.0.2", 443);
+  expand(x, &r, sizeof r);
+  static const uint16_t ids[] = {ST_EV_CREATE, ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR};
+  static const uint8_t ee[] = {1, 0, 1};
+  expect_ids(ids, ee, 3);
+  cr_assert_eq(got[1].remote.port, 443, "the start names the address asked for");
+  cr_assert_eq(got[1].local.family, ST_FAMILY_NONE, "an unbound socket's start has no address");
+  cr_assert_eq(got[1].pid, 100);
+  cr_assert_eq(got[2].status.code, ST_PENDING);
+  cr_assert_eq(got[2].local.port, 40000);
+  conn_done(x, 0xffff1000, 0, 9000);
+  cr_assert_eq(ngot, 4);
+  cr_assert_eq(got[3].status.code, ST_OK);
+
+  /* A bound socket's start came on its own: the end adds only the end. */
+  create(x, 0xffff2000, 10000);
+  connect_rec(x, ST_K_CONNECT, 0xffff2000, 0, 11000);
+  hdr(&r.h, ST_K_CONNECT_RET, 0xffff2000, -115, 12000);
+  r.h.flags = ST_BPF_F_ENTER | ST_BPF_F_STATE;
+  size_t before = ngot;
+  expand(x, &r, sizeof r);
+  cr_assert_eq(ngot, before + 1);
+  cr_assert_eq(got[before].enter_exit, 1);
+  ebpf_expander_free(x);
+}
+
 /* Still connecting at the exit: the completion is the stack's to tell. */
 Test(ebpf_expand, a_connect_the_exit_found_connecting_waits_for_the_stack) {
   ebpf_expander *x = new_expander(ST_LEVEL_INFO);

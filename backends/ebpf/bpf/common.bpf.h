@@ -34,6 +34,7 @@
 #define ENOSYS 38
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define O_NONBLOCK 00004000
 
 /* ---- settings ------------------------------------------------------------ */
 
@@ -771,6 +772,15 @@ static __always_inline struct sock *file_to_sock_c(struct file *f, const bool ca
 static __always_inline struct sock *fd_to_sock_c(int fd, const bool cast) {
   struct file *f = fd_to_file_c(fd, cast);
   return f ? file_to_sock_c(f, cast) : NULL;
+}
+
+/* A connect on this socket file returns at once: a datagram socket's, or a
+ * non-blocking one's. */
+static __always_inline bool connect_at_once(struct file *f, const struct sk_view *v,
+                                            const bool cast) {
+  if (v->type == SOCK_DGRAM)
+    return true;
+  return (cast ? f->f_flags : BPF_CORE_READ(f, f_flags)) & O_NONBLOCK;
 }
 
 static __always_inline bool file_last_ref_c(struct file *f, const bool cast) {

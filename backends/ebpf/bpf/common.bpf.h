@@ -398,13 +398,13 @@ static __always_inline bool closed_take(__u64 sk) {
   return false;
 }
 
-/* The counts of datagram or unix socket sk; with make, a slot taken for it
- * when it has none. NULL: none (or no room). */
 static __always_inline struct dgram_set *dgram_set_of(__u64 sk) {
   __u32 idx = (ptr_bits(sk) * 0x9E3779B97F4A7C15ULL) >> 52;
   return bpf_map_lookup_elem(&dgram_sets, &idx);
 }
 
+/* The counts of datagram or unix socket sk; with make, a slot taken for it
+ * when it has none. NULL: none (or no room). */
 static __always_inline struct st_bpf_dgram_counts *dgram_slot(__u64 sk, bool make) {
   struct dgram_set *s = dgram_set_of(sk);
   struct st_bpf_dgram_counts *c;

@@ -187,12 +187,13 @@ static void connect_rec(ebpf_expander *x, uint16_t kind, uint64_t sk, int32_t re
   expand(x, &r, sizeof r);
 }
 
-/* A connect's end that says the socket's state at the exit (TCP). */
+/* A connect's end that says the socket's state at the exit (TCP); flags
+ * adds others (ST_BPF_F_ENTER: it carries its start). */
 static void connect_ret_state(ebpf_expander *x, uint64_t sk, int32_t ret, uint8_t state,
-                              uint32_t err, uint64_t ts) {
+                              uint32_t err, uint64_t ts, uint8_t flags) {
   struct st_bpf_rec_addr r = {0};
   hdr(&r.h, ST_K_CONNECT_RET, sk, ret, ts);
-  r.h.flags = ST_BPF_F_STATE;
+  r.h.flags = ST_BPF_F_STATE | flags;
   r.arg = state | err << 8;
   proc(&r.p, 100);
   tcp4(&r.s);
@@ -242,7 +243,7 @@ Test(ebpf_expand, a_connect_the_exit_found_established_completes_once) {
   ebpf_expander *x = new_expander(ST_LEVEL_INFO);
   create(x, 0xffff1000, 1000);
   connect_rec(x, ST_K_CONNECT, 0xffff1000, 0, 2000);
-  connect_ret_state(x, 0xffff1000, -115, ST_TCP_ESTABLISHED, 0, 3000);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_ESTABLISHED, 0, 3000, 0);
   static const uint16_t ids[] = {ST_EV_CREATE, ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR,
                                  ST_EV_CONNECT};
   static const uint8_t ee[] = {1, 0, 1, 3};
@@ -261,7 +262,7 @@ Test(ebpf_expand, a_connect_the_exit_found_closed_is_refused_with_its_error) {
   ebpf_expander *x = new_expander(ST_LEVEL_INFO);
   create(x, 0xffff1000, 1000);
   connect_rec(x, ST_K_CONNECT, 0xffff1000, 0, 2000);
-  connect_ret_state(x, 0xffff1000, -115, ST_TCP_CLOSE, 111, 3000);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_CLOSE, 111, 3000, 0);
   cr_assert_eq(ngot, 4);
   cr_assert_eq(got[3].id, ST_EV_CONNECT);
   cr_assert_eq(got[3].status.code, ST_REFUSED);
@@ -275,15 +276,7 @@ Test(ebpf_expand, a_connect_the_exit_found_closed_is_refused_with_its_error) {
 Test(ebpf_expand, a_connect_end_that_carries_its_start) {
   ebpf_expander *x = new_expander(ST_LEVEL_INFO);
   create(x, 0xffff1000, 1000);
-  struct st_bpf_rec_addr r = {0};
-  hdr(&r.h, ST_K_CONNECT_RET, 0xffff1000, -115, 3000);
-  r.h.flags = ST_BPF_F_ENTER | ST_BPF_F_STATE;
-  r.arg = ST_TCP_SYN_SENT;
-  proc(&r.p, 100);
-  tcp4(&r.s);
-  ip4(&r.local, "10.0.0.1", 40000);
-  ip4(&r.remote, "10.0.0.2", 443);
-  expand(x, &r, sizeof r);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_SYN_SENT, 0, 3000, ST_BPF_F_ENTER);
   static const uint16_t ids[] = {ST_EV_CREATE, ST_EV_CONNECT_ADDR, ST_EV_CONNECT_ADDR};
   static const uint8_t ee[] = {1, 0, 1};
   expect_ids(ids, ee, 3);
@@ -299,10 +292,8 @@ Test(ebpf_expand, a_connect_end_that_carries_its_start) {
   /* A bound socket's start came on its own: the end adds only the end. */
   create(x, 0xffff2000, 10000);
   connect_rec(x, ST_K_CONNECT, 0xffff2000, 0, 11000);
-  hdr(&r.h, ST_K_CONNECT_RET, 0xffff2000, -115, 12000);
-  r.h.flags = ST_BPF_F_ENTER | ST_BPF_F_STATE;
   size_t before = ngot;
-  expand(x, &r, sizeof r);
+  connect_ret_state(x, 0xffff2000, -115, ST_TCP_SYN_SENT, 0, 12000, ST_BPF_F_ENTER);
   cr_assert_eq(ngot, before + 1);
   cr_assert_eq(got[before].enter_exit, 1);
   ebpf_expander_free(x);
@@ -313,7 +304,7 @@ Test(ebpf_expand, a_connect_the_exit_found_connecting_waits_for_the_stack) {
   ebpf_expander *x = new_expander(ST_LEVEL_INFO);
   create(x, 0xffff1000, 1000);
   connect_rec(x, ST_K_CONNECT, 0xffff1000, 0, 2000);
-  connect_ret_state(x, 0xffff1000, -115, ST_TCP_SYN_SENT, 0, 3000);
+  connect_ret_state(x, 0xffff1000, -115, ST_TCP_SYN_SENT, 0, 3000, 0);
   cr_assert_eq(ngot, 3);
   conn_done(x, 0xffff1000, -110, 9000);
   cr_assert_eq(ngot, 4);

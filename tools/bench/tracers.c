@@ -141,6 +141,17 @@ static void socktrace_run_argv(const tracer *t, const run_files *f, char **argv)
   wrap_argv(a, n, f, argv);
 }
 
+/* The stops alone (ptrace_floor.c, next to the socktrace binary). */
+static void ptrace_floor_argv(const tracer *t, const run_files *f, char **argv) {
+  static char bin[4096];
+  const char *slash = strrchr(f->socktrace, '/');
+  int dir = slash ? (int)(slash - f->socktrace) : 1;
+  (void)t;
+  snprintf(bin, sizeof bin, "%.*s/st-bench-ptrace-floor", dir, slash ? f->socktrace : ".");
+  const char *a[] = {bin, "-o", f->events, "--"};
+  wrap_argv(a, sizeof a / sizeof a[0], f, argv);
+}
+
 static void strace_seccomp_argv(const tracer *t, const run_files *f, char **argv) {
   const char *a[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=network", "-o", f->events};
   wrap_argv(a, sizeof a / sizeof a[0], f, argv);
@@ -187,6 +198,14 @@ static void count_before(const run_files *f, long long *events, long long *lost)
     *lost = l;
   }
   free(err);
+}
+
+/* ptrace-floor: the number of stops it wrote. */
+static void count_stops(const run_files *f, long long *events, long long *lost) {
+  char *s = bench_slurp(f->events);
+  *events = s ? atoll(s) : -1;
+  *lost = 0;
+  free(s);
 }
 
 static void count_strace(const run_files *f, long long *events, long long *lost) {
@@ -337,6 +356,13 @@ tracer bench_tracers[] = {
      .args = {"-l", "5", NULL},
      .argv = socktrace_run_argv,
      .count = count_socktrace},
+    /* The same stops as ptrace-l4 and nothing else: the floor of any
+     * tracer of its kind. Its events are its stops. */
+    {.name = "ptrace-floor",
+     .ours = true,
+     .wraps = true,
+     .argv = ptrace_floor_argv,
+     .count = count_stops},
     {.name = "strace-seccomp",
      .tool = "strace",
      .wraps = true,

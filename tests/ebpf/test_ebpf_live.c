@@ -971,19 +971,28 @@ Test(ebpf_live, a_load_error_names_its_program, .fini = fini) {
   cr_assert_null(strchr(msg, '\n'), "one line");
 }
 
-/* Loaded BPF programs named name (the kernel keeps 15 characters). */
+/* The name of loaded program id into name[BPF_OBJ_NAME_LEN] ("" when it
+ * is gone; the kernel keeps 15 characters). */
+static void prog_name(__u32 id, char *name) {
+  int fd = bpf_prog_get_fd_by_id(id);
+  struct bpf_prog_info info;
+  __u32 len = sizeof info;
+  memset(&info, 0, sizeof info);
+  if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+    info.name[0] = 0;
+  memcpy(name, info.name, BPF_OBJ_NAME_LEN);
+  if (fd >= 0)
+    close(fd);
+}
+
+/* Loaded BPF programs named name. */
 static int programs_named(const char *name) {
   __u32 id = 0;
   int n = 0;
+  char got[BPF_OBJ_NAME_LEN];
   while (bpf_prog_get_next_id(id, &id) == 0) {
-    int fd = bpf_prog_get_fd_by_id(id);
-    struct bpf_prog_info info;
-    __u32 len = sizeof info;
-    memset(&info, 0, sizeof info);
-    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name))
-      n++;
-    if (fd >= 0)
-      close(fd);
+    prog_name(id, got);
+    n += !strcmp(got, name);
   }
   return n;
 }
@@ -1023,6 +1032,48 @@ Test(ebpf_live, socket_calls_read_in_place_from_linux_6_2, .fini = fini) {
     cr_expect_eq(programs_named(fast) - before[i][1], in_place ? 1 : 0, "%s on Linux %s", fast,
                  u.release);
   }
+}
+
+/* Links (attachments) whose program has one of these names. */
+static int links_to(const char *const *names, size_t n) {
+  __u32 id = 0;
+  int count = 0;
+  while (bpf_link_get_next_id(id, &id) == 0) {
+    int fd = bpf_link_get_fd_by_id(id);
+    struct bpf_link_info li;
+    __u32 len = sizeof li;
+    memset(&li, 0, sizeof li);
+    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &li, &len) == 0) {
+      char got[BPF_OBJ_NAME_LEN];
+      prog_name(li.prog_id, got);
+      for (size_t i = 0; i < n; i++)
+        count += !strcmp(got, names[i]);
+    }
+    if (fd >= 0)
+      close(fd);
+  }
+  return count;
+}
+
+/* Stopping a session detaches every program before it returns
+ * (ebpf_programs_detach destroys each link): none is attached once the
+ * stop is over, though the session still holds them loaded. */
+Test(ebpf_live, a_stopped_session_has_nothing_attached, .fini = fini) {
+  ST_REQUIRE_ROOT();
+  static const char *const ours[] = {"set_state",     "destroy_sock",   "receive_reset",
+                                     "send_reset",    "retransmit",     "exit_socket",
+                                     "exit_socket_c", "enter_close",    "enter_close_c",
+                                     "enter_connect", "enter_connect_c"};
+  size_t n = sizeof ours / sizeof *ours;
+  int before = links_to(ours, n);
+  start_level(4);
+  int during = links_to(ours, n);
+  /* The state-change tracepoint is a BPF link on every kernel we load on
+   * (tp_btf, 5.5+); the syscall ones are too from 5.15 (perf links). */
+  cr_assert_geq(during - before, 5, "%d links to our programs while tracing, %d before", during,
+                before);
+  live_stop(&L);
+  cr_assert_eq(links_to(ours, n), before, "links left after the stop (%d while tracing)", during);
 }
 
 /* The process name in each record is the kernel's, whole and nothing

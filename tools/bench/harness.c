@@ -48,7 +48,7 @@ typedef struct result {
 static const char *workloads[] = {"rr", "churn", "udp", "refused"};
 #define NWORKLOADS 4
 
-static char socktrace_bin[4096], workload_bin[4096], tmpdir[64];
+static char socktrace_bin[4096], workload_bin[4096], ptrace_floor_bin[4096], tmpdir[64];
 static const char *before_bin; /* --before PATH */
 static char sizes[4][64];
 
@@ -177,7 +177,8 @@ static void run_wrapped(const tracer *t, run_files *f, const char *only, const c
 
 /* Runs workload `only` (with size arguments) once under tracer t. */
 static void run_once(const tracer *t, const char *only, const char *size_args, result *r) {
-  run_files f = {.socktrace = socktrace_bin, .before = before_bin};
+  run_files f = {
+      .socktrace = socktrace_bin, .before = before_bin, .ptrace_floor = ptrace_floor_bin};
   char wout[128];
   snprintf(wout, sizeof wout, "%s/workload.out", tmpdir);
   snprintf(f.out, sizeof f.out, "%s/tracer.out", tmpdir);
@@ -516,6 +517,7 @@ int main(int argc, char **argv) {
   find_self_dir(dir, sizeof dir);
   snprintf(socktrace_bin, sizeof socktrace_bin, "%s/socktrace", dir);
   snprintf(workload_bin, sizeof workload_bin, "%s/st-bench-workload", dir);
+  snprintf(ptrace_floor_bin, sizeof ptrace_floor_bin, "%s/st-bench-ptrace-floor", dir);
   snprintf(tmpdir, sizeof tmpdir, "/tmp/st-bench-XXXXXX");
   if (!mkdtemp(tmpdir))
     die("mkdtemp");

@@ -141,14 +141,10 @@ static void socktrace_run_argv(const tracer *t, const run_files *f, char **argv)
   wrap_argv(a, n, f, argv);
 }
 
-/* The stops alone (ptrace_floor.c, next to the socktrace binary). */
+/* The stops alone (ptrace_floor.c). */
 static void ptrace_floor_argv(const tracer *t, const run_files *f, char **argv) {
-  static char bin[4096];
-  const char *slash = strrchr(f->socktrace, '/');
-  int dir = slash ? (int)(slash - f->socktrace) : 1;
   (void)t;
-  snprintf(bin, sizeof bin, "%.*s/st-bench-ptrace-floor", dir, slash ? f->socktrace : ".");
-  const char *a[] = {bin, "-o", f->events, "--"};
+  const char *a[] = {f->ptrace_floor, "-o", f->events, "--"};
   wrap_argv(a, sizeof a / sizeof a[0], f, argv);
 }
 

@@ -16,8 +16,9 @@ typedef struct run_files {
   char out[128], err[128], events[160];
   const char *pid;
   const char *socktrace;
-  const char *before;    /* --before: a socktrace from before a change, or NULL */
-  char *const *workload; /* the workload's argv, for wrapping tracers */
+  const char *before;       /* --before: a socktrace from before a change, or NULL */
+  const char *ptrace_floor; /* st-bench-ptrace-floor, beside st-bench */
+  char *const *workload;    /* the workload's argv, for wrapping tracers */
 } run_files;
 
 typedef struct tracer tracer;

@@ -25,7 +25,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ptrace.h"
@@ -34,12 +33,6 @@
 #define OPTIONS                                                                                    \
   (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |         \
    PTRACE_O_TRACECLONE | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int main(int argc, char **argv) {
   const char *out = NULL;
@@ -88,13 +81,13 @@ int main(int argc, char **argv) {
   for (;;) {
     int st;
     pid_t tid = 0;
-    uint64_t start = now_ns();
+    uint64_t start = pt_now();
     if (poll && last_gap < PT_POLL_NS)
-      while ((tid = waitpid(-1, &st, __WALL | WNOHANG)) == 0 && now_ns() - start < PT_POLL_NS)
+      while ((tid = waitpid(-1, &st, __WALL | WNOHANG)) == 0 && pt_now() - start < PT_POLL_NS)
         sched_yield();
     if (tid == 0)
       tid = waitpid(-1, &st, __WALL);
-    last_gap = now_ns() - start;
+    last_gap = pt_now() - start;
     if (tid < 0) {
       if (errno == EINTR)
         continue;
